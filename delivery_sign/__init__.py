@@ -1,0 +1,92 @@
+"""delivery_sign: on-site proof-of-delivery sign-off. ``create_app`` builds the service."""
+import os
+
+from flask import Flask, request
+
+from .config import load_config
+from .extensions import api, db, limiter, migrate
+
+_REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+# Pages load scripts, styles and images from this origin only; no inline script.
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+            "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, static_folder=os.path.join(_REPO_ROOT, "static"), static_url_path="/static",
+                instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(_REPO_ROOT, "instance"))
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_config(app.instance_path))
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+
+    from .core.logs import configure_logging, init_request_logging
+
+    configure_logging(app.config["LOG_LEVEL"])
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(_REPO_ROOT, "migrations"))
+    limiter.init_app(app)
+    api.init_app(app)
+    _register_models()
+    _register_api(app)
+    _register_pages(app)
+    init_request_logging(app)
+
+    from .core.metrics import init_metrics
+
+    init_metrics(app)
+
+    from .core.content import check_request_content_type
+
+    app.before_request(check_request_content_type)
+    app.after_request(_security_headers)
+
+    from .core.errors import register_error_handlers
+
+    register_error_handlers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_models():
+    # Import every model module so metadata (and Alembic) sees all tables.
+    from .accounts import models as _accounts  # noqa: F401
+    from .core import audit as _audit  # noqa: F401
+    from .waybills import models as _waybills  # noqa: F401
+
+
+def _register_api(app):
+    from .accounts.api import blp as accounts_blp
+    from .waybills.api import blp as waybills_blp
+
+    for blp in (accounts_blp, waybills_blp):
+        api.register_blueprint(blp, url_prefix="/api/v1")
+
+
+def _register_pages(app):
+    from .core.ops import bp as ops_bp
+    from .pages.blueprint import bp as pages_bp
+
+    app.register_blueprint(ops_bp)
+    app.register_blueprint(pages_bp)
+
+
+def _security_headers(response):
+    for key, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(key, value)
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", PAGE_CSP)
+    if request.path.startswith("/api/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

@@ -1,0 +1,1 @@
+"""Tenants, org units, users, sessions, API keys and document types."""

@@ -1,0 +1,145 @@
+"""Accounts handlers: parse → authorize → call a service → dump. No queries here."""
+from flask import current_app, request
+
+from ..core import audit
+from ..core.auth import current, require
+from ..extensions import limiter
+from . import services
+from .blueprint import blp
+from .schemas import (ApiKeyCreatedSchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
+                      DocTypeOutSchema, DocTypePatchSchema, LoginResultSchema, LoginSchema,
+                      OrgUnitInSchema, OrgUnitOutSchema, UserInSchema, UserOutSchema, UserPatchSchema)
+
+
+def _login_limit():
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+def _login_account_key():
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        body = {}
+    return f"login:{str(body.get('tenant', ''))[:40]}:{str(body.get('username', ''))[:64]}"
+
+
+def _login_result(raw, token, user):
+    return {"token": raw, "expires_at": token.expires_at, "user": user}
+
+
+@blp.route("/auth/login", methods=["POST"])
+@limiter.limit(_login_limit, key_func=_login_account_key, scope="login-account")
+@limiter.limit(_login_limit, scope="login-address")
+@blp.arguments(LoginSchema)
+@blp.response(200, LoginResultSchema)
+def login(body):
+    """Sign in with tenant, username and password; returns a 12-hour bearer token."""
+    return _login_result(*services.login(body["tenant"], body["username"], body["password"]))
+
+
+@blp.route("/auth/logout", methods=["POST"])
+@require()
+@blp.response(204)
+def logout():
+    """Revoke the bearer token of this request."""
+    services.logout(current())
+
+
+@blp.route("/org-units", methods=["GET"])
+@require("admin", "dispatcher")
+@blp.response(200, OrgUnitOutSchema(many=True))
+def list_org_units():
+    """The org units the caller can see (a dispatcher: their subtree)."""
+    return services.visible_org_units(current())
+
+
+@blp.route("/org-units", methods=["POST"])
+@require("admin")
+@blp.arguments(OrgUnitInSchema)
+@blp.response(201, OrgUnitOutSchema)
+def create_org_unit(body):
+    """Add an org unit under ``parent`` (or at the top)."""
+    principal = current()
+    return services.create_org_unit(principal.tenant_id, principal.actor, code=body["code"],
+                                    name=body["name"], parent_code=body["parent"])
+
+
+@blp.route("/users", methods=["GET"])
+@require("admin")
+@blp.response(200, UserOutSchema(many=True))
+def list_users():
+    return services.list_users(current())
+
+
+@blp.route("/users", methods=["POST"])
+@require("admin")
+@blp.arguments(UserInSchema)
+@blp.response(201, UserOutSchema)
+def create_user(body):
+    principal = current()
+    return services.create_user(principal.tenant_id, principal.actor, **body)
+
+
+@blp.route("/users/<username>", methods=["PATCH"])
+@require("admin")
+@blp.arguments(UserPatchSchema)
+@blp.response(200, UserOutSchema)
+def update_user(body, username):
+    """Change role, org unit, password, display name or phone, or deactivate (``active: false``)."""
+    return services.update_user(current(), username, body)
+
+
+@blp.route("/api-keys", methods=["GET"])
+@require("admin")
+@blp.response(200, ApiKeyOutSchema(many=True))
+def list_api_keys():
+    return services.list_api_keys(current())
+
+
+@blp.route("/api-keys", methods=["POST"])
+@require("admin")
+@blp.arguments(ApiKeyInSchema)
+@blp.response(201, ApiKeyCreatedSchema)
+def create_api_key(body):
+    """Create a key for a business system; the ``key`` is shown in this response only."""
+    key, raw = services.create_api_key(current(), body["name"])
+    return {"public_id": key.public_id, "name": key.name, "created_at": key.created_at,
+            "revoked_at": None, "key": raw}
+
+
+@blp.route("/api-keys/<key_id>", methods=["DELETE"])
+@require("admin")
+@blp.response(204)
+def revoke_api_key(key_id):
+    services.revoke_api_key(current(), key_id)
+
+
+@blp.route("/doc-types", methods=["GET"])
+@require("admin", "dispatcher", "courier", "system")
+@blp.response(200, DocTypeOutSchema(many=True))
+def list_doc_types():
+    return services.list_doc_types(current())
+
+
+@blp.route("/doc-types", methods=["POST"])
+@require("admin")
+@blp.arguments(DocTypeInSchema)
+@blp.response(201, DocTypeOutSchema)
+def create_doc_type(body):
+    return services.create_doc_type(current(), body["code"], body["name"], body["policy"])
+
+
+@blp.route("/doc-types/<code>", methods=["PATCH"])
+@require("admin")
+@blp.arguments(DocTypePatchSchema)
+@blp.response(200, DocTypeOutSchema)
+def update_doc_type(body, code):
+    """Rename a document type or change some of its policy fields."""
+    return services.update_doc_type(current(), code, body)
+
+
+@blp.route("/audit/verify", methods=["GET"])
+@require("admin", "dispatcher", "system")
+@blp.response(200)
+def verify_audit_chain():
+    """Recompute the tenant's audit hash chain: ``{ok, events, first_bad_seq}``."""
+    return audit.verify_chain(current().tenant_id)

@@ -1,0 +1,300 @@
+"""Account operations as plain functions: they ``add`` and ``flush``, the request commits."""
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from ..core import audit
+from ..core.auth import (API_KEY_PREFIX, TOKEN_PREFIX, Principal, check_password, hash_password,
+                         hash_secret, new_secret)
+from ..core.clock import utcnow
+from ..core.errors import Conflict, NotFound, Problem, ValidationFailed, field_error
+from ..extensions import db
+from .models import ApiKey, AuthToken, DocType, OrgUnit, Tenant, User
+
+DEFAULT_POLICY = {
+    "signer": "anyone", "otp": "none", "handwriting": "basic",
+    "photos_min": 1, "photos_max": 9, "location": "optional", "geofence_m": 300,
+    "link_ttl_s": 900, "allow_partial": True, "allow_refuse": True, "auto_seal": True,
+}
+DEFAULT_DOC_TYPE = {"code": "default", "name": "送货签收单"}
+
+
+class InvalidCredentials(Problem):
+    status, slug, title = 401, "invalid-credentials", "Invalid credentials"
+
+
+# --- tenants -------------------------------------------------------------------------
+
+def tenant_by_slug(slug: str) -> Tenant | None:
+    return db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
+
+
+def create_tenant(slug: str, name: str, admin_username: str, admin_password: str) -> Tenant:
+    if tenant_by_slug(slug) is not None:
+        raise Conflict(f"Tenant {slug!r} already exists.")
+    tenant = Tenant(slug=slug, name=name)
+    db.session.add(tenant)
+    db.session.flush()
+    audit.record(tenant.id, "tenant.created", "system", f"tenant:{slug}", {"slug": slug, "name": name})
+    root = create_org_unit(tenant.id, "system", code="HQ", name=name, parent_code=None)
+    db.session.add(DocType(tenant_id=tenant.id, policy=dict(DEFAULT_POLICY), **DEFAULT_DOC_TYPE))
+    create_user(tenant.id, "system", username=admin_username, password=admin_password, role="admin",
+                org_unit=root.code, display_name="Administrator")
+    return tenant
+
+
+# --- sessions and API keys -------------------------------------------------------------
+
+def login(tenant_slug: str, username: str, password: str) -> tuple[str, AuthToken, User]:
+    tenant = tenant_by_slug(tenant_slug)
+    user = None
+    if tenant is not None:
+        user = db.session.execute(
+            select(User).where(User.tenant_id == tenant.id, User.username == username)
+        ).scalar_one_or_none()
+    # Always run the KDF so timing does not reveal which tenants or users exist.
+    ok = check_password(user.password_hash if user else None, password)
+    if not ok or user is None or not user.active:
+        raise InvalidCredentials("Tenant, username or password is wrong, or the account is disabled.")
+    return issue_token(user)
+
+
+def issue_token(user: User) -> tuple[str, AuthToken, User]:
+    raw = new_secret(TOKEN_PREFIX)
+    token = AuthToken(
+        tenant_id=user.tenant_id, user_id=user.id, token_hash=hash_secret(raw),
+        expires_at=utcnow() + timedelta(seconds=current_app.config["AUTH_TOKEN_TTL_S"]),
+    )
+    db.session.add(token)
+    db.session.flush()
+    return raw, token, user
+
+
+def logout(principal: Principal) -> None:
+    if principal.token_id is not None:
+        token = db.session.get(AuthToken, principal.token_id)
+        token.revoked_at = utcnow()
+
+
+def principal_for_token(token_hash: str) -> Principal | None:
+    row = db.session.execute(
+        select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == token_hash, AuthToken.revoked_at.is_(None))
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.expires_at <= utcnow() or not user.active:
+        return None
+    return Principal(
+        tenant_id=user.tenant_id, role=user.role, actor=f"user:{user.username}", user_id=user.id,
+        org_unit_ids=_reach(user), home_unit_id=user.org_unit_id, token_id=token.id,
+    )
+
+
+def principal_for_api_key(key_hash: str) -> Principal | None:
+    key = db.session.execute(
+        select(ApiKey).where(ApiKey.key_hash == key_hash, ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if key is None:
+        return None
+    return Principal(tenant_id=key.tenant_id, role="system", actor=f"api_key:{key.public_id}", api_key_id=key.id)
+
+
+def _reach(user: User) -> frozenset | None:
+    """Org units a user's queries may touch; ``None`` means the whole tenant."""
+    if user.role == "admin" or user.org_unit_id is None:
+        return None
+    return frozenset(subtree_ids(user.tenant_id, user.org_unit_id))
+
+
+def create_api_key(principal: Principal, name: str) -> tuple[ApiKey, str]:
+    public_id = secrets.token_hex(6)
+    raw = new_secret(f"{API_KEY_PREFIX}{public_id}_")
+    key = ApiKey(public_id=public_id, tenant_id=principal.tenant_id, name=name,
+                 key_hash=hash_secret(raw), created_by_id=principal.user_id)
+    db.session.add(key)
+    db.session.flush()
+    audit.record(principal.tenant_id, "api_key.created", principal.actor, f"api_key:{public_id}", {"name": name})
+    return key, raw
+
+
+def list_api_keys(principal: Principal) -> list[ApiKey]:
+    return db.session.execute(
+        select(ApiKey).where(ApiKey.tenant_id == principal.tenant_id).order_by(ApiKey.id)
+    ).scalars().all()
+
+
+def revoke_api_key(principal: Principal, public_id: str) -> None:
+    key = db.session.execute(
+        select(ApiKey).where(ApiKey.tenant_id == principal.tenant_id, ApiKey.public_id == public_id)
+    ).scalar_one_or_none()
+    if key is None:
+        raise NotFound(f"No API key {public_id!r}.")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        audit.record(principal.tenant_id, "api_key.revoked", principal.actor, f"api_key:{public_id}", {})
+
+
+# --- org units ------------------------------------------------------------------------
+
+def org_unit_by_code(tenant_id: int, code: str) -> OrgUnit | None:
+    return db.session.execute(
+        select(OrgUnit).where(OrgUnit.tenant_id == tenant_id, OrgUnit.code == code)
+    ).scalar_one_or_none()
+
+
+def subtree_ids(tenant_id: int, unit_id: int) -> list[int]:
+    unit = db.session.get(OrgUnit, unit_id)
+    return list(db.session.execute(
+        select(OrgUnit.id).where(OrgUnit.tenant_id == tenant_id, OrgUnit.path.startswith(unit.path))
+    ).scalars())
+
+
+def visible_org_units(principal: Principal) -> list[OrgUnit]:
+    query = select(OrgUnit).where(OrgUnit.tenant_id == principal.tenant_id).order_by(OrgUnit.path)
+    if principal.org_unit_ids is not None:
+        query = query.where(OrgUnit.id.in_(principal.org_unit_ids))
+    return db.session.execute(query).scalars().all()
+
+
+def create_org_unit(tenant_id: int, actor: str, *, code: str, name: str, parent_code: str | None,
+                    reach: frozenset | None = None) -> OrgUnit:
+    if org_unit_by_code(tenant_id, code) is not None:
+        raise Conflict(f"Org unit {code!r} already exists.")
+    parent = None
+    if parent_code:
+        parent = org_unit_by_code(tenant_id, parent_code)
+        if parent is None or (reach is not None and parent.id not in reach):
+            raise ValidationFailed([field_error("parent", "not_found", f"No org unit {parent_code!r}.")])
+    unit = OrgUnit(tenant_id=tenant_id, code=code, name=name, parent_id=parent.id if parent else None)
+    db.session.add(unit)
+    db.session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    audit.record(tenant_id, "org_unit.created", actor, f"org_unit:{code}",
+                 {"code": code, "name": name, "parent": parent_code})
+    return unit
+
+
+# --- users ------------------------------------------------------------------------------
+
+def _unit_for(tenant_id: int, code: str | None, reach: frozenset | None, field="org_unit") -> OrgUnit | None:
+    if code is None:
+        return None
+    unit = org_unit_by_code(tenant_id, code)
+    if unit is None or (reach is not None and unit.id not in reach):
+        raise ValidationFailed([field_error(field, "not_found", f"No org unit {code!r}.")])
+    return unit
+
+
+def create_user(tenant_id: int, actor: str, *, username: str, password: str, role: str,
+                org_unit: str | None = None, display_name: str = "", phone: str | None = None,
+                reach: frozenset | None = None) -> User:
+    unit = _unit_for(tenant_id, org_unit, reach)
+    exists = db.session.execute(
+        select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.username == username)
+    ).scalar_one()
+    if exists:
+        raise Conflict(f"User {username!r} already exists.")
+    user = User(tenant_id=tenant_id, username=username, password_hash=hash_password(password), role=role,
+                org_unit_id=unit.id if unit else None, display_name=display_name or username, phone=phone)
+    db.session.add(user)
+    db.session.flush()
+    audit.record(tenant_id, "user.created", actor, f"user:{username}",
+                 {"role": role, "org_unit": org_unit})
+    return user
+
+
+def user_by_username(principal: Principal, username: str) -> User:
+    user = db.session.execute(
+        select(User).where(User.tenant_id == principal.tenant_id, User.username == username)
+    ).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user {username!r}.")
+    return user
+
+
+def list_users(principal: Principal) -> list[User]:
+    return db.session.execute(
+        select(User).where(User.tenant_id == principal.tenant_id).order_by(User.username)
+    ).scalars().all()
+
+
+def update_user(principal: Principal, username: str, changes: dict) -> User:
+    user = user_by_username(principal, username)
+    recorded = {}
+    if "role" in changes:
+        user.role = recorded["role"] = changes["role"]
+    if "org_unit" in changes:
+        unit = _unit_for(principal.tenant_id, changes["org_unit"], None)
+        user.org_unit_id = unit.id if unit else None
+        recorded["org_unit"] = changes["org_unit"]
+    if "display_name" in changes:
+        user.display_name = recorded["display_name"] = changes["display_name"]
+    if "phone" in changes:
+        user.phone = changes["phone"]
+        recorded["phone"] = "changed"
+    if "password" in changes:
+        user.password_hash = hash_password(changes["password"])
+        recorded["password"] = "changed"
+    if "active" in changes:
+        user.active = recorded["active"] = changes["active"]
+    if recorded.get("password") or changes.get("active") is False:
+        # A new password or a disabled account ends every open session.
+        db.session.execute(
+            AuthToken.__table__.update()
+            .where(AuthToken.user_id == user.id, AuthToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        )
+    audit.record(principal.tenant_id, "user.updated", principal.actor, f"user:{username}", recorded)
+    return user
+
+
+# --- document types ---------------------------------------------------------------------
+
+def list_doc_types(principal: Principal) -> list[DocType]:
+    return db.session.execute(
+        select(DocType).where(DocType.tenant_id == principal.tenant_id).order_by(DocType.code)
+    ).scalars().all()
+
+
+def doc_type_by_code(tenant_id: int, code: str) -> DocType | None:
+    return db.session.execute(
+        select(DocType).where(DocType.tenant_id == tenant_id, DocType.code == code)
+    ).scalar_one_or_none()
+
+
+def create_doc_type(principal: Principal, code: str, name: str, policy: dict) -> DocType:
+    if doc_type_by_code(principal.tenant_id, code) is not None:
+        raise Conflict(f"Document type {code!r} already exists.")
+    doc_type = DocType(tenant_id=principal.tenant_id, code=code, name=name, policy={**DEFAULT_POLICY, **policy})
+    db.session.add(doc_type)
+    db.session.flush()
+    audit.record(principal.tenant_id, "doc_type.created", principal.actor, f"doc_type:{code}",
+                 {"name": name, "policy": doc_type.policy})
+    return doc_type
+
+
+def update_doc_type(principal: Principal, code: str, changes: dict) -> DocType:
+    doc_type = doc_type_by_code(principal.tenant_id, code)
+    if doc_type is None:
+        raise NotFound(f"No document type {code!r}.")
+    if "name" in changes:
+        doc_type.name = changes["name"]
+    if "policy" in changes:
+        doc_type.policy = {**doc_type.policy, **changes["policy"]}
+    audit.record(principal.tenant_id, "doc_type.updated", principal.actor, f"doc_type:{code}",
+                 {"name": doc_type.name, "policy": doc_type.policy})
+    return doc_type
+
+
+def flush_or_conflict(message: str) -> None:
+    """Flush, turning a unique-constraint race into 409 instead of 500."""
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise Conflict(message) from None

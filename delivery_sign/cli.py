@@ -1,0 +1,56 @@
+"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|prepare-db``."""
+import click
+from flask.cli import with_appcontext
+
+from .extensions import db
+
+
+@click.command("create-tenant")
+@click.argument("slug")
+@click.option("--name", required=True)
+@click.option("--admin-user", required=True)
+@click.option("--admin-password", required=True)
+@with_appcontext
+def create_tenant_command(slug, name, admin_user, admin_password):
+    """Create a tenant with its root org unit, default doc type and an admin."""
+    from .accounts.services import create_tenant
+
+    create_tenant(slug, name, admin_user, admin_password)
+    db.session.commit()
+    click.echo(f"tenant {slug} created; admin user {admin_user}")
+
+
+@click.command("create-user")
+@click.argument("tenant")
+@click.argument("username")
+@click.option("--password", required=True)
+@click.option("--role", type=click.Choice(["admin", "dispatcher", "courier"]), required=True)
+@click.option("--org-unit", default=None)
+@click.option("--display-name", default="")
+@with_appcontext
+def create_user_command(tenant, username, password, role, org_unit, display_name):
+    """Add a user to an existing tenant."""
+    from .accounts.services import create_user, tenant_by_slug
+
+    found = tenant_by_slug(tenant)
+    if found is None:
+        raise click.ClickException(f"no tenant {tenant!r}")
+    create_user(found.id, "system:cli", username=username, password=password, role=role,
+                org_unit=org_unit, display_name=display_name)
+    db.session.commit()
+    click.echo(f"user {username} ({role}) created in {tenant}")
+
+
+@click.command("prepare-db")
+def prepare_db_command():
+    """Upgrade the schema to head and seed the demo tenant when the database is empty."""
+    from flask import current_app
+
+    from .database import prepare_database
+
+    prepare_database(current_app._get_current_object())
+
+
+def register_cli(app):
+    for command in (create_tenant_command, create_user_command, prepare_db_command):
+        app.cli.add_command(command)

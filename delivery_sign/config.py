@@ -1,0 +1,97 @@
+"""Every setting of the service, read from environment variables in one place.
+
+SPEC §7 lists the variables; features that arrive later (storage, webhooks, WeChat, TSA)
+read theirs from here too, so an operator finds the whole surface in one file.
+"""
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(value, default=False):
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _int(value, default):
+    return int(value) if value not in (None, "") else default
+
+
+def _secret_key(instance_path: Path) -> str:
+    """SECRET_KEY from the environment, else one generated once into instance/."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    # O_EXCL: two processes starting together agree on the first key written.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load_config(instance_path: str, env=None) -> dict:
+    """Return the Flask config mapping built from ``env`` (default: ``os.environ``)."""
+    env = os.environ if env is None else env
+    instance = Path(instance_path)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{instance / 'delivery_sign.db'}"
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY") or _secret_key(instance),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, env),
+        "STORAGE_URL": env.get("STORAGE_URL") or f"file://{instance / 'media'}",
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "WORKER": env.get("WORKER") or "inline",
+        "SMS_BACKEND": env.get("SMS_BACKEND") or "console",
+        "SMS_HTTP_URL": env.get("SMS_HTTP_URL") or None,
+        "SMS_HTTP_KEY": env.get("SMS_HTTP_KEY") or None,
+        "WECHAT_APPID": env.get("WECHAT_APPID") or None,
+        "WECHAT_SECRET": env.get("WECHAT_SECRET") or None,
+        "WECHAT_API_BASE": (env.get("WECHAT_API_BASE") or "https://api.weixin.qq.com").rstrip("/"),
+        "WECHAT_VERIFY_FILE_NAME": env.get("WECHAT_VERIFY_FILE_NAME") or None,
+        "WECHAT_VERIFY_FILE_CONTENT": env.get("WECHAT_VERIFY_FILE_CONTENT") or None,
+        "TSA_URL": env.get("TSA_URL") or None,
+        "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
+        "DEMO_TENANT": _bool(env.get("DEMO_TENANT"), default=True),
+        "AUTO_MIGRATE": _bool(env.get("AUTO_MIGRATE"), default=True),
+        "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        # Token lifetime for staff sessions (issue #2: 12 h).
+        "AUTH_TOKEN_TTL_S": _int(env.get("AUTH_TOKEN_TTL_S"), 12 * 3600),
+        # Argon2id cost; tests lower it, production keeps the library's defaults.
+        "PASSWORD_HASH_TIME_COST": _int(env.get("PASSWORD_HASH_TIME_COST"), 3),
+        "PASSWORD_HASH_MEMORY_KIB": _int(env.get("PASSWORD_HASH_MEMORY_KIB"), 65536),
+        # The largest request body: a 15 MB photo plus multipart framing, or a 20 MB PDF.
+        "MAX_CONTENT_LENGTH": _int(env.get("MAX_CONTENT_LENGTH"), 21 * 1024 * 1024),
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "RATELIMIT_STRATEGY": "moving-window",
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
+        # flask-smorest: the OpenAPI document lives under the API prefix.
+        "API_TITLE": "delivery_sign",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def _engine_options(database_url: str, env) -> dict:
+    if database_url.startswith("sqlite"):
+        # The connection gets WAL, foreign keys and a busy timeout in extensions.py.
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+    return {
+        "pool_pre_ping": True,
+        "pool_size": _int(env.get("DB_POOL_SIZE"), 5),
+        "max_overflow": _int(env.get("DB_MAX_OVERFLOW"), 10),
+        "pool_timeout": 5,
+        # Fail fast when PostgreSQL is away instead of hanging a worker.
+        "connect_args": {"connect_timeout": 5},
+    }

@@ -1,0 +1,1 @@
+"""Cross-cutting pieces: errors, auth, pagination, audit chain, logging, storage."""

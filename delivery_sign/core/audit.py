@@ -1,0 +1,120 @@
+"""The per-tenant audit chain (SPEC §6).
+
+Each event stores ``seq``, ``prev_hash`` and ``hash = SHA-256(prev_hash ‖ canonical JSON)``.
+Appends take a row lock on the tenant's ``audit_heads`` row (``FOR UPDATE`` on PostgreSQL;
+SQLite writers are already serialised by ``BEGIN IMMEDIATE``), so ``seq`` has no gaps
+even with many writers, and the event commits or rolls back with the change it records.
+"""
+import hashlib
+import json
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import BigId, db
+from .clock import isoformat, utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+class AuditHead(db.Model):
+    """The last link of a tenant's chain; the lock that orders appends."""
+
+    __tablename__ = "audit_heads"
+
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+    __table_args__ = (UniqueConstraint("tenant_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    event_type: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(80))
+    subject: Mapped[str] = mapped_column(String(120), index=True)
+    data: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+def canonical_json(value) -> bytes:
+    """The byte form every hash in this product is taken over."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+def _event_body(event: AuditEvent) -> dict:
+    return {
+        "seq": event.seq,
+        "tenant_id": event.tenant_id,
+        "type": event.event_type,
+        "actor": event.actor,
+        "subject": event.subject,
+        "data": event.data,
+        "created_at": isoformat(event.created_at),
+    }
+
+
+def chain_hash(prev_hash: str, body: dict) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(body)).hexdigest()
+
+
+def _lock_head(tenant_id: int) -> AuditHead:
+    head = db.session.execute(
+        select(AuditHead).where(AuditHead.tenant_id == tenant_id).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH)
+        db.session.add(head)
+        db.session.flush()
+    return head
+
+
+def record(tenant_id: int, event_type: str, actor: str, subject: str, data: dict | None = None) -> AuditEvent:
+    """Append one event to the tenant's chain in the current transaction."""
+    return record_many(tenant_id, [(event_type, actor, subject, data or {})])[0]
+
+
+def record_many(tenant_id: int, events) -> list[AuditEvent]:
+    """Append ``(event_type, actor, subject, data)`` tuples in order, under one head lock."""
+    head = _lock_head(tenant_id)
+    now = utcnow()
+    rows = []
+    for event_type, actor, subject, data in events:
+        event = AuditEvent(
+            tenant_id=tenant_id, seq=head.seq + 1, event_type=event_type, actor=actor,
+            subject=subject, data=data or {}, created_at=now, prev_hash=head.hash,
+        )
+        event.hash = chain_hash(event.prev_hash, _event_body(event))
+        head.seq, head.hash = event.seq, event.hash
+        rows.append(event)
+    db.session.add_all(rows)
+    return rows
+
+
+def verify_chain(tenant_id: int) -> dict:
+    """Recompute the chain; report the first event that was altered, inserted or removed."""
+    head = db.session.get(AuditHead, tenant_id)
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    query = (
+        select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
+        .order_by(AuditEvent.seq).execution_options(yield_per=2000)
+    )
+    for event in db.session.execute(query).scalars():
+        count += 1
+        if event.seq != expected_seq or event.prev_hash != prev_hash:
+            return {"ok": False, "events": count, "first_bad_seq": min(expected_seq, event.seq)}
+        if chain_hash(prev_hash, _event_body(event)) != event.hash:
+            return {"ok": False, "events": count, "first_bad_seq": event.seq}
+        prev_hash, expected_seq = event.hash, expected_seq + 1
+    head_seq = head.seq if head else 0
+    if head_seq != expected_seq - 1 or (head and head.hash != prev_hash):
+        # Events were removed from the end of the chain.
+        return {"ok": False, "events": count, "first_bad_seq": expected_seq}
+    return {"ok": True, "events": count, "first_bad_seq": None}

@@ -1,0 +1,119 @@
+"""Who is calling, and what they may touch — authorization decided here only.
+
+Staff send ``Authorization: Bearer <token>`` (from ``/auth/login``), business systems
+``Bearer <API key>``. Both are looked up by SHA-256; the raw values are never stored.
+A ``Principal`` carries the tenant and the reach of the caller: admins and API keys see
+the whole tenant, dispatchers their org unit's subtree, couriers their own waybills.
+"""
+import functools
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g, request
+from .errors import Forbidden, Unauthorized
+
+TOKEN_PREFIX = "dst_"
+API_KEY_PREFIX = "dsk_"
+
+
+def hash_secret(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def new_secret(prefix: str) -> str:
+    # 32 random bytes: 256 bits, far beyond guessing.
+    return prefix + secrets.token_urlsafe(32)
+
+
+def _hasher() -> PasswordHasher:
+    cfg = current_app.config
+    return PasswordHasher(time_cost=cfg["PASSWORD_HASH_TIME_COST"], memory_cost=cfg["PASSWORD_HASH_MEMORY_KIB"])
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+# Verifying against this keeps unknown-user logins as slow as wrong-password ones.
+_DUMMY_HASH = None
+
+
+def check_password(password_hash: str | None, password: str) -> bool:
+    global _DUMMY_HASH
+    hasher = _hasher()
+    if password_hash is None:
+        _DUMMY_HASH = _DUMMY_HASH or hasher.hash("not-a-real-password")
+        password_hash = _DUMMY_HASH
+        password = password + "\0"
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True)
+class Principal:
+    tenant_id: int
+    role: str                      # admin | dispatcher | courier | system (API key)
+    actor: str                     # written into audit events
+    user_id: int | None = None
+    api_key_id: int | None = None
+    org_unit_ids: frozenset | None = None   # None: the whole tenant
+    home_unit_id: int | None = None         # where a dispatcher's new waybills go by default
+    token_id: int | None = None
+
+
+def _bearer() -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def load_principal() -> Principal | None:
+    """Resolve the request's credentials once; ``None`` when there are none or they are bad."""
+    if "principal" in g:
+        return g.principal
+    from ..accounts.services import principal_for_api_key, principal_for_token
+
+    raw = _bearer()
+    principal = None
+    if raw and raw.startswith(API_KEY_PREFIX):
+        principal = principal_for_api_key(hash_secret(raw))
+    elif raw and raw.startswith(TOKEN_PREFIX):
+        principal = principal_for_token(hash_secret(raw))
+    g.principal = principal
+    return principal
+
+
+def require(*roles):
+    """Decorator: the caller must be authenticated and, when roles are given, hold one."""
+
+    def decorator(view):
+        @functools.wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = load_principal()
+            if principal is None:
+                raise Unauthorized(
+                    "Send a valid bearer token or API key in the Authorization header.",
+                    headers={"WWW-Authenticate": 'Bearer realm="delivery_sign"'},
+                )
+            if roles and principal.role not in roles:
+                raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
+            return view(*args, **kwargs)
+
+        wrapper._required_roles = roles
+        return wrapper
+
+    return decorator
+
+
+def current() -> Principal:
+    principal = load_principal()
+    if principal is None:  # pragma: no cover - guarded by @require
+        raise Unauthorized("Authentication required.")
+    return principal

@@ -1,0 +1,32 @@
+"""Which request bodies an endpoint accepts; everything else gets 415 (checked in one place)."""
+from flask import current_app, request
+
+from .errors import Problem
+
+JSON = "application/json"
+
+
+def accepts(*mimetypes):
+    """Mark a view as taking these request body types instead of JSON."""
+
+    def decorator(view):
+        view._accepts = mimetypes
+        return view
+
+    return decorator
+
+
+def check_request_content_type():
+    """before_request: a body-carrying API call must send a type its endpoint accepts."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.path.startswith("/api/"):
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if view is None:
+        return
+    allowed = getattr(view, "_accepts", (JSON,))
+    has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
+    if not has_body and allowed == (JSON,):
+        return
+    if request.mimetype not in allowed:
+        raise Problem(f"Send the body as {' or '.join(allowed)}.", status=415,
+                      slug="unsupported-media-type", title="Unsupported media type")

@@ -1,0 +1,206 @@
+"""One error vocabulary: problem+json for the API, an HTML page for everything else.
+
+Services raise ``Problem`` (or its subclasses); handlers never build error responses.
+Validation failures carry ``errors`` as ``[{field, code, message}]`` (SPEC §4).
+"""
+import logging
+import re
+
+from flask import jsonify, render_template, request
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from ..extensions import db
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://delivery-sign.dev/problems/"
+PROBLEM_MIMETYPE = "application/problem+json"
+
+
+class Problem(Exception):
+    """An error the client can act on; rendered as problem+json."""
+
+    status = 400
+    slug = "bad-request"
+    title = "Bad request"
+
+    def __init__(self, detail="", *, status=None, slug=None, title=None, errors=None, headers=None):
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status or self.status
+        self.slug = slug or self.slug
+        self.title = title or self.title
+        self.errors = errors
+        self.headers = headers or {}
+
+
+class NotFound(Problem):
+    status, slug, title = 404, "not-found", "Not found"
+
+
+class Conflict(Problem):
+    status, slug, title = 409, "conflict", "Conflict"
+
+
+class Gone(Problem):
+    status, slug, title = 410, "gone", "Gone"
+
+
+class Forbidden(Problem):
+    status, slug, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(Problem):
+    status, slug, title = 401, "unauthorized", "Authentication required"
+
+
+class ValidationFailed(Problem):
+    status, slug, title = 422, "validation-failed", "Request did not pass validation"
+
+    def __init__(self, errors, detail="One or more fields are invalid."):
+        super().__init__(detail, errors=errors)
+
+
+def field_error(field, code, message):
+    return {"field": field, "code": code, "message": message}
+
+
+# marshmallow's built-in messages, mapped to stable codes clients can switch on.
+_MESSAGE_CODES = [
+    (re.compile(r"^Missing data for required field"), "required"),
+    (re.compile(r"^Field may not be null"), "null"),
+    (re.compile(r"^Unknown field"), "unknown_field"),
+    (re.compile(r"^Not a valid"), "invalid_type"),
+    (re.compile(r"^(Longer|Shorter) than|^Length must"), "length"),
+    (re.compile(r"^Must be (greater|less)"), "range"),
+    (re.compile(r"^Must be one of"), "one_of"),
+    (re.compile(r"^String does not match"), "format"),
+    (re.compile(r"^Invalid input type"), "invalid_type"),
+]
+
+
+def _code_for(message):
+    if isinstance(message, str) and ":" in message and message.split(":", 1)[0].isidentifier():
+        # Our own validators write "code: message" so the code survives marshmallow.
+        code, text = message.split(":", 1)
+        return code, text.strip()
+    for pattern, code in _MESSAGE_CODES:
+        if pattern.search(str(message)):
+            return code, str(message)
+    return "invalid", str(message)
+
+
+def flatten_messages(messages, prefix=""):
+    """marshmallow's nested ``{field: [msg]}`` → ``[{field, code, message}]`` with dotted paths."""
+    out = []
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            if key in ("json", "form", "files", "query", "headers") and not prefix:
+                out.extend(flatten_messages(value, ""))
+                continue
+            if key == "_schema":
+                path = prefix
+            else:
+                path = f"{prefix}.{key}" if prefix else str(key)
+            out.extend(flatten_messages(value, path))
+    elif isinstance(messages, (list, tuple)):
+        for item in messages:
+            if isinstance(item, (dict, list)):
+                out.extend(flatten_messages(item, prefix))
+            else:
+                code, text = _code_for(item)
+                out.append(field_error(prefix or None, code, text))
+    else:
+        code, text = _code_for(messages)
+        out.append(field_error(prefix or None, code, text))
+    return out
+
+
+def problem_response(status, title, detail="", *, slug=None, errors=None, headers=None):
+    body = {
+        "type": PROBLEM_BASE + (slug or _slug(title)),
+        "title": title,
+        "status": status,
+        "detail": detail or title,
+    }
+    if errors:
+        body["errors"] = errors
+    response = jsonify(body)
+    response.status_code = status
+    response.mimetype = PROBLEM_MIMETYPE
+    for key, value in (headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _slug(title):
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+
+
+def _wants_json():
+    return request.path.startswith("/api/") or request.path.startswith("/sign-links/")
+
+
+def _handle_problem(exc: Problem):
+    db.session.rollback()
+    if not _wants_json():
+        return _html_error(exc.status, exc.title, exc.detail)
+    return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
+                            errors=exc.errors, headers=exc.headers)
+
+
+def _handle_http(exc: HTTPException):
+    db.session.rollback()
+    data = getattr(exc, "data", None) or {}
+    errors = None
+    detail = exc.description or ""
+    if data.get("messages"):
+        errors = flatten_messages(data["messages"])
+        detail = "One or more fields are invalid."
+    headers = dict(data.get("headers") or {})
+    if exc.code == 405 and exc.valid_methods:
+        headers["Allow"] = ", ".join(exc.valid_methods)
+    if exc.code == 429:
+        detail = "Too many requests; slow down and retry later."
+    if exc.response is not None and exc.code == 429:
+        headers.update({k: v for k, v in exc.response.headers.items() if k.lower().startswith(("retry", "x-ratelimit"))})
+    if not _wants_json():
+        return _html_error(exc.code, exc.name, detail)
+    slug = "validation-failed" if exc.code == 422 else None
+    return problem_response(exc.code, exc.name, detail, slug=slug, errors=errors, headers=headers)
+
+
+def _handle_database_unavailable(exc):
+    db.session.rollback()
+    log.error("database unavailable: %s", type(exc).__name__)
+    detail = "The database is not reachable right now; retry shortly."
+    if not _wants_json():
+        return _html_error(503, "Service unavailable", detail)
+    return problem_response(503, "Service unavailable", detail, headers={"Retry-After": "5"})
+
+
+def _handle_unexpected(exc):
+    db.session.rollback()
+    log.exception("unhandled error")
+    if not _wants_json():
+        return _html_error(500, "Internal server error", "Something went wrong on our side.")
+    return problem_response(500, "Internal server error", "Something went wrong on our side.")
+
+
+def _html_error(status, title, detail):
+    return render_template("error.html", status=status, title=title, detail=detail), status
+
+
+def register_error_handlers(app):
+    app.register_error_handler(Problem, _handle_problem)
+    app.register_error_handler(HTTPException, _handle_http)
+    app.register_error_handler(OperationalError, _handle_database_unavailable)
+    app.register_error_handler(DBAPIError, _handle_db_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+
+
+def _handle_db_error(exc):
+    if getattr(exc, "connection_invalidated", False):
+        return _handle_database_unavailable(exc)
+    return _handle_unexpected(exc)

@@ -1,0 +1,83 @@
+"""Shared marshmallow pieces: a strict base schema and validators that carry error codes.
+
+Validators raise messages of the form ``"code: text"``; ``core.errors`` splits them into
+``{field, code, message}`` so clients can switch on stable codes.
+"""
+import math
+import re
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+
+class StrictSchema(Schema):
+    """Unknown fields are an error, not silently dropped."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def coded(code: str, message: str) -> ValidationError:
+    return ValidationError(f"{code}: {message}")
+
+
+_MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_LANDLINE = re.compile(r"^0\d{2,3}-?\d{7,8}(-\d{1,6})?$")
+
+
+def normalise_phone(value: str) -> str:
+    phone = re.sub(r"[\s()]", "", value or "")
+    if phone.startswith("+86"):
+        phone = phone[3:]
+    elif phone.startswith("0086"):
+        phone = phone[4:]
+    return phone
+
+
+class Phone(fields.String):
+    """A mainland mobile (13800138000) or landline (010-12345678) number, normalised."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        phone = normalise_phone(super()._deserialize(value, attr, data, **kwargs))
+        if not (_MOBILE.match(phone) or _LANDLINE.match(phone)):
+            raise coded("phone_invalid", "Not a mainland mobile or landline number.")
+        return phone
+
+
+class FiniteFloat(fields.Float):
+    """A float that refuses NaN, infinities, booleans and numeric strings."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise coded("invalid_type", "Must be a number.")
+        number = float(value)
+        if not math.isfinite(number):
+            raise coded("invalid_type", "Must be a finite number.")
+        return number
+
+
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+
+
+class LocationSchema(StrictSchema):
+    lat = FiniteFloat(required=True, validate=validate.Range(-90, 90))
+    lng = FiniteFloat(required=True, validate=validate.Range(-180, 180))
+    coord_system = fields.String(load_default="wgs84", validate=validate.OneOf(COORD_SYSTEMS))
+
+
+class ListQuerySchema(Schema):
+    """``?limit=&cursor=`` for every list (SPEC §4)."""
+
+    class Meta:
+        unknown = RAISE
+
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(load_default=None)
+
+
+class UtcDateTime(fields.DateTime):
+    """Dumps naive-UTC database times as ISO-8601 with a ``Z`` (SPEC §4)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        from .clock import isoformat
+
+        return isoformat(value)

@@ -1,0 +1,61 @@
+"""Files on a local disk, written atomically (temp file, fsync, rename)."""
+import os
+import tempfile
+from pathlib import Path
+
+from .base import Storage, StorageError
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: str):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        path = (self.root / key).resolve()
+        if self.root.resolve() not in path.parents:
+            raise ValueError(f"Storage key escapes the root: {key!r}")
+        return path
+
+    def put(self, key, data, content_type="application/octet-stream"):
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, path)
+            except BaseException:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+                raise
+        except OSError as exc:
+            raise StorageError(f"could not write {key}: {exc.strerror}") from exc
+
+    def get(self, key):
+        try:
+            return self._path(key).read_bytes()
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def open(self, key):
+        try:
+            return open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise KeyError(key) from None
+
+    def stream(self, key, chunk_size=64 * 1024):
+        with self.open(key) as fh:
+            while chunk := fh.read(chunk_size):
+                yield chunk
+
+    def exists(self, key):
+        return self._path(key).is_file()
+
+    def delete(self, key):
+        try:
+            self._path(key).unlink()
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,51 @@
+"""The ``demo`` tenant seeded on an empty database, so a newcomer has something to click."""
+import secrets
+
+from .accounts import services as accounts
+from .core.auth import Principal
+from .waybills.services import create_waybills
+
+_CONSIGNEES = [
+    ("李娜", "13800138000", "上海市浦东新区世纪大道100号 8楼"),
+    ("王伟", "13912345678", "上海市浦东新区张杨路500号 华润时代广场 12F"),
+    ("张敏", "13700001111", "上海市浦东新区陆家嘴环路1000号"),
+    ("刘洋", "15000002222", "上海市浦东新区东方路800号 宝安大厦 3楼前台"),
+    ("陈静", "18600003333", "上海市浦东新区浦电路370号"),
+    ("杨磊", "13600004444", "上海市浦东新区峨山路91弄 5号 602室"),
+]
+_ITEMS = [
+    ("SOFA-3", "三人位布艺沙发", 1, "件"),
+    ("TBL-120", "实木餐桌 120cm", 1, "张"),
+    ("CHR-01", "餐椅", 4, "把"),
+    ("BOX-A4", "A4 复印纸", 10, "箱"),
+    ("WTR-18", "桶装水 18.9L", 3, "桶"),
+]
+
+
+def seed_demo() -> None:
+    passwords = {role: secrets.token_urlsafe(9) for role in ("admin", "dispatcher", "courier")}
+    tenant = accounts.create_tenant("demo", "演示物流有限公司", "admin", passwords["admin"])
+    actor = "system:demo-seed"
+    station = accounts.create_org_unit(tenant.id, actor, code="SH-PD", name="上海浦东站", parent_code="HQ")
+    accounts.create_user(tenant.id, actor, username="dispatcher", password=passwords["dispatcher"],
+                         role="dispatcher", org_unit=station.code, display_name="调度员 周")
+    accounts.create_user(tenant.id, actor, username="courier", password=passwords["courier"],
+                         role="courier", org_unit=station.code, display_name="快递员 孙", phone="13100009999")
+    system = Principal(tenant_id=tenant.id, role="system", actor=actor)
+    waybills = []
+    for i in range(12):
+        name, phone, address = _CONSIGNEES[i % len(_CONSIGNEES)]
+        items = [_ITEMS[(i + k) % len(_ITEMS)] for k in range(1 + i % 3)]
+        waybills.append({
+            "number": f"DEMO{20261127000 + i}", "org_unit": station.code,
+            "courier": "courier" if i < 8 else None,
+            "consignee": {"name": name, "phone": phone, "address": address,
+                          "location": {"lat": 31.2304 + i * 0.002, "lng": 121.4737 + i * 0.002,
+                                       "coord_system": "gcj02"}},
+            "items": [{"sku": sku, "name": n, "qty": q, "unit": u} for sku, n, q, u in items],
+        })
+    create_waybills(system, waybills)
+    # Printed once, on the first start; change them with PATCH /users/<username>.
+    print("demo tenant 'demo' seeded. Sign in with (username / password):", flush=True)
+    for role, pw in passwords.items():
+        print(f"  {role:<10} / {pw}", flush=True)

@@ -1,0 +1,55 @@
+"""Extensions created at import time and bound to an app in ``create_app``."""
+from flask import has_request_context, request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_migrate import Migrate
+from flask_smorest import Api
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import BigInteger, Integer, MetaData, event
+from sqlalchemy.engine import Engine
+
+# Named constraints keep Alembic revisions stable on SQLite and PostgreSQL alike.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Row ids of high-volume tables: 64-bit on PostgreSQL, SQLite's rowid alias there.
+BigId = BigInteger().with_variant(Integer, "sqlite")
+
+db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+migrate = Migrate(compare_type=True, render_as_batch=True)
+api = Api()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+_SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection, connection_record):
+    if type(dbapi_connection).__module__ != "sqlite3":
+        return
+    # We issue BEGIN ourselves (below), so the driver must not.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_on_begin(conn):
+    if conn.dialect.name != "sqlite":
+        return
+    # A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY
+    # when another writer committed in between; taking the write lock at BEGIN makes
+    # writers queue on busy_timeout instead. Reads (GET) stay deferred and never wait.
+    if has_request_context() and request.method in _SAFE_METHODS:
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

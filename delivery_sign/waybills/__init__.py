@@ -1,0 +1,1 @@
+"""Waybills as the shipper's system sees them: create, import, query, assign, cancel."""

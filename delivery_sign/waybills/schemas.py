@@ -1,0 +1,202 @@
+"""Waybill request/response shapes (SPEC §4). Phones are masked in every dump."""
+import json
+from decimal import Decimal, InvalidOperation
+
+from marshmallow import fields, post_load, validate, validates
+
+from ..core.clock import isoformat, to_naive_utc
+from ..core.masking import mask_phone
+from ..core.schema import UtcDateTime, LocationSchema, Phone, StrictSchema, coded
+from .models import STATUSES
+
+NUMBER = validate.Regexp(r"^[A-Za-z0-9-]{4,40}$", error="format: Waybill numbers are 4–40 letters, digits or -.")
+CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Use 1–40 letters, digits, _ or -")
+MAX_ITEMS = 200
+MAX_METADATA_BYTES = 4096
+MAX_QTY = Decimal("999999999.999")
+
+
+class Quantity(fields.Field):
+    """A positive quantity with at most 3 decimals, kept exact as ``Decimal``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise coded("invalid_type", "Must be a number.")
+        try:
+            qty = Decimal(str(value))
+        except InvalidOperation:
+            raise coded("invalid_type", "Must be a number.") from None
+        if not qty.is_finite() or qty <= 0 or qty > MAX_QTY:
+            raise coded("range", "Must be a positive quantity.")
+        if qty.as_tuple().exponent < -3:
+            raise coded("precision", "At most 3 decimals.")
+        return qty
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return number_out(value)
+
+
+def number_out(qty):
+    if qty is None:
+        return None
+    qty = Decimal(qty)
+    return int(qty) if qty == qty.to_integral_value() else float(qty)
+
+
+class ItemInSchema(StrictSchema):
+    sku = fields.String(load_default=None, validate=validate.Length(max=64))
+    name = fields.String(required=True, validate=validate.Length(1, 200))
+    qty = Quantity(required=True)
+    unit = fields.String(load_default=None, validate=validate.Length(max=20))
+
+
+class ConsigneeInSchema(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(1, 100))
+    phone = Phone(required=True)
+    address = fields.String(required=True, validate=validate.Length(1, 300))
+    location = fields.Nested(LocationSchema, load_default=None, allow_none=True)
+
+
+class WaybillInSchema(StrictSchema):
+    number = fields.String(required=True, validate=NUMBER)
+    doc_type = fields.String(load_default="default", validate=CODE)
+    org_unit = fields.String(load_default=None, validate=CODE)
+    courier = fields.String(load_default=None, validate=validate.Length(1, 64))
+    consignee = fields.Nested(ConsigneeInSchema, required=True)
+    items = fields.List(fields.Nested(ItemInSchema), required=True,
+                        validate=validate.Length(1, MAX_ITEMS, error="length: 1–200 item lines."))
+    deadline = fields.AwareDateTime(load_default=None, default_timezone=None)
+    external_ref = fields.String(load_default=None, validate=validate.Length(max=100))
+    metadata = fields.Dict(load_default=None, allow_none=True)
+
+    @validates("metadata")
+    def _metadata_size(self, value, **kwargs):
+        if value is not None and len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
+            raise coded("too_large", f"metadata is limited to {MAX_METADATA_BYTES} bytes of JSON.")
+
+    @post_load
+    def _naive_deadline(self, data, **kwargs):
+        if data.get("deadline") is not None:
+            data["deadline"] = to_naive_utc(data["deadline"])
+        return data
+
+
+class BatchInSchema(StrictSchema):
+    # Items are validated one by one in the service so one bad waybill cannot sink the rest.
+    waybills = fields.List(fields.Raw(), required=True,
+                           validate=validate.Length(1, 1000, error="length: 1–1000 waybills per batch."))
+
+
+class BatchResultSchema(StrictSchema):
+    results = fields.List(fields.Dict())
+
+
+class ImportResultSchema(StrictSchema):
+    created = fields.Integer()
+    exists = fields.Integer()
+    errors = fields.List(fields.Dict())
+
+
+class WaybillQuerySchema(StrictSchema):
+    status = fields.String(load_default=None)
+    courier = fields.String(load_default=None)
+    org_unit = fields.String(load_default=None)
+    doc_type = fields.String(load_default=None)
+    q = fields.String(load_default=None, validate=validate.Length(1, 100))
+    created_from = fields.AwareDateTime(load_default=None, default_timezone=None)
+    created_to = fields.AwareDateTime(load_default=None, default_timezone=None)
+    signed_from = fields.AwareDateTime(load_default=None, default_timezone=None)
+    signed_to = fields.AwareDateTime(load_default=None, default_timezone=None)
+    anomaly = fields.String(load_default=None, validate=validate.Length(1, 40))
+    reconciled = fields.Boolean(load_default=None)
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = fields.String(load_default=None)
+
+    @validates("status")
+    def _statuses(self, value, **kwargs):
+        if value is not None:
+            unknown = [s for s in value.split(",") if s not in STATUSES]
+            if unknown:
+                raise coded("one_of", f"Unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}.")
+
+    @post_load
+    def _naive_times(self, data, **kwargs):
+        for key in ("created_from", "created_to", "signed_from", "signed_to"):
+            if data.get(key) is not None:
+                data[key] = to_naive_utc(data[key])
+        return data
+
+
+class RevealQuerySchema(StrictSchema):
+    reveal = fields.String(load_default=None, validate=validate.OneOf(("phone",)))
+
+
+class AssignSchema(StrictSchema):
+    courier = fields.String(required=True, validate=validate.Length(1, 64))
+
+
+class CancelSchema(StrictSchema):
+    reason = fields.String(required=True, validate=validate.Length(1, 500))
+
+
+class ItemOutSchema(StrictSchema):
+    sku = fields.String()
+    name = fields.String()
+    qty = Quantity()
+    unit = fields.String()
+
+
+class WaybillOutSchema(StrictSchema):
+    number = fields.String()
+    status = fields.String()
+    doc_type = fields.Function(lambda w: w.doc_type.code)
+    org_unit = fields.Function(lambda w: w.org_unit.code if w.org_unit else None)
+    courier = fields.Function(lambda w: w.courier.username if w.courier else None)
+    consignee = fields.Method("_consignee")
+    items = fields.List(fields.Nested(ItemOutSchema))
+    deadline = UtcDateTime(allow_none=True)
+    external_ref = fields.String(allow_none=True)
+    metadata = fields.Dict(attribute="extra", allow_none=True)
+    created_at = UtcDateTime()
+    updated_at = UtcDateTime()
+    assigned_at = UtcDateTime(allow_none=True)
+    out_for_delivery_at = UtcDateTime(allow_none=True)
+    signed_at = UtcDateTime(allow_none=True)
+    cancelled_at = UtcDateTime(allow_none=True)
+    cancel_reason = fields.String(allow_none=True)
+    document = fields.Method("_document")
+    anomalies = fields.Function(lambda w: [a.code for a in w.anomalies])
+    reconciliation = fields.Method("_reconciliation")
+    receipt = fields.Method("_receipt")
+
+    def _consignee(self, waybill):
+        location = None
+        if waybill.consignee_lat is not None:
+            location = {"lat": waybill.consignee_lat, "lng": waybill.consignee_lng,
+                        "coord_system": waybill.consignee_coord_system}
+        reveal = getattr(waybill, "reveal_phone", False)
+        return {
+            "name": waybill.consignee_name,
+            "phone": waybill.consignee_phone if reveal else mask_phone(waybill.consignee_phone),
+            "address": waybill.consignee_address,
+            "location": location,
+        }
+
+    def _document(self, waybill):
+        if waybill.document_key is None:
+            return None
+        return {"sha256": waybill.document_sha256, "size": waybill.document_size}
+
+    def _reconciliation(self, waybill):
+        if waybill.reconcile_decision is None:
+            return None
+        return {"decision": waybill.reconcile_decision, "note": waybill.reconcile_note,
+                "at": isoformat(waybill.reconciled_at), "by": waybill.reconciled_by}
+
+    def _receipt(self, waybill):
+        return getattr(waybill, "receipt_summary", None)
+
+
+class WaybillPageSchema(StrictSchema):
+    items = fields.List(fields.Nested(WaybillOutSchema))
+    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,343 @@
+"""Waybill operations: bulk-aware creation, scoped queries and state changes.
+
+Creation goes through one path (``create_waybills``) for the single endpoint, the batch
+endpoint and file imports, so idempotency and validation mean the same everywhere.
+"""
+import hashlib
+from datetime import datetime
+from decimal import Decimal
+
+from marshmallow import ValidationError
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+
+from ..accounts.models import DocType, OrgUnit, User
+from ..accounts.services import subtree_ids
+from ..core import audit
+from ..core.audit import canonical_json
+from ..core.auth import Principal
+from ..core.clock import isoformat, utcnow
+from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, flatten_messages
+from ..core.pagination import keyset_page
+from ..extensions import db
+from .models import CANCELLABLE, FINAL_STATUSES, Waybill, WaybillAnomaly, WaybillItem
+from .schemas import WaybillInSchema
+
+waybill_in = WaybillInSchema()
+
+# IN-lists stay well below SQLite's and PostgreSQL's parameter limits.
+_LOOKUP_CHUNK = 500
+
+
+def _canonical(value):
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, datetime):
+        return isoformat(value)
+    if isinstance(value, dict):
+        return {k: _canonical(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
+def body_hash(data: dict) -> str:
+    return hashlib.sha256(canonical_json(_canonical(data))).hexdigest()
+
+
+class _Refs:
+    """Per-call caches of doc types, org units and couriers referenced by payloads."""
+
+    def __init__(self, principal: Principal):
+        self.principal = principal
+        self.doc_types, self.units, self.couriers = {}, {}, {}
+
+    def doc_type(self, code):
+        if code not in self.doc_types:
+            self.doc_types[code] = db.session.execute(
+                select(DocType).where(DocType.tenant_id == self.principal.tenant_id, DocType.code == code)
+            ).scalar_one_or_none()
+        if self.doc_types[code] is None:
+            raise _RefError("doc_type", f"No document type {code!r}.")
+        return self.doc_types[code]
+
+    def org_unit_id(self, code):
+        if code is None:
+            return self.principal.home_unit_id if self.principal.role == "dispatcher" else None
+        if code not in self.units:
+            self.units[code] = db.session.execute(
+                select(OrgUnit).where(OrgUnit.tenant_id == self.principal.tenant_id, OrgUnit.code == code)
+            ).scalar_one_or_none()
+        unit = self.units[code]
+        reach = self.principal.org_unit_ids
+        if unit is None or (reach is not None and unit.id not in reach):
+            raise _RefError("org_unit", f"No org unit {code!r}.")
+        return unit.id
+
+    def courier(self, username):
+        if username is None:
+            return None
+        if username not in self.couriers:
+            self.couriers[username] = db.session.execute(
+                select(User).where(User.tenant_id == self.principal.tenant_id, User.username == username,
+                                   User.role == "courier", User.active.is_(True))
+            ).scalar_one_or_none()
+        if self.couriers[username] is None:
+            raise _RefError("courier", f"No active courier {username!r}.")
+        return self.couriers[username]
+
+
+class _RefError(Exception):
+    def __init__(self, field, message):
+        super().__init__(message)
+        self.error = field_error(field, "not_found", message)
+
+
+def _number_of(raw):
+    number = raw.get("number") if isinstance(raw, dict) else None
+    return number if isinstance(number, str) else None
+
+
+def create_waybills(principal: Principal, payloads: list) -> list[dict]:
+    """Create many waybills at once; one result per payload, in order.
+
+    A result is ``{"number", "status": "created"|"exists"|"error", "errors"?}`` plus, for
+    created and existing ones, the ``waybill`` object. Invalid payloads never stop the rest.
+    """
+    refs = _Refs(principal)
+    results, pending = [], []
+    for raw in payloads:
+        number = _number_of(raw)
+        try:
+            if not isinstance(raw, dict):
+                raise ValidationError({"_schema": ["invalid_type: Each waybill must be a JSON object."]})
+            data = waybill_in.load(raw)
+        except ValidationError as exc:
+            results.append({"number": number, "status": "error", "errors": flatten_messages(exc.messages)})
+            continue
+        result = {"number": data["number"], "status": None, "data": data, "hash": body_hash(data)}
+        results.append(result)
+        pending.append(result)
+
+    stored = _stored_hashes(principal.tenant_id, [r["number"] for r in pending])
+    new_waybills, seen = [], {}
+    for result in pending:
+        number, digest = result["number"], result["hash"]
+        known = stored.get(number) or seen.get(number)
+        if known is not None:
+            if known[0] == digest:
+                result["status"], result["waybill_id"] = "exists", known[1]
+            else:
+                result["status"] = "error"
+                result["errors"] = [field_error("number", "conflict",
+                                                f"Waybill {number} exists with a different body.")]
+            continue
+        try:
+            waybill = _build(principal, refs, result["data"], digest)
+        except _RefError as exc:
+            result["status"], result["errors"] = "error", [exc.error]
+            continue
+        result["status"], result["waybill"] = "created", waybill
+        seen[number] = (digest, None)
+        new_waybills.append(waybill)
+
+    if new_waybills:
+        db.session.add_all(new_waybills)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            # Another request created one of these numbers between our lookup and insert.
+            db.session.rollback()
+            raise Conflict("A waybill with one of these numbers was created concurrently; retry.") from None
+        audit.record_many(principal.tenant_id, [
+            ("waybill.created", principal.actor, f"waybill:{w.number}",
+             {"status": w.status, "courier": w.courier.username if w.courier else None})
+            for w in new_waybills
+        ])
+    for result in results:
+        result.pop("data", None)
+        result.pop("hash", None)
+    return results
+
+
+def _stored_hashes(tenant_id: int, numbers: list[str]) -> dict:
+    found = {}
+    unique = list(dict.fromkeys(numbers))
+    for start in range(0, len(unique), _LOOKUP_CHUNK):
+        chunk = unique[start:start + _LOOKUP_CHUNK]
+        rows = db.session.execute(
+            select(Waybill.number, Waybill.body_hash, Waybill.id)
+            .where(Waybill.tenant_id == tenant_id, Waybill.number.in_(chunk))
+        )
+        found.update({number: (digest, wid) for number, digest, wid in rows})
+    return found
+
+
+def _build(principal: Principal, refs: _Refs, data: dict, digest: str) -> Waybill:
+    doc_type = refs.doc_type(data["doc_type"])
+    org_unit_id = refs.org_unit_id(data["org_unit"])
+    courier = refs.courier(data["courier"])
+    consignee = data["consignee"]
+    location = consignee.get("location") or {}
+    now = utcnow()
+    waybill = Waybill(
+        tenant_id=principal.tenant_id, number=data["number"], doc_type=doc_type, org_unit_id=org_unit_id,
+        courier=courier, status="assigned" if courier else "created",
+        consignee_name=consignee["name"], consignee_phone=consignee["phone"],
+        consignee_address=consignee["address"], consignee_lat=location.get("lat"),
+        consignee_lng=location.get("lng"), consignee_coord_system=location.get("coord_system"),
+        deadline=data["deadline"], external_ref=data["external_ref"], extra=data["metadata"],
+        body_hash=digest, created_at=now, updated_at=now, assigned_at=now if courier else None,
+    )
+    waybill.items = [
+        WaybillItem(line_no=i, sku=item["sku"], name=item["name"], qty=item["qty"], unit=item["unit"])
+        for i, item in enumerate(data["items"], start=1)
+    ]
+    return waybill
+
+
+def create_waybill(principal: Principal, raw: dict) -> tuple[Waybill, bool]:
+    """The single-waybill form: ``(waybill, created)``; 409 on a different body, 422 on errors."""
+    result = create_waybills(principal, [raw])[0]
+    if result["status"] == "created":
+        return result["waybill"], True
+    if result["status"] == "exists":
+        return get_waybill(principal, result["number"]), False
+    if any(e["code"] == "conflict" for e in result["errors"]):
+        raise Conflict(result["errors"][0]["message"])
+    raise ValidationFailed(result["errors"])
+
+
+# --- reading ---------------------------------------------------------------------------
+
+def scoped(principal: Principal, query=None):
+    """The one place that decides which waybills a caller can reach."""
+    query = select(Waybill) if query is None else query
+    query = query.where(Waybill.tenant_id == principal.tenant_id)
+    if principal.role == "courier":
+        query = query.where(Waybill.courier_id == principal.user_id)
+    elif principal.org_unit_ids is not None:
+        query = query.where(Waybill.org_unit_id.in_(principal.org_unit_ids))
+    return query
+
+
+def get_waybill(principal: Principal, number: str, *, for_update=False) -> Waybill:
+    query = scoped(principal).where(Waybill.number == number)
+    if for_update:
+        query = query.with_for_update(of=Waybill)
+    waybill = db.session.execute(query).unique().scalar_one_or_none()
+    if waybill is None:
+        raise NotFound(f"No waybill {number!r}.")
+    return waybill
+
+
+def _prefix_range(column, prefix):
+    # Byte-ordered columns (see models): "prefix" ≤ value < "prefix" + U+10FFFF.
+    return column.between(prefix, prefix + "\U0010ffff")
+
+
+def list_waybills(principal: Principal, filters: dict):
+    query = scoped(principal)
+    tenant_id = principal.tenant_id
+    if filters.get("status"):
+        statuses = filters["status"].split(",")
+        query = query.where(Waybill.status.in_(statuses) if len(statuses) > 1 else Waybill.status == statuses[0])
+    if filters.get("courier"):
+        courier_id = db.session.execute(
+            select(User.id).where(User.tenant_id == tenant_id, User.username == filters["courier"])
+        ).scalar_one_or_none()
+        query = query.where(Waybill.courier_id == (courier_id or -1))
+    if filters.get("org_unit"):
+        unit = db.session.execute(
+            select(OrgUnit).where(OrgUnit.tenant_id == tenant_id, OrgUnit.code == filters["org_unit"])
+        ).scalar_one_or_none()
+        query = query.where(Waybill.org_unit_id.in_(subtree_ids(tenant_id, unit.id) if unit else [-1]))
+    if filters.get("doc_type"):
+        query = query.where(Waybill.doc_type_id.in_(
+            select(DocType.id).where(DocType.tenant_id == tenant_id, DocType.code == filters["doc_type"])))
+    if filters.get("q"):
+        q = filters["q"].strip()
+        query = query.where(_prefix_range(Waybill.number, q) | _prefix_range(Waybill.consignee_name, q))
+    for key, column, op in (("created_from", Waybill.created_at, "ge"), ("created_to", Waybill.created_at, "lt"),
+                            ("signed_from", Waybill.signed_at, "ge"), ("signed_to", Waybill.signed_at, "lt")):
+        if filters.get(key) is not None:
+            query = query.where(column >= filters[key] if op == "ge" else column < filters[key])
+    if filters.get("anomaly"):
+        anomalies = select(WaybillAnomaly.id).where(
+            WaybillAnomaly.tenant_id == tenant_id, WaybillAnomaly.waybill_id == Waybill.id)
+        if filters["anomaly"] != "any":
+            anomalies = anomalies.where(WaybillAnomaly.code == filters["anomaly"])
+        query = query.where(exists(anomalies))
+    if filters.get("reconciled") is not None:
+        query = query.where(Waybill.reconciled_at.isnot(None) if filters["reconciled"]
+                            else Waybill.reconciled_at.is_(None))
+    rows, next_cursor = keyset_page(db.session, query, Waybill.id, limit=filters["limit"], cursor=filters["cursor"])
+    return {"items": rows, "next_cursor": next_cursor}
+
+
+def reveal_phone(principal: Principal, waybill: Waybill) -> None:
+    if principal.role not in ("admin", "dispatcher"):
+        raise Forbidden("Only admins and dispatchers may reveal a phone number.")
+    waybill.reveal_phone = True
+    audit.record(principal.tenant_id, "pii.revealed", principal.actor, f"waybill:{waybill.number}",
+                 {"field": "consignee.phone"})
+
+
+# --- state changes ---------------------------------------------------------------------
+
+def assign(principal: Principal, number: str, courier_username: str) -> Waybill:
+    waybill = get_waybill(principal, number, for_update=True)
+    if waybill.status not in ("created", "assigned"):
+        raise Conflict(f"Waybill {number} is {waybill.status}; only created or assigned waybills can be assigned.")
+    try:
+        courier = _Refs(principal).courier(courier_username)
+    except _RefError as exc:
+        raise ValidationFailed([exc.error]) from None
+    waybill.courier, waybill.status, waybill.assigned_at = courier, "assigned", utcnow()
+    audit.record(principal.tenant_id, "waybill.assigned", principal.actor, f"waybill:{number}",
+                 {"courier": courier.username})
+    return waybill
+
+
+def cancel(principal: Principal, number: str, reason: str) -> Waybill:
+    waybill = get_waybill(principal, number, for_update=True)
+    if waybill.status not in CANCELLABLE:
+        raise Conflict(f"Waybill {number} is {waybill.status} and can no longer be cancelled.")
+    waybill.status, waybill.cancelled_at, waybill.cancel_reason = "cancelled", utcnow(), reason
+    audit.record(principal.tenant_id, "waybill.cancelled", principal.actor, f"waybill:{number}", {"reason": reason})
+    return waybill
+
+
+MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
+
+
+def attach_document(principal: Principal, number: str, data: bytes) -> Waybill:
+    """Store the original delivery note (a real PDF, by content) for the receipt to extend."""
+    import io
+
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    from ..core.storage import get_storage
+
+    waybill = get_waybill(principal, number, for_update=True)
+    if waybill.status in FINAL_STATUSES:
+        raise Conflict(f"Waybill {number} is {waybill.status}; its document can no longer change.")
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise ValidationFailed([field_error("body", "too_large", "The PDF is larger than 20 MB.")])
+    if not data.startswith(b"%PDF-"):
+        raise ValidationFailed([field_error("body", "not_pdf", "The body is not a PDF document.")])
+    try:
+        pages = len(PdfReader(io.BytesIO(data)).pages)
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError):
+        raise ValidationFailed([field_error("body", "not_pdf", "The PDF could not be read.")]) from None
+    if pages < 1:
+        raise ValidationFailed([field_error("body", "not_pdf", "The PDF has no pages.")])
+    digest = hashlib.sha256(data).hexdigest()
+    key = f"documents/{principal.tenant_id}/{digest}.pdf"
+    # Written before the commit: a failed commit leaves an unreferenced, content-addressed file.
+    get_storage().put(key, data, "application/pdf")
+    waybill.document_key, waybill.document_sha256, waybill.document_size = key, digest, len(data)
+    audit.record(principal.tenant_id, "waybill.document_attached", principal.actor, f"waybill:{number}",
+                 {"sha256": digest, "size": len(data), "pages": pages})
+    return waybill

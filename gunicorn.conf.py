@@ -1,0 +1,35 @@
+"""gunicorn settings (``gunicorn wsgi:app`` reads this file from the working directory).
+
+The master brings the database to the migration head once before forking workers, so
+N workers never race on migrations. gthread workers: requests wait on the database and
+on uploads from slow phone networks, and threads keep a worker busy meanwhile.
+"""
+import os
+import tempfile
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20
+keepalive = 5
+# Recycle workers now and then so slow leaks in native libraries cannot accumulate.
+max_requests = 5000
+max_requests_jitter = 500
+accesslog = None  # the app logs every request as JSON with its request id
+
+
+def on_starting(server):
+    os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="delivery_sign_metrics_"))
+    from delivery_sign import create_app
+    from delivery_sign.database import prepare_database
+
+    prepare_database(create_app())
+
+
+def child_exit(server, worker):
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
