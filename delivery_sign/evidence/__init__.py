@@ -1,0 +1,1 @@
+"""Evidence checks over plain data: handwriting strokes, photos and their hashes."""
