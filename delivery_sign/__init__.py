@@ -46,8 +46,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     from .core.content import check_request_content_type
 
+    from .core.transactions import commit_or_rollback
+
     app.before_request(check_request_content_type)
     app.after_request(_security_headers)
+    # Registered last, so it runs first: logs and metrics see the status after the commit.
+    app.after_request(commit_or_rollback)
 
     from .core.errors import register_error_handlers
 

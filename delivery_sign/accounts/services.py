@@ -285,7 +285,11 @@ def update_doc_type(principal: Principal, code: str, changes: dict) -> DocType:
     if "name" in changes:
         doc_type.name = changes["name"]
     if "policy" in changes:
-        doc_type.policy = {**doc_type.policy, **changes["policy"]}
+        policy = {**doc_type.policy, **changes["policy"]}
+        if policy["photos_min"] > policy["photos_max"]:
+            field = "policy.photos_max" if "photos_max" in changes["policy"] else "policy.photos_min"
+            raise ValidationFailed([field_error(field, "range", "photos_min must not exceed photos_max.")])
+        doc_type.policy = policy
     audit.record(principal.tenant_id, "doc_type.updated", principal.actor, f"doc_type:{code}",
                  {"name": doc_type.name, "policy": doc_type.policy})
     return doc_type

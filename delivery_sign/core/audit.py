@@ -101,12 +101,20 @@ def record_many(tenant_id: int, events) -> list[AuditEvent]:
 def verify_chain(tenant_id: int) -> dict:
     """Recompute the chain; report the first event that was altered, inserted or removed."""
     head = db.session.get(AuditHead, tenant_id)
-    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
     query = (
         select(AuditEvent).where(AuditEvent.tenant_id == tenant_id)
         .order_by(AuditEvent.seq).execution_options(yield_per=2000)
     )
-    for event in db.session.execute(query).scalars():
+    result = db.session.execute(query).scalars()
+    try:
+        return _walk(result, head)
+    finally:
+        result.close()
+
+
+def _walk(events, head: AuditHead | None) -> dict:
+    expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    for event in events:
         count += 1
         if event.seq != expected_seq or event.prev_hash != prev_hash:
             return {"ok": False, "events": count, "first_bad_seq": min(expected_seq, event.seq)}

@@ -1,0 +1,163 @@
+"""The app as an operator and a client meet it: factory, ops endpoints, errors, docs."""
+import json
+
+from delivery_sign import create_app
+
+
+def test_factory_builds_independent_apps(app, database_url, tmp_path):
+    from tests.conftest import test_config
+
+    other = create_app(test_config(database_url, tmp_path))
+    assert other is not app
+    assert other.config["TESTING"] is True
+    assert other.config["PUBLIC_BASE_URL"] == "http://testserver"
+
+
+def test_config_reads_every_spec_variable(tmp_path):
+    from delivery_sign.config import load_config
+
+    env = {"DATABASE_URL": "postgresql+psycopg://u@h/db", "STORAGE_URL": "s3://bucket/prefix",
+           "SECRET_KEY": "k", "PUBLIC_BASE_URL": "https://sign.example.com/", "REDIS_URL": "redis://r:6379/0",
+           "WORKER": "off", "SMS_BACKEND": "http", "WECHAT_APPID": "wxapp", "WECHAT_SECRET": "s",
+           "WECHAT_API_BASE": "http://127.0.0.1:9/", "TSA_URL": "http://tsa", "WEBHOOK_BACKOFF_BASE_S": "7",
+           "DEMO_TENANT": "0", "AUTO_MIGRATE": "0"}
+    cfg = load_config(str(tmp_path), env)
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == env["DATABASE_URL"]
+    assert cfg["STORAGE_URL"] == "s3://bucket/prefix"
+    assert cfg["PUBLIC_BASE_URL"] == "https://sign.example.com"
+    assert cfg["RATELIMIT_STORAGE_URI"] == "redis://r:6379/0"
+    assert cfg["WORKER"] == "off" and cfg["SMS_BACKEND"] == "http"
+    assert cfg["WECHAT_API_BASE"] == "http://127.0.0.1:9"
+    assert cfg["WEBHOOK_BACKOFF_BASE_S"] == 7
+    assert cfg["DEMO_TENANT"] is False and cfg["AUTO_MIGRATE"] is False
+
+
+def test_secret_key_generated_once_into_instance(tmp_path):
+    from delivery_sign.config import load_config
+
+    first = load_config(str(tmp_path), {})["SECRET_KEY"]
+    second = load_config(str(tmp_path), {})["SECRET_KEY"]
+    assert first == second and len(first) == 64
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_defaults_are_the_embedded_ones(tmp_path):
+    from delivery_sign.config import load_config
+
+    cfg = load_config(str(tmp_path), {})
+    assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'delivery_sign.db'}"
+    assert cfg["STORAGE_URL"] == f"file://{tmp_path / 'media'}"
+    assert cfg["WORKER"] == "inline" and cfg["SMS_BACKEND"] == "console"
+    assert cfg["RATELIMIT_STORAGE_URI"] == "memory://"
+
+
+def test_health_ready_and_metrics(client):
+    assert client.get("/healthz").get_json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.get_json()["database"] == "ok"
+    client.get("/api/v1/waybills")
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    text = metrics.get_data(as_text=True)
+    assert "delivery_sign_http_requests_total" in text
+    assert 'endpoint="waybills.list_waybills"' in text
+    assert "delivery_sign_http_request_seconds_bucket" in text
+
+
+def _problem(response, status):
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == "application/problem+json"
+    body = response.get_json()
+    assert body["status"] == status and body["type"].startswith("https://") and body["title"]
+    return body
+
+
+def test_unknown_api_path_is_problem_json(client):
+    _problem(client.get("/api/v1/nope"), 404)
+
+
+def test_wrong_method_is_405_with_allow(client, world):
+    response = client.delete("/api/v1/waybills", headers=world.auth())
+    _problem(response, 405)
+    assert "GET" in response.headers["Allow"]
+
+
+def test_malformed_json_is_400(client, world):
+    response = client.post("/api/v1/waybills", data="{not json", content_type="application/json",
+                           headers=world.auth())
+    _problem(response, 400)
+
+
+def test_wrong_content_type_is_415(client, world):
+    response = client.post("/api/v1/waybills", data="number=1", content_type="application/x-www-form-urlencoded",
+                           headers=world.auth())
+    body = _problem(response, 415)
+    assert "application/json" in body["detail"]
+
+
+def test_oversized_body_is_413(client, world, app):
+    big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.put("/api/v1/waybills/SF0001/document", data=big, content_type="application/pdf",
+                          headers=world.auth())
+    _problem(response, 413)
+
+
+def test_validation_errors_list_field_code_message(world):
+    response = world.post("/waybills", {"number": "x", "consignee": {"phone": "123"}, "items": []})
+    body = _problem(response, 422)
+    by_field = {e["field"]: e for e in body["errors"]}
+    assert by_field["number"]["code"] == "format"
+    assert by_field["consignee.phone"]["code"] == "phone_invalid"
+    assert by_field["consignee.name"]["code"] == "required"
+    assert by_field["items"]["code"] == "length"
+    assert all(e["message"] for e in body["errors"])
+
+
+def test_missing_credentials_is_401_problem(client):
+    response = client.get("/api/v1/waybills")
+    _problem(response, 401)
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_html_pages_get_an_html_error_page(client):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert response.mimetype == "text/html"
+    assert "404" in response.get_data(as_text=True)
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_openapi_document_and_offline_docs(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert spec["openapi"].startswith("3.")
+    for path in ("/auth/login", "/waybills", "/waybills/batch", "/waybills/import", "/audit/verify",
+                 "/waybills/{number}/document", "/doc-types/{code}", "/users/{username}"):
+        assert "/api/v1" + path in spec["paths"], path
+    docs = client.get("/api/docs")
+    html = docs.get_data(as_text=True)
+    assert docs.status_code == 200 and "POST /api/v1/waybills/batch" in html
+    # Nothing on the page comes from another origin.
+    assert "http://" not in html.replace("http://testserver", "") and "https://" not in html
+
+
+def test_request_id_is_echoed_and_logged(client, caplog):
+    response = client.get("/healthz", headers={"X-Request-ID": "abc123"})
+    assert response.headers["X-Request-ID"] == "abc123"
+    assert client.get("/healthz").headers["X-Request-ID"]
+
+
+def test_log_lines_mask_phone_numbers(app):
+    import io
+    import logging
+
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "_delivery_sign", False))
+    buffer = io.StringIO()
+    previous = handler.setStream(buffer)
+    try:
+        logging.getLogger("delivery_sign.test").warning("calling consignee %s now", "13800138000")
+    finally:
+        handler.setStream(previous)
+    line = buffer.getvalue().strip().splitlines()[-1]
+    assert "13800138000" not in line and "138****8000" in line
+    assert json.loads(line)["level"] == "WARNING"

@@ -1,0 +1,99 @@
+"""Walks every API endpoint with another tenant's credentials: nothing of ours is reachable.
+
+The table below must name every route under /api/v1; a new endpoint fails this test until
+it is added here, so isolation is checked for it from the start.
+"""
+import io
+
+import pytest
+
+from tests.factories import waybill_payload
+
+# (method, path template, body); {number}, {username}, {code} and {key_id} are our tenant's.
+WALK = [
+    ("GET", "/waybills/{number}", None),
+    ("POST", "/waybills/{number}/assign", {"courier": "courier1"}),
+    ("POST", "/waybills/{number}/cancel", {"reason": "x"}),
+    ("PUT", "/waybills/{number}/document", "pdf"),
+    ("PATCH", "/users/{username}", {"active": False}),
+    ("PATCH", "/doc-types/{code}", {"name": "x"}),
+    ("DELETE", "/api-keys/{key_id}", None),
+]
+# Collections: the other tenant gets 200 with only its own rows (checked below).
+COLLECTIONS = ["/waybills", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify"]
+# Endpoints with no tenant object in the path, checked in their own tests.
+NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/waybills/batch", "/waybills/import", "/openapi.json"}
+
+
+def _routes(app):
+    out = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/v1"):
+            path = rule.rule[len("/api/v1"):]
+            path = path.replace("<number>", "{number}").replace("<username>", "{username}")
+            path = path.replace("<code>", "{code}").replace("<key_id>", "{key_id}")
+            for method in rule.methods - {"HEAD", "OPTIONS"}:
+                out.add((method, path))
+    return out
+
+
+def test_walk_covers_every_route(app):
+    covered = {(m, p) for m, p, _ in WALK} | {("GET", p) for p in COLLECTIONS}
+    missing = {(m, p) for m, p in _routes(app) if (m, p) not in covered and p not in NOT_TENANT_ADDRESSED
+               and not (m == "POST" and p in COLLECTIONS)}
+    assert missing == set(), f"add these routes to the isolation walk: {sorted(missing)}"
+
+
+@pytest.mark.parametrize("method, template, body", WALK)
+@pytest.mark.parametrize("intruder", ["admin", "api"])
+def test_other_tenant_gets_404(world, other_world, method, template, body, intruder):
+    number = world.waybill()["number"]
+    key_id = world.get("/api-keys").get_json()[0]["id"]
+    # Names that exist in our tenant only (the factory gives both tenants courier1 and default).
+    world.post("/users", {"username": "only-ours", "password": "long enough pw", "role": "courier"})
+    world.post("/doc-types", {"code": "only-ours", "name": "x"})
+    path = "/api/v1" + template.format(number=number, username="only-ours", code="only-ours", key_id=key_id)
+    kwargs = {"headers": other_world.auth(intruder)}
+    if body == "pdf":
+        kwargs.update(data=b"%PDF-1.4\n", content_type="application/pdf")
+    elif body is not None:
+        kwargs["json"] = body
+    response = world.client.open(path, method=method, **kwargs)
+    expected = 403 if intruder == "api" and template.startswith(("/users", "/doc-types", "/api-keys")) else 404
+    assert response.status_code == expected, (path, response.get_json())
+    # And our object is untouched.
+    assert world.get(f"/waybills/{number}").get_json()["status"] == "created"
+    assert world.get("/audit/verify").get_json()["ok"] is True
+
+
+@pytest.mark.parametrize("path", COLLECTIONS)
+def test_collections_show_only_own_rows(world, other_world, path):
+    world.waybill()
+    world.post("/users", {"username": "ours-only", "password": "long enough pw", "role": "courier"})
+    world.post("/doc-types", {"code": "ours-only", "name": "x"})
+    world.post("/org-units", {"code": "OURS-ONLY", "name": "x"})
+    response = other_world.get(path)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "ours-only" not in text.lower()
+    if path == "/waybills":
+        assert response.get_json()["items"] == []
+
+
+def test_same_waybill_number_in_two_tenants_is_independent(world, other_world):
+    payload = waybill_payload()
+    assert world.post("/waybills", payload).status_code == 201
+    different = dict(payload, items=[{"name": "别的", "qty": 9}])
+    assert other_world.post("/waybills", different).status_code == 201
+    assert world.get(f"/waybills/{payload['number']}").get_json()["items"][0]["name"] == "三人位沙发"
+
+
+def test_import_and_batch_stay_in_the_callers_tenant(world, other_world):
+    payload = waybill_payload()
+    world.post("/waybills/batch", {"waybills": [payload]})
+    csv = ("number,consignee_name,consignee_phone,consignee_address,item_name,qty\n"
+           f"{payload['number']},X,13800138000,Y,Z,1\n").encode()
+    result = other_world.post("/waybills/import", data={"file": (io.BytesIO(csv), "a.csv")},
+                              content_type="multipart/form-data").get_json()
+    assert result["created"] == 1
+    assert world.get(f"/waybills/{payload['number']}").get_json()["consignee"]["name"] == "李娜"
