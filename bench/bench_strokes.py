@@ -1,0 +1,265 @@
+"""Signature stroke checks: the confusion table over the labelled corpus, and timings.
+
+    /work/venv/bin/python bench/bench_strokes.py [--stored 100000]
+
+Prints numbers next to the targets of issue #3; asserts nothing. Wall-clock times are
+p50/p95 over repeated runs; CPU times (process_time) are printed beside them because
+other work on a shared machine inflates wall time.
+"""
+import argparse
+import collections
+import itertools
+import json
+import pathlib
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from delivery_sign.evidence import replay, signature_render, strokes  # noqa: E402
+
+CORPUS = ROOT / "tests" / "data" / "signatures"
+
+
+def load(name):
+    return json.loads((CORPUS / f"{name}.json").read_text("utf-8"))
+
+
+def parse(item):
+    return strokes.parse_signature({"strokes": item["strokes"], "canvas": item["canvas"]})
+
+
+def verdict(item, handwriting=None):
+    return strokes.check_signature(parse(item), signer_name=item.get("signer_name", ""),
+                                   handwriting=handwriting or item.get("handwriting", "basic"))
+
+
+def pct(part, whole):
+    return f"{100.0 * part / whole:6.2f}%" if whole else "    -  "
+
+
+def timed(function, items, repeat=3):
+    wall, cpu = [], []
+    for _ in range(repeat):
+        for item in items:
+            w, c = time.perf_counter(), time.process_time()
+            function(item)
+            wall.append(time.perf_counter() - w)
+            cpu.append(time.process_time() - c)
+    return (np.percentile(wall, 50) * 1e3, np.percentile(wall, 95) * 1e3, np.percentile(cpu, 50) * 1e3)
+
+
+def confusion_table():
+    genuine, garbage, robots, replays = load("genuine"), load("garbage"), load("robots"), load("replays")
+    print("== confusion table (rows: labelled class; columns: what the checks said)")
+    print(f"{'class':42s} {'n':>5s} {'own code':>8s} {'any hard':>8s} {'robotic':>8s} {'weak':>8s}")
+
+    def row(label, items, own_code=None, handwriting=None):
+        verdicts = [verdict(item, handwriting) for item in items]
+        own = sum(any(code == (own_code or item["kind"]) for code, _ in v.errors)
+                  for item, v in zip(items, verdicts)) if own_code != "" else 0
+        hard = sum(bool(v.errors) for v in verdicts)
+        robotic = sum("robotic_signature" in v.anomalies for v in verdicts)
+        weak = sum("weak_signature" in v.anomalies for v in verdicts)
+        print(f"{label:42s} {len(items):5d} {pct(own, len(items)) if own_code != '' else '    -  ':>8s} "
+              f"{pct(hard, len(items))} {pct(robotic, len(items))} {pct(weak, len(items))}")
+        return verdicts
+
+    verdicts = row("genuine (basic)", genuine, own_code="")
+    failed = [(item["id"], v.errors) for item, v in zip(genuine, verdicts) if v.errors]
+    row("genuine (strict)", genuine, own_code="", handwriting="strict")
+    print("   targets: genuine hard-failed <= 1 %, flagged robotic <= 2 %")
+    by_kind = collections.defaultdict(list)
+    for item in garbage:
+        by_kind[item["kind"] + (f" / {item['variant']}" if "variant" in item else "")].append(item)
+    for kind, items in by_kind.items():
+        row(kind, items, own_code=items[0]["kind"])
+    print("   target: each garbage kind caught by its own code >= 99 %")
+    by_kind = collections.defaultdict(list)
+    for item in robots:
+        by_kind["robot / " + item["kind"]].append(item)
+    for kind, items in by_kind.items():
+        row(kind, items, own_code="")
+    verdicts = [verdict(item) for item in robots]
+    robotic = sum("robotic_signature" in v.anomalies for v in verdicts)
+    print(f"   robots flagged robotic: {robotic}/{len(robots)} = {pct(robotic, len(robots))} (target >= 95 %)")
+    if failed:
+        print("   genuine hard failures:", failed[:5])
+
+    print("\n== replays (index holds every genuine signature)")
+    fingerprints = {item["id"]: replay.fingerprint(parse(item)) for item in genuine}
+    index = replay.ReplayIndex()
+    for key, fp in fingerprints.items():
+        index.add(key, fp)
+    by_kind = collections.defaultdict(lambda: [0, 0])
+    for item in replays:
+        found = index.find(replay.fingerprint(parse(item)))
+        by_kind[item["kind"]][0] += item["original"] in found
+        by_kind[item["kind"]][1] += 1
+    for kind, (hit, total) in by_kind.items():
+        print(f"{'replay / ' + kind:42s} {total:5d} flagged {pct(hit, total)}")
+    hits = sum(h for h, _ in by_kind.values())
+    print(f"   replays flagged: {hits}/{len(replays)} = {pct(hits, len(replays))} (target >= 99 %)")
+    people = collections.defaultdict(list)
+    for item in genuine:
+        people[item["person"]].append(item["id"])
+    pairs = [(a, b) for ids in people.values() for a, b in itertools.combinations(ids, 2)]
+    flagged = sum(replay.is_replay(fingerprints[a], fingerprints[b]) for a, b in pairs)
+    self_only = sum(index.find(fp) != [key] for key, fp in fingerprints.items())
+    print(f"   distinct genuine pairs of the same person flagged: {flagged}/{len(pairs)} (target 0); "
+          f"genuine signatures matching anything but themselves: {self_only}")
+    distances = [replay.replay_distance(fingerprints[a], fingerprints[b]) for a, b in pairs]
+    replay_distances = [replay.replay_distance(replay.fingerprint(parse(item)), fingerprints[item["original"]])
+                        for item in replays]
+    print(f"   fingerprint distance: replays max {max(replay_distances):.4f}, p99 "
+          f"{np.percentile(replay_distances, 99):.4f}; same-person genuine pairs min {min(distances):.4f}, "
+          f"p1 {np.percentile(distances, 1):.4f}; limit REPLAY_MAX_DISTANCE = {replay.REPLAY_MAX_DISTANCE}")
+    return genuine
+
+
+def measurements(genuine):
+    """Distributions the thresholds in strokes.py were chosen from."""
+    keys = ("point_count", "bbox_share", "ink_share", "duration_ms", "mean_speed_px_ms",
+            "speed_cv", "end_speed_ratio", "interval_cv", "line_thickness_ratio")
+    groups = {"genuine": genuine, "robots": load("robots")}
+    for item in load("garbage"):
+        groups.setdefault("garbage " + item["kind"].replace("signature_", ""), []).append(item)
+    print("\n== metric ranges (min / p1 / p50 / p99 / max)")
+    for name, items in groups.items():
+        verdicts = [verdict(item) for item in items]
+        for key in keys:
+            values = [v.metrics[key] for v in verdicts if v.metrics.get(key) is not None]
+            if values and (name in ("genuine", "robots") or key in ("bbox_share", "ink_share", "line_thickness_ratio")):
+                print(f"{name:28s} {key:22s} " + " ".join(f"{x:10.4f}" for x in np.percentile(values, [0, 1, 50, 99, 100])))
+    strict = [verdict(item, "strict").metrics.get("ink_heights") for item in genuine]
+    heights = [h / max(1, len(item["signer_name"].replace(" ", ""))) for h, item in zip(strict, genuine) if h]
+    print(f"{'genuine':28s} {'ink heights per char':22s} min {min(heights):.2f} p1 {np.percentile(heights, 1):.2f}")
+
+
+def timings(genuine, stored):
+    print("\n== timings (wall p50 / wall p95 / cpu p50, ms)")
+    three = [item for item in genuine
+             if len(item["signer_name"]) == 3 and 300 <= sum(len(s) for s in item["strokes"]) <= 800]
+    signatures = [(parse(item), item["signer_name"]) for item in three]
+    p50, p95, cpu = timed(lambda s: strokes.check_signature(s[0], signer_name=s[1]), signatures, repeat=20)
+    print(f"check_signature, 3-character names of 300-800 points (n={len(three)}): "
+          f"{p50:.3f} / {p95:.3f} / {cpu:.3f}   target <= 1 ms p50")
+    p50, p95, cpu = timed(lambda item: parse(item), three, repeat=5)
+    print(f"parse_signature, same signatures:                         {p50:.3f} / {p95:.3f} / {cpu:.3f}")
+    by_canvas = collections.defaultdict(list)
+    for sig, _ in signatures:
+        by_canvas[(sig.width, sig.height)].append(sig)
+    both = [sig for sig, _ in signatures]
+    p50, p95, cpu = timed(lambda s: (signature_render.render_png(s), signature_render.render_svg(s)), both, repeat=5)
+    print(f"render_png + render_svg, all canvases:                     {p50:.3f} / {p95:.3f} / {cpu:.3f}   target <= 5 ms")
+    for canvas, sigs in sorted(by_canvas.items()):
+        p50, p95, cpu = timed(lambda s: (signature_render.render_png(s), signature_render.render_svg(s)), sigs, repeat=5)
+        print(f"    canvas {canvas[0]:.0f}x{canvas[1]:.0f} CSS px (n={len(sigs)}):{'':22s}{p50:.3f} / {p95:.3f} / {cpu:.3f}")
+    p50, p95, cpu = timed(signature_render.render_svg, both, repeat=5)
+    print(f"    of which render_svg:                                   {p50:.3f} / {p95:.3f} / {cpu:.3f}")
+    replay_lookup(genuine, stored)
+
+
+def replay_lookup(genuine, stored):
+    """Fill an index with `stored` fingerprints of distinct synthetic signatures, then time
+    lookups of replays (must be found) and of new genuine signatures (must not be)."""
+    import make_signature_corpus as corpus
+
+    rng = np.random.default_rng(7)
+    hanzi, latin = corpus.load_glyphs()
+    per_person = 20
+    persons = [corpus.make_person(rng, i, i % 10 == 9) for i in range(stored // per_person + 50)]
+    index = replay.ReplayIndex()
+    started = time.perf_counter()
+    queries_new, queries_replay = [], []
+    count = 0
+    for person in persons:
+        base = quick_shape(person, hanzi, latin, rng, corpus)
+        for k in range(per_person + 1):
+            variant = vary(base, rng)
+            fp = replay.fingerprint(variant)
+            if count < stored and k < per_person:
+                index.add((person["id"], k), fp)
+                count += 1
+                if rng.random() < 0.01:
+                    queries_replay.append(((person["id"], k), jitter(variant, rng)))
+            elif len(queries_new) < 1000:
+                queries_new.append(fp)   # the same person signing again, not stored
+        if count >= stored and len(queries_new) >= 1000:
+            break
+    print(f"replay index: {len(index)} stored signatures built in {time.perf_counter() - started:.1f} s")
+    wall, candidates, missed, false_flags = [], [], 0, 0
+    for key, sig in queries_replay[:1000]:
+        fp = replay.fingerprint(sig)
+        t = time.perf_counter()
+        found = index.find(fp)
+        wall.append(time.perf_counter() - t)
+        candidates.append(len(index.candidates(fp)))
+        missed += key not in found
+    for fp in queries_new:
+        t = time.perf_counter()
+        found = index.find(fp)
+        wall.append(time.perf_counter() - t)
+        candidates.append(len(index.candidates(fp)))
+        false_flags += bool(found)
+    print(f"replay lookup among {len(index)}: p50 {np.percentile(wall, 50) * 1e3:.3f} ms, "
+          f"p95 {np.percentile(wall, 95) * 1e3:.3f} ms (target <= 5 ms p95); candidates per lookup "
+          f"p50 {np.percentile(candidates, 50):.0f}, p95 {np.percentile(candidates, 95):.0f}, max {max(candidates)}")
+    print(f"    jittered replays missed: {missed}/{len(queries_replay[:1000])}; new signatures of stored "
+          f"people flagged as replays: {false_flags}/{len(queries_new)}")
+    sample = [replay.fingerprint(vary(quick_shape(persons[0], hanzi, latin, rng, corpus), rng)) for _ in range(3)]
+    p50, p95, cpu = timed(replay.fingerprint, [parse(item) for item in genuine[:100]], repeat=3)
+    print(f"fingerprint of a corpus signature: {p50:.3f} / {p95:.3f} / {cpu:.3f} ms; band_keys: "
+          f"{timed(replay.band_keys, sample, repeat=100)[0]:.3f} ms p50")
+
+
+def quick_shape(person, hanzi, latin, rng, corpus):
+    """A person's signature shape without kinematics: strokes as (n, 4) arrays."""
+    style = dict(person["style"], char_size=1.0)
+    shape = (corpus.latin_name_shape(person["name"], latin, style, rng) if person["latin"]
+             else corpus.chinese_name_shape(person["name"], hanzi, style, rng))
+    scale = 100.0
+    arrays = []
+    for _, pts in shape:
+        path = corpus.resample_path(pts * scale, 3.0)
+        arrays.append(np.column_stack([path, np.arange(len(path)) * 16.0, np.full(len(path), 0.5)]))
+    return arrays
+
+
+def vary(base, rng):
+    """Another signature of the same person: every stroke moved and reshaped a little
+    (the corpus' same-person variation: 2-4 % of a character per stroke)."""
+    out = []
+    for stroke in base:
+        s = stroke.copy()
+        n = len(s)
+        s[:, :2] += rng.normal(0, 3.0, 2) + np.outer(np.linspace(-1, 1, n), rng.normal(0, 2.0, 2))
+        out.append(s)
+    return strokes.Signature(tuple(out), 400.0, 200.0, 2.0)
+
+
+def jitter(sig, rng):
+    moved = []
+    factor, shift = rng.uniform(0.6, 1.6), rng.uniform(-50, 50, 2)
+    for stroke in sig.strokes:
+        s = stroke.copy()
+        s[:, :2] = s[:, :2] * factor + shift + rng.normal(0, 0.5, (len(s), 2))
+        moved.append(s)
+    return strokes.Signature(tuple(moved), sig.width, sig.height, sig.dpr)
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--stored", type=int, default=100_000, help="signatures in the replay index")
+    args = parser.parse_args()
+    genuine = confusion_table()
+    measurements(genuine)
+    timings(genuine, args.stored)
+
+
+if __name__ == "__main__":
+    main()
