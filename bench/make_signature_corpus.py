@@ -407,10 +407,9 @@ def make_garbage(rng, persons, genuine, hanzi, latin):
         canvas = source["canvas"]
         strokes = [np.array(s, float) for s in source["_strokes"]]
         for s in strokes:
-            if i % 3 == 0:   # device pixels sent as CSS pixels
-                s[:, :2] *= canvas["dpr"]
-                if canvas["dpr"] < 2:
-                    s[:, :2] *= 2
+            if i % 3 == 0:   # device pixels sent as CSS pixels (at dpr 2 a name in the
+                # left half would still fit, so those pretend a dpr 3 phone)
+                s[:, :2] *= canvas["dpr"] if canvas["dpr"] >= 2.5 else 3.0
             elif i % 3 == 1:  # coordinates of another screen position
                 s[:, 0] += canvas["width"] * rng.uniform(0.8, 1.5)
             else:
