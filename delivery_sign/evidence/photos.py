@@ -28,30 +28,34 @@ MAX_PHOTO_PIXELS = 50_000_000
 
 # Sharpness and exposure are measured on a grey copy whose long side is this many
 # pixels, whatever the upload's resolution, so a 12-MP original and a 1080p copy of
-# the same scene score alike. 512 px keeps edges of parcels, labels and door frames
-# (what a sign-off photo shows) while sensor noise and JPEG blocking average away;
-# JPEGs reach it by DCT-scaled decoding (1/2, 1/4 or 1/8), which is what keeps a
-# 12-MP photo inside the time budget.
-WORK_LONG_SIDE = 512
+# the same scene score alike. About 500 px keeps the edges of parcels, labels and
+# door frames (what a sign-off photo shows) while sensor noise and JPEG blocking
+# average away. 500 exactly because JPEGs reach it by DCT-scaled decoding: a 12-MP
+# phone photo (4000 or 4032 px wide) decodes at 1/8 straight to this size, the
+# cheapest decode there is (measured 4 ms less than 1/4 plus a resample).
+WORK_LONG_SIDE = 500
 
 # Variance of the 4-neighbour Laplacian at the working size. Measured on synthetic
-# textured scenes (tests/evidence/photo_fixtures.py, bench/bench_photos.py): sharp
-# scenes score 400-3000 whether 12-MP or 1080p; a Gaussian defocus of 1 working-size
-# pixel (about 8 px on a 12-MP original) falls to 100-200 and of 2 px to 20-60.
-# 100 is also the usual cut-off for this measure at this size in the literature
-# (Pech-Pacheco et al. 2000; the pyimagesearch "variance of the Laplacian" write-up).
+# textured scenes (bench/bench_photos.py prints the table): in focus they score
+# 330-500, at 12 MP and as 1080p copies alike; a Gaussian defocus of radius 4 px on
+# the 12-MP original (0.5 px at the working size, just visible on the 1600-px
+# display copy) 100-140; radius 8 (1 px, plainly soft) 23-33; radius 16, 4-7.
+# 60 sits between just visible (100 and up) and plainly soft (33 and under). The measure
+# grows with contrast, so a photo of a plain white wall may be flagged: a soft
+# finding, and a photo of nothing but a wall is worth a second look anyway.
 BLURRY_MAX_SHARPNESS = 60.0
 
-# Mean luma (0-255) below which a photo is too dark to show the parcel. Indoor
-# photos without flash in a dim stairwell average 50-70; a phone in a pocket or a
-# night shot without light averages under 30. 40 separates the two.
+# Mean luma (0-255) below which a photo is too dark to show the parcel. On the
+# synthetic scenes (mean 106 at normal exposure) light scaled to 0.55 gives 58, dim
+# but everything legible; to 0.35 gives 37, where dark boxes merge into their
+# background; to 0.15 gives 16. 40 is the line between the first two.
 DARK_MAX_BRIGHTNESS = 40.0
 
 # Overexposure: share of pixels at or above OVEREXPOSED_LUMA. SPEC §5's anomaly
 # vocabulary has no "overexposed_photo", so it is measured and reported in
-# ``checks["overexposed"]`` only; adding the anomaly is a SPEC change. 250 counts
-# clipped highlights (JPEG ringing keeps true clipping a few levels under 255);
-# a photo with more than 40 % clipped pixels has lost most of its content.
+# ``checks["overexposed"]`` only; raising it as an anomaly is a SPEC change. 250
+# rather than 255 because JPEG ringing scatters clipped areas a few levels below
+# 255; 40 % clipped is a judgement: by then most of the scene is blown out.
 OVEREXPOSED_LUMA = 250
 OVEREXPOSED_MIN_FRACTION = 0.40
 
@@ -351,9 +355,12 @@ def _working_grey(image: Image.Image, header: _Header) -> Image.Image:
 
 def _measure(grey: np.ndarray) -> tuple[dict, tuple[str, ...]]:
     g = grey.astype(np.float32)
-    laplacian = g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4.0 * g[1:-1, 1:-1]
+    laplacian = g[1:-1, :-2] + g[1:-1, 2:]  # 4-neighbour Laplacian, in place
+    laplacian += g[:-2, 1:-1]
+    laplacian += g[2:, 1:-1]
+    laplacian -= 4.0 * g[1:-1, 1:-1]
     sharpness = float(laplacian.var()) if laplacian.size else 0.0
-    brightness = float(g.mean())
+    brightness = float(grey.mean())
     overexposed_fraction = float(np.count_nonzero(grey >= OVEREXPOSED_LUMA)) / grey.size
     checks = {
         "sharpness": round(sharpness, 2),
@@ -382,7 +389,8 @@ def inspect_photo(data: bytes) -> PhotoReport:
         grey = grey.transpose(turn)
         if exif["orientation"] >= 5:
             width, height = height, width
-    checks, anomalies = _measure(np.asarray(grey))
+    pixels = np.asarray(grey)
+    checks, anomalies = _measure(pixels)
     phash = perceptual_hash(np.asarray(grey.resize((HASH_SIDE, HASH_SIDE), Image.Resampling.BOX)))
     return PhotoReport(
         mime=header.mime,
@@ -403,10 +411,11 @@ def make_derivatives(data: bytes) -> tuple[bytes, bytes]:
     """(display JPEG, thumbnail JPEG): upright, long side at most 1600 / 320 px, and no
     EXIF or other metadata (the GPS position stays in the evidence, not in copies).
 
-    Made lazily, on first view, by the caller: on a 12-MP upload they cost about as
-    much again as ``inspect_photo`` (a 1/2-scale colour decode, a resample and two
-    encodes), most sign-off photos are never opened, and the original bytes are kept,
-    so they can always be made later."""
+    Made lazily, on first view, by the caller: on a 12-MP upload they cost two to
+    three times ``inspect_photo`` (a 1/2-scale colour decode, a resample and two
+    encodes: about 100 ms, see bench/bench_photos.py), which would break the upload's
+    45 ms budget; most sign-off photos are never opened; and the original bytes are
+    kept, so the copies can always be made later (and made again if this changes)."""
     header = _read_header(data)
     image = _open(data, header)
     orientation = _read_exif(image)["orientation"]
@@ -419,20 +428,25 @@ def make_derivatives(data: bytes) -> tuple[bytes, bytes]:
     turn = _UPRIGHT.get(orientation)
     if turn is not None:
         image = image.transpose(turn)
-    display = _fit(image, DISPLAY_LONG_SIDE)
-    thumbnail = _fit(display, THUMBNAIL_LONG_SIDE)
+    # Bilinear for the display copy: from a 1/2-scale decode it only shrinks by
+    # 1.25 (the triangle filter is widened by the factor, so it still antialiases)
+    # at half of Lanczos' cost; Lanczos for the thumbnail, where crispness shows.
+    display = _fit(image, DISPLAY_LONG_SIDE, Image.Resampling.BILINEAR)
+    thumbnail = _fit(display, THUMBNAIL_LONG_SIDE, Image.Resampling.LANCZOS)
     return _encode_jpeg(display), _encode_jpeg(thumbnail)
 
 
-def _fit(image: Image.Image, long_side: int) -> Image.Image:
+def _fit(image: Image.Image, long_side: int, resample: Image.Resampling) -> Image.Image:
     size = _working_size(image.width, image.height, long_side)
     if size == image.size:
         return image
-    return image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return image.resize(size, resample, reducing_gap=2.0)
 
 
 def _encode_jpeg(image: Image.Image) -> bytes:
     out = io.BytesIO()
-    # no exif=, icc_profile= or comment=: Pillow writes no metadata unless asked
-    image.save(out, "JPEG", quality=DERIVATIVE_JPEG_QUALITY, optimize=True, progressive=True)
+    # No exif=, icc_profile= or comment=: Pillow writes no metadata unless asked.
+    # optimize (Huffman tables for this image) saves ~10 % for ~6 ms; progressive
+    # would save 2 % more for 25 ms.
+    image.save(out, "JPEG", quality=DERIVATIVE_JPEG_QUALITY, optimize=True)
     return out.getvalue()
