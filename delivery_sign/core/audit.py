@@ -13,6 +13,7 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint, s
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import BigId, db
+from .bulk import insert_rows
 from .clock import isoformat, utcnow
 
 GENESIS_HASH = "0" * 64
@@ -49,15 +50,17 @@ def canonical_json(value) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def _event_body(event: AuditEvent) -> dict:
+def _event_body(row) -> dict:
+    """The hashed part of an event; ``row`` is an ``AuditEvent`` or a dict of its columns."""
+    get = row.get if isinstance(row, dict) else lambda key: getattr(row, key)
     return {
-        "seq": event.seq,
-        "tenant_id": event.tenant_id,
-        "type": event.event_type,
-        "actor": event.actor,
-        "subject": event.subject,
-        "data": event.data,
-        "created_at": isoformat(event.created_at),
+        "seq": get("seq"),
+        "tenant_id": get("tenant_id"),
+        "type": get("event_type"),
+        "actor": get("actor"),
+        "subject": get("subject"),
+        "data": get("data"),
+        "created_at": isoformat(get("created_at")),
     }
 
 
@@ -76,25 +79,23 @@ def _lock_head(tenant_id: int) -> AuditHead:
     return head
 
 
-def record(tenant_id: int, event_type: str, actor: str, subject: str, data: dict | None = None) -> AuditEvent:
-    """Append one event to the tenant's chain in the current transaction."""
+def record(tenant_id: int, event_type: str, actor: str, subject: str, data: dict | None = None) -> dict:
+    """Append one event to the tenant's chain in the current transaction; returns its columns."""
     return record_many(tenant_id, [(event_type, actor, subject, data or {})])[0]
 
 
-def record_many(tenant_id: int, events) -> list[AuditEvent]:
+def record_many(tenant_id: int, events) -> list[dict]:
     """Append ``(event_type, actor, subject, data)`` tuples in order, under one head lock."""
     head = _lock_head(tenant_id)
     now = utcnow()
     rows = []
     for event_type, actor, subject, data in events:
-        event = AuditEvent(
-            tenant_id=tenant_id, seq=head.seq + 1, event_type=event_type, actor=actor,
-            subject=subject, data=data or {}, created_at=now, prev_hash=head.hash,
-        )
-        event.hash = chain_hash(event.prev_hash, _event_body(event))
-        head.seq, head.hash = event.seq, event.hash
-        rows.append(event)
-    db.session.add_all(rows)
+        row = {"tenant_id": tenant_id, "seq": head.seq + 1, "event_type": event_type, "actor": actor,
+               "subject": subject, "data": data or {}, "created_at": now, "prev_hash": head.hash}
+        row["hash"] = chain_hash(row["prev_hash"], _event_body(row))
+        head.seq, head.hash = row["seq"], row["hash"]
+        rows.append(row)
+    insert_rows(AuditEvent, rows)
     return rows
 
 

@@ -4,18 +4,19 @@ Creation goes through one path (``create_waybills``) for the single endpoint, th
 endpoint and file imports, so idempotency and validation mean the same everywhere.
 """
 import hashlib
+import json
 from datetime import datetime
 from decimal import Decimal
 
 from marshmallow import ValidationError
-from sqlalchemy import exists, select
+from sqlalchemy import exists, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import DocType, OrgUnit, User
 from ..accounts.services import subtree_ids
 from ..core import audit
-from ..core.audit import canonical_json
 from ..core.auth import Principal
+from ..core.bulk import insert_rows
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, flatten_messages
 from ..core.pagination import keyset_page
@@ -29,20 +30,18 @@ waybill_in = WaybillInSchema()
 _LOOKUP_CHUNK = 500
 
 
-def _canonical(value):
+def _json_default(value):
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, datetime):
         return isoformat(value)
-    if isinstance(value, dict):
-        return {k: _canonical(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_canonical(v) for v in value]
-    return value
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
 
 
 def body_hash(data: dict) -> str:
-    return hashlib.sha256(canonical_json(_canonical(data))).hexdigest()
+    """SHA-256 of the validated body in canonical form: key order and 1 vs 1.0 do not matter."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=_json_default)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 class _Refs:
@@ -101,8 +100,8 @@ def _number_of(raw):
 def create_waybills(principal: Principal, payloads: list) -> list[dict]:
     """Create many waybills at once; one result per payload, in order.
 
-    A result is ``{"number", "status": "created"|"exists"|"error", "errors"?}`` plus, for
-    created and existing ones, the ``waybill`` object. Invalid payloads never stop the rest.
+    A result is ``{"number", "status": "created"|"exists"|"error", "errors"?}``.
+    Invalid payloads never stop the rest.
     """
     refs = _Refs(principal)
     results, pending = [], []
@@ -120,44 +119,53 @@ def create_waybills(principal: Principal, payloads: list) -> list[dict]:
         pending.append(result)
 
     stored = _stored_hashes(principal.tenant_id, [r["number"] for r in pending])
-    new_waybills, seen = [], {}
+    new_rows, seen = [], {}
     for result in pending:
         number, digest = result["number"], result["hash"]
         known = stored.get(number) or seen.get(number)
         if known is not None:
-            if known[0] == digest:
-                result["status"], result["waybill_id"] = "exists", known[1]
+            if known == digest:
+                result["status"] = "exists"
             else:
                 result["status"] = "error"
                 result["errors"] = [field_error("number", "conflict",
                                                 f"Waybill {number} exists with a different body.")]
             continue
         try:
-            waybill = _build(principal, refs, result["data"], digest)
+            new_rows.append(_row(principal, refs, result["data"], digest))
         except _RefError as exc:
             result["status"], result["errors"] = "error", [exc.error]
             continue
-        result["status"], result["waybill"] = "created", waybill
-        seen[number] = (digest, None)
-        new_waybills.append(waybill)
+        result["status"] = "created"
+        seen[number] = digest
 
-    if new_waybills:
-        db.session.add_all(new_waybills)
-        try:
-            db.session.flush()
-        except IntegrityError:
-            # Another request created one of these numbers between our lookup and insert.
-            db.session.rollback()
-            raise Conflict("A waybill with one of these numbers was created concurrently; retry.") from None
-        audit.record_many(principal.tenant_id, [
-            ("waybill.created", principal.actor, f"waybill:{w.number}",
-             {"status": w.status, "courier": w.courier.username if w.courier else None})
-            for w in new_waybills
-        ])
+    if new_rows:
+        _insert(principal, new_rows)
     for result in results:
         result.pop("data", None)
         result.pop("hash", None)
     return results
+
+
+def _insert(principal: Principal, rows: list[dict]) -> None:
+    """Bulk INSERT … RETURNING: no unit-of-work bookkeeping for thousands of new rows."""
+    items = [row.pop("items") for row in rows]
+    couriers = [row.pop("courier_username") for row in rows]
+    try:
+        ids = db.session.execute(
+            insert(Waybill).returning(Waybill.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+    except IntegrityError:
+        # Another request created one of these numbers between our lookup and insert.
+        db.session.rollback()
+        raise Conflict("A waybill with one of these numbers was created concurrently; retry.") from None
+    insert_rows(WaybillItem, [
+        dict(item, waybill_id=waybill_id) for waybill_id, lines in zip(ids, items) for item in lines
+    ])
+    audit.record_many(principal.tenant_id, [
+        ("waybill.created", principal.actor, f"waybill:{row['number']}", {"status": row["status"], "courier": courier})
+        for row, courier in zip(rows, couriers)
+    ])
 
 
 def _stored_hashes(tenant_id: int, numbers: list[str]) -> dict:
@@ -166,43 +174,41 @@ def _stored_hashes(tenant_id: int, numbers: list[str]) -> dict:
     for start in range(0, len(unique), _LOOKUP_CHUNK):
         chunk = unique[start:start + _LOOKUP_CHUNK]
         rows = db.session.execute(
-            select(Waybill.number, Waybill.body_hash, Waybill.id)
+            select(Waybill.number, Waybill.body_hash)
             .where(Waybill.tenant_id == tenant_id, Waybill.number.in_(chunk))
         )
-        found.update({number: (digest, wid) for number, digest, wid in rows})
+        found.update({number: digest for number, digest in rows})
     return found
 
 
-def _build(principal: Principal, refs: _Refs, data: dict, digest: str) -> Waybill:
+def _row(principal: Principal, refs: _Refs, data: dict, digest: str) -> dict:
+    """The columns of a new waybill (and its item lines under ``items``)."""
     doc_type = refs.doc_type(data["doc_type"])
     org_unit_id = refs.org_unit_id(data["org_unit"])
     courier = refs.courier(data["courier"])
     consignee = data["consignee"]
     location = consignee.get("location") or {}
     now = utcnow()
-    waybill = Waybill(
-        tenant_id=principal.tenant_id, number=data["number"], doc_type=doc_type, org_unit_id=org_unit_id,
-        courier=courier, status="assigned" if courier else "created",
-        consignee_name=consignee["name"], consignee_phone=consignee["phone"],
-        consignee_address=consignee["address"], consignee_lat=location.get("lat"),
-        consignee_lng=location.get("lng"), consignee_coord_system=location.get("coord_system"),
-        deadline=data["deadline"], external_ref=data["external_ref"], extra=data["metadata"],
-        body_hash=digest, created_at=now, updated_at=now, assigned_at=now if courier else None,
-    )
-    waybill.items = [
-        WaybillItem(line_no=i, sku=item["sku"], name=item["name"], qty=item["qty"], unit=item["unit"])
-        for i, item in enumerate(data["items"], start=1)
-    ]
-    return waybill
+    return {
+        "tenant_id": principal.tenant_id, "number": data["number"], "doc_type_id": doc_type.id,
+        "org_unit_id": org_unit_id, "courier_id": courier.id if courier else None,
+        "courier_username": courier.username if courier else None,
+        "status": "assigned" if courier else "created",
+        "consignee_name": consignee["name"], "consignee_phone": consignee["phone"],
+        "consignee_address": consignee["address"], "consignee_lat": location.get("lat"),
+        "consignee_lng": location.get("lng"), "consignee_coord_system": location.get("coord_system"),
+        "deadline": data["deadline"], "external_ref": data["external_ref"], "extra": data["metadata"],
+        "body_hash": digest, "created_at": now, "updated_at": now, "assigned_at": now if courier else None,
+        "items": [{"line_no": i, "sku": item["sku"], "name": item["name"], "qty": item["qty"], "unit": item["unit"]}
+                  for i, item in enumerate(data["items"], start=1)],
+    }
 
 
 def create_waybill(principal: Principal, raw: dict) -> tuple[Waybill, bool]:
     """The single-waybill form: ``(waybill, created)``; 409 on a different body, 422 on errors."""
     result = create_waybills(principal, [raw])[0]
-    if result["status"] == "created":
-        return result["waybill"], True
-    if result["status"] == "exists":
-        return get_waybill(principal, result["number"]), False
+    if result["status"] in ("created", "exists"):
+        return get_waybill(principal, result["number"]), result["status"] == "created"
     if any(e["code"] == "conflict" for e in result["errors"]):
         raise Conflict(result["errors"][0]["message"])
     raise ValidationFailed(result["errors"])

@@ -1,0 +1,132 @@
+"""Shared bench plumbing: a gunicorn server on a scratch instance, timing and memory figures.
+
+Benches print numbers; they assert nothing. Run them from the repository root with the
+project's virtualenv, e.g. ``.venv/bin/python bench/bench_batch.py --db postgres``.
+"""
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+import requests
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PG_BASE = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432")
+BIN = os.path.dirname(sys.executable)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values, p):
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = max(0, min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1)))))
+    return ordered[k]
+
+
+def summary_ms(values):
+    ms = [v * 1000 for v in values]
+    return f"p50 {percentile(ms, 50):7.2f} ms  p95 {percentile(ms, 95):7.2f} ms  p99 {percentile(ms, 99):7.2f} ms  (n={len(ms)})"
+
+
+def rss_kib(pid, field="VmRSS") -> int:
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+class Instance:
+    """A scratch instance folder with its database (SQLite file or a fresh PostgreSQL database)."""
+
+    def __init__(self, db="sqlite", extra_env=None):
+        self.dir = tempfile.mkdtemp(prefix="ds_bench_")
+        self.db = db
+        self.pg_name = None
+        env = dict(os.environ, INSTANCE_PATH=self.dir, DEMO_TENANT="0", WORKER="off", LOG_LEVEL="WARNING",
+                   SECRET_KEY="bench", PYTHONPATH=ROOT)
+        if db == "postgres":
+            self.pg_name = f"ds_bench_{uuid.uuid4().hex[:8]}"
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc",
+                            f'CREATE DATABASE "{self.pg_name}"'], check=True)
+            env["DATABASE_URL"] = f"{PG_BASE}/{self.pg_name}"
+        env.update(extra_env or {})
+        self.env = env
+        self.server = None
+        self.base = None
+
+    @property
+    def database_url(self):
+        return self.env.get("DATABASE_URL") or f"sqlite:///{self.dir}/delivery_sign.db"
+
+    def flask(self, *args):
+        subprocess.run([os.path.join(BIN, "flask"), "--app", "wsgi", *args], cwd=ROOT, env=self.env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+    def prepare(self, tenant="bench", password="bench-password-1"):
+        self.flask("prepare-db")
+        self.flask("create-tenant", tenant, "--name", "压测物流", "--admin-user", "admin", "--admin-password", password)
+        return tenant, password
+
+    def start(self, workers=1, threads=4, extra_env=None):
+        port = free_port()
+        env = dict(self.env, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers), GUNICORN_THREADS=str(threads),
+                   **(extra_env or {}))
+        self.server = subprocess.Popen([os.path.join(BIN, "gunicorn"), "wsgi:app"], cwd=ROOT, env=env,
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if requests.get(self.base + "/healthz", timeout=1).ok:
+                    return self.base
+            except requests.RequestException:
+                time.sleep(0.05)
+        raise RuntimeError("gunicorn did not come up")
+
+    def worker_pids(self):
+        out = subprocess.run(["pgrep", "-P", str(self.server.pid)], capture_output=True, text=True).stdout
+        return [int(p) for p in out.split()]
+
+    def stop(self):
+        if self.server is not None:
+            self.server.send_signal(signal.SIGTERM)
+            try:
+                self.server.wait(20)
+            except subprocess.TimeoutExpired:
+                self.server.kill()
+            self.server = None
+
+    def close(self):
+        self.stop()
+        if self.pg_name:
+            subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc",
+                            f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def login(base, tenant, password, username="admin"):
+    response = requests.post(base + "/api/v1/auth/login",
+                             json={"tenant": tenant, "username": username, "password": password})
+    response.raise_for_status()
+    return {"Authorization": "Bearer " + response.json()["token"]}
+
+
+def db_arg():
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    return parser
