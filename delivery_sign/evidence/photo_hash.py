@@ -101,23 +101,28 @@ def probe_keys(h: int, max_distance: int = DUPLICATE_MAX_DISTANCE) -> list[tuple
     return [(no, value ^ m) for no, value in chunk_keys(h) for m in masks]
 
 
+_CHUNK_BASES = np.arange(CHUNK_COUNT, dtype=np.int64) << CHUNK_BITS
+
+
 class PhotoHashIndex:
     """In-memory multi-index hash table over 64-bit photo hashes.
 
-    Per chunk, the stored hashes are kept ordered by that chunk's value with a
-    65,536-entry offset table (a counting sort), so every probe is one slice; each
-    slice's hashes are checked with an exact Hamming distance before anything is
-    merged. Recently added hashes wait in a short unsorted tail that is scanned
-    directly; the tables are rebuilt on lookup once the tail grows past
+    For each chunk, the stored hashes are kept ordered by that chunk's value (a
+    counting sort), with a 65,536-entry table of where each value starts; the four
+    orderings sit end to end in one array, so every probe of a lookup is one slice
+    and all of them are gathered and checked with an exact Hamming distance in a
+    handful of numpy calls. Recently added hashes wait in a short unsorted tail that
+    is scanned directly; the tables are rebuilt on lookup once the tail grows past
     ``_UNSORTED_TAIL_MAX``, so adds stay cheap amortised."""
 
     def __init__(self) -> None:
         self._keys: list = []
         self._hashes: list[int] = []
         self._sorted_count = 0
-        self._offsets: list[np.ndarray] = []  # per chunk: start of each chunk value
-        self._positions: list[np.ndarray] = []  # per chunk: insertion positions, ordered
-        self._ordered_hashes: list[np.ndarray] = []  # per chunk: the hashes in that order
+        # start of each (chunk_no, chunk_value) run, at chunk_no * 65,536 + chunk_value
+        self._starts = np.zeros(CHUNK_COUNT << CHUNK_BITS | 1, dtype=np.int64)
+        self._positions = np.zeros(0, dtype=np.int64)  # insertion position of each entry
+        self._ordered = np.zeros(0, dtype=np.uint64)  # the hash of each entry
 
     def __len__(self) -> int:
         return len(self._keys)
@@ -130,16 +135,17 @@ class PhotoHashIndex:
 
     def _rebuild(self) -> None:
         hashes = np.array(self._hashes, dtype=np.uint64)
-        self._offsets, self._positions, self._ordered_hashes = [], [], []
+        n = len(hashes)
+        slot = np.empty(CHUNK_COUNT * n, dtype=np.int64)  # (chunk_no, chunk_value) per entry
         for no in range(CHUNK_COUNT):
-            values = ((hashes >> np.uint64(no * CHUNK_BITS)) & np.uint64(_CHUNK_MASK)).astype(np.int64)
-            order = np.argsort(values, kind="stable")
-            offsets = np.zeros(_CHUNK_MASK + 2, dtype=np.int64)
-            np.cumsum(np.bincount(values, minlength=_CHUNK_MASK + 1), out=offsets[1:])
-            self._offsets.append(offsets)
-            self._positions.append(order.astype(np.int32 if len(order) < 2**31 else np.int64))
-            self._ordered_hashes.append(hashes[order])
-        self._sorted_count = len(self._hashes)
+            values = (hashes >> np.uint64(no * CHUNK_BITS)) & np.uint64(_CHUNK_MASK)
+            slot[no * n : (no + 1) * n] = values.astype(np.int64) + (no << CHUNK_BITS)
+        order = np.argsort(slot, kind="stable")
+        self._starts = np.zeros(CHUNK_COUNT << CHUNK_BITS | 1, dtype=np.int64)
+        np.cumsum(np.bincount(slot, minlength=CHUNK_COUNT << CHUNK_BITS), out=self._starts[1:])
+        self._positions = order % n if n else order
+        self._ordered = hashes[self._positions]
+        self._sorted_count = n
 
     def find(self, h: int, max_distance: int = DUPLICATE_MAX_DISTANCE) -> list:
         """Keys of stored hashes within ``max_distance`` bits of ``h``, nearest first."""
@@ -147,23 +153,21 @@ class PhotoHashIndex:
             self._rebuild()
         found: dict[int, int] = {}
         if self._sorted_count:
+            if max_distance < 0:
+                raise ValueError("max_distance must be >= 0")
             masks = np.array(_masks_for(max_distance), dtype=np.int64)
-            query = np.uint64(h)
-            for no, value in chunk_keys(h):
-                probes = value ^ masks  # distinct, since the masks are
-                offsets = self._offsets[no]
-                starts, ends = offsets[probes], offsets[probes + 1]
-                lengths = ends - starts
-                total = int(lengths.sum())
-                if not total:
-                    continue
+            values = np.array([value for _, value in chunk_keys(h)], dtype=np.int64)
+            slots = ((values[:, None] ^ masks[None, :]) + _CHUNK_BASES[:, None]).ravel()
+            starts, ends = self._starts[slots], self._starts[slots + 1]
+            lengths = ends - starts
+            total = int(lengths.sum())
+            if total:
                 # every index starts[i]..ends[i]-1, without a Python loop
-                idx = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
-                distances = np.bitwise_count(self._ordered_hashes[no][idx] ^ query)
+                entries = np.arange(total) + np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+                distances = np.bitwise_count(self._ordered[entries] ^ np.uint64(h))
                 near = distances <= max_distance
                 if near.any():
-                    positions = self._positions[no][idx[near]]
-                    found.update(zip(positions.tolist(), distances[near].tolist()))
+                    found.update(zip(self._positions[entries[near]].tolist(), distances[near].tolist()))
         for p in range(self._sorted_count, len(self._hashes)):
             d = hamming(self._hashes[p], h)
             if d <= max_distance:
