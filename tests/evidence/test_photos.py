@@ -5,6 +5,7 @@ import hashlib
 import io
 import json
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -68,10 +69,30 @@ def test_jpeg_png_and_webp_are_accepted_and_keep_the_original_hash(fmt, params, 
     json.dumps(report.exif), json.dumps(report.checks)  # stored as JSON as they are
 
 
-def test_a_png_with_transparency_is_accepted():
-    image = scene(1, 320, 240).convert("RGBA")
-    image.putalpha(128)
-    assert inspect_photo(encode(image, "PNG")).mime == "image/png"
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda im: encode(im.convert("CMYK"), "JPEG"),
+        lambda im: encode(im.convert("L"), "JPEG"),
+        lambda im: encode(im, "JPEG", subsampling=0),
+        lambda im: encode(Image.fromarray(np.asarray(im.convert("L")).astype(np.uint16) * 257), "PNG"),
+        lambda im: encode(im.convert("P"), "PNG", transparency=0),
+        lambda im: encode(im.convert("LA"), "PNG"),
+        lambda im: encode(im, "PNG", save_all=True, append_images=[scene(2, 320, 240)]),
+        lambda im: encode(im.convert("RGBA"), "WEBP"),
+        lambda im: encode(im, "WEBP", save_all=True, append_images=[scene(2, 320, 240)]),
+    ],
+    ids=["cmyk jpeg", "grey jpeg", "4:4:4 jpeg", "16-bit png", "palette png", "grey+alpha png",
+         "animated png", "webp with alpha", "animated webp"],
+)
+def test_unusual_but_valid_encodings_are_accepted_and_measured_alike(make):
+    image = scene(1, 320, 240)
+    plain = inspect_photo(jpeg(image, 95))
+    report = inspect_photo(make(image))
+    assert (report.width, report.height) == (320, 240)
+    assert report.checks["brightness"] == pytest.approx(plain.checks["brightness"], abs=3)
+    display, thumbnail = make_derivatives(make(image))
+    assert Image.open(io.BytesIO(display)).mode == "RGB"
 
 
 def test_photo_invalid_is_a_value_error_with_the_spec_code():
@@ -318,3 +339,10 @@ def test_derivatives_of_a_small_photo_are_not_enlarged():
     display, thumbnail = make_derivatives(encode(image, "PNG"))
     assert _open(display).size == (300, 200)
     assert _open(thumbnail).size == (300, 200)
+
+
+def test_transparent_pixels_are_laid_on_white():
+    clear = Image.new("RGBA", (320, 240), (0, 0, 0, 0))
+    report = inspect_photo(encode(clear, "PNG"))
+    assert report.checks["brightness"] == pytest.approx(255, abs=0.5)
+    assert "dark_photo" not in report.anomalies
