@@ -3,8 +3,8 @@
 A real person never signs twice identically, so a signature whose normalised shape is
 near-identical to an earlier one of the tenant is a replay (`replayed_signature`), also
 when it was shifted, scaled or re-timed. The fingerprint is the ink path resampled at
-equal arc-length steps, centred and scaled to unit RMS radius, quantised to bytes: it
-ignores translation, uniform scale, timing and the device's sampling.
+equal arc-length steps, centred, scaled and quantised to bytes: it
+ignores translation, uniform scale and timing.
 
 Lookup cost does not grow with the number stored: `band_keys` hashes the fingerprint
 with p-stable (Gaussian) random projections grouped into bands (E2LSH); a replay shares
@@ -25,18 +25,26 @@ FINGERPRINT_VERSION = 1
 # Points on the resampled ink path: 31 points x 2 bytes + 2 header bytes = 64 bytes.
 # Coarse on purpose: identity of the shape, not a drawing.
 FINGERPRINT_POINTS = 31
-# Quantisation step in units of the RMS radius; int8 then covers +-3.2 radii (the widest
-# corpus names reach 2.3). Rounding adds < 0.005 RMS error, far below REPLAY_MAX_DISTANCE.
-QUANTUM = 1.0 / 40.0
+# Arc length is measured on about this many box-smoothed points (see fingerprint).
+# Corpus, largest replay distance of 0.5 px-jittered copies vs smallest distance between
+# distinct genuine signatures of one person: 0.022 vs 0.031 at 30 points, 0.021 vs 0.042
+# at 40, 0.032 vs 0.044 at 50; 40 leaves the widest gap.
+KEPT_POINTS = 40
+# Points are centred and quantised to int8 with the farthest coordinate at +-127; the
+# distance and the band keys rescale them to unit RMS radius. (A fixed step of 1/40 RMS
+# radius made rounding alone ~0.014 of replay distance; this halves it.)
+
 # Replay when the RMS distance between corresponding fingerprint points (in RMS radii)
-# is below this. Corpus: replays (translated, scaled, re-timed, 0.5 px jitter) <= 0.023;
-# distinct genuine signatures of the same person >= 0.042; the limit sits between.
-REPLAY_MAX_DISTANCE = 0.032
+# is below this. Corpus: replays (translated, scaled, re-timed, 0.5 px jitter) <= 0.021;
+# distinct genuine signatures of the same person >= 0.042; 0.03 sits between (geometric).
+REPLAY_MAX_DISTANCE = 0.03
 # E2LSH parameters: BANDS bands of PROJECTIONS_PER_BAND hashes floor((a.v + b) / WIDTH)
-# over the 62-dimensional fingerprint vector. With WIDTH = 1.0 a replay (vector distance
-# <= 0.5) shares a band with p > 0.999 over 16 bands, while unrelated signatures (distance
-# ~ 4-8) collide in a band with p ~ 1e-5, keeping candidates per lookup in single digits
-# at 100,000 stored (bench/bench_strokes.py prints both).
+# over the 62-dimensional unit-RMS fingerprint vector. A replay lies within vector
+# distance 0.12 of its original (0.021 x sqrt(31)), so each hash agrees with p >= 0.9,
+# a band with p >= 0.53, and all 16 bands miss with p < 1e-5. Unrelated signatures
+# (distance 4-8) almost never share a band; a person's other signatures (distance 0.25-1.5)
+# often do, so candidates at 100,000 stored are mostly the signer's own earlier ones
+# (bench: p50 ~30, p95 ~230, confirmed in one vectorised step).
 BANDS = 16
 PROJECTIONS_PER_BAND = 6
 BUCKET_WIDTH = 1.0
@@ -49,10 +57,6 @@ _OFFSETS = _rng.uniform(0.0, BUCKET_WIDTH, BANDS * PROJECTIONS_PER_BAND)
 _MIXERS = _rng.integers(1, 2**62, (BANDS, PROJECTIONS_PER_BAND), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 _BAND_SALT = _rng.integers(1, 2**62, BANDS, dtype=np.uint64)
 _HEADER = 2
-# Arc length is measured on about this many box-smoothed points (see fingerprint).
-# Corpus, replay distance of 0.5 px-jittered copies (p100): 0.037 at 60 points, 0.024 at
-# 40, 0.020 at 30; distinct genuine pairs stay >= 0.043 throughout; 40 is the widest gap.
-KEPT_POINTS = 40
 
 
 def fingerprint(sig: Signature) -> bytes:
@@ -91,20 +95,28 @@ def fingerprint(sig: Signature) -> bytes:
     targets = (np.arange(FINGERPRINT_POINTS) + 0.5) * (total / FINGERPRINT_POINTS)
     path = np.column_stack((np.interp(targets, along, xy[:, 0]), np.interp(targets, along, xy[:, 1])))
     path -= path.mean(axis=0)
-    radius = np.sqrt((path * path).sum() / FINGERPRINT_POINTS)
-    if radius <= 0:
+    extent = float(np.abs(path).max())
+    if extent <= 0:
         return header + bytes(2 * FINGERPRINT_POINTS)
-    quantised = np.clip(np.rint(path / (radius * QUANTUM)), -127, 127).astype(np.int8)
+    # the farthest coordinate maps to +-127: the finest steps int8 allows
+    quantised = np.rint(path * (127.0 / extent)).astype(np.int8)
     return header + quantised.tobytes()
 
 
+def _unit_rms(raw: np.ndarray) -> np.ndarray:
+    """Dequantised points (rows of flattened x, y) scaled to unit RMS radius."""
+    values = raw.astype(np.float64)
+    norms = np.sqrt((values * values).sum(axis=-1, keepdims=True) / FINGERPRINT_POINTS)
+    return np.divide(values, norms, out=np.zeros_like(values), where=norms > 0)
+
+
 def _vector(fp: bytes) -> np.ndarray:
-    return np.frombuffer(fp, dtype=np.int8, offset=_HEADER).astype(np.float64) * QUANTUM
+    return _unit_rms(np.frombuffer(fp, dtype=np.int8, offset=_HEADER))
 
 
 def _vectors(fps: list) -> np.ndarray:
     raw = np.frombuffer(b"".join(fps), dtype=np.int8).reshape(len(fps), -1)
-    return raw[:, _HEADER:].astype(np.float64) * QUANTUM
+    return _unit_rms(raw[:, _HEADER:])
 
 
 def band_keys(fp: bytes) -> list[int]:
