@@ -128,7 +128,7 @@ class _Header:
 
 def _read_header(data: bytes) -> _Header:
     """Type, stored size and structural completeness, without decoding pixels."""
-    if not isinstance(data, (bytes, bytearray, memoryview)):
+    if not isinstance(data, (bytes, bytearray)):
         raise PhotoInvalid("photo must be bytes")
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoInvalid(f"photo is larger than {MAX_PHOTO_BYTES} bytes")
@@ -381,8 +381,10 @@ def inspect_photo(data: bytes) -> PhotoReport:
     """Accept or refuse an uploaded photo and report on it; raises ``PhotoInvalid``."""
     header = _read_header(data)  # limits before any pixel is decoded
     image = _open(data, header)
-    exif = _read_exif(image)
     grey = _working_grey(image, header)
+    # after the decode: for PNG, Pillow may decode to reach an eXIf chunk after the
+    # pixels, and a failure inside getexif() must not be swallowed with the EXIF
+    exif = _read_exif(image)
     turn = _UPRIGHT.get(exif["orientation"])
     width, height = header.width, header.height
     if turn is not None:
@@ -413,15 +415,15 @@ def make_derivatives(data: bytes) -> tuple[bytes, bytes]:
 
     Made lazily, on first view, by the caller: on a 12-MP upload they cost two to
     three times ``inspect_photo`` (a 1/2-scale colour decode, a resample and two
-    encodes: about 100 ms, see bench/bench_photos.py), which would break the upload's
+    encodes: 100-150 ms, see bench/bench_photos.py), which would break the upload's
     45 ms budget; most sign-off photos are never opened; and the original bytes are
     kept, so the copies can always be made later (and made again if this changes)."""
     header = _read_header(data)
     image = _open(data, header)
-    orientation = _read_exif(image)["orientation"]
     if header.mime == _JPEG:
         image.draft("RGB", _working_size(header.width, header.height, DISPLAY_LONG_SIDE))
     _load(image)
+    orientation = _read_exif(image)["orientation"]
     image = _flatten(image)
     if image.mode != "RGB":
         image = image.convert("RGB")

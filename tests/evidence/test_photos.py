@@ -158,6 +158,15 @@ def test_a_png_missing_only_its_end_chunk_is_refused():
     assert "truncated" in refusal(data[:-12])
 
 
+def test_a_png_with_corrupt_image_data_is_refused():
+    # the decode's error must not be lost on the way to the EXIF (PNG keeps eXIf
+    # after the pixels, so reading EXIF may decode first)
+    data = bytearray(encode(scene(2, 300, 200), "PNG"))
+    middle = len(data) // 2
+    data[middle : middle + 200] = bytes(200)
+    assert "corrupt" in refusal(bytes(data))
+
+
 def test_a_webp_cut_off_is_refused():
     data = encode(scene(2, 400, 300), "WEBP")
     assert "truncated" in refusal(data[: len(data) // 2])
