@@ -22,20 +22,26 @@ HASH_SIDE = 32  # the hash is taken from a 32x32 grey image, as in the usual pHa
 LOW_FREQUENCY_SIDE = 8  # 8x8 lowest DCT frequencies -> 64 bits
 
 # Measured on synthetic textured scenes (bench/bench_photos.py prints the table):
-# re-encodings (JPEG q50, PNG, WebP) and resizes down to 1/8 land at 0-2 bits, crops
-# of 2 % per side at 4-10, of 3 % at 6-12, of 5 % at 8-20; distinct scenes at 20 or
-# more (mean 31, as for unrelated hashes). 12 finds every crop up to 3 % per side and
-# keeps 8 bits clear of the closest distinct pair. It means a probe radius of 3 bits
+# re-encodings (JPEG q50, PNG, WebP) and resizes down to 1/8 land at 0-4 bits, crops
+# of 2 % per side at 2-10, of 3 % at 4-12, of 5 % off one edge at 4-10, of 5 % per
+# side at 6-18; 3,160 pairs of distinct scenes at 16 or more (mean 31, as for
+# unrelated hashes). 12 finds every crop up to 3 % per side and 5 % off one edge and
+# keeps 4 bits clear of the closest distinct pair. It means a probe radius of 3 bits
 # per 16-bit chunk (2,788 probe keys); 10 would need only 548 but misses 3 % crops.
 DUPLICATE_MAX_DISTANCE = 12
 
+# 4 chunks of 16 bits: at a million hashes a 16-bit value holds ~15 of them, so the
+# 4 x 697 probes of a lookup at distance 12 (radius 3 per chunk) touch ~40,000
+# candidates, checked in about a millisecond. 8-bit chunks would hold ~4,000 each;
+# 32-bit ones would need radius 6, over a million probes.
 CHUNK_COUNT = 4
 CHUNK_BITS = HASH_BITS // CHUNK_COUNT
 _CHUNK_MASK = (1 << CHUNK_BITS) - 1
 
-# A lookup scans up to this many recently added hashes directly (about 0.1 us each
-# in Python, so under half a millisecond); past it the sorted chunk tables are
-# rebuilt (about 0.1 s per million hashes), which spreads to a few microseconds per add.
+# A lookup scans up to this many recently added hashes one by one (about 0.1 us
+# each, so under half a millisecond); past it the chunk tables are rebuilt (about
+# 1 s per million hashes). Good for the bench and tests; the service keeps the
+# same keys in its database instead.
 _UNSORTED_TAIL_MAX = 4096
 
 

@@ -59,6 +59,8 @@ DARK_MAX_BRIGHTNESS = 40.0
 OVEREXPOSED_LUMA = 250
 OVEREXPOSED_MIN_FRACTION = 0.40
 
+# Issue #3: a 1600-px display copy (sharp on a phone held upright, 3x DPR, at 533
+# CSS px) and a 320-px thumbnail for lists.
 DISPLAY_LONG_SIDE = 1600
 THUMBNAIL_LONG_SIDE = 320
 # 85 is the usual web quality: artefacts invisible at display size, about 1/3 of q95.
