@@ -226,13 +226,17 @@ def replay_lookup(genuine, stored):
           f"{timed(replay.band_keys, sample, repeat=100)[0]:.3f} ms p50")
 
 
+CHARACTER_PX = 150.0
+
+
 def quick_shape(person, hanzi, latin, rng, corpus):
     """A person's signature shape without kinematics: all points as one (n, 4) array,
     with each point's stroke number and position along its stroke (-1..1)."""
     style = dict(person["style"], char_size=1.0)
     shape = (corpus.latin_name_shape(person["name"], latin, style, rng) if person["latin"]
              else corpus.chinese_name_shape(person["name"], hanzi, style, rng))
-    paths = [corpus.resample_path(pts * 100.0, 3.0) for _, pts in shape]
+    # 150 px per character: the middle of the corpus' phone and tablet character sizes
+    paths = [corpus.resample_path(pts * CHARACTER_PX, 3.0) for _, pts in shape]
     xy = np.concatenate(paths)
     points = np.column_stack([xy, np.arange(len(xy)) * 16.0, np.full(len(xy), 0.5)])
     stroke_of = np.repeat(np.arange(len(paths)), [len(p) for p in paths])
@@ -247,8 +251,8 @@ def vary(base, rng):
     points, stroke_of, along, splits = base
     strokes_count = len(splits) + 1
     moved = points.copy()
-    moved[:, :2] += (rng.normal(0, 4.0, (strokes_count, 2))[stroke_of]
-                     + along[:, None] * rng.normal(0, 2.7, (strokes_count, 2))[stroke_of])
+    moved[:, :2] += (rng.normal(0, 0.04 * CHARACTER_PX, (strokes_count, 2))[stroke_of]
+                     + along[:, None] * rng.normal(0, 0.027 * CHARACTER_PX, (strokes_count, 2))[stroke_of])
     return strokes.Signature(tuple(np.split(moved, splits)), 400.0, 200.0, 2.0)
 
 

@@ -149,13 +149,14 @@ def _encode_png(alpha: np.ndarray) -> bytes:
     below = (height - bottom) // BLANK_CHUNK_ROWS
     first, last = above * BLANK_CHUNK_ROWS, height - below * BLANK_CHUNK_ROWS
     band = alpha[first:last]
-    rows = np.empty((last - first, 1 + 4 * width), dtype=np.uint8)
-    rows[:, 0] = 0                                  # filter type None
-    # RGB is the ink colour everywhere (transparent where alpha is 0): one OR per pixel
-    pixels = band.astype("<u4") << 24
+    rows = np.zeros((last - first, 1 + 4 * width), dtype=np.uint8)   # filter byte 0: None
+    # RGB is the ink colour everywhere (transparent where alpha is 0), written as one
+    # little-endian RGBA word per pixel straight into the rows
+    pixels = rows[:, 1:].view("<u4")
+    pixels[...] = band
+    pixels <<= 24
     pixels |= _INK_RGB
-    rows[:, 1:] = pixels.view(np.uint8).reshape(last - first, 4 * width)
-    band_raw = rows.tobytes()
+    band_raw = memoryview(rows).cast("B")
     blank_raw, blank_packed = _blank_chunk(width)
     checksum = _adler32_of_zeros(len(blank_raw) * above, 1)
     checksum = zlib.adler32(band_raw, checksum)
