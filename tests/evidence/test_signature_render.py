@@ -55,6 +55,8 @@ def test_png_decodes_the_same_in_another_decoder(latin_signature):
 
 @pytest.mark.parametrize("sig", [
     Signature((), 300.0, 150.0, 2.0),                                            # nothing drawn
+    Signature((), 160.0, 80.0, 2.0),                                             # ... whole blank chunks
+    Signature((np.array([[0.0, 0.0, 0.0, 0.5], [160.0, 80.0, 90.0, 0.5]]),), 160.0, 80.0, 2.0),   # ink in every row
     Signature((np.array([[5.0, 5.0, 0.0, 0.5]]),), 1.0, 1.0, 1.0),               # tiny canvas, a dot
     Signature((np.array([[0.0, 0.0, 0.0, 0.5], [333.3, 99.9, 100.0, 0.5]]),), 333.3, 99.9, 3.0),
     Signature((np.array([[10.0, -50.0, 0.0, 0.5], [20.0, 500.0, 50.0, 0.5]]),), 100.0, 100.0, 1.0),
