@@ -224,6 +224,10 @@ def parse_signature(raw: dict) -> Signature:
     if total > MAX_POINTS:
         raise SignatureInputError(f"{total} points, at most {MAX_POINTS} allowed",
                                   code="signature_too_many_points")
+    fast = _fast_strokes(point_lists)
+    if fast is not None:
+        return Signature(strokes=fast, width=width, height=height, dpr=dpr)
+    # something is off: read point by point to say what and where
     parsed = []
     for i, (points, form) in enumerate(point_lists):
         rows: list = []
@@ -233,6 +237,42 @@ def parse_signature(raw: dict) -> Signature:
             parse_point(point, f"{prefix}[{j}]", rows)
         parsed.append(np.array(rows, dtype=np.float64).reshape(-1, 4))
     return Signature(strokes=tuple(parsed), width=width, height=height, dpr=dpr)
+
+
+_NUMBER_TYPES = {int, float}
+
+
+def _fast_strokes(point_lists: list):
+    """The common case in bulk: one format, every point complete, every value a plain
+    number in range. Returns the strokes, or None to let the point-by-point reader find
+    and name the problem (about 3x slower)."""
+    forms = {form for _, form in point_lists}
+    if len(forms) != 1:
+        return None if forms else ()
+    try:
+        if forms == {"pad"}:
+            rows = [(p["x"], p["y"], p["time"], p.get("pressure", DEFAULT_PRESSURE))
+                    for points, _ in point_lists for p in points]
+            columns = 4
+        else:
+            rows = [p for points, _ in point_lists for p in points]
+            columns = len(rows[0]) if rows and type(rows[0]) is list else 3
+            if any(type(p) is not list or len(p) != columns for p in rows):
+                return None
+    except (KeyError, TypeError, AttributeError):
+        return None
+    if columns not in (3, 4) or not {type(value) for row in rows for value in row} <= _NUMBER_TYPES:
+        return None
+    values = np.array(rows, dtype=np.float64).reshape(-1, columns)
+    if len(values) and not (np.isfinite(values).all()
+                            and np.abs(values[:, :2]).max() <= MAX_ABS_COORDINATE
+                            and np.abs(values[:, 2]).max() <= MAX_ABS_TIME_MS):
+        return None
+    if columns == 3:
+        values = np.column_stack((values, np.full(len(values), DEFAULT_PRESSURE)))
+    elif len(values) and (values[:, 3].min() < 0.0 or values[:, 3].max() > 1.0):
+        return None
+    return tuple(np.split(values, np.cumsum([len(points) for points, _ in point_lists])[:-1]))
 
 
 # ---------------------------------------------------------------- checks

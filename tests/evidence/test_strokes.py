@@ -65,6 +65,13 @@ def test_pressure_defaults_to_half_and_missing_time_becomes_nan():
     assert np.isnan(pad.strokes[0][:, 2]).all() and (pad.strokes[0][:, 3] == 0.5).all()
 
 
+def test_mixed_formats_and_point_lengths_are_read_alike():
+    mixed = parse([[[1, 2, 3], [4, 5, 6, 0.25]], to_pad([[[7, 8, 9, 0.75]]])[0], [[10.5, 11, 12]]])
+    np.testing.assert_array_equal(np.concatenate(mixed.strokes), [[1, 2, 3, 0.5], [4, 5, 6, 0.25],
+                                                                  [7, 8, 9, 0.75], [10.5, 11, 12, 0.5]])
+    assert [len(s) for s in mixed.strokes] == [2, 1, 1]
+
+
 def test_canvas_dpr_is_optional():
     assert parse([], {"width": 300, "height": 150}).dpr == 1.0
 
