@@ -44,11 +44,12 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_metrics(app)
 
-    from .core.content import check_request_content_type
+    from .core.content import check_request_content_type, check_request_size
 
     from .core.transactions import commit_or_rollback
 
     app.before_request(check_request_content_type)
+    app.before_request(check_request_size)
     app.after_request(_security_headers)
     # Registered last, so it runs first: logs and metrics see the status after the commit.
     app.after_request(commit_or_rollback)
@@ -67,14 +68,19 @@ def _register_models():
     # Import every model module so metadata (and Alembic) sees all tables.
     from .accounts import models as _accounts  # noqa: F401
     from .core import audit as _audit  # noqa: F401
+    from .core.sms import backends as _sms  # noqa: F401
+    from .receipts import models as _receipts  # noqa: F401
+    from .signing import models as _signing  # noqa: F401
     from .waybills import models as _waybills  # noqa: F401
 
 
 def _register_api(app):
     from .accounts.api import blp as accounts_blp
+    from .receipts.api import blp as receipts_blp
+    from .signing.api import blp as signing_blp
     from .waybills.api import blp as waybills_blp
 
-    for blp in (accounts_blp, waybills_blp):
+    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -51,6 +51,19 @@ def prepare_db_command():
     prepare_database(current_app._get_current_object())
 
 
+@click.command("sweep-orphans")
+@with_appcontext
+def sweep_orphans_command():
+    """Delete photos no receipt claimed whose sign link is used, revoked or expired."""
+    from .signing.sweep import sweep_orphan_photos
+
+    total = 0
+    while removed := sweep_orphan_photos():
+        db.session.commit()
+        total += removed
+    click.echo(f"removed {total} orphan photo(s)")
+
+
 def register_cli(app):
-    for command in (create_tenant_command, create_user_command, prepare_db_command):
+    for command in (create_tenant_command, create_user_command, prepare_db_command, sweep_orphans_command):
         app.cli.add_command(command)

@@ -5,6 +5,7 @@ a new database is created next to ``db`` for the run and dropped afterwards.
 Every test builds its own tenant (``world``), so tests never see each other's rows —
 the same isolation the product promises its tenants.
 """
+import json
 import os
 import uuid
 
@@ -15,7 +16,7 @@ from sqlalchemy.engine import make_url
 from delivery_sign import create_app
 from delivery_sign.extensions import db, limiter
 
-from .factories import World
+from .factories import Door, World
 
 
 def _fresh_postgres(url: str):
@@ -103,3 +104,37 @@ def world(app, client):
 @pytest.fixture
 def other_world(app, client):
     return World.create(app, client)
+
+
+CORPUS = os.path.join(os.path.dirname(__file__), "data", "signatures")
+
+
+@pytest.fixture(scope="session")
+def genuine():
+    """Genuine signatures of the labelled corpus (tests/data/signatures)."""
+    with open(os.path.join(CORPUS, "genuine.json"), encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+@pytest.fixture(scope="session")
+def signature(genuine):
+    """A genuine three-character name, as the H5 pad would send it."""
+    return next(s for s in genuine if len(s["signer_name"]) == 3 and 250 <= sum(map(len, s["strokes"])) <= 600)
+
+
+@pytest.fixture(scope="session")
+def photo_jpeg():
+    from tests.evidence.photo_fixtures import jpeg, scene
+
+    return jpeg(scene(11, 1600, 1200), quality=88)
+
+
+@pytest.fixture
+def door(world, signature, photo_jpeg):
+    """A waybill of ``world`` assigned to courier1, with a fresh sign link."""
+    return Door(world, signature, photo_jpeg)
+
+
+@pytest.fixture
+def make_door(world, signature, photo_jpeg):
+    return lambda **kw: Door(world, signature, photo_jpeg, **kw)

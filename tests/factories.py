@@ -1,4 +1,5 @@
 """Factories: tenants with users and credentials, and valid waybill payloads."""
+import io
 import itertools
 import uuid
 from dataclasses import dataclass, field
@@ -79,3 +80,47 @@ class World:
         response = self.post("/waybills", waybill_payload(**overrides), who=who)
         assert response.status_code == 201, response.get_json()
         return response.get_json()
+
+
+def photo_file(data, name="photo.jpg"):
+    return (io.BytesIO(data), name)
+
+
+class Door:
+    """A courier at a door: a waybill, its sign link, and the recipient's calls."""
+
+    def __init__(self, world, signature, photo, **waybill):
+        self.world, self.client = world, world.client
+        self.signature, self.photo = signature, photo
+        self.waybill = world.waybill(courier="courier1", org_unit="EAST-1", **waybill)
+        self.number = self.waybill["number"]
+        response = world.post("/sign-links", {"waybills": [self.number]}, who="courier1")
+        assert response.status_code == 201, response.get_json()
+        self.link = response.get_json()
+        self.token = self.link["token"]
+
+    def view(self):
+        return self.client.get(f"/api/v1/sign/{self.token}")
+
+    def upload(self, data=None, kind="goods", token=None):
+        return self.client.post(f"/api/v1/sign/{token or self.token}/photos",
+                                data={"file": photo_file(data or self.photo), "kind": kind},
+                                content_type="multipart/form-data")
+
+    def body(self, photo_ids=None, **overrides):
+        body = {
+            "submission_id": str(uuid.uuid4()),
+            "outcome": "signed",
+            "signer": {"name": self.signature["signer_name"], "relation": "self"},
+            "signature": {"strokes": self.signature["strokes"], "canvas": self.signature["canvas"]},
+            "location": {"lat": 31.2304, "lng": 121.4737, "accuracy": 15, "coord_system": "gcj02", "source": "gps"},
+            "photo_ids": photo_ids if photo_ids is not None else [self.upload().get_json()["photo_id"]],
+            "items": [],
+            "refuse_reason": "",
+            "client": {"platform": "h5", "user_agent": "pytest"},
+        }
+        body.update(overrides)
+        return body
+
+    def submit(self, body=None, token=None):
+        return self.client.post(f"/api/v1/sign/{token or self.token}/submit", json=body or self.body())

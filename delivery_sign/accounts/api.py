@@ -3,6 +3,7 @@ from flask import current_app, request
 
 from ..core import audit
 from ..core.auth import current, require
+from ..core.errors import NotFound
 from ..extensions import limiter
 from . import services
 from .blueprint import blp
@@ -143,3 +144,13 @@ def update_doc_type(body, code):
 def verify_audit_chain():
     """Recompute the tenant's audit hash chain: ``{ok, events, first_bad_seq}``."""
     return audit.verify_chain(current().tenant_id)
+
+
+@blp.route("/dev/sms-outbox", methods=["GET"])
+@require("admin")
+@blp.response(200)
+def sms_outbox():
+    """Messages the ``outbox`` SMS backend kept (only when ``SMS_BACKEND=outbox``)."""
+    if current_app.config["SMS_BACKEND"] != "outbox":
+        raise NotFound("The SMS outbox exists only with SMS_BACKEND=outbox.")
+    return {"items": services.sms_outbox(current())}

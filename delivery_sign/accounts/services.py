@@ -302,3 +302,15 @@ def flush_or_conflict(message: str) -> None:
     except IntegrityError:
         db.session.rollback()
         raise Conflict(message) from None
+
+
+def sms_outbox(principal: Principal, limit: int = 100) -> list[dict]:
+    from ..core.clock import isoformat
+    from ..core.masking import mask_phone
+    from ..core.sms.backends import SmsMessage
+
+    rows = db.session.execute(
+        select(SmsMessage).where(SmsMessage.tenant_id == principal.tenant_id)
+        .order_by(SmsMessage.id.desc()).limit(limit)
+    ).scalars()
+    return [{"phone": mask_phone(m.phone), "text": m.text, "created_at": isoformat(m.created_at)} for m in rows]

@@ -30,3 +30,22 @@ def check_request_content_type():
     if request.mimetype not in allowed:
         raise Problem(f"Send the body as {' or '.join(allowed)}.", status=415,
                       slug="unsupported-media-type", title="Unsupported media type")
+
+
+def max_body(limit: int):
+    """Mark a view as accepting at most ``limit`` bytes of body (413 beyond)."""
+
+    def decorator(view):
+        view._max_body = limit
+        return view
+
+    return decorator
+
+
+def check_request_size():
+    """before_request: per-endpoint body limits below the app-wide MAX_CONTENT_LENGTH."""
+    view = current_app.view_functions.get(request.endpoint)
+    limit = getattr(view, "_max_body", None)
+    if limit is not None and (request.content_length or 0) > limit:
+        raise Problem(f"The body is larger than {limit // 1024} KB.", status=413, slug="payload-too-large",
+                      title="Payload too large")

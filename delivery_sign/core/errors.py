@@ -192,8 +192,24 @@ def _html_error(status, title, detail):
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def _handle_too_deep(exc):
+    db.session.rollback()
+    return problem_response(400, "Bad request", "The JSON body is nested too deeply.")
+
+
+def _handle_storage_error(exc):
+    db.session.rollback()
+    log.error("storage unavailable: %s", exc)
+    return problem_response(503, "Service unavailable", "Files cannot be stored right now; retry shortly.",
+                            headers={"Retry-After": "10"})
+
+
 def register_error_handlers(app):
+    from .storage import StorageError
+
     app.register_error_handler(Problem, _handle_problem)
+    app.register_error_handler(RecursionError, _handle_too_deep)
+    app.register_error_handler(StorageError, _handle_storage_error)
     app.register_error_handler(HTTPException, _handle_http)
     app.register_error_handler(OperationalError, _handle_database_unavailable)
     app.register_error_handler(DBAPIError, _handle_db_error)

@@ -19,6 +19,10 @@ MAX_QTY = Decimal("999999999.999")
 class Quantity(fields.Field):
     """A positive quantity with at most 3 decimals, kept exact as ``Decimal``."""
 
+    def __init__(self, *, allow_zero=False, **kwargs):
+        super().__init__(**kwargs)
+        self.allow_zero = allow_zero
+
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool) or not isinstance(value, (int, float, str)):
             raise coded("invalid_type", "Must be a number.")
@@ -26,8 +30,9 @@ class Quantity(fields.Field):
             qty = Decimal(str(value))
         except InvalidOperation:
             raise coded("invalid_type", "Must be a number.") from None
-        if not qty.is_finite() or qty <= 0 or qty > MAX_QTY:
-            raise coded("range", "Must be a positive quantity.")
+        if not qty.is_finite() or qty < 0 or (qty == 0 and not self.allow_zero) or qty > MAX_QTY:
+            raise coded("range", "Must be a zero or positive quantity." if self.allow_zero else
+                        "Must be a positive quantity.")
         if qty.as_tuple().exponent < -3:
             raise coded("precision", "At most 3 decimals.")
         return qty

@@ -9,9 +9,17 @@ import pytest
 
 from tests.factories import waybill_payload
 
-# (method, path template, body); {number}, {username}, {code} and {key_id} are our tenant's.
+# (method, path template, body); {number}, {username}, {code}, {key_id}, {token},
+# {receipt_id} and {photo_id} are our tenant's.
 WALK = [
     ("GET", "/waybills/{number}", None),
+    ("POST", "/sign-links", {"waybills": ["{number}"]}),
+    ("GET", "/sign-links/{token}/status", None),
+    ("GET", "/receipts/{receipt_id}", None),
+    ("GET", "/receipts/{receipt_id}/pdf", None),
+    ("GET", "/receipts/{receipt_id}/signature.png", None),
+    ("GET", "/receipts/{receipt_id}/signature.svg", None),
+    ("GET", "/receipts/{receipt_id}/photos/{photo_id}", None),
     ("POST", "/waybills/{number}/assign", {"courier": "courier1"}),
     ("POST", "/waybills/{number}/cancel", {"reason": "x"}),
     ("PUT", "/waybills/{number}/document", "pdf"),
@@ -20,9 +28,12 @@ WALK = [
     ("DELETE", "/api-keys/{key_id}", None),
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
-COLLECTIONS = ["/waybills", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify"]
-# Endpoints with no tenant object in the path, checked in their own tests.
-NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/waybills/batch", "/waybills/import", "/openapi.json"}
+COLLECTIONS = ["/waybills", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox"]
+# Endpoints with no tenant object in the path, checked in their own tests; the recipient's
+# endpoints take the sign token as the credential, not a staff login (tests/signing).
+NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/waybills/batch", "/waybills/import", "/openapi.json",
+                        "/sign/{token}", "/sign/{token}/otp", "/sign/{token}/otp/verify", "/sign/{token}/photos",
+                        "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg"}
 
 
 def _routes(app):
@@ -31,7 +42,8 @@ def _routes(app):
         if rule.rule.startswith("/api/v1"):
             path = rule.rule[len("/api/v1"):]
             path = path.replace("<number>", "{number}").replace("<username>", "{username}")
-            path = path.replace("<code>", "{code}").replace("<key_id>", "{key_id}")
+            path = path.replace("<code>", "{code}").replace("<key_id>", "{key_id}").replace("<token>", "{token}")
+            path = path.replace("<receipt_id>", "{receipt_id}").replace("<photo_id>", "{photo_id}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 out.add((method, path))
     return out
@@ -46,23 +58,30 @@ def test_walk_covers_every_route(app):
 
 @pytest.mark.parametrize("method, template, body", WALK)
 @pytest.mark.parametrize("intruder", ["admin", "api"])
-def test_other_tenant_gets_404(world, other_world, method, template, body, intruder):
+def test_other_tenant_gets_404(world, other_world, make_door, method, template, body, intruder):
+    door = make_door()
+    photo_id = door.upload().get_json()["photo_id"]
+    receipt_id = door.submit(door.body(photo_ids=[photo_id])).get_json()["receipt_id"]
     number = world.waybill()["number"]
     key_id = world.get("/api-keys").get_json()[0]["id"]
     # Names that exist in our tenant only (the factory gives both tenants courier1 and default).
     world.post("/users", {"username": "only-ours", "password": "long enough pw", "role": "courier"})
     world.post("/doc-types", {"code": "only-ours", "name": "x"})
-    path = "/api/v1" + template.format(number=number, username="only-ours", code="only-ours", key_id=key_id)
+    names = dict(number=number, username="only-ours", code="only-ours", key_id=key_id, token=door.token,
+                 receipt_id=receipt_id, photo_id=photo_id)
+    path = "/api/v1" + template.format(**names)
     kwargs = {"headers": other_world.auth(intruder)}
     if body == "pdf":
         kwargs.update(data=b"%PDF-1.4\n", content_type="application/pdf")
     elif body is not None:
-        kwargs["json"] = body
+        kwargs["json"] = {k: [v.format(**names) for v in vs] if isinstance(vs, list) else vs for k, vs in body.items()}
     response = world.client.open(path, method=method, **kwargs)
-    expected = 403 if intruder == "api" and template.startswith(("/users", "/doc-types", "/api-keys")) else 404
+    staff_only = ("/users", "/doc-types", "/api-keys", "/sign-links")
+    expected = 403 if intruder == "api" and template.startswith(staff_only) else 404
     assert response.status_code == expected, (path, response.get_json())
-    # And our object is untouched.
+    # And our objects are untouched.
     assert world.get(f"/waybills/{number}").get_json()["status"] == "created"
+    assert world.get(f"/receipts/{receipt_id}").status_code == 200
     assert world.get("/audit/verify").get_json()["ok"] is True
 
 

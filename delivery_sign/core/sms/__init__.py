@@ -1,0 +1,26 @@
+"""SMS behind one interface, chosen by ``SMS_BACKEND``: console (log), outbox (table), http.
+
+Messages are templates in Chinese; the backends only carry text to a phone number.
+"""
+from flask import current_app
+
+from .backends import ConsoleSms, HttpSms, OutboxSms, SmsError
+
+__all__ = ["send_sms", "SmsError", "OTP_TEMPLATE"]
+
+OTP_TEMPLATE = "【{tenant}】您的签收验证码为 {code}，5 分钟内有效。如非本人操作请忽略。"
+
+
+def _backend():
+    name = current_app.config["SMS_BACKEND"]
+    if name == "console":
+        return ConsoleSms()
+    if name == "outbox":
+        return OutboxSms()
+    if name == "http":
+        return HttpSms(current_app.config["SMS_HTTP_URL"], current_app.config["SMS_HTTP_KEY"])
+    raise SmsError(f"unknown SMS_BACKEND {name!r}")
+
+
+def send_sms(tenant_id: int, phone: str, text: str) -> None:
+    _backend().send(tenant_id, phone, text)

@@ -1,0 +1,1 @@
+"""Receipts: the evidence of a sign-off (signer, strokes, photos, location) and its reads."""

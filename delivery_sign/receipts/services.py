@@ -1,0 +1,73 @@
+"""Reading receipts and their evidence files, for staff of the tenant and API keys."""
+from sqlalchemy import select
+
+from ..core.auth import Principal
+from ..core.errors import NotFound
+from ..core.storage import get_storage
+from ..extensions import db
+from ..signing.models import SignLinkWaybill
+from ..waybills.models import Waybill
+from ..waybills.services import scoped
+from .models import Photo, Receipt
+
+PHOTO_VARIANTS = ("original", "display", "thumb")
+
+
+def receipt_of_link(link) -> Receipt | None:
+    return db.session.execute(select(Receipt).where(Receipt.link_id == link.id)).scalar_one_or_none()
+
+
+def get_receipt(principal: Principal, public_id: str) -> Receipt:
+    """A receipt the caller may see: same tenant and at least one of its waybills in reach."""
+    receipt = db.session.execute(
+        select(Receipt).where(Receipt.public_id == public_id, Receipt.tenant_id == principal.tenant_id)
+    ).scalar_one_or_none()
+    if receipt is None:
+        raise NotFound(f"No receipt {public_id!r}.")
+    visible = db.session.execute(
+        scoped(principal, select(Waybill.id))
+        .join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+        .where(SignLinkWaybill.link_id == receipt.link_id).limit(1)
+    ).first()
+    if visible is None:
+        raise NotFound(f"No receipt {public_id!r}.")
+    return receipt
+
+
+def evidence_view(receipt: Receipt, base_url: str) -> dict:
+    return {
+        "receipt_id": receipt.public_id,
+        "evidence": receipt.evidence,
+        "evidence_hash": receipt.evidence_hash,
+        "audit_seq": receipt.audit_seq,
+        "created_at": receipt.created_at,
+        "pdf": {"ready": receipt.pdf_key is not None, "url": f"{base_url}/api/v1/receipts/{receipt.public_id}/pdf",
+                "sha256": receipt.pdf_sha256},
+    }
+
+
+def signature_of(receipt: Receipt):
+    from ..evidence.strokes import parse_signature
+
+    signature = receipt.evidence["signature"]
+    return parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]})
+
+
+def photo_bytes(receipt: Receipt, photo_public_id: str, variant: str) -> tuple[bytes, str]:
+    """A receipt's photo: the original bytes, or a derivative made on first view and kept."""
+    from ..evidence.photos import make_derivatives
+
+    photo = db.session.execute(
+        select(Photo).where(Photo.public_id == photo_public_id, Photo.receipt_id == receipt.id)
+    ).scalar_one_or_none()
+    if photo is None:
+        raise NotFound(f"No photo {photo_public_id!r} on this receipt.")
+    storage = get_storage()
+    if variant == "original":
+        return storage.get(photo.storage_key), photo.mime
+    key = f"derivatives/{photo.tenant_id}/{photo.sha256}-{variant}.jpg"
+    if not storage.exists(key):
+        display, thumb = make_derivatives(storage.get(photo.storage_key))
+        storage.put(f"derivatives/{photo.tenant_id}/{photo.sha256}-display.jpg", display, "image/jpeg")
+        storage.put(f"derivatives/{photo.tenant_id}/{photo.sha256}-thumb.jpg", thumb, "image/jpeg")
+    return storage.get(key), "image/jpeg"

@@ -1,0 +1,122 @@
+"""Sign-link and recipient handlers: parse → authorize → call a service → dump."""
+from flask import Response, current_app, request
+
+from ..core.auth import current, require
+from ..core.content import accepts, max_body
+from ..core.errors import Problem
+from ..core.ratelimit import recipient_limits
+from ..extensions import db
+from . import links, qr, recipient
+from .blueprint import blp
+from .schemas import (LinkStatusSchema, OtpSentSchema, OtpVerifySchema, PhotoOutSchema, QrQuerySchema,
+                      RecipientViewSchema, SignLinkInSchema, SignLinkOutSchema, SubmitResultSchema, SubmitSchema)
+from .submit import submit as submit_signoff
+
+MAX_SUBMIT_BYTES = 2 * 1024 * 1024   # strokes of a long name are ~200 KB; 2 MB is generous
+
+
+@blp.route("/sign-links", methods=["POST"])
+@require("courier", "dispatcher", "admin")
+@blp.arguments(SignLinkInSchema)
+@blp.response(201, SignLinkOutSchema)
+def create_sign_link(body):
+    """Make a QR sign link for one or several waybills of one consignee."""
+    link, token = links.create_link(current(), body["waybills"], body["courier_location"])
+    return _link_out(link, token)
+
+
+def _link_out(link, token):
+    base = current_app.config["PUBLIC_BASE_URL"]
+    return {"token": token, "url": links.sign_url(token), "expires_at": link.expires_at,
+            "waybills": [w.number for w in link.waybills],
+            "qr_png": f"{base}/api/v1/sign-links/{token}/qr.png", "qr_svg": f"{base}/api/v1/sign-links/{token}/qr.svg"}
+
+
+def _qr_response(data, mimetype):
+    response = Response(data, mimetype=mimetype)
+    # The QR never changes for a token; the courier's phone may keep it until the link dies.
+    response.headers["Cache-Control"] = "private, max-age=900, immutable"
+    return response
+
+
+@blp.route("/sign-links/<token>/qr.png", methods=["GET"])
+@recipient_limits
+@blp.arguments(QrQuerySchema, location="query")
+@blp.response(200, content_type="image/png")
+def sign_link_qr_png(args, token):
+    """The link's QR code as PNG (``size`` in pixels, 128–1024)."""
+    links.find_link(token)
+    return _qr_response(qr.qr_png(links.sign_url(token), args["size"]), "image/png")
+
+
+@blp.route("/sign-links/<token>/qr.svg", methods=["GET"])
+@recipient_limits
+@blp.response(200, content_type="image/svg+xml")
+def sign_link_qr_svg(token):
+    links.find_link(token)
+    return _qr_response(qr.qr_svg(links.sign_url(token)), "image/svg+xml")
+
+
+@blp.route("/sign-links/<token>/status", methods=["GET"])
+@require("courier", "dispatcher", "admin")
+@blp.response(200, LinkStatusSchema)
+def sign_link_status(token):
+    """``pending | opened | signed | expired`` for the courier's screen, with the signer once signed."""
+    from ..receipts.services import receipt_of_link
+
+    link = links.link_for_staff(current(), token)
+    receipt = receipt_of_link(link)
+    return {"state": links.state_of(link), "receipt_id": receipt.public_id if receipt else None,
+            "outcome": receipt.outcome if receipt else None,
+            "signer": {"name": receipt.signer_name, "relation": receipt.signer_relation} if receipt else None,
+            "expires_at": link.expires_at}
+
+
+@blp.route("/sign/<token>", methods=["GET"])
+@recipient_limits
+@blp.response(200, RecipientViewSchema)
+def view(token):
+    """What is delivered, to whom (masked), under which policy; 404 unknown, 410 expired or used."""
+    return recipient.view(token)
+
+
+@blp.route("/sign/<token>/otp", methods=["POST"])
+@recipient_limits
+@blp.response(200, OtpSentSchema)
+def send_otp(token):
+    """Send a 6-digit code to the consignee's phone (≤ 1 per 60 s, ≤ 5 per hour)."""
+    return recipient.send_otp(token)
+
+
+@blp.route("/sign/<token>/otp/verify", methods=["POST"])
+@recipient_limits
+@blp.arguments(OtpVerifySchema)
+@blp.response(200)
+def verify_otp(body, token):
+    """Check the code; 5 wrong codes lock the link."""
+    if not recipient.verify_otp(token, body["code"]):
+        db.session.commit()   # the failure count must survive the 400
+        raise Problem("The code is wrong or has expired.", status=400, slug="otp-invalid", title="Wrong code")
+    return {"verified": True}
+
+
+@blp.route("/sign/<token>/photos", methods=["POST"])
+@accepts("multipart/form-data")
+@recipient_limits
+@blp.response(201, PhotoOutSchema)
+def upload_photo(token):
+    """One photo per request (multipart ``file``, form field ``kind``), JPEG/PNG/WebP by content."""
+    photo = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"))
+    return {"photo_id": photo.public_id, "width": photo.width, "height": photo.height, "sha256": photo.sha256,
+            "checks": dict(photo.checks, anomalies=photo.anomalies)}
+
+
+@blp.route("/sign/<token>/submit", methods=["POST"])
+@max_body(MAX_SUBMIT_BYTES)
+@recipient_limits
+@blp.arguments(SubmitSchema)
+@blp.response(201, SubmitResultSchema)
+@blp.alt_response(200, schema=SubmitResultSchema, description="The same submission_id again")
+def submit(body, token):
+    """Sign off: 201 with the receipt, 200 for a replayed submission_id, 409 used, 410 expired, 422 checks."""
+    return submit_signoff(token, body, request.remote_addr)

@@ -1,0 +1,138 @@
+"""Sign links as the courier makes them: one QR for one or several waybills of one consignee."""
+import secrets
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..core import audit
+from ..core.auth import Principal, hash_secret
+from ..core.clock import utcnow
+from ..core.errors import Conflict, Forbidden, Gone, NotFound, Problem, ValidationFailed, field_error
+from ..extensions import db
+from ..waybills.models import Waybill
+from ..waybills.services import scoped
+from .models import SignLink, SignLinkWaybill
+
+# 24 random bytes: 192 bits (SPEC asks ≥ 128), 32 URL-safe characters — a QR that
+# still scans from a cracked phone screen.
+TOKEN_BYTES = 24
+LINKABLE = ("created", "assigned", "out_for_delivery")
+
+
+class Locked(Problem):
+    status, slug, title = 423, "link-locked", "Sign link locked"
+
+
+def sign_url(token: str) -> str:
+    return f"{current_app.config['PUBLIC_BASE_URL']}/s/{token}"
+
+
+def create_link(principal: Principal, numbers: list[str], courier_location: dict | None) -> tuple[SignLink, str]:
+    if principal.role not in ("courier", "dispatcher", "admin"):
+        raise Forbidden("Sign links are made by couriers and dispatchers.")
+    numbers = list(dict.fromkeys(numbers))
+    waybills = db.session.execute(
+        scoped(principal).where(Waybill.number.in_(numbers)).with_for_update(of=Waybill)
+    ).unique().scalars().all()
+    found = {w.number for w in waybills}
+    missing = [n for n in numbers if n not in found]
+    if missing:
+        raise NotFound(f"No waybill {missing[0]!r}.")
+    errors = []
+    for i, waybill in enumerate(sorted(waybills, key=lambda w: numbers.index(w.number))):
+        if waybill.status not in LINKABLE:
+            raise Conflict(f"Waybill {waybill.number} is {waybill.status}; it cannot be signed for.")
+        if principal.role == "courier" and waybill.courier_id != principal.user_id:
+            raise NotFound(f"No waybill {waybill.number!r}.")
+    if len({w.consignee_phone for w in waybills}) > 1:
+        errors.append(field_error("waybills", "consignee_mismatch",
+                                  "Waybills in one link must share the consignee phone."))
+    if len({w.doc_type_id for w in waybills}) > 1:
+        errors.append(field_error("waybills", "doc_type_mismatch",
+                                  "Waybills in one link must share the document type."))
+    if errors:
+        raise ValidationFailed(errors)
+
+    now = utcnow()
+    _revoke_open_links([w.id for w in waybills], now)
+    doc_type = waybills[0].doc_type
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    courier_id = principal.user_id if principal.role == "courier" else waybills[0].courier_id
+    link = SignLink(
+        tenant_id=principal.tenant_id, token_hash=hash_secret(token), doc_type_id=doc_type.id,
+        policy=dict(doc_type.policy), consignee_phone=waybills[0].consignee_phone, courier_id=courier_id,
+        created_by=principal.actor, courier_location=courier_location, created_at=now,
+        expires_at=now + timedelta(seconds=doc_type.policy["link_ttl_s"]),
+    )
+    db.session.add(link)
+    db.session.flush()
+    db.session.add_all([SignLinkWaybill(link_id=link.id, waybill_id=w.id) for w in waybills])
+    events = [("link.created", principal.actor, f"link:{link.id}",
+               {"waybills": [w.number for w in waybills], "expires_at": link.expires_at.isoformat() + "Z",
+                "courier_location": courier_location is not None})]
+    for waybill in waybills:
+        if waybill.status != "out_for_delivery":
+            waybill.status, waybill.out_for_delivery_at = "out_for_delivery", now
+            events.append(("waybill.out_for_delivery", principal.actor, f"waybill:{waybill.number}",
+                           {"link": link.id}))
+    audit.record_many(principal.tenant_id, events)
+    db.session.flush()
+    return link, token
+
+
+def _revoke_open_links(waybill_ids, now):
+    """A new QR for a waybill retires the older ones, so one delivery has one live link."""
+    open_links = db.session.execute(
+        select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
+        .where(SignLinkWaybill.waybill_id.in_(waybill_ids), SignLink.used_at.is_(None),
+               SignLink.revoked_at.is_(None), SignLink.expires_at > now)
+    ).scalars().unique().all()
+    for link in open_links:
+        link.revoked_at = now
+
+
+def find_link(token: str, *, for_update=False) -> SignLink:
+    """The link of a token, or 404 — the same answer whatever tenant might own it."""
+    if not token or len(token) > 100:
+        raise NotFound("No such sign link.")
+    query = select(SignLink).where(SignLink.token_hash == hash_secret(token))
+    if for_update:
+        query = query.with_for_update()
+    link = db.session.execute(query).scalar_one_or_none()
+    if link is None:
+        raise NotFound("No such sign link.")
+    return link
+
+
+def state_of(link: SignLink, now=None) -> str:
+    now = now or utcnow()
+    if link.used_at is not None:
+        return "signed"
+    if link.revoked_at is not None or link.expires_at <= now:
+        return "expired"
+    return "opened" if link.opened_at is not None else "pending"
+
+
+def usable_link(token: str, *, for_update=False) -> SignLink:
+    """A link the recipient may act on: 410 once used or expired, 423 when locked."""
+    link = find_link(token, for_update=for_update)
+    state = state_of(link)
+    if state == "signed":
+        raise Gone("This delivery has already been signed for.", slug="link-used")
+    if state == "expired":
+        raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
+    if link.locked_at is not None:
+        raise Locked("Too many wrong codes; ask the courier for a new QR code.")
+    return link
+
+
+def link_for_staff(principal: Principal, token: str) -> SignLink:
+    link = find_link(token)
+    if link.tenant_id != principal.tenant_id:
+        raise NotFound("No such sign link.")
+    if principal.role == "courier" and link.courier_id != principal.user_id:
+        raise NotFound("No such sign link.")
+    if principal.org_unit_ids is not None and not any(w.org_unit_id in principal.org_unit_ids for w in link.waybills):
+        raise NotFound("No such sign link.")
+    return link

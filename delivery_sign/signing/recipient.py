@@ -1,0 +1,176 @@
+"""The recipient's side: view the delivery, prove the phone, upload photos.
+
+No account: the sign link's token is the credential. The sign-off itself is in ``submit``.
+"""
+import hashlib
+import hmac
+import secrets
+import uuid
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from ..accounts.models import Tenant
+from ..core import audit
+from ..core.clock import utcnow
+from ..core.errors import Conflict, Problem, ValidationFailed, field_error
+from ..core.masking import mask_name, mask_phone
+from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
+from ..core.storage import get_storage
+from ..extensions import db
+from ..receipts.models import Photo, PhotoHashChunk
+from ..waybills.schemas import number_out
+from .links import usable_link
+from .models import OtpCode
+
+OTP_TTL_S = 300            # SPEC: a code lives 5 minutes
+OTP_RESEND_S = 60          # SPEC: ≤ 1 per 60 s per link
+OTP_PER_HOUR = 5           # SPEC: ≤ 5 per hour per link
+OTP_MAX_FAILURES = 5       # SPEC: 5 wrong codes lock the link
+# Retakes are normal; 3× the most a policy can ask leaves room and stops a flood.
+MAX_UPLOADS_PER_LINK = 27
+PHOTO_KINDS = ("goods", "scene", "id", "other")
+
+
+class TooManyRequests(Problem):
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
+def view(token: str) -> dict:
+    link = usable_link(token)
+    if link.opened_at is None:
+        link.opened_at = utcnow()
+        audit.record(link.tenant_id, "link.opened", "recipient", f"link:{link.id}", {})
+    tenant = db.session.get(Tenant, link.tenant_id)
+    return {
+        "waybills": [{
+            "number": w.number,
+            "items": [{"line": i.line_no, "sku": i.sku, "name": i.name, "qty": number_out(i.qty), "unit": i.unit}
+                      for i in w.items],
+            "consignee": {"name_masked": mask_name(w.consignee_name), "phone_masked": mask_phone(w.consignee_phone),
+                          "address": w.consignee_address},
+        } for w in link.waybills],
+        "policy": link.policy,
+        "expires_at": link.expires_at,
+        "tenant": {"name": tenant.name},
+        "doc_type": {"name": link.waybills[0].doc_type.name},
+        "otp_verified": link.otp_verified_at is not None,
+    }
+
+
+def _otp_hash(link_id: int, code: str) -> str:
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{link_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def send_otp(token: str) -> dict:
+    link = usable_link(token, for_update=True)
+    if link.policy.get("otp") != "required":
+        raise Conflict("This delivery does not ask for a verification code.", slug="otp-not-required")
+    now = utcnow()
+    last = db.session.execute(
+        select(func.max(OtpCode.created_at)).where(OtpCode.link_id == link.id)).scalar()
+    if last is not None and (now - last).total_seconds() < OTP_RESEND_S:
+        wait = OTP_RESEND_S - int((now - last).total_seconds())
+        raise TooManyRequests(f"A code was sent moments ago; try again in {wait} s.",
+                              headers={"Retry-After": str(max(wait, 1))})
+    sent_last_hour = db.session.execute(
+        select(func.count(OtpCode.id)).where(OtpCode.link_id == link.id,
+                                             OtpCode.created_at > now - timedelta(hours=1))).scalar_one()
+    if sent_last_hour >= OTP_PER_HOUR:
+        raise TooManyRequests("Too many codes for this delivery in the last hour.", headers={"Retry-After": "3600"})
+    code = f"{secrets.randbelow(10 ** 6):06d}"
+    db.session.add(OtpCode(link_id=link.id, code_hash=_otp_hash(link.id, code), created_at=now,
+                           expires_at=now + timedelta(seconds=OTP_TTL_S)))
+    tenant = db.session.get(Tenant, link.tenant_id)
+    try:
+        send_sms(link.tenant_id, link.consignee_phone, OTP_TEMPLATE.format(tenant=tenant.name, code=code))
+    except SmsError as exc:
+        raise Problem(f"The code could not be sent: {exc}", status=503, slug="sms-unavailable",
+                      title="SMS unavailable", headers={"Retry-After": "30"}) from None
+    audit.record(link.tenant_id, "otp.sent", "recipient", f"link:{link.id}",
+                 {"to": mask_phone(link.consignee_phone)})
+    return {"sent_to": mask_phone(link.consignee_phone), "expires_in": OTP_TTL_S, "resend_after": OTP_RESEND_S}
+
+
+def verify_otp(token: str, code: str) -> bool:
+    """True when ``code`` is the live code. A wrong code counts towards the lock; the
+    caller commits that count even though it answers 400."""
+    link = usable_link(token, for_update=True)
+    now = utcnow()
+    live = db.session.execute(
+        select(OtpCode).where(OtpCode.link_id == link.id, OtpCode.used_at.is_(None), OtpCode.expires_at > now)
+        .order_by(OtpCode.id.desc()).limit(1)
+    ).scalar_one_or_none()
+    if live is not None and hmac.compare_digest(live.code_hash, _otp_hash(link.id, code)):
+        live.used_at = link.otp_verified_at = now
+        audit.record(link.tenant_id, "otp.verified", "recipient", f"link:{link.id}", {})
+        return True
+    link.otp_failures += 1
+    if link.otp_failures >= OTP_MAX_FAILURES:
+        link.locked_at = now
+    audit.record(link.tenant_id, "otp.failed", "recipient", f"link:{link.id}",
+                 {"failures": link.otp_failures, "locked": link.locked_at is not None})
+    return False
+
+
+def _signed64(h: int) -> int:
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def upload_photo(token: str, upload, kind: str) -> Photo:
+    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, chunk_keys, hamming, probe_keys
+    from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
+
+    if kind not in PHOTO_KINDS:
+        raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(PHOTO_KINDS)}.")])
+    if upload is None:
+        raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
+    link = usable_link(token, for_update=True)
+    uploaded = db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
+    if uploaded >= MAX_UPLOADS_PER_LINK:
+        raise ValidationFailed([field_error("file", "too_many_photos",
+                                            f"At most {MAX_UPLOADS_PER_LINK} uploads per sign link.")])
+    data = upload.stream.read(MAX_PHOTO_BYTES + 1)
+    try:
+        report = inspect_photo(data)
+    except PhotoInvalid as exc:
+        raise ValidationFailed([field_error("file", "photo_invalid", exc.message)]) from None
+
+    anomalies = list(report.anomalies)
+    duplicate_of = _near_photo(link, report.phash, probe_keys, hamming, DUPLICATE_MAX_DISTANCE)
+    if duplicate_of is not None:
+        anomalies.append("duplicate_photo")
+    key = f"photos/{link.tenant_id}/{report.sha256}"
+    storage = get_storage()
+    if not storage.exists(key):
+        # Written before the commit; a failed commit leaves a file the orphan sweep removes.
+        storage.put(key, data, report.mime)
+    photo = Photo(
+        public_id=uuid.uuid4().hex, tenant_id=link.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
+        storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
+        exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of), anomalies=anomalies,
+        phash=_signed64(report.phash),
+    )
+    db.session.add(photo)
+    db.session.flush()
+    db.session.add_all([PhotoHashChunk(tenant_id=link.tenant_id, chunk=(no << 16) | value, photo_id=photo.id)
+                        for no, value in chunk_keys(report.phash)])
+    audit.record(link.tenant_id, "photo.uploaded", "recipient", f"link:{link.id}",
+                 {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind, "size": len(data)})
+    return photo
+
+
+def _near_photo(link, phash, probe_keys, hamming, max_distance):
+    """The public id of a photo of another sign-off within ``max_distance``, if any."""
+    keys = [(no << 16) | value for no, value in probe_keys(phash)]
+    candidates = db.session.execute(
+        select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
+        .where(PhotoHashChunk.tenant_id == link.tenant_id, PhotoHashChunk.chunk.in_(keys),
+               Photo.link_id != link.id, Photo.receipt_id.isnot(None))
+    ).all()
+    for public_id, stored in candidates:
+        if hamming(phash, stored & ((1 << 64) - 1)) <= max_distance:
+            return public_id
+    return None

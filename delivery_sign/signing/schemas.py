@@ -1,0 +1,130 @@
+"""Shapes of the sign-link and recipient API (SPEC §4 "Sign links", "Recipient")."""
+from marshmallow import fields, validate
+
+from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, StrictSchema, UtcDateTime
+from ..receipts.models import OUTCOMES, RELATIONS
+from ..waybills.schemas import Quantity
+
+MAX_LINK_WAYBILLS = 20
+
+
+class CourierLocationSchema(LocationSchema):
+    accuracy = FiniteFloat(load_default=None, validate=validate.Range(0, 100_000))
+
+
+class SignLinkInSchema(StrictSchema):
+    waybills = fields.List(fields.String(validate=validate.Length(1, 40)), required=True,
+                           validate=validate.Length(1, MAX_LINK_WAYBILLS))
+    courier_location = fields.Nested(CourierLocationSchema, load_default=None, allow_none=True)
+
+
+class SignLinkOutSchema(StrictSchema):
+    token = fields.String()
+    url = fields.String()
+    expires_at = UtcDateTime()
+    waybills = fields.List(fields.String())
+    qr_png = fields.String()
+    qr_svg = fields.String()
+
+
+class LinkStatusSchema(StrictSchema):
+    state = fields.String(metadata={"description": "pending | opened | signed | expired"})
+    receipt_id = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    signer = fields.Dict(allow_none=True)
+    expires_at = UtcDateTime()
+
+
+class QrQuerySchema(StrictSchema):
+    size = fields.Integer(load_default=480, validate=validate.Range(128, 1024))
+
+
+class RecipientViewSchema(StrictSchema):
+    waybills = fields.List(fields.Dict())
+    policy = fields.Dict()
+    expires_at = UtcDateTime()
+    tenant = fields.Dict()
+    doc_type = fields.Dict()
+    otp_verified = fields.Boolean()
+
+
+class OtpSentSchema(StrictSchema):
+    sent_to = fields.String()
+    expires_in = fields.Integer()
+    resend_after = fields.Integer()
+
+
+class OtpVerifySchema(StrictSchema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="format: Six digits."))
+
+
+class PhotoOutSchema(StrictSchema):
+    photo_id = fields.String()
+    width = fields.Integer()
+    height = fields.Integer()
+    sha256 = fields.String()
+    checks = fields.Dict()
+
+
+class SignerSchema(StrictSchema):
+    name = fields.String(load_default="", validate=validate.Length(max=50))
+    relation = fields.String(load_default=None, validate=validate.OneOf(RELATIONS))
+    phone = fields.String(load_default=None, validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$"))
+
+
+class CanvasSchema(StrictSchema):
+    width = fields.Raw(required=True)
+    height = fields.Raw(required=True)
+    dpr = fields.Raw(load_default=1)
+
+
+class SignatureSchema(StrictSchema):
+    # Shapes are checked by evidence.strokes.parse_signature, which says exactly where.
+    strokes = fields.Raw(required=True)
+    canvas = fields.Nested(CanvasSchema, required=True)
+
+
+class SubmitLocationSchema(StrictSchema):
+    lat = FiniteFloat(required=True, validate=validate.Range(-90, 90))
+    lng = FiniteFloat(required=True, validate=validate.Range(-180, 180))
+    accuracy = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(0, 1_000_000))
+    coord_system = fields.String(load_default="wgs84", validate=validate.OneOf(COORD_SYSTEMS))
+    source = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(("gps", "network", "wechat")))
+
+
+class ItemResultSchema(StrictSchema):
+    number = fields.String(required=True, validate=validate.Length(1, 40))
+    sku = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    line = fields.Integer(load_default=None, validate=validate.Range(1, 200))
+    received_qty = Quantity(load_default=None, allow_none=True, allow_zero=True)
+    damaged_qty = Quantity(load_default=None, allow_none=True, allow_zero=True)
+    note = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class ClientSchema(StrictSchema):
+    platform = fields.String(load_default=None, validate=validate.OneOf(("miniprogram", "h5")))
+    user_agent = fields.String(load_default=None, validate=validate.Length(max=500))
+    time = fields.String(load_default=None, validate=validate.Length(max=40))
+
+
+class SubmitSchema(StrictSchema):
+    submission_id = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9-]{8,64}$", error="format: A client-generated id (UUID) of 8–64 letters, digits or -."))
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    signer = fields.Nested(SignerSchema, required=True)
+    signature = fields.Nested(SignatureSchema, required=True)
+    location = fields.Nested(SubmitLocationSchema, load_default=None, allow_none=True)
+    photo_ids = fields.List(fields.String(validate=validate.Length(1, 32)), load_default=list,
+                            validate=validate.Length(max=20))
+    items = fields.List(fields.Nested(ItemResultSchema), load_default=list, validate=validate.Length(max=400))
+    refuse_reason = fields.String(load_default="", validate=validate.Length(max=500))
+    client = fields.Nested(ClientSchema, load_default=dict)
+    wechat_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 128))
+
+
+class SubmitResultSchema(StrictSchema):
+    receipt_id = fields.String()
+    status = fields.String()
+    checks = fields.Dict()
+    anomalies = fields.List(fields.String())
+    receipt_pdf = fields.String()

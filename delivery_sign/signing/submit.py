@@ -1,0 +1,295 @@
+"""The sign-off: checks, evidence, and exactly one receipt per link.
+
+Order matters. The link row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serialises writers), so of many concurrent submits one wins and the
+rest see the link used: a replay of the same ``submission_id`` gets the stored answer
+(200), any other 409. Hard checks run before anything is written, so a 422 leaves the
+link usable and the database unchanged.
+"""
+import hashlib
+import logging
+import uuid
+from decimal import Decimal
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..accounts.models import Tenant
+from ..core import audit, wechat
+from ..core.audit import canonical_json
+from ..core.clock import isoformat, utcnow
+from ..core.errors import Conflict, Gone, ValidationFailed, field_error
+from ..core.masking import mask_phone
+from ..extensions import db
+from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint
+from ..waybills.models import WaybillAnomaly
+from ..waybills.schemas import number_out
+from .links import Locked, find_link, state_of
+
+log = logging.getLogger(__name__)
+
+WAYBILL_STATUS = {"signed": "signed", "partial": "partially_signed", "refused": "refused"}
+
+
+def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
+    link = find_link(token, for_update=True)
+    previous = db.session.execute(select(Receipt).where(Receipt.link_id == link.id)).scalar_one_or_none()
+    if previous is not None:
+        if previous.submission_id == body["submission_id"]:
+            return previous.response, 200
+        raise Conflict("This delivery has already been signed for.", slug="link-used")
+    if state_of(link) == "expired":
+        raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
+    if link.locked_at is not None:
+        raise Locked("Too many wrong codes; ask the courier for a new QR code.")
+
+    checked = _check(link, body)
+    now = utcnow()
+    anomalies = _anomalies(link, body, checked, now)
+    receipt = _write(link, body, checked, anomalies, now, client_ip)
+    return receipt.response, 201
+
+
+# --- hard checks (422) ------------------------------------------------------------------
+
+def _check(link, body) -> dict:
+    from ..evidence.strokes import SignatureInputError, check_signature, parse_signature
+
+    policy, errors = link.policy, []
+    signer, outcome = body["signer"], body["outcome"]
+    if not signer["name"].strip():
+        errors.append(field_error("signer.name", "signer_name_required", "Enter the name of the person signing."))
+    if not signer["relation"]:
+        errors.append(field_error("signer.relation", "relation_required", "Say who is signing (self, family, …)."))
+    elif policy["signer"] == "consignee_only" and signer["relation"] != "self":
+        errors.append(field_error("signer.relation", "consignee_only", "Only the consignee may sign for this delivery."))
+    if policy["otp"] == "required" and link.otp_verified_at is None:
+        errors.append(field_error("otp", "otp_required", "Verify the code sent to the consignee's phone first."))
+    if policy["location"] == "required" and body["location"] is None:
+        errors.append(field_error("location", "location_required", "Share your location to sign for this delivery."))
+    if outcome == "partial" and not policy["allow_partial"]:
+        errors.append(field_error("outcome", "partial_not_allowed", "Partial receipt is not allowed for this delivery."))
+    if outcome == "refused":
+        if not policy["allow_refuse"]:
+            errors.append(field_error("outcome", "refuse_not_allowed", "Refusal is not allowed for this delivery."))
+        if not body["refuse_reason"].strip():
+            errors.append(field_error("refuse_reason", "refuse_reason_required", "Say why the goods are refused."))
+
+    photos = _photos(link, body["photo_ids"], errors)
+    if len(photos) < policy["photos_min"]:
+        errors.append(field_error("photo_ids", "photos_missing", f"Take at least {policy['photos_min']} photo(s)."))
+    elif len(photos) > policy["photos_max"]:
+        errors.append(field_error("photo_ids", "photos_invalid", f"At most {policy['photos_max']} photos."))
+    lines = _lines(link, outcome, body["items"], errors)
+
+    signature = verdict = None
+    try:
+        signature = parse_signature(body["signature"])
+    except SignatureInputError as exc:
+        errors.append(field_error("signature", exc.code, exc.message))
+    if signature is not None:
+        verdict = check_signature(signature, signer_name=signer["name"].strip(), handwriting=policy["handwriting"])
+        errors.extend(field_error("signature", code, message) for code, message in verdict.errors)
+    if errors:
+        raise ValidationFailed(errors, detail="The sign-off is not complete; fix the fields listed and submit again.")
+    return {"photos": photos, "lines": lines, "signature": signature, "verdict": verdict}
+
+
+def _photos(link, photo_ids, errors) -> list[Photo]:
+    ids = list(dict.fromkeys(photo_ids))
+    if not ids:
+        return []
+    found = {p.public_id: p for p in db.session.execute(
+        select(Photo).where(Photo.link_id == link.id, Photo.public_id.in_(ids))).scalars()}
+    for i, photo_id in enumerate(ids):
+        if photo_id not in found:
+            errors.append(field_error(f"photo_ids.{i}", "photo_invalid", "No such photo uploaded for this delivery."))
+    return [found[i] for i in ids if i in found]
+
+
+def _lines(link, outcome, reported, errors) -> list[dict]:
+    """Received and damaged quantities for every item line of the link's waybills."""
+    lines, by_ref = [], {}
+    for waybill in link.waybills:
+        for item in waybill.items:
+            line = {"waybill": waybill, "item": item, "received": item.qty if outcome != "refused" else Decimal(0),
+                    "damaged": Decimal(0), "note": ""}
+            lines.append(line)
+            by_ref[(waybill.number, item.line_no)] = line
+            by_ref.setdefault((waybill.number, item.sku), line)
+    if outcome == "refused":
+        return lines
+    for i, entry in enumerate(reported):
+        key = (entry["number"], entry["line"]) if entry["line"] is not None else (entry["number"], entry["sku"])
+        line = by_ref.get(key)
+        if line is None:
+            errors.append(field_error(f"items.{i}", "items_invalid", "No such item on this delivery's waybills."))
+            continue
+        shipped = line["item"].qty
+        received = entry["received_qty"] if entry["received_qty"] is not None else shipped
+        damaged = entry["damaged_qty"] or Decimal(0)
+        if received > shipped:
+            errors.append(field_error(f"items.{i}.received_qty", "items_invalid",
+                                      f"More than the {number_out(shipped)} shipped."))
+        elif damaged > received:
+            errors.append(field_error(f"items.{i}.damaged_qty", "items_invalid", "More damaged than received."))
+        line.update(received=received, damaged=damaged, note=entry["note"])
+    complete = all(line["received"] == line["item"].qty and line["damaged"] == 0 for line in lines)
+    if outcome == "signed" and not complete:
+        errors.append(field_error("items", "items_invalid", "Items are short or damaged: submit as partial."))
+    if outcome == "partial" and complete:
+        errors.append(field_error("items", "items_invalid", "Nothing is short or damaged: submit as signed."))
+    return lines
+
+
+# --- soft findings (anomalies) -----------------------------------------------------------
+
+def _anomalies(link, body, checked, now) -> dict:
+    from ..evidence.replay import band_keys, fingerprint, is_replay
+    from ..geo.distance import location_findings
+
+    found = list(checked["verdict"].anomalies)
+    fp = fingerprint(checked["signature"])
+    keys = band_keys(fp)
+    replay_of = None
+    if keys:
+        candidates = db.session.execute(
+            select(SignatureFingerprint.receipt_id, SignatureFingerprint.fingerprint)
+            .where(SignatureFingerprint.tenant_id == link.tenant_id, SignatureFingerprint.band_key.in_(keys))
+            .distinct()
+        ).all()
+        for receipt_id, stored in candidates:
+            if is_replay(fp, stored):
+                replay_of = db.session.get(Receipt, receipt_id).public_id
+                found.append("replayed_signature")
+                break
+    waybill = link.waybills[0]
+    consignee = None
+    if waybill.consignee_lat is not None:
+        consignee = {"lat": waybill.consignee_lat, "lng": waybill.consignee_lng,
+                     "coord_system": waybill.consignee_coord_system}
+    location = location_findings(body["location"], consignee, link.courier_location, link.policy["geofence_m"])
+    found.extend(location["anomalies"])
+    for photo in checked["photos"]:
+        found.extend(photo.anomalies)
+    if body["signer"]["relation"] != "self":
+        found.append("signer_not_consignee")
+    if body["outcome"] == "partial":
+        found.append("partial_delivery")
+    if body["outcome"] == "refused":
+        found.append("refused")
+    if any(w.deadline is not None and w.deadline < now for w in link.waybills):
+        found.append("late_signature")
+    openid = _recipient_openid(body.get("wechat_code"))
+    if openid and link.courier is not None and link.courier.wechat_openid == openid:
+        found.append("signed_on_courier_device")
+    return {"codes": list(dict.fromkeys(found)), "location": location, "fingerprint": fp, "band_keys": keys,
+            "replay_of": replay_of, "openid": openid}
+
+
+def _recipient_openid(code):
+    if not code or not wechat.configured():
+        return None
+    try:
+        return wechat.code2session(code).openid
+    except wechat.WechatError as exc:
+        # The sign-off stands without it; the evidence just lacks the openid.
+        log.warning("code2session failed: %s", exc.errcode)
+        return None
+
+
+# --- writing --------------------------------------------------------------------------
+
+def _write(link, body, checked, found, now, client_ip) -> Receipt:
+    public_id = uuid.uuid4().hex
+    evidence = _evidence(link, body, checked, found, now, public_id, client_ip)
+    evidence_hash = hashlib.sha256(canonical_json(evidence)).hexdigest()
+    status = WAYBILL_STATUS[body["outcome"]]
+    events = [("signoff.submitted", "recipient", f"receipt:{public_id}",
+               {"evidence_hash": evidence_hash, "outcome": body["outcome"],
+                "waybills": [w.number for w in link.waybills], "anomalies": found["codes"]})]
+    for waybill in link.waybills:
+        waybill_status = status
+        if body["outcome"] == "partial" and all(
+                line["received"] == line["item"].qty and line["damaged"] == 0
+                for line in checked["lines"] if line["waybill"] is waybill):
+            waybill_status = "signed"
+        waybill.status, waybill.signed_at = waybill_status, now
+        events.append((f"waybill.{waybill_status}", "recipient", f"waybill:{waybill.number}",
+                       {"receipt": public_id}))
+        existing = {a.code for a in waybill.anomalies}
+        db.session.add_all([WaybillAnomaly(tenant_id=link.tenant_id, waybill_id=waybill.id, code=code, created_at=now)
+                            for code in found["codes"] if code not in existing])
+    recorded = audit.record_many(link.tenant_id, events)
+    response = {
+        "receipt_id": public_id, "status": status,
+        "checks": evidence["checks"], "anomalies": found["codes"],
+        "receipt_pdf": f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/receipts/{public_id}/pdf",
+    }
+    receipt = Receipt(
+        public_id=public_id, tenant_id=link.tenant_id, link_id=link.id, submission_id=body["submission_id"],
+        outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
+        evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found["codes"],
+        response=response, created_at=now,
+    )
+    db.session.add(receipt)
+    db.session.flush()
+    receipt.lines = [ReceiptLine(waybill_item_id=line["item"].id, received_qty=line["received"],
+                                 damaged_qty=line["damaged"], note=line["note"]) for line in checked["lines"]]
+    for photo in checked["photos"]:
+        photo.receipt_id = receipt.id
+    db.session.add_all([SignatureFingerprint(tenant_id=link.tenant_id, band_key=key, receipt_id=receipt.id,
+                                             fingerprint=found["fingerprint"]) for key in found["band_keys"]])
+    link.used_at = now
+    db.session.flush()
+    return receipt
+
+
+def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
+    """The canonical evidence document (SPEC §6). No full phone number is ever in it."""
+    tenant = db.session.get(Tenant, link.tenant_id)
+    signature = checked["signature"]
+    first_times = [float(s[0, 2]) for s in signature.strokes if len(s)]
+    location = body["location"]
+    return {
+        "receipt_id": public_id,
+        "tenant": {"slug": tenant.slug, "name": tenant.name},
+        "doc_type": {"code": link.waybills[0].doc_type.code, "name": link.waybills[0].doc_type.name},
+        "policy": link.policy,
+        "submission_id": body["submission_id"],
+        "outcome": body["outcome"],
+        "refuse_reason": body["refuse_reason"] or None,
+        "waybills": [{
+            "number": w.number,
+            "external_ref": w.external_ref,
+            "consignee": {"name": w.consignee_name, "phone_masked": mask_phone(w.consignee_phone),
+                          "address": w.consignee_address},
+            "items": [{"line": line["item"].line_no, "sku": line["item"].sku, "name": line["item"].name,
+                       "unit": line["item"].unit, "qty": number_out(line["item"].qty),
+                       "received_qty": number_out(line["received"]), "damaged_qty": number_out(line["damaged"]),
+                       "note": line["note"]}
+                      for line in checked["lines"] if line["waybill"] is w],
+        } for w in link.waybills],
+        "signer": {"name": body["signer"]["name"].strip(), "relation": body["signer"]["relation"],
+                   "phone_masked": mask_phone(body["signer"]["phone"]),
+                   "wechat_openid": found["openid"]},
+        "signature": {"strokes": body["signature"]["strokes"], "canvas": body["signature"]["canvas"],
+                      "metrics": checked["verdict"].metrics},
+        "photos": [{"photo_id": p.public_id, "kind": p.kind, "sha256": p.sha256, "mime": p.mime, "size": p.size,
+                    "width": p.width, "height": p.height, "exif": p.exif, "checks": p.checks}
+                   for p in checked["photos"]],
+        "location": {"raw": location, "wgs84": found["location"]["signer_wgs84"],
+                     "distance_to_consignee_m": found["location"]["distance_to_consignee_m"],
+                     "distance_to_courier_m": found["location"]["distance_to_courier_m"],
+                     "courier_at_link_time": link.courier_location},
+        "checks": {"signature": checked["verdict"].metrics, "replay_of": found["replay_of"],
+                   "otp_verified": link.otp_verified_at is not None,
+                   "location": {k: v for k, v in found["location"].items() if k != "anomalies"},
+                   "photos": {p.public_id: p.anomalies for p in checked["photos"]}},
+        "anomalies": found["codes"],
+        "client": {"platform": body["client"].get("platform"), "user_agent": body["client"].get("user_agent"),
+                   "time": body["client"].get("time"), "ip": client_ip,
+                   "first_stroke_time_ms": min(first_times) if first_times else None},
+        "times": {"link_created_at": isoformat(link.created_at), "link_opened_at": isoformat(link.opened_at),
+                  "otp_verified_at": isoformat(link.otp_verified_at), "submitted_at": isoformat(now)},
+    }
