@@ -49,7 +49,8 @@ SMALL_INK_FRACTION = 0.5
 # Out of canvas: a point is "far outside" beyond this fraction of the canvas size (pads
 # keep tracking a finger that slips a little over the edge) ...
 OUT_OF_CANVAS_MARGIN_FRACTION = 0.1
-# ... and the signature fails when more than this share of its points are far outside.
+# ... and the signature fails when more than this share of its points are far outside
+# (corpus: genuine 0, out-of-canvas garbage >= 0.57; a stray slip stays well below 5 %).
 OUT_OF_CANVAS_MAX_SHARE = 0.05
 
 # Timing. The fastest genuine corpus signature took 475 ms per character, and the issue
@@ -81,7 +82,9 @@ STRICT_INK_HEIGHTS_PER_HANZI = 1.0
 STRICT_INK_HEIGHTS_PER_LETTER = 0.4
 
 # ---------------------------------------------------------------- soft findings
-# weak_signature: passes the hard checks but within this factor of one of their limits.
+# weak_signature: passes the hard checks but within this factor of one of their limits
+# (size, ink, points, straightness, strokes per character). 1.5 marks 2 of the 360
+# genuine corpus signatures: the dispatcher sees the marginal ones, not every one.
 WEAK_MARGIN = 1.5
 # robotic_signature: counted over strokes with at least this many points (fewer gives
 # too few segments for a speed profile; at 6, a fast robot with only short strokes
@@ -98,8 +101,10 @@ ROBOT_CONSTANT_SPEED_CV = 0.25
 ROBOT_END_SPEED_RATIO = 0.4
 # Tell 3, perfectly regular sampling: the intervals' coefficient of variation. Real
 # devices jitter by >= 0.5 ms, but integer-ms clocks at 125 Hz can look regular, so this
-# tell alone never flags.
+# tell alone never flags (genuine corpus >= 0.11; scripted clocks 0).
 ROBOT_REGULAR_INTERVAL_CV = 0.01
+# Two of the three tells make a robot: no genuine corpus signature shows even one, every
+# scripted one shows two or three.
 ROBOT_TELLS_NEEDED = 2
 
 
