@@ -86,10 +86,12 @@ def _register_api(app):
 
 def _register_pages(app):
     from .core.ops import bp as ops_bp
+    from .core.ops import register_wechat_verify_file
     from .pages.blueprint import bp as pages_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(pages_bp)
+    register_wechat_verify_file(app)
 
 
 def _security_headers(response):

@@ -9,7 +9,8 @@ from . import services
 from .blueprint import blp
 from .schemas import (ApiKeyCreatedSchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
                       DocTypeOutSchema, DocTypePatchSchema, LoginResultSchema, LoginSchema,
-                      OrgUnitInSchema, OrgUnitOutSchema, UserInSchema, UserOutSchema, UserPatchSchema)
+                      OrgUnitInSchema, OrgUnitOutSchema, UserInSchema, UserOutSchema, UserPatchSchema,
+                      WechatBindSchema, WechatLoginSchema)
 
 
 def _login_limit():
@@ -35,6 +36,25 @@ def _login_result(raw, token, user):
 def login(body):
     """Sign in with tenant, username and password; returns a 12-hour bearer token."""
     return _login_result(*services.login(body["tenant"], body["username"], body["password"]))
+
+
+@blp.route("/auth/wechat", methods=["POST"])
+@limiter.limit(_login_limit, scope="login-address")
+@blp.arguments(WechatLoginSchema)
+@blp.response(200, LoginResultSchema)
+def login_wechat(body):
+    """Sign in inside the mini-program with a ``wx.login`` code; 403 ``…/binding-required`` when unbound."""
+    return _login_result(*services.login_wechat(body["tenant"], body["code"]))
+
+
+@blp.route("/auth/wechat/bind", methods=["POST"])
+@limiter.limit(_login_limit, key_func=_login_account_key, scope="login-account")
+@limiter.limit(_login_limit, scope="login-address")
+@blp.arguments(WechatBindSchema)
+@blp.response(200, LoginResultSchema)
+def bind_wechat(body):
+    """Bind the WeChat account of ``code`` to the user whose password is given; returns a token."""
+    return _login_result(*services.bind_wechat(body["tenant"], body["code"], body["username"], body["password"]))
 
 
 @blp.route("/auth/logout", methods=["POST"])

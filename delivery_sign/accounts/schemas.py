@@ -16,6 +16,15 @@ class LoginSchema(StrictSchema):
     password = fields.String(required=True, validate=validate.Length(1, 256))
 
 
+class WechatLoginSchema(StrictSchema):
+    tenant = fields.String(required=True, validate=validate.Length(1, 40))
+    code = fields.String(required=True, validate=validate.Length(1, 128))
+
+
+class WechatBindSchema(LoginSchema):
+    code = fields.String(required=True, validate=validate.Length(1, 128))
+
+
 class SessionUserSchema(StrictSchema):
     username = fields.String()
     role = fields.String()

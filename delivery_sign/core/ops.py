@@ -1,5 +1,5 @@
 """Operational endpoints: liveness, readiness (database reachable) and Prometheus metrics."""
-from flask import Blueprint, jsonify
+from flask import Blueprint, Response, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,3 +30,17 @@ def readyz():
 @bp.get("/metrics")
 def metrics():
     return metrics_response()
+
+
+def register_wechat_verify_file(app) -> None:
+    """Serve WeChat's QR-jump verification file at the site root, name and content from config."""
+    name, content = app.config["WECHAT_VERIFY_FILE_NAME"], app.config["WECHAT_VERIFY_FILE_CONTENT"]
+    if not name or content is None:
+        return
+    if "/" in name or not name.endswith(".txt"):
+        raise ValueError("WECHAT_VERIFY_FILE_NAME must be a bare file name ending in .txt")
+
+    def verify_file():
+        return Response(content, mimetype="text/plain")
+
+    app.add_url_rule(f"/{name}", endpoint="wechat_verify_file", view_func=verify_file)

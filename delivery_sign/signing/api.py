@@ -120,3 +120,22 @@ def upload_photo(token):
 def submit(body, token):
     """Sign off: 201 with the receipt, 200 for a replayed submission_id, 409 used, 410 expired, 422 checks."""
     return submit_signoff(token, body, request.remote_addr)
+
+
+@blp.route("/sign-links/<token>/wxacode.png", methods=["GET"])
+@require("courier", "dispatcher", "admin")
+@blp.response(200, content_type="image/png")
+def sign_link_wxacode(token):
+    """The link as a mini-program code (``getwxacodeunlimit``; the scene is the token, ≤ 32 characters)."""
+    from ..core import wechat
+
+    links.link_for_staff(current(), token)
+    if not wechat.configured():
+        raise Problem("WeChat is not configured; use qr.png.", status=409, slug="wechat-not-configured",
+                      title="WeChat not configured")
+    try:
+        image = wechat.wxacode_unlimited(token)
+    except wechat.WechatError as exc:
+        raise Problem(f"WeChat did not make the code ({exc.errcode}).", status=503, slug="wechat-unavailable",
+                      title="WeChat unavailable", headers={"Retry-After": "5"}) from None
+    return _qr_response(image, "image/png")

@@ -15,6 +15,7 @@ WALK = [
     ("GET", "/waybills/{number}", None),
     ("POST", "/sign-links", {"waybills": ["{number}"]}),
     ("GET", "/sign-links/{token}/status", None),
+    ("GET", "/sign-links/{token}/wxacode.png", None),
     ("GET", "/receipts/{receipt_id}", None),
     ("GET", "/receipts/{receipt_id}/pdf", None),
     ("GET", "/receipts/{receipt_id}/signature.png", None),
@@ -31,7 +32,7 @@ WALK = [
 COLLECTIONS = ["/waybills", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox"]
 # Endpoints with no tenant object in the path, checked in their own tests; the recipient's
 # endpoints take the sign token as the credential, not a staff login (tests/signing).
-NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/waybills/batch", "/waybills/import", "/openapi.json",
+NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch", "/waybills/import", "/openapi.json",
                         "/sign/{token}", "/sign/{token}/otp", "/sign/{token}/otp/verify", "/sign/{token}/photos",
                         "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg"}
 
