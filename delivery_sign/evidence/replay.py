@@ -12,6 +12,13 @@ at least one band key with its original with near certainty, an unrelated signat
 almost never. The database keeps (tenant, band key) rows; candidates found through them
 are confirmed with `is_replay`. `ReplayIndex` is the same scheme in memory.
 
+Known limit: the jitter smoothing works in sample units, so a replay re-sampled to
+another point density (points interpolated in, or every other one dropped) resamples
+differently and is mostly missed (about 15 % caught on the corpus). Arc-length-only
+smoothing catches those exactly but lets 0.5 px of jitter through (replays up to 0.11
+apart, more than distinct genuine signatures); the SPEC's shift, scale, re-timing and
+jitter are what this version is measured on.
+
 Changing any constant here changes every stored key: bump FINGERPRINT_VERSION and
 re-index.
 """
