@@ -77,10 +77,11 @@ def _register_models():
 def _register_api(app):
     from .accounts.api import blp as accounts_blp
     from .receipts.api import blp as receipts_blp
+    from .reports.api import blp as reports_blp
     from .signing.api import blp as signing_blp
     from .waybills.api import blp as waybills_blp
 
-    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp):
+    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

@@ -7,7 +7,8 @@ from ..core.errors import ValidationFailed, field_error
 from ..extensions import db
 from . import imports, services
 from .blueprint import blp
-from .schemas import (AssignSchema, BatchInSchema, BatchResultSchema, CancelSchema, ImportResultSchema,
+from .schemas import (AssignSchema, BatchInSchema, BatchResultSchema, BulkReconcileResultSchema,
+                      BulkReconcileSchema, CancelSchema, ImportResultSchema, ReconcileSchema,
                       RevealQuerySchema, WaybillInSchema, WaybillOutSchema, WaybillPageSchema, WaybillQuerySchema)
 
 STAFF_OR_SYSTEM = ("admin", "dispatcher", "system")
@@ -80,6 +81,24 @@ def import_waybills():
 def list_waybills(filters):
     """Waybills the caller can see, newest first, filtered; keyset-paged with ``cursor``."""
     return services.list_waybills(current(), filters)
+
+
+@blp.route("/waybills/reconcile", methods=["POST"])
+@require("admin", "dispatcher")
+@blp.arguments(BulkReconcileSchema)
+@blp.response(200, BulkReconcileResultSchema)
+def reconcile_many(body):
+    """Reconcile many signed-off waybills at once; one result per number."""
+    return {"results": services.reconcile_many(current(), body["numbers"], body["decision"], body["note"])}
+
+
+@blp.route("/waybills/<number>/reconcile", methods=["POST"])
+@require("admin", "dispatcher")
+@blp.arguments(ReconcileSchema)
+@blp.response(200, WaybillOutSchema)
+def reconcile(body, number):
+    """Accept a sign-off, or dispute it with a note; audited."""
+    return services.reconcile(current(), number, body["decision"], body["note"])
 
 
 @blp.route("/waybills/<number>", methods=["GET"])

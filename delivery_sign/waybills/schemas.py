@@ -205,3 +205,17 @@ class WaybillOutSchema(StrictSchema):
 class WaybillPageSchema(StrictSchema):
     items = fields.List(fields.Nested(WaybillOutSchema))
     next_cursor = fields.String(allow_none=True)
+
+
+class ReconcileSchema(StrictSchema):
+    decision = fields.String(required=True, validate=validate.OneOf(("accepted", "disputed")))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class BulkReconcileSchema(ReconcileSchema):
+    numbers = fields.List(fields.String(validate=validate.Length(1, 40)), required=True,
+                          validate=validate.Length(1, 500))
+
+
+class BulkReconcileResultSchema(StrictSchema):
+    results = fields.List(fields.Dict())

@@ -242,8 +242,9 @@ def _prefix_range(column, prefix):
     return column.between(prefix, prefix + "\U0010ffff")
 
 
-def list_waybills(principal: Principal, filters: dict):
-    query = scoped(principal)
+def filtered(principal: Principal, filters: dict, query=None):
+    """``query`` (default: the caller's waybills) narrowed by the list filters of SPEC §4."""
+    query = scoped(principal, query)
     tenant_id = principal.tenant_id
     if filters.get("status"):
         statuses = filters["status"].split(",")
@@ -277,7 +278,12 @@ def list_waybills(principal: Principal, filters: dict):
     if filters.get("reconciled") is not None:
         query = query.where(Waybill.reconciled_at.isnot(None) if filters["reconciled"]
                             else Waybill.reconciled_at.is_(None))
-    rows, next_cursor = keyset_page(db.session, query, Waybill.id, limit=filters["limit"], cursor=filters["cursor"])
+    return query
+
+
+def list_waybills(principal: Principal, filters: dict):
+    rows, next_cursor = keyset_page(db.session, filtered(principal, filters), Waybill.id,
+                                    limit=filters["limit"], cursor=filters["cursor"])
     return {"items": rows, "next_cursor": next_cursor}
 
 
@@ -347,3 +353,47 @@ def attach_document(principal: Principal, number: str, data: bytes) -> Waybill:
     audit.record(principal.tenant_id, "waybill.document_attached", principal.actor, f"waybill:{number}",
                  {"sha256": digest, "size": len(data), "pages": pages})
     return waybill
+
+
+# --- reconciliation ---------------------------------------------------------------------
+
+RECONCILABLE = ("signed", "partially_signed", "refused")
+
+
+def reconcile(principal: Principal, number: str, decision: str, note: str | None) -> Waybill:
+    """The dispatcher's verdict on a signed-off waybill: accepted, or disputed with a note."""
+    waybill = get_waybill(principal, number, for_update=True)
+    if waybill.status not in RECONCILABLE:
+        raise Conflict(f"Waybill {number} is {waybill.status}; only signed-off waybills are reconciled.")
+    if decision == "disputed" and not (note or "").strip():
+        raise ValidationFailed([field_error("note", "note_required", "Say what is disputed.")])
+    waybill.reconcile_decision, waybill.reconcile_note = decision, note or None
+    waybill.reconciled_at, waybill.reconciled_by = utcnow(), principal.actor
+    audit.record(principal.tenant_id, "waybill.reconciled", principal.actor, f"waybill:{number}",
+                 {"decision": decision, "note": note or None})
+    _emit_reconciled(principal.tenant_id, waybill)
+    return waybill
+
+
+def _emit_reconciled(tenant_id, waybill):
+    try:
+        from ..webhooks.services import emit
+    except ImportError:   # webhooks arrive with issue #5
+        return
+    emit(tenant_id, "waybill.reconciled", {
+        "number": waybill.number, "status": waybill.status, "decision": waybill.reconcile_decision,
+        "note": waybill.reconcile_note, "reconciled_at": isoformat(waybill.reconciled_at),
+    }, waybill_number=waybill.number)
+
+
+def reconcile_many(principal: Principal, numbers: list[str], decision: str, note: str | None) -> list[dict]:
+    """The bulk form: one result per number; a waybill that cannot be reconciled does not stop the rest."""
+    results = []
+    for number in dict.fromkeys(numbers):
+        try:
+            with db.session.begin_nested():
+                reconcile(principal, number, decision, note)
+            results.append({"number": number, "status": "reconciled"})
+        except (NotFound, Conflict, ValidationFailed) as exc:
+            results.append({"number": number, "status": "error", "error": exc.detail})
+    return results

@@ -13,6 +13,7 @@ from tests.factories import waybill_payload
 # {receipt_id} and {photo_id} are our tenant's.
 WALK = [
     ("GET", "/waybills/{number}", None),
+    ("POST", "/waybills/{number}/reconcile", {"decision": "accepted"}),
     ("POST", "/sign-links", {"waybills": ["{number}"]}),
     ("GET", "/sign-links/{token}/status", None),
     ("GET", "/sign-links/{token}/wxacode.png", None),
@@ -29,10 +30,11 @@ WALK = [
     ("DELETE", "/api-keys/{key_id}", None),
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
-COLLECTIONS = ["/waybills", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox"]
+COLLECTIONS = ["/waybills", "/waybills/export", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox"]
 # Endpoints with no tenant object in the path, checked in their own tests; the recipient's
 # endpoints take the sign token as the credential, not a staff login (tests/signing).
-NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch", "/waybills/import", "/openapi.json",
+NOT_TENANT_ADDRESSED = {"/reports/summary", "/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch",
+                        "/waybills/import", "/waybills/reconcile", "/openapi.json",
                         "/sign/{token}", "/sign/{token}/otp", "/sign/{token}/otp/verify", "/sign/{token}/photos",
                         "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg"}
 
@@ -77,7 +79,7 @@ def test_other_tenant_gets_404(world, other_world, make_door, method, template, 
     elif body is not None:
         kwargs["json"] = {k: [v.format(**names) for v in vs] if isinstance(vs, list) else vs for k, vs in body.items()}
     response = world.client.open(path, method=method, **kwargs)
-    staff_only = ("/users", "/doc-types", "/api-keys", "/sign-links")
+    staff_only = ("/users", "/doc-types", "/api-keys", "/sign-links", "/waybills/{number}/reconcile")
     expected = 403 if intruder == "api" and template.startswith(staff_only) else 404
     assert response.status_code == expected, (path, response.get_json())
     # And our objects are untouched.

@@ -1,0 +1,39 @@
+"""Report and export handlers (read-only)."""
+from flask import Response, stream_with_context
+
+from ..core.auth import current, require
+from ..core.clock import utcnow
+from . import export, services
+from .blueprint import blp
+from .schemas import ExportQuerySchema, SummaryQuerySchema, SummarySchema
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@blp.route("/reports/summary", methods=["GET"])
+@require("admin", "dispatcher", "system")
+@blp.arguments(SummaryQuerySchema, location="query")
+@blp.response(200, SummarySchema)
+def summary(args):
+    """Counts by status, signed by the consignee vs others, anomalies and median minutes from
+    dispatch to sign-off, grouped by day, org unit, courier, doc type or signer relation."""
+    result = services.summary(current(), args["group_by"], args["from_"], args["to"])
+    return {**result, "from_": result.pop("from")}
+
+
+@blp.route("/waybills/export", methods=["GET"])
+@require("admin", "dispatcher", "system")
+@blp.arguments(ExportQuerySchema, location="query")
+@blp.response(200, content_type="text/csv")
+def export_waybills(args):
+    """Stream every waybill matching the list filters as CSV (UTF-8 with BOM) or XLSX; phones masked."""
+    principal = current()
+    fmt = args.pop("format")
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    if fmt == "xlsx":
+        body, mimetype = export.xlsx_stream(principal, args), XLSX
+    else:
+        body, mimetype = export.csv_stream(principal, args), "text/csv; charset=utf-8"
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="waybills-{stamp}.{fmt}"'
+    return response
