@@ -1,1 +1,1 @@
-"""Server-rendered pages: the offline API docs now, the H5 clients later."""
+"""Server-rendered pages: the offline API docs and the H5 clients (recipient, courier)."""

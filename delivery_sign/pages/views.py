@@ -1,10 +1,22 @@
-"""Page handlers."""
-from flask import render_template
+"""Page handlers. The H5 pages are static shells; their scripts talk to the JSON API."""
+from flask import make_response, render_template
 
+from ..core.errors import NotFound
 from ..extensions import api
+from ..receipts.models import RELATIONS
+from ..signing import links
 from .blueprint import bp
 
 _METHODS = ("get", "post", "put", "patch", "delete")
+
+# What a recipient sees when the QR cannot be used, in the page's default language;
+# the script switches these to English with the rest of the page.
+LINK_STATES = {
+    "unknown": (404, "链接无效", "找不到这次签收，请让快递员重新出示二维码。"),
+    "used": (410, "已签收", "这次送货已经签收过了，无需再次签收。"),
+    "expired": (410, "二维码已过期", "请让快递员重新生成签收二维码。"),
+    "locked": (423, "签收已锁定", "验证码错误次数过多，请让快递员重新生成签收二维码。"),
+}
 
 
 @bp.get("/api/docs")
@@ -18,3 +30,37 @@ def api_docs():
                 operations.append({"path": path, "method": method.upper(), **item[method]})
     return render_template("api_docs.html", spec=spec, operations=operations,
                            schemas=spec.get("components", {}).get("schemas", {}))
+
+
+def _link_state(token: str) -> str:
+    try:
+        link = links.find_link(token)
+    except NotFound:
+        return "unknown"
+    state = links.state_of(link)
+    if state == "signed":
+        return "used"
+    if state == "expired":
+        return state
+    return "locked" if link.locked_at is not None else "usable"
+
+
+@bp.get("/s/<token>")
+def recipient_page(token):
+    """The recipient's sign page behind the QR; a plain explanation when the link is dead."""
+    state = _link_state(token)
+    status, title, body = LINK_STATES.get(state, (200, "", ""))
+    html = render_template("recipient.html", token=token, state=state, relations=RELATIONS,
+                           state_text={"title": title, "body": body})
+    response = make_response(html, status)
+    # The page is the credential's view: keep it out of shared caches and history restores.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/courier")
+def courier_app():
+    """The courier's H5 app: log in, pick waybills, show the QR, watch it get signed."""
+    response = make_response(render_template("courier.html"))
+    response.headers["Cache-Control"] = "no-store"
+    return response

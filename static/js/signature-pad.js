@@ -1,0 +1,231 @@
+/* A handwritten-signature pad for the H5 sign page.
+ *
+ * Records every pointer sample the browser delivers (coalesced events included, no
+ * thinning) in signature_pad's toData() shape: [{points: [{x, y, time, pressure}]}],
+ * with wall-clock `time` in ms (sub-ms where the browser has it). The server's stroke
+ * checks judge the raw dynamics, so nothing here smooths or drops points.
+ *
+ * Coordinates are in the pad's logical space: CSS pixels of the canvas when the first
+ * stroke was drawn. When the canvas is resized (rotation, full-screen) with ink on it,
+ * the ink is shown scaled and the logical canvas only ever grows, so recorded points are
+ * never rewritten and always lie inside the canvas declared with them.
+ */
+(function (global) {
+  "use strict";
+
+  // performance.timeOrigin + event.timeStamp is wall-clock with sub-ms precision.
+  var origin = global.performance && performance.timeOrigin ? performance.timeOrigin : 0;
+
+  function eventTime(e) {
+    var ts = e.timeStamp;
+    if (ts > 1e11) return ts;                 // old WebViews: already epoch ms
+    if (origin && ts > 0) return origin + ts;
+    return Date.now();
+  }
+
+  function round(v, digits) {
+    var f = Math.pow(10, digits);
+    return Math.round(v * f) / f;
+  }
+
+  function SignaturePad(canvas, options) {
+    options = options || {};
+    this.canvas = canvas;
+    this.ctx = canvas.getContext("2d");
+    this.penColor = options.penColor || "#0b1b3f";
+    this.penWidth = options.penWidth || 2.6;
+    this.onChange = options.onChange || function () {};
+    this.strokes = [];
+    this.base = null;      // CSS size of the canvas when the first stroke began
+    this.logical = null;   // the canvas declared with the points; only grows
+    this.scale = 1;
+    this.dpr = Math.max(global.devicePixelRatio || 1, 1);
+    this.activePointer = null;
+    this._bind();
+    this.resize();
+  }
+
+  SignaturePad.prototype._bind = function () {
+    var self = this, c = this.canvas;
+    c.style.touchAction = "none";
+    c.addEventListener("pointerdown", function (e) { self._down(e); });
+    c.addEventListener("pointermove", function (e) { self._move(e); });
+    c.addEventListener("pointerup", function (e) { self._up(e); });
+    c.addEventListener("pointercancel", function (e) { self._up(e); });
+    // Old WebViews ignore touch-action: stop scrolling and pinch-zoom by hand.
+    var stop = function (e) { if (e.cancelable) e.preventDefault(); };
+    c.addEventListener("touchstart", stop, { passive: false });
+    c.addEventListener("touchmove", stop, { passive: false });
+    c.addEventListener("touchend", stop, { passive: false });
+    if (global.ResizeObserver) {
+      new ResizeObserver(function () { self.resize(); }).observe(c);
+    } else {
+      global.addEventListener("resize", function () { self.resize(); });
+    }
+  };
+
+  SignaturePad.prototype._point = function (e) {
+    var rect = this.canvas.getBoundingClientRect();
+    var pressure = typeof e.pressure === "number" ? e.pressure : 0.5;
+    return {
+      x: round((e.clientX - rect.left) / this.scale, 2),
+      y: round((e.clientY - rect.top) / this.scale, 2),
+      time: round(eventTime(e), 3),
+      pressure: round(pressure, 4),
+    };
+  };
+
+  SignaturePad.prototype._down = function (e) {
+    if (this.activePointer !== null) return;   // a second finger is not ink
+    if (e.pointerType === "mouse" && e.button !== 0) return;
+    e.preventDefault();
+    this.activePointer = e.pointerId;
+    try { this.canvas.setPointerCapture(e.pointerId); } catch (err) { /* not supported */ }
+    if (!this.base) {
+      this.base = { width: this._cssWidth(), height: this._cssHeight() };
+      this.logical = { width: this.base.width, height: this.base.height };
+    }
+    this.strokes.push({ penColor: this.penColor, points: [this._point(e)] });
+    this._drawLast(1);
+  };
+
+  SignaturePad.prototype._move = function (e) {
+    if (e.pointerId !== this.activePointer) return;
+    e.preventDefault();
+    var events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
+    if (!events.length) events = [e];
+    var stroke = this.strokes[this.strokes.length - 1];
+    var last = stroke.points[stroke.points.length - 1];
+    for (var i = 0; i < events.length; i++) {
+      var p = this._point(events[i]);
+      if (p.time < last.time) p.time = last.time;   // a clock never runs backwards in evidence
+      stroke.points.push(p);
+      last = p;
+    }
+    this._drawLast(events.length + 1);
+  };
+
+  SignaturePad.prototype._up = function (e) {
+    if (e.pointerId !== this.activePointer) return;
+    this.activePointer = null;
+    var stroke = this.strokes[this.strokes.length - 1];
+    var p = this._point(e);
+    var last = stroke.points[stroke.points.length - 1];
+    if (e.type === "pointerup" && (p.x !== last.x || p.y !== last.y) && p.time >= last.time) {
+      stroke.points.push(p);
+      this._drawLast(2);
+    }
+    this.onChange(this);
+  };
+
+  SignaturePad.prototype._cssWidth = function () { return this.canvas.clientWidth || 1; };
+  SignaturePad.prototype._cssHeight = function () { return this.canvas.clientHeight || 1; };
+
+  /** Match the backing store to CSS size × devicePixelRatio and redraw. */
+  SignaturePad.prototype.resize = function () {
+    var w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+    if (!w || !h) return;   // hidden: measure when shown
+    var dpr = Math.max(global.devicePixelRatio || 1, 1);
+    this.dpr = dpr;
+    this.canvas.width = Math.round(w * dpr);
+    this.canvas.height = Math.round(h * dpr);
+    if (this.base) {
+      // Show the ink at the size it was written; the declared canvas grows to cover
+      // whatever area is visible, so every point recorded stays inside it.
+      this.scale = Math.min(w / this.base.width, h / this.base.height);
+      this.logical = { width: Math.max(this.logical.width, round(w / this.scale, 1)),
+                       height: Math.max(this.logical.height, round(h / this.scale, 1)) };
+    } else {
+      this.scale = 1;
+    }
+    this.redraw();
+  };
+
+  SignaturePad.prototype._setup = function () {
+    var ctx = this.ctx, k = this.dpr * this.scale;
+    ctx.setTransform(k, 0, 0, k, 0, 0);
+    ctx.lineCap = "round";
+    ctx.lineJoin = "round";
+    ctx.strokeStyle = this.penColor;
+    ctx.fillStyle = this.penColor;
+  };
+
+  SignaturePad.prototype._width = function (p) {
+    var pressure = p.pressure > 0 ? p.pressure : 0.5;
+    return (this.penWidth * (0.6 + pressure * 0.8)) / this.scale;
+  };
+
+  SignaturePad.prototype._drawSegment = function (a, b) {
+    var ctx = this.ctx;
+    ctx.lineWidth = this._width(b);
+    ctx.beginPath();
+    ctx.moveTo(a.x, a.y);
+    ctx.lineTo(b.x, b.y);
+    ctx.stroke();
+  };
+
+  SignaturePad.prototype._drawStroke = function (points, from) {
+    if (points.length === 1 && from === 0) {
+      this.ctx.beginPath();
+      this.ctx.arc(points[0].x, points[0].y, this._width(points[0]) / 2, 0, 2 * Math.PI);
+      this.ctx.fill();
+      return;
+    }
+    for (var i = Math.max(from, 1); i < points.length; i++) this._drawSegment(points[i - 1], points[i]);
+  };
+
+  SignaturePad.prototype._drawLast = function (count) {
+    var points = this.strokes[this.strokes.length - 1].points;
+    this._setup();
+    this._drawStroke(points, Math.max(points.length - count, 0));
+  };
+
+  SignaturePad.prototype.redraw = function () {
+    this.ctx.setTransform(1, 0, 0, 1, 0, 0);
+    this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    this._setup();
+    for (var i = 0; i < this.strokes.length; i++) this._drawStroke(this.strokes[i].points, 0);
+  };
+
+  SignaturePad.prototype.clear = function () {
+    this.strokes = [];
+    this.base = this.logical = null;
+    this.activePointer = null;
+    this.resize();
+    this.onChange(this);
+  };
+
+  SignaturePad.prototype.undo = function () {
+    this.strokes.pop();
+    if (!this.strokes.length) { this.clear(); return; }
+    this.redraw();
+    this.onChange(this);
+  };
+
+  SignaturePad.prototype.isEmpty = function () { return this.strokes.length === 0; };
+
+  SignaturePad.prototype.pointCount = function () {
+    return this.strokes.reduce(function (n, s) { return n + s.points.length; }, 0);
+  };
+
+  /** signature_pad's toData(): a copy, safe to serialise. */
+  SignaturePad.prototype.toData = function () {
+    return JSON.parse(JSON.stringify(this.strokes));
+  };
+
+  /** The canvas the points were recorded against, as the submit body declares it. */
+  SignaturePad.prototype.canvasInfo = function () {
+    var size = this.logical || { width: this._cssWidth(), height: this._cssHeight() };
+    return { width: size.width, height: size.height, dpr: this.dpr };
+  };
+
+  /** Restore saved strokes (a page reload) without touching their points. */
+  SignaturePad.prototype.fromData = function (strokes, canvasInfo) {
+    this.strokes = strokes && strokes.length ? JSON.parse(JSON.stringify(strokes)) : [];
+    this.logical = this.strokes.length && canvasInfo ? { width: canvasInfo.width, height: canvasInfo.height } : null;
+    this.base = this.logical ? { width: this.logical.width, height: this.logical.height } : null;
+    this.resize();
+  };
+
+  global.SignaturePad = SignaturePad;
+})(window);

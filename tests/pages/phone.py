@@ -1,0 +1,65 @@
+"""A phone in a browser for the page tests: the context, and a hand that writes with touch."""
+import os
+import time
+from urllib.parse import urlsplit
+
+ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "artifacts")
+CONSIGNEE = {"latitude": 31.2304, "longitude": 121.4737, "accuracy": 12}
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "is_mobile": True, "has_touch": True,
+         "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+class Phone:
+    """A phone-shaped browser page that remembers every host it asked for."""
+
+    def __init__(self, browser, origin, *, geolocation=True):
+        options = dict(PHONE, base_url=origin)
+        if geolocation:
+            options.update(geolocation=CONSIGNEE, permissions=["geolocation"])
+        self.context = browser.new_context(**options)
+        self.context.set_default_timeout(10_000)
+        self.page = self.context.new_page()
+        self.origin = origin
+        self.requests = []
+        self.page.on("request", lambda request: self.requests.append(request.url))
+
+    def offsite_requests(self):
+        host = urlsplit(self.origin).netloc
+        return [url for url in self.requests
+                if urlsplit(url).scheme not in ("data", "blob") and urlsplit(url).netloc != host]
+
+    def screenshot(self, name):
+        os.makedirs(ARTIFACTS, exist_ok=True)
+        self.page.screenshot(path=os.path.join(ARTIFACTS, f"{name}.png"))
+
+    def close(self):
+        self.context.close()
+
+
+def draw(page, strokes, *, box_fraction=0.8, scale=None):
+    """Write ``strokes`` (compact ``[[x, y, t_ms, pressure], ...]``) on the signature pad as
+    real touch input, timed as written: CDP touch events carry the original timestamps, so
+    the page sees the hand's rhythm without the test waiting for it."""
+    pad = page.get_by_test_id("signature-pad")
+    pad.scroll_into_view_if_needed()
+    box = pad.bounding_box()
+    xs = [p[0] for s in strokes for p in s]
+    ys = [p[1] for s in strokes for p in s]
+    width, height = (max(xs) - min(xs)) or 1, (max(ys) - min(ys)) or 1
+    k = scale or min(box["width"] * box_fraction / width, box["height"] * box_fraction / height)
+    left = box["x"] + (box["width"] - width * k) / 2
+    top = box["y"] + (box["height"] - height * k) / 2
+    cdp = page.context.new_cdp_session(page)
+    start = time.time()
+    t0 = strokes[0][0][2]
+    try:
+        for stroke in strokes:
+            for i, (x, y, t, pressure) in enumerate(stroke):
+                point = {"x": left + (x - min(xs)) * k, "y": top + (y - min(ys)) * k, "force": pressure,
+                         "radiusX": 3, "radiusY": 3, "id": 1}
+                cdp.send("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove",
+                                                      "touchPoints": [point], "timestamp": start + (t - t0) / 1000})
+            cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": [],
+                                                  "timestamp": start + (stroke[-1][2] - t0 + 8) / 1000})
+    finally:
+        cdp.detach()
