@@ -61,6 +61,10 @@ def create_app(config: dict | None = None) -> Flask:
     from .cli import register_cli
 
     register_cli(app)
+
+    from .core.jobs import init_inline_worker
+
+    init_inline_worker(app)
     return app
 
 
@@ -68,10 +72,15 @@ def _register_models():
     # Import every model module so metadata (and Alembic) sees all tables.
     from .accounts import models as _accounts  # noqa: F401
     from .core import audit as _audit  # noqa: F401
+    from .core import jobs as _jobs  # noqa: F401
     from .core.sms import backends as _sms  # noqa: F401
+    from .receipts import certificates as _certificates  # noqa: F401
     from .receipts import models as _receipts  # noqa: F401
+    from .receipts import tasks as _receipt_tasks  # noqa: F401  (job handlers register on import)
     from .signing import models as _signing  # noqa: F401
     from .waybills import models as _waybills  # noqa: F401
+    from .webhooks import models as _webhooks  # noqa: F401
+    from .webhooks import tasks as _webhook_tasks  # noqa: F401
 
 
 def _register_api(app):
@@ -80,8 +89,9 @@ def _register_api(app):
     from .reports.api import blp as reports_blp
     from .signing.api import blp as signing_blp
     from .waybills.api import blp as waybills_blp
+    from .webhooks.api import blp as webhooks_blp
 
-    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp):
+    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp, webhooks_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 
@@ -89,9 +99,11 @@ def _register_pages(app):
     from .core.ops import bp as ops_bp
     from .core.ops import register_wechat_verify_file
     from .pages.blueprint import bp as pages_bp
+    from .receipts.pages import bp as receipt_pages_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(receipt_pages_bp)
     register_wechat_verify_file(app)
 
 

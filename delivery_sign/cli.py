@@ -1,4 +1,4 @@
-"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|prepare-db``."""
+"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|prepare-db|worker``."""
 import click
 from flask.cli import with_appcontext
 
@@ -64,6 +64,31 @@ def sweep_orphans_command():
     click.echo(f"removed {total} orphan photo(s)")
 
 
+@click.command("worker")
+@click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
+@click.option("--poll", default=0.5, show_default=True, help="Seconds to sleep when no job is due.")
+@with_appcontext
+def worker_command(once, poll):
+    """Run durable jobs (receipt PDFs, webhooks) until SIGTERM; start as many as you like."""
+    import signal
+    import threading
+
+    from flask import current_app
+
+    from .core.jobs import run_due, work
+
+    app = current_app._get_current_object()
+    if once:
+        click.echo(f"ran {run_due(app)} job(s)")
+        return
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    click.echo("worker started")
+    work(app, stop, poll_s=poll)
+
+
 def register_cli(app):
-    for command in (create_tenant_command, create_user_command, prepare_db_command, sweep_orphans_command):
+    for command in (create_tenant_command, create_user_command, prepare_db_command, sweep_orphans_command,
+                    worker_command):
         app.cli.add_command(command)

@@ -59,6 +59,11 @@ def load_config(instance_path: str, env=None) -> dict:
         "WECHAT_VERIFY_FILE_CONTENT": env.get("WECHAT_VERIFY_FILE_CONTENT") or None,
         "TSA_URL": env.get("TSA_URL") or None,
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
+        # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
+        "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),
+        "WEBHOOK_TIMEOUT_S": float(env.get("WEBHOOK_TIMEOUT_S") or 10),
+        # A job claim lasts this long; a worker that dies mid-job frees it when it runs out.
+        "JOB_LEASE_S": float(env.get("JOB_LEASE_S") or 120),
         "DEMO_TENANT": _bool(env.get("DEMO_TENANT"), default=True),
         "AUTO_MIGRATE": _bool(env.get("AUTO_MIGRATE"), default=True),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",

@@ -66,3 +66,5 @@ def pdf(receipt_id):
         return response
     return Response(get_storage().stream(receipt.pdf_key), mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="receipt-{receipt.public_id}.pdf"'})
+
+from . import trust_api  # noqa: E402,F401  (certificate, seal and verify routes register on import)

@@ -15,15 +15,17 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..accounts.models import Tenant
-from ..core import audit, wechat
+from ..core import audit, jobs, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
 from ..core.masking import mask_phone
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint
+from ..receipts.tasks import RENDER_PDF
 from ..waybills.models import WaybillAnomaly
 from ..waybills.schemas import number_out
+from ..webhooks import services as webhooks
 from .links import Locked, find_link, state_of
 
 log = logging.getLogger(__name__)
@@ -242,6 +244,13 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
                                              fingerprint=found["fingerprint"]) for key in found["band_keys"]])
     link.used_at = now
     db.session.flush()
+    # Same transaction as the receipt: the PDF and the webhooks exist exactly when it does.
+    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=link.tenant_id, dedupe_key=f"receipt-pdf:{receipt.id}")
+    for waybill in link.waybills:
+        webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
+            "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
+            "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
+            "anomalies": found["codes"], "receipt_pdf": response["receipt_pdf"]}, waybill_number=waybill.number)
     return receipt
 
 

@@ -28,15 +28,21 @@ WALK = [
     ("PATCH", "/users/{username}", {"active": False}),
     ("PATCH", "/doc-types/{code}", {"name": "x"}),
     ("DELETE", "/api-keys/{key_id}", None),
+    ("DELETE", "/webhooks/{webhook_id}", None),
+    ("GET", "/webhooks/{webhook_id}/deliveries", None),
+    ("POST", "/webhooks/{webhook_id}/deliveries/{event_id}/redeliver", None),
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
-COLLECTIONS = ["/waybills", "/waybills/export", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox"]
+COLLECTIONS = ["/waybills", "/waybills/export", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox",
+               "/webhooks"]
 # Endpoints with no tenant object in the path, checked in their own tests; the recipient's
 # endpoints take the sign token as the credential, not a staff login (tests/signing).
 NOT_TENANT_ADDRESSED = {"/reports/summary", "/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch",
                         "/waybills/import", "/waybills/reconcile", "/openapi.json",
                         "/sign/{token}", "/sign/{token}/otp", "/sign/{token}/otp/verify", "/sign/{token}/photos",
-                        "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg"}
+                        "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg",
+                        # The caller's own certificate and seal; verify is public (the upload is the subject).
+                        "/tenant/certificate", "/tenant/seal", "/verify"}
 
 
 def _routes(app):
@@ -47,6 +53,7 @@ def _routes(app):
             path = path.replace("<number>", "{number}").replace("<username>", "{username}")
             path = path.replace("<code>", "{code}").replace("<key_id>", "{key_id}").replace("<token>", "{token}")
             path = path.replace("<receipt_id>", "{receipt_id}").replace("<photo_id>", "{photo_id}")
+            path = path.replace("<webhook_id>", "{webhook_id}").replace("<event_id>", "{event_id}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 out.add((method, path))
     return out
@@ -63,15 +70,17 @@ def test_walk_covers_every_route(app):
 @pytest.mark.parametrize("intruder", ["admin", "api"])
 def test_other_tenant_gets_404(world, other_world, make_door, method, template, body, intruder):
     door = make_door()
+    webhook_id = world.post("/webhooks", {"url": "http://127.0.0.1:9/hook", "events": ["waybill.signed"]}).get_json()["id"]
     photo_id = door.upload().get_json()["photo_id"]
     receipt_id = door.submit(door.body(photo_ids=[photo_id])).get_json()["receipt_id"]
+    event_id = world.get(f"/webhooks/{webhook_id}/deliveries").get_json()["items"][0]["event_id"]
     number = world.waybill()["number"]
     key_id = world.get("/api-keys").get_json()[0]["id"]
     # Names that exist in our tenant only (the factory gives both tenants courier1 and default).
     world.post("/users", {"username": "only-ours", "password": "long enough pw", "role": "courier"})
     world.post("/doc-types", {"code": "only-ours", "name": "x"})
     names = dict(number=number, username="only-ours", code="only-ours", key_id=key_id, token=door.token,
-                 receipt_id=receipt_id, photo_id=photo_id)
+                 receipt_id=receipt_id, photo_id=photo_id, webhook_id=webhook_id, event_id=event_id)
     path = "/api/v1" + template.format(**names)
     kwargs = {"headers": other_world.auth(intruder)}
     if body == "pdf":
@@ -86,6 +95,7 @@ def test_other_tenant_gets_404(world, other_world, make_door, method, template, 
     assert world.get(f"/waybills/{number}").get_json()["status"] == "created"
     assert world.get(f"/receipts/{receipt_id}").status_code == 200
     assert world.get("/audit/verify").get_json()["ok"] is True
+    assert [h["id"] for h in world.get("/webhooks").get_json()["items"]] == [webhook_id]
 
 
 @pytest.mark.parametrize("path", COLLECTIONS)
@@ -94,6 +104,7 @@ def test_collections_show_only_own_rows(world, other_world, path):
     world.post("/users", {"username": "ours-only", "password": "long enough pw", "role": "courier"})
     world.post("/doc-types", {"code": "ours-only", "name": "x"})
     world.post("/org-units", {"code": "OURS-ONLY", "name": "x"})
+    world.post("/webhooks", {"url": "http://127.0.0.1:9/ours-only", "events": ["waybill.signed"]})
     response = other_world.get(path)
     assert response.status_code == 200
     text = response.get_data(as_text=True)

@@ -1,0 +1,246 @@
+"""Durable jobs: a table written in the same transaction as the change that causes them.
+
+``enqueue`` only adds a row to the session, so a job exists exactly when the change that
+asked for it committed (SPEC §7: a crash loses none). Workers claim due rows with one
+``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)`` on PostgreSQL; on SQLite the
+same statement runs inside ``BEGIN IMMEDIATE`` (extensions.py), which serialises
+claimers. A claim is a lease (``claimed_until``): a worker killed mid-job stops renewing
+nothing, its lease runs out and the next claim picks the job up again — so handlers are
+written to be safe to run twice. Failures retry with exponential backoff; after the last
+try a job is ``dead`` and stays in the table for an operator to read.
+
+``WORKER=inline`` runs a daemon thread in each web process, started on its first request
+(so ``flask db …`` and gunicorn's master never run jobs); ``flask --app wsgi worker``
+runs the same loop in its own process, as many as you like.
+"""
+import logging
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import JSON, ForeignKey, Index, String, and_, or_, select, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import BigId, db
+from .clock import utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING, RUNNING, DONE, DEAD = "pending", "running", "done", "dead"
+DEFAULT_MAX_ATTEMPTS = 5
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_due", "status", "run_after"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    max_attempts: Mapped[int] = mapped_column(default=DEFAULT_MAX_ATTEMPTS)
+    run_after: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+    claimed_by: Mapped[str | None] = mapped_column(String(80))
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    last_error: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+
+
+class RetryLater(Exception):
+    """Raised by a handler: run again after ``delay_s``.
+
+    ``count_attempt=False`` when the job only waits its turn (nothing failed);
+    ``save=True`` commits what the handler wrote (its own attempt log) with the reschedule.
+    """
+
+    def __init__(self, delay_s: float, *, count_attempt: bool = True, reason: str = "", save: bool = False):
+        super().__init__(reason or f"retry in {delay_s}s")
+        self.delay_s, self.count_attempt, self.reason, self.save = delay_s, count_attempt, reason, save
+
+
+@dataclass(frozen=True)
+class JobContext:
+    id: int
+    kind: str
+    payload: dict
+    tenant_id: int | None
+    attempts: int          # this run included
+    now: datetime          # the claim time; handlers schedule relative to it
+
+
+@dataclass(frozen=True)
+class _Spec:
+    run: object
+    max_attempts: int
+    backoff_s: float
+
+
+_HANDLERS: dict[str, _Spec] = {}
+
+
+def handler(kind: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: float = 5.0):
+    """Register ``fn(ctx: JobContext)`` for jobs of ``kind``."""
+
+    def decorator(fn):
+        _HANDLERS[kind] = _Spec(fn, max_attempts, backoff_s)
+        return fn
+
+    return decorator
+
+
+def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after: datetime | None = None,
+            dedupe_key: str | None = None) -> Job:
+    """Add a job to the current transaction; it exists once (and only if) that commits."""
+    if dedupe_key is not None:
+        existing = db.session.execute(select(Job).where(Job.dedupe_key == dedupe_key)).scalar_one_or_none()
+        if existing is not None:
+            return existing
+    spec = _HANDLERS.get(kind)
+    job = Job(kind=kind, payload=payload, tenant_id=tenant_id, status=PENDING, attempts=0,
+              max_attempts=spec.max_attempts if spec else DEFAULT_MAX_ATTEMPTS,
+              run_after=run_after or utcnow(), dedupe_key=dedupe_key)
+    db.session.add(job)
+    return job
+
+
+# --- claiming and running ----------------------------------------------------------------
+
+def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = None) -> tuple[str, list]:
+    """Lease up to ``limit`` due jobs (pending and due, or running with an expired lease)."""
+    now = now or utcnow()
+    token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
+    due = or_(and_(Job.status == PENDING, Job.run_after <= now),
+              and_(Job.status == RUNNING, Job.claimed_until < now))
+    ids = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        ids = ids.with_for_update(skip_locked=True)
+    stmt = (update(Job).where(Job.id.in_(ids.scalar_subquery()))
+            .values(status=RUNNING, claimed_by=token, claimed_until=now + timedelta(seconds=lease_s),
+                    attempts=Job.attempts + 1)
+            .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
+    rows = db.session.execute(stmt, execution_options={"synchronize_session": False}).all()
+    db.session.commit()
+    return token, sorted(rows, key=lambda r: r.id)
+
+
+def _finish(job_id: int, token: str, **values) -> None:
+    # Only the holder of the lease may settle the job; a worker that lost it changes nothing.
+    db.session.execute(update(Job).where(Job.id == job_id, Job.claimed_by == token)
+                       .values(claimed_until=None, **values), execution_options={"synchronize_session": False})
+
+
+def _run(row, token: str, now: datetime) -> None:
+    spec = _HANDLERS.get(row.kind)
+    ctx = JobContext(row.id, row.kind, row.payload, row.tenant_id, row.attempts, now)
+    try:
+        if spec is None:
+            raise LookupError(f"no handler for job kind {row.kind!r}")
+        spec.run(ctx)
+    except RetryLater as exc:
+        if not exc.save:
+            db.session.rollback()
+        attempts = row.attempts if exc.count_attempt else row.attempts - 1
+        _finish(row.id, token, status=PENDING, attempts=attempts, last_error=exc.reason[:2000] or None,
+                run_after=max(now, utcnow()) + timedelta(seconds=exc.delay_s))
+    except Exception as exc:  # noqa: BLE001 - any failure of a handler is the job's, not the worker's
+        db.session.rollback()
+        log.warning("job %s (%s) failed on attempt %s: %r", row.id, row.kind, row.attempts, exc)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        if row.attempts >= row.max_attempts:
+            _finish(row.id, token, status=DEAD, last_error=error, finished_at=utcnow())
+        else:
+            backoff = (spec.backoff_s if spec else 5.0) * 2 ** (row.attempts - 1)
+            _finish(row.id, token, status=PENDING, last_error=error,
+                    run_after=max(now, utcnow()) + timedelta(seconds=backoff))
+    else:
+        _finish(row.id, token, status=DONE, last_error=None, finished_at=utcnow())
+    db.session.commit()
+
+
+def run_batch(worker_id: str, *, limit: int = 10, lease_s: float = 120, now: datetime | None = None) -> int:
+    """Claim one batch and run it in id order (inside an app context); returns how many ran."""
+    token, rows = claim(worker_id, limit=limit, lease_s=lease_s, now=now)
+    for row in rows:
+        _run(row, token, now or utcnow())
+    return len(rows)
+
+
+def run_due(app, *, now: datetime | None = None, max_rounds: int = 1000) -> int:
+    """Run every due job until none is left (tests, ``worker --once``); returns how many ran."""
+    total = 0
+    with app.app_context():
+        try:
+            for _ in range(max_rounds):
+                ran = run_batch(worker_name(), lease_s=app.config["JOB_LEASE_S"], now=now)
+                total += ran
+                if not ran:
+                    break
+        finally:
+            db.session.remove()
+    return total
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 100000}"
+
+
+def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10) -> None:
+    """The worker loop: claim, run, sleep when idle, until ``stop`` is set."""
+    name = worker_name()
+    while not stop.is_set():
+        ran = 0
+        with app.app_context():
+            try:
+                ran = run_batch(name, limit=batch, lease_s=app.config["JOB_LEASE_S"])
+            except OperationalError as exc:
+                # The database is away or busy; try again after the poll interval.
+                log.warning("job claim failed: %s", type(exc).__name__)
+                db.session.rollback()
+            except Exception:  # noqa: BLE001 - the loop must outlive any one bad batch
+                log.exception("job batch failed")
+                db.session.rollback()
+            finally:
+                db.session.remove()
+        if not ran:
+            stop.wait(poll_s)
+
+
+# --- the inline worker ---------------------------------------------------------------------
+
+_inline_lock = threading.Lock()
+_inline_pid = None
+
+
+def start_inline_worker(app) -> threading.Thread | None:
+    """Start this process's job thread once (after a fork, once more in the child)."""
+    global _inline_pid
+    with _inline_lock:
+        if _inline_pid == os.getpid():
+            return None
+        _inline_pid = os.getpid()
+    thread = threading.Thread(target=work, args=(app, threading.Event()), name="delivery_sign-jobs", daemon=True)
+    thread.start()
+    return thread
+
+
+def init_inline_worker(app) -> None:
+    """``WORKER=inline``: the first request of each process starts its job thread.
+
+    Not at import or in ``create_app`` itself: the CLI (``flask db upgrade``) and
+    gunicorn's master build an app too and must not run jobs. Tests run jobs explicitly.
+    """
+    if app.config["WORKER"] != "inline" or app.config.get("TESTING"):
+        return
+
+    @app.before_request
+    def _ensure_job_thread():
+        if _inline_pid != os.getpid():
+            start_inline_worker(app)

@@ -1,0 +1,318 @@
+"""The receipt PDF (SPEC §6): drawn with reportlab, PAdES-signed with pyHanko.
+
+``render`` draws the pages from plain data (no database, no Flask), ``sign`` appends
+them to the original delivery note when there is one, embeds the canonical evidence
+JSON as a file attachment and signs the whole file (PAdES B-B, B-T with a timestamper).
+Chinese text uses reportlab's CID font STSong-Light, which every PDF reader resolves
+without an embedded font file. Photo thumbnails are JPEG and go in unchanged
+(DCTDecode): the PDF shows the very bytes whose hash is in the evidence of the thumbnail.
+"""
+import functools
+import io
+import math
+from dataclasses import dataclass, field
+
+from reportlab import rl_config
+from reportlab.graphics import renderPDF
+from reportlab.graphics.barcode.qr import QrCodeWidget
+from reportlab.graphics.shapes import Drawing
+from reportlab.lib.colors import Color, black, HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+# JPEG and compressed streams as they are, not ASCII85-inflated by a quarter.
+rl_config.useA85 = 0
+
+FONT = "STSong-Light"
+MONO = "Courier"
+EVIDENCE_ATTACHMENT = "evidence.json"
+SEAL_RED = Color(0.86, 0.08, 0.10, alpha=0.85)
+GREY = HexColor("#666666")
+
+OUTCOME_LABELS = {"signed": "全部签收", "partial": "部分签收", "refused": "拒收"}
+RELATION_LABELS = {"self": "本人", "family": "家人", "colleague": "同事", "guard": "门卫/保安",
+                   "locker": "快递柜/驿站", "other": "其他"}
+ANOMALY_LABELS = {
+    "signer_not_consignee": "非收货人本人签收", "outside_geofence": "签收位置超出范围", "no_location": "未提供位置",
+    "low_location_accuracy": "定位精度低", "weak_signature": "签名较弱", "robotic_signature": "签名疑似机器生成",
+    "replayed_signature": "签名与历史签收重复", "duplicate_photo": "照片与其他签收重复", "blurry_photo": "照片模糊",
+    "dark_photo": "照片过暗", "signed_on_courier_device": "在快递员设备上签收", "partial_delivery": "部分签收",
+    "refused": "拒收", "late_signature": "超时签收", "courier_far_from_signer": "快递员不在签收现场",
+}
+
+
+@dataclass
+class ReceiptDocument:
+    """Everything the PDF shows, as plain data."""
+
+    receipt_id: str
+    evidence: dict
+    evidence_json: bytes             # canonical JSON, embedded as the attachment
+    evidence_hash: str
+    verify_url: str
+    signature_png: bytes
+    thumbnails: list = field(default_factory=list)   # JPEG bytes, in evidence order
+    seal_png: bytes | None = None    # the tenant's uploaded seal
+    auto_seal: bool = False          # stamp a seal (the uploaded one, else a drawn one)
+    originals: list = field(default_factory=list)    # uploaded delivery notes, receipt goes after
+
+
+@functools.cache
+def _register_font() -> str:
+    pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    return FONT
+
+
+@functools.lru_cache(maxsize=32)
+def _seal_reader(png: bytes) -> ImageReader:
+    return ImageReader(io.BytesIO(png))
+
+
+class _Page:
+    """A cursor down an A4 page that starts a new page when it runs out."""
+
+    W, H = A4
+    M = 42
+
+    def __init__(self, c: canvas.Canvas):
+        self.c, self.y = c, self.H - self.M
+
+    def need(self, height: float):
+        if self.y - height < self.M:
+            self.c.showPage()
+            self.y = self.H - self.M
+
+    def text(self, x, value, size=9.5, font=FONT, color=black, lead=None):
+        self.need(size + 4)
+        self.c.setFont(font, size)
+        self.c.setFillColor(color)
+        self.c.drawString(x, self.y - size, str(value))
+        self.y -= lead or size + 4.5
+
+    def heading(self, value):
+        self.y -= 6
+        self.need(30)
+        self.c.setStrokeColor(HexColor("#bbbbbb"))
+        self.c.line(self.M, self.y, self.W - self.M, self.y)
+        self.y -= 4
+        self.text(self.M, value, size=11.5)
+
+
+def _wrap(text: str, width_pt: float, size: float) -> list[str]:
+    lines, line = [], ""
+    for ch in text:
+        if pdfmetrics.stringWidth(line + ch, FONT, size) > width_pt:
+            lines.append(line)
+            line = ch
+        else:
+            line += ch
+    return lines + [line] if line else lines
+
+
+def render(doc: ReceiptDocument) -> bytes:
+    """The receipt pages, unsigned."""
+    _register_font()
+    ev = doc.evidence
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=A4, pageCompression=1)
+    c.setTitle(f"{ev['doc_type']['name']} 签收回执 {doc.receipt_id}")
+    c.setAuthor(ev["tenant"]["name"])
+    c.setSubject(f"receipt:{doc.receipt_id} evidence-sha256:{doc.evidence_hash}")
+    p = _Page(c)
+    W, M = p.W, p.M
+
+    _qr(c, doc.verify_url, W - M - 86, p.H - M - 86, 86)
+    c.setFont(FONT, 7)
+    c.setFillColor(GREY)
+    c.drawCentredString(W - M - 43, p.H - M - 95, "扫码验证本回执")
+    p.text(M, ev["tenant"]["name"], size=12)
+    p.text(M, f"{ev['doc_type']['name']} · 电子签收回执", size=17, lead=24)
+    p.text(M, f"回执编号 {doc.receipt_id}", size=8.5, color=GREY)
+    p.text(M, f"验证地址 {doc.verify_url}", size=8.5, color=GREY)
+    p.y = min(p.y, p.H - M - 104)
+
+    p.heading("运单与货物")
+    cols = [M, M + 190, M + 300, M + 345, M + 390, M + 435]
+    for waybill in ev["waybills"]:
+        consignee = waybill["consignee"]
+        p.text(M, f"运单号 {waybill['number']}" + (f"   外部单号 {waybill['external_ref']}" if waybill["external_ref"] else ""),
+               size=10)
+        p.text(M + 10, f"收货人 {consignee['name']}  {consignee['phone_masked'] or ''}  {consignee['address']}"[:80],
+               size=8.5, color=GREY)
+        p.need(14)
+        c.setFont(FONT, 8.5)
+        c.setFillColor(GREY)
+        for x, label in zip(cols, ("商品", "编码", "发货", "实收", "破损", "备注")):
+            c.drawString(x, p.y - 9, label)
+        p.y -= 13
+        for item in waybill["items"]:
+            p.need(13)
+            c.setFont(FONT, 9)
+            c.setFillColor(black)
+            values = (item["name"][:22], (item["sku"] or "")[:14], f"{item['qty']}{item['unit'] or ''}",
+                      str(item["received_qty"]), str(item["damaged_qty"]), (item["note"] or "")[:14])
+            for x, value in zip(cols, values):
+                c.drawString(x, p.y - 9, value)
+            p.y -= 13
+        p.y -= 4
+
+    p.heading("签收结果")
+    signer = ev["signer"]
+    p.text(M, f"结果：{OUTCOME_LABELS.get(ev['outcome'], ev['outcome'])}", size=10.5)
+    if ev.get("refuse_reason"):
+        for line in _wrap(f"拒收原因：{ev['refuse_reason']}", W - 2 * M, 9.5):
+            p.text(M, line)
+    p.text(M, f"签收人：{signer['name']}（{RELATION_LABELS.get(signer['relation'], signer['relation'])}）"
+              + (f"  电话 {signer['phone_masked']}" if signer.get("phone_masked") else ""), size=10.5)
+
+    # The signature, and the seal over its right-hand side as a stamped form would have it.
+    p.need(110)
+    sig = ImageReader(io.BytesIO(doc.signature_png))
+    sw, sh = sig.getSize()
+    scale = min(220 / sw, 95 / sh)
+    c.setFont(FONT, 8.5)
+    c.setFillColor(GREY)
+    c.drawString(M, p.y - 10, "手写签名")
+    c.drawImage(sig, M + 50, p.y - 100, sw * scale, sh * scale, mask="auto")
+    if doc.auto_seal:
+        if doc.seal_png:
+            c.drawImage(_seal_reader(doc.seal_png), M + 300, p.y - 110, 110, 110, mask="auto",
+                        preserveAspectRatio=True)
+        else:
+            _drawn_seal(c, ev["tenant"]["name"], M + 355, p.y - 55, 52)
+    p.y -= 108
+
+    if doc.thumbnails:
+        p.heading("现场照片")
+        x, row_h = M, 0
+        for jpeg in doc.thumbnails:
+            image = ImageReader(io.BytesIO(jpeg))
+            iw, ih = image.getSize()
+            scale = min(118 / iw, 118 / ih)
+            w, h = iw * scale, ih * scale
+            if x + w > W - M:
+                p.y -= row_h + 6
+                x, row_h = M, 0
+            p.need(h + 4)
+            c.drawImage(image, x, p.y - h, w, h)
+            x, row_h = x + w + 8, max(row_h, h)
+        p.y -= row_h + 6
+        for photo in ev["photos"]:
+            p.text(M, f"{photo['kind']}  {photo['width']}×{photo['height']}  SHA-256 {photo['sha256']}",
+                   size=7, font=MONO, color=GREY, lead=9)
+
+    p.heading("位置与时间")
+    location = ev["location"]
+    raw = location.get("raw")
+    if raw:
+        wgs = location.get("wgs84") or {}
+        p.text(M, f"上报位置 {raw['lat']:.6f}, {raw['lng']:.6f}（{raw.get('coord_system', '')}，精度 "
+                  f"{raw.get('accuracy', '—')} 米，来源 {raw.get('source', '—')}）")
+        if wgs:
+            p.text(M, f"WGS-84 {wgs.get('lat', 0):.6f}, {wgs.get('lng', 0):.6f}")
+    else:
+        p.text(M, "未提供位置")
+    if location.get("distance_to_consignee_m") is not None:
+        p.text(M, f"距收货地址 {location['distance_to_consignee_m']:.0f} 米")
+    if location.get("distance_to_courier_m") is not None:
+        p.text(M, f"距快递员 {location['distance_to_courier_m']:.0f} 米")
+    times, client = ev["times"], ev["client"]
+    p.text(M, f"服务器签收时间 {times['submitted_at']} (UTC)")
+    if times.get("link_created_at"):
+        p.text(M, f"签收码生成 {times['link_created_at']}   打开 {times.get('link_opened_at') or '—'}")
+    p.text(M, f"客户端时间 {client.get('time') or '—'}   平台 {client.get('platform') or '—'}")
+
+    p.heading("异常")
+    if ev["anomalies"]:
+        for code in ev["anomalies"]:
+            p.text(M, f"• {ANOMALY_LABELS.get(code, code)}（{code}）")
+    else:
+        p.text(M, "无")
+
+    p.heading("存证")
+    p.text(M, "证据 JSON（附件 evidence.json）SHA-256：", size=9)
+    p.text(M, doc.evidence_hash, size=9, font=MONO)
+    p.text(M, "本回执由平台以数字签名保护，任何改动都会使签名失效；扫描右上角二维码或上传本文件验证。",
+           size=8.5, color=GREY)
+    c.showPage()
+    c.save()
+    return out.getvalue()
+
+
+def _qr(c, value: str, x: float, y: float, size: float):
+    widget = QrCodeWidget(value, barLevel="M")
+    x0, y0, x1, y1 = widget.getBounds()
+    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
+    drawing.add(widget)
+    renderPDF.draw(drawing, c, x, y)
+
+
+def _drawn_seal(c, name: str, cx: float, cy: float, r: float):
+    """A round red company seal: double ring, a star, the name along the top arc."""
+    c.saveState()
+    c.setStrokeColor(SEAL_RED)
+    c.setFillColor(SEAL_RED)
+    c.setLineWidth(2.6)
+    c.circle(cx, cy, r, stroke=1, fill=0)
+    c.setLineWidth(0.8)
+    c.circle(cx, cy, r - 4, stroke=1, fill=0)
+    star = c.beginPath()
+    for i in range(10):
+        radius = r * (0.28 if i % 2 == 0 else 0.11)
+        angle = math.pi / 2 + i * math.pi / 5
+        px, py = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+        star.moveTo(px, py) if i == 0 else star.lineTo(px, py)
+    star.close()
+    c.drawPath(star, stroke=0, fill=1)
+    chars = list(name[:16]) or ["章"]
+    size = max(7.0, min(12.5, 2 * math.pi * r * 0.62 / max(len(chars), 1) * 0.92))
+    span = min(math.radians(250), len(chars) * size * 1.05 / (r - 14))
+    c.setFont(FONT, size)
+    for i, ch in enumerate(chars):
+        angle = math.pi / 2 + span / 2 - (span * (i + 0.5) / len(chars))
+        c.saveState()
+        c.translate(cx + (r - 9 - size * 0.55) * math.cos(angle), cy + (r - 9 - size * 0.55) * math.sin(angle))
+        c.rotate(math.degrees(angle) - 90)
+        c.drawCentredString(0, -size * 0.35, ch)
+        c.restoreState()
+    c.setFont(FONT, 7.5)
+    c.drawCentredString(cx, cy - r * 0.55, "签收专用章")
+    c.restoreState()
+
+
+def _after_originals(originals: list, receipt_pages: bytes) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for original in originals:
+        writer.append(PdfReader(io.BytesIO(original)))
+    writer.append(PdfReader(io.BytesIO(receipt_pages)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def sign(doc: ReceiptDocument, signer, timestamper=None) -> bytes:
+    """The final receipt: pages (after the original note), evidence attachment, PAdES signature."""
+    from pyhanko.pdf_utils import embed
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields, signers
+
+    pages = render(doc)
+    if doc.originals:
+        pages = _after_originals(doc.originals, pages)
+    writer = IncrementalPdfFileWriter(io.BytesIO(pages), strict=False)
+    embed.embed_file(writer, embed.FileSpec(
+        file_spec_string=EVIDENCE_ATTACHMENT, file_name=EVIDENCE_ATTACHMENT,
+        embedded_data=embed.EmbeddedFileObject.from_file_data(writer, doc.evidence_json,
+                                                              mime_type="application/json"),
+        description=f"Canonical evidence of receipt {doc.receipt_id} (SHA-256 {doc.evidence_hash})"))
+    meta = signers.PdfSignatureMetadata(
+        field_name="ReceiptSignature", md_algorithm="sha256", subfilter=fields.SigSeedSubFilter.PADES,
+        reason=f"签收回执 {doc.receipt_id}", location="delivery_sign")
+    out = io.BytesIO()
+    signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(writer, output=out)
+    return out.getvalue()

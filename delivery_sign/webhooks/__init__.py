@@ -1,0 +1,1 @@
+"""Webhooks: signed event deliveries to the tenant's business systems (SPEC §4)."""

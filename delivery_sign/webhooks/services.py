@@ -1,0 +1,165 @@
+"""Webhook subscriptions, emitting events, and the delivery log.
+
+``emit`` writes the event, one delivery per interested subscription and a job for each,
+all in the caller's transaction: an event exists exactly when the change it reports
+committed. tasks.py sends them.
+"""
+import ipaddress
+import json
+import secrets
+import socket
+import uuid
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select
+
+from ..core import audit, jobs
+from ..core.clock import isoformat, utcnow
+from ..core.crypto import encrypt
+from ..core.errors import Conflict, NotFound, ValidationFailed, field_error
+from ..core.pagination import keyset_page
+from ..extensions import db
+from .models import EVENT_TYPES, PENDING, WebhookDelivery, WebhookEvent, WebhookSubscription
+
+SECRET_PURPOSE = "webhook-secret"
+DELIVER = "webhook.deliver"
+RETRY_WINDOW = timedelta(hours=24)
+
+
+class UrlNotAllowed(ValueError):
+    pass
+
+
+def allow_private() -> bool:
+    config = current_app.config
+    return bool(config.get("WEBHOOK_ALLOW_PRIVATE") or config.get("TESTING"))
+
+
+def check_url(url: str, *, allow_private_hosts: bool) -> None:
+    """Refuse what would let a tenant make us call inside our own network (SSRF)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UrlNotAllowed("Only http:// and https:// URLs with a host are allowed.")
+    if parts.username or parts.password:
+        raise UrlNotAllowed("Credentials in the URL are not allowed; verify the X-Signature header instead.")
+    if allow_private_hosts:
+        return
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise UrlNotAllowed("The host name does not resolve.") from None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        if not address.is_global or address.is_multicast:
+            raise UrlNotAllowed("The host resolves to a private, loopback or reserved address.")
+
+
+def create_subscription(principal, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
+    try:
+        check_url(url, allow_private_hosts=allow_private())
+    except UrlNotAllowed as exc:
+        raise ValidationFailed([field_error("url", "url_not_allowed", str(exc))]) from None
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    subscription = WebhookSubscription(
+        public_id="wh_" + uuid.uuid4().hex, tenant_id=principal.tenant_id, url=url,
+        events=list(dict.fromkeys(events)), secret_encrypted=encrypt(secret.encode(), SECRET_PURPOSE),
+        created_by=principal.actor, created_at=utcnow())
+    db.session.add(subscription)
+    db.session.flush()
+    audit.record(principal.tenant_id, "webhook.created", principal.actor, f"webhook:{subscription.public_id}",
+                 {"url": url, "events": subscription.events})
+    return subscription, secret
+
+
+def _subscription(principal, public_id: str) -> WebhookSubscription:
+    subscription = db.session.execute(select(WebhookSubscription).where(
+        WebhookSubscription.public_id == public_id, WebhookSubscription.tenant_id == principal.tenant_id,
+        WebhookSubscription.deleted_at.is_(None))).scalar_one_or_none()
+    if subscription is None:
+        raise NotFound(f"No webhook {public_id!r}.")
+    return subscription
+
+
+def list_subscriptions(principal, *, limit: int, cursor: str | None):
+    query = select(WebhookSubscription).where(WebhookSubscription.tenant_id == principal.tenant_id,
+                                              WebhookSubscription.deleted_at.is_(None))
+    return keyset_page(db.session, query, WebhookSubscription.id, limit=limit, cursor=cursor)
+
+
+def delete_subscription(principal, public_id: str) -> None:
+    subscription = _subscription(principal, public_id)
+    subscription.deleted_at = utcnow()
+    audit.record(principal.tenant_id, "webhook.deleted", principal.actor, f"webhook:{public_id}", {})
+
+
+def deliveries(principal, public_id: str, *, limit: int, cursor: str | None):
+    subscription = _subscription(principal, public_id)
+    query = (select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription.id))
+    rows, next_cursor = keyset_page(db.session, query, WebhookDelivery.id, limit=limit, cursor=cursor)
+    events = {e.id: e for e in db.session.execute(
+        select(WebhookEvent).where(WebhookEvent.id.in_([r.event_id for r in rows]))).scalars()} if rows else {}
+    return [delivery_view(row, events[row.event_id]) for row in rows], next_cursor
+
+
+def delivery_view(delivery: WebhookDelivery, event: WebhookEvent) -> dict:
+    return {"event_id": event.public_id, "type": event.type, "waybill_number": event.waybill_number,
+            "status": delivery.status, "attempts": delivery.attempts,
+            "last_status_code": delivery.last_status_code, "last_error": delivery.last_error,
+            "last_attempt_at": delivery.last_attempt_at, "next_attempt_at": delivery.next_attempt_at,
+            "delivered_at": delivery.delivered_at, "created_at": delivery.created_at}
+
+
+def redeliver(principal, public_id: str, event_public_id: str) -> dict:
+    """Send an event again (same id, same body), for a subscriber that lost or rejected it."""
+    subscription = _subscription(principal, public_id)
+    row = db.session.execute(
+        select(WebhookDelivery, WebhookEvent).join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.subscription_id == subscription.id, WebhookEvent.public_id == event_public_id)
+        .with_for_update(of=WebhookDelivery)).first()
+    if row is None:
+        raise NotFound(f"No event {event_public_id!r} for this webhook.")
+    delivery, event = row
+    if delivery.status == PENDING:
+        raise Conflict("This event is still being delivered; wait for it to succeed or give up.")
+    now = utcnow()
+    delivery.status, delivery.attempts, delivery.retry_until = PENDING, 0, now + RETRY_WINDOW
+    delivery.next_attempt_at, delivery.last_error = now, None
+    jobs.enqueue(DELIVER, {"delivery": delivery.id}, tenant_id=principal.tenant_id)
+    audit.record(principal.tenant_id, "webhook.redelivered", principal.actor, f"webhook:{public_id}",
+                 {"event_id": event_public_id})
+    return delivery_view(delivery, event)
+
+
+def emit(tenant_id: int, type: str, data: dict, waybill_number: str | None = None) -> WebhookEvent | None:
+    """Record an event for the tenant's subscribers, in the caller's transaction.
+
+    ``waybill_number`` orders delivery: a subscriber receives the events of one waybill in
+    the order they were emitted. Nothing is written when no subscription wants ``type``.
+    """
+    if type not in EVENT_TYPES:
+        raise ValueError(f"unknown webhook event type {type!r}")
+    subscriptions = [s for s in db.session.execute(select(WebhookSubscription).where(
+        WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.deleted_at.is_(None))).scalars()
+        if type in s.events]
+    if not subscriptions:
+        return None
+    now = utcnow()
+    public_id = "evt_" + uuid.uuid4().hex
+    body = json.dumps({"id": public_id, "type": type, "created_at": isoformat(now), "data": data},
+                      ensure_ascii=False, separators=(",", ":"), default=str)
+    event = WebhookEvent(public_id=public_id, tenant_id=tenant_id, type=type, waybill_number=waybill_number,
+                         body=body, created_at=now)
+    db.session.add(event)
+    db.session.flush()
+    rows = [WebhookDelivery(tenant_id=tenant_id, subscription_id=s.id, event_id=event.id, order_key=waybill_number,
+                            status=PENDING, attempts=0, next_attempt_at=now, retry_until=now + RETRY_WINDOW,
+                            created_at=now) for s in subscriptions]
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        jobs.enqueue(DELIVER, {"delivery": row.id}, tenant_id=tenant_id)
+    return event
+
