@@ -1,0 +1,335 @@
+/* The courier's H5 app (/courier): log in, pick today's waybills for one consignee, show
+ * the QR full screen, and turn green as soon as the recipient has signed. */
+(function () {
+  "use strict";
+  var $ = DS.$, $all = DS.$all, el = DS.el;
+
+  var STRINGS = {
+    zh: {
+      "app.title": "快递员", "lang.other": "English", logout: "退出",
+      "login.title": "登录", "login.tenant": "公司代码", "login.username": "用户名", "login.password": "密码",
+      "login.submit": "登录", "login.failed": "用户名或密码错误", "login.missing": "请填写公司代码、用户名和密码",
+      "login.limited": "尝试次数过多，请稍后再试", "offline": "网络不可用，请稍后重试",
+      "list.search": "搜索运单号或收货人", "list.empty": "没有运单", "list.more": "加载更多",
+      "filter.open": "待签收", "filter.done": "今日已完成", "filter.all": "全部",
+      "list.items": "{n} 件货物", "list.make": "生成签收码", "list.make.n": "生成签收码（{n} 单）",
+      "list.mismatch": "一次只能为同一收货人生成签收码",
+      "status.created": "待分配", "status.assigned": "待派送", "status.out_for_delivery": "派送中",
+      "status.signed": "已签收", "status.partially_signed": "部分签收", "status.refused": "已拒收", "status.cancelled": "已取消",
+      "qr.hint": "请收货人用手机扫码签收", "qr.left": "二维码剩余有效时间 {t}", "qr.expired": "二维码已过期",
+      "qr.renew": "重新生成二维码", "qr.back": "返回列表",
+      "signed.signed": "已签收", "signed.partial": "部分签收", "signed.refused": "已拒收", "signed.receipt": "凭证号 {id}",
+      "relation.self": "本人", "relation.family": "家属", "relation.colleague": "同事",
+      "relation.guard": "门卫保安", "relation.locker": "快递柜驿站", "relation.other": "其他",
+    },
+    en: {
+      "app.title": "Courier", "lang.other": "中文", logout: "Log out",
+      "login.title": "Log in", "login.tenant": "Company code", "login.username": "Username", "login.password": "Password",
+      "login.submit": "Log in", "login.failed": "Wrong username or password", "login.missing": "Enter company code, username and password",
+      "login.limited": "Too many attempts; wait a minute", "offline": "No connection; try again",
+      "list.search": "Waybill number or consignee", "list.empty": "No waybills", "list.more": "Load more",
+      "filter.open": "To deliver", "filter.done": "Done today", "filter.all": "All",
+      "list.items": "{n} item(s)", "list.make": "Make sign QR", "list.make.n": "Make sign QR ({n})",
+      "list.mismatch": "One QR is for one consignee only",
+      "status.created": "New", "status.assigned": "Assigned", "status.out_for_delivery": "Out for delivery",
+      "status.signed": "Signed", "status.partially_signed": "Partly signed", "status.refused": "Refused", "status.cancelled": "Cancelled",
+      "qr.hint": "Ask the recipient to scan and sign", "qr.left": "QR valid for {t}", "qr.expired": "The QR code has expired",
+      "qr.renew": "New QR code", "qr.back": "Back to list",
+      "signed.signed": "Signed", "signed.partial": "Partly signed", "signed.refused": "Refused", "signed.receipt": "Receipt {id}",
+      "relation.self": "consignee", "relation.family": "family", "relation.colleague": "colleague",
+      "relation.guard": "doorman", "relation.locker": "locker / station", "relation.other": "other",
+    },
+  };
+  var OPEN = "created,assigned,out_for_delivery";
+  var DONE = "signed,partially_signed,refused";
+  var SESSION = "ds:courier";
+
+  var i18n = new DS.I18n(STRINGS);
+  var t = i18n.t.bind(i18n);
+  var session = readSession();
+  var selected = {};        // number → waybill
+  var nextCursor = null;
+  var link = null;          // the sign link on screen
+  var pollTimer = null, clockTimer = null, wakeLock = null;
+  var position = null;      // {location, at}
+
+  function readSession() {
+    try {
+      var s = JSON.parse(sessionStorage.getItem(SESSION));
+      return s && new Date(s.expires_at) > new Date() ? s : null;
+    } catch (e) { return null; }
+  }
+
+  function call(method, path, json) {
+    return DS.request(method, "/api/v1" + path, { json: json, headers: { Authorization: "Bearer " + session.token } })
+      .then(function (r) {
+        if (r.status === 401) { logout(); throw new Error("unauthorized"); }
+        return r;
+      });
+  }
+
+  function show(id) {
+    ["login", "list", "qr-screen"].forEach(function (name) { $("#" + name).hidden = name !== id; });
+    $("#logout").hidden = id === "login";
+    $("#who").textContent = session && session.user ? session.user.display_name || session.user.username : "";
+  }
+
+  function showError(box, text) { box.textContent = text || ""; box.hidden = !text; }
+
+  // --- login --------------------------------------------------------------------------
+
+  var params = new URLSearchParams(location.search);
+  try { $("#login-tenant").value = params.get("tenant") || localStorage.getItem("ds:tenant") || ""; } catch (e) { /* private */ }
+
+  $("#login").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var body = { tenant: $("#login-tenant").value.trim(), username: $("#login-username").value.trim(),
+                 password: $("#login-password").value };
+    var box = $("#login-error");
+    if (!body.tenant || !body.username || !body.password) { showError(box, t("login.missing")); return; }
+    var button = $("[data-testid=login-submit]");
+    button.disabled = true;
+    DS.request("POST", "/api/v1/auth/login", { json: body }).then(function (r) {
+      button.disabled = false;
+      if (r.status !== 200) { showError(box, t(r.status === 429 ? "login.limited" : "login.failed")); return; }
+      session = { token: r.body.token, expires_at: r.body.expires_at, user: r.body.user, tenant: body.tenant };
+      sessionStorage.setItem(SESSION, JSON.stringify(session));
+      try { localStorage.setItem("ds:tenant", body.tenant); } catch (err) { /* private */ }
+      $("#login-password").value = "";
+      showError(box, "");
+      openList();
+    }, function () { button.disabled = false; showError(box, t("offline")); });
+  });
+
+  function logout() {
+    if (session) DS.request("POST", "/api/v1/auth/logout", { headers: { Authorization: "Bearer " + session.token } }).catch(function () {});
+    stopQr();
+    session = null;
+    sessionStorage.removeItem(SESSION);
+    show("login");
+  }
+  $("#logout").addEventListener("click", logout);
+
+  // --- waybill list -----------------------------------------------------------------
+
+  function todayStart() {
+    var d = new Date();
+    d.setHours(0, 0, 0, 0);
+    return d.toISOString();
+  }
+
+  function query(cursor) {
+    var q = new URLSearchParams({ limit: "50" });
+    var filter = $("#status").value;
+    if (filter === "open") q.set("status", OPEN);
+    if (filter === "done") { q.set("status", DONE); q.set("signed_from", todayStart()); }
+    var text = $("#search").value.trim();
+    if (text) q.set("q", text);
+    if (cursor) q.set("cursor", cursor);
+    return "/waybills?" + q.toString();
+  }
+
+  function openList() {
+    show("list");
+    selected = {};
+    loadList(null);
+    warmLocation();
+  }
+
+  function loadList(cursor) {
+    var box = $("#list-error");
+    call("GET", query(cursor)).then(function (r) {
+      if (r.status !== 200) { showError(box, (r.body && r.body.detail) || t("offline")); return; }
+      showError(box, "");
+      var list = $("#waybills");
+      if (!cursor) list.textContent = "";
+      r.body.items.forEach(function (w) { list.appendChild(row(w)); });
+      nextCursor = r.body.next_cursor;
+      $("#more").hidden = !nextCursor;
+      $("#list-empty").hidden = list.children.length > 0;
+      refreshSelection();
+    }, function (err) { if (err.message !== "unauthorized") showError(box, t("offline")); });
+  }
+
+  function consigneeKey(w) { return [w.consignee.name, w.consignee.phone, w.consignee.address].join("|"); }
+
+  function row(w) {
+    var open = OPEN.split(",").indexOf(w.status) >= 0;
+    var box = el("input", { type: "checkbox", dataset: { testid: "waybill-select" }, disabled: !open,
+                            on: { change: function () { toggle(w, box.checked); } } });
+    box.checked = !!selected[w.number];
+    var items = w.items.reduce(function (n, item) { return n + Number(item.qty || 0); }, 0);
+    return el("li", { class: "waybill", dataset: { testid: "waybill-row", number: w.number, status: w.status, consignee: consigneeKey(w) } },
+      el("label", { class: "waybill-label" }, box,
+        el("span", { class: "waybill-body" },
+          el("span", { class: "waybill-top" },
+            el("strong", { class: "waybill-number", text: w.number }),
+            el("span", { class: "badge badge--" + w.status, text: t("status." + w.status) })),
+          el("span", { class: "waybill-consignee", text: w.consignee.name + " · " + (w.consignee.phone || "") }),
+          el("span", { class: "waybill-address", text: w.consignee.address || "" }),
+          el("span", { class: "meta", text: t("list.items", { n: items }) }))));
+  }
+
+  function toggle(w, on) {
+    if (on) selected[w.number] = w; else delete selected[w.number];
+    refreshSelection();
+  }
+
+  // One QR is for one consignee: once a waybill is picked, others for someone else grey out.
+  function refreshSelection() {
+    var numbers = Object.keys(selected);
+    var key = numbers.length ? consigneeKey(selected[numbers[0]]) : null;
+    $all("[data-testid=waybill-row]").forEach(function (li) {
+      var box = li.querySelector("input");
+      var open = OPEN.split(",").indexOf(li.dataset.status) >= 0;
+      box.disabled = !open || (key !== null && li.dataset.consignee !== key);
+      li.classList.toggle("is-selected", box.checked);
+    });
+    var button = $("#make-qr");
+    button.disabled = numbers.length === 0;
+    button.textContent = numbers.length ? t("list.make.n", { n: numbers.length }) : t("list.make");
+  }
+
+  var searchTimer = null;
+  $("#search").addEventListener("input", function () {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(function () { selected = {}; loadList(null); }, 300);
+  });
+  $("#filters").addEventListener("submit", function (e) { e.preventDefault(); selected = {}; loadList(null); });
+  $("#status").addEventListener("change", function () { selected = {}; loadList(null); });
+  $("#more").addEventListener("click", function () { loadList(nextCursor); });
+
+  // --- location -------------------------------------------------------------------------
+
+  // Asked when the list opens, so making a QR rarely waits on the GPS; it never waits
+  // more than 3 s, and a refusal just means the link goes without the courier's position.
+  var positionAsked = null;
+  function warmLocation() {
+    if (!navigator.geolocation) return Promise.resolve(null);
+    positionAsked = new Promise(function (resolve) {
+      navigator.geolocation.getCurrentPosition(function (pos) {
+        position = { at: Date.now(), location: { lat: pos.coords.latitude, lng: pos.coords.longitude,
+                                                 accuracy: Math.min(pos.coords.accuracy, 100000), coord_system: "wgs84" } };
+        resolve(position);
+      }, function () { resolve(null); }, { enableHighAccuracy: true, timeout: 10000, maximumAge: 120000 });
+    });
+    return positionAsked;
+  }
+
+  function courierLocation() {
+    var fresh = function () { return position && Date.now() - position.at < 5 * 60 * 1000 ? position.location : null; };
+    if (fresh() || !positionAsked) return Promise.resolve(fresh());
+    return Promise.race([positionAsked, DS.sleep(3000)]).then(fresh);
+  }
+
+  // --- QR -------------------------------------------------------------------------------
+
+  $("#make-qr").addEventListener("click", function () { makeQr(Object.keys(selected)); });
+  $("#qr-renew").addEventListener("click", function () { if (link) makeQr(link.waybills); });
+  $("#qr-back").addEventListener("click", function () { stopQr(); openList(); });
+
+  function makeQr(numbers) {
+    var button = $("#make-qr");
+    button.disabled = true;
+    courierLocation().then(function (where) {
+      return call("POST", "/sign-links", { waybills: numbers, courier_location: where });
+    }).then(function (r) {
+      button.disabled = false;
+      if (r.status !== 201) {
+        var text = r.body && r.body.errors && r.body.errors.some(function (e) { return e.code === "consignee_mismatch"; })
+          ? t("list.mismatch") : (r.body && r.body.detail) || t("offline");
+        if ($("#qr-screen").hidden) showError($("#list-error"), text); else showError($("#qr-error"), text);
+        return;
+      }
+      showQr(r.body);
+    }, function (err) { button.disabled = false; if (err.message !== "unauthorized") showError($("#list-error"), t("offline")); });
+  }
+
+  function showQr(created) {
+    stopQr();
+    link = created;
+    show("qr-screen");
+    document.body.classList.add("qr-open");
+    var img = $("#qr");
+    // Same origin whatever PUBLIC_BASE_URL says: the page's CSP allows only this origin.
+    var src = new URL(created.qr_png, location.href);
+    img.src = src.pathname + "?size=720";
+    img.dataset.token = created.token;
+    img.alt = created.url;
+    var numbers = $("#qr-numbers");
+    numbers.textContent = "";
+    created.waybills.forEach(function (n) { numbers.appendChild(el("li", { text: n })); });
+    $("#qr-box").hidden = false;
+    $("#signed-banner").hidden = true;
+    $("#qr-renew").hidden = true;
+    showError($("#qr-error"), "");
+    tick();
+    clockTimer = setInterval(tick, 1000);
+    poll();
+    if (navigator.wakeLock) navigator.wakeLock.request("screen").then(function (l) { wakeLock = l; }, function () {});
+  }
+
+  function tick() {
+    var left = Math.max(0, Math.floor((new Date(link.expires_at) - Date.now()) / 1000));
+    var mm = Math.floor(left / 60), ss = left % 60;
+    $("#countdown").textContent = left > 0 ? t("qr.left", { t: mm + ":" + (ss < 10 ? "0" : "") + ss }) : t("qr.expired");
+    $("#countdown").classList.toggle("is-low", left < 60);
+    if (left <= 0) expired();
+  }
+
+  function expired() {
+    clearInterval(clockTimer);
+    $("#qr-box").classList.add("is-expired");
+    $("#qr-renew").hidden = false;
+  }
+
+  // ~1 s polling: the recipient's submit shows here within two seconds.
+  function poll() {
+    if (!link) return;
+    var current = link;
+    call("GET", "/sign-links/" + encodeURIComponent(current.token) + "/status").then(function (r) {
+      if (link !== current) return;
+      if (r.status === 200 && r.body.state === "signed") { signed(r.body); return; }
+      if (r.status === 200 && r.body.state === "expired") { expired(); $("#countdown").textContent = t("qr.expired"); return; }
+      pollTimer = setTimeout(poll, 1000);
+    }, function () { if (link === current) pollTimer = setTimeout(poll, 2000); });
+  }
+
+  function signed(status) {
+    clearInterval(clockTimer);
+    var outcome = status.outcome === "partial" ? "partial" : status.outcome === "refused" ? "refused" : "signed";
+    var signer = status.signer || {};
+    var parts = [t("signed." + outcome)];
+    if (signer.name) parts.push(signer.name);
+    if (signer.relation) parts.push(t("relation." + signer.relation));
+    $("#signed-text").textContent = parts.join(" · ");
+    $("#signed-receipt").textContent = status.receipt_id ? t("signed.receipt", { id: status.receipt_id }) : "";
+    var banner = $("#signed-banner");
+    banner.dataset.outcome = outcome;
+    banner.dataset.receiptId = status.receipt_id || "";
+    banner.hidden = false;
+    $("#qr-box").hidden = true;
+    if (navigator.vibrate) navigator.vibrate(200);
+  }
+
+  function stopQr() {
+    clearTimeout(pollTimer);
+    clearInterval(clockTimer);
+    link = null;
+    document.body.classList.remove("qr-open");
+    $("#qr-box").classList.remove("is-expired");
+    if (wakeLock) { wakeLock.release().catch(function () {}); wakeLock = null; }
+  }
+
+  // --- start ------------------------------------------------------------------------------
+
+  $("#lang-switch").hidden = false;
+  $("#lang-switch").addEventListener("click", function () {
+    i18n.toggle();
+    i18n.apply($("#app"));
+    refreshSelection();
+    if (session && !$("#list").hidden) loadList(null);
+  });
+  i18n.apply($("#app"));
+  if (session) openList(); else show("login");
+})();
