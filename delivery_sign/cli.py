@@ -67,8 +67,9 @@ def sweep_orphans_command():
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
 @click.option("--poll", default=0.5, show_default=True, help="Seconds to sleep when no job is due.")
+@click.option("--kind", "kinds", multiple=True, help="Only jobs of this kind (repeatable), e.g. webhook.deliver.")
 @with_appcontext
-def worker_command(once, poll):
+def worker_command(once, poll, kinds):
     """Run durable jobs (receipt PDFs, webhooks) until SIGTERM; start as many as you like."""
     import signal
     import threading
@@ -79,13 +80,13 @@ def worker_command(once, poll):
 
     app = current_app._get_current_object()
     if once:
-        click.echo(f"ran {run_due(app)} job(s)")
+        click.echo(f"ran {run_due(app, kinds=kinds or None)} job(s)")
         return
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo("worker started")
-    work(app, stop, poll_s=poll)
+    work(app, stop, poll_s=poll, kinds=kinds or None)
 
 
 def register_cli(app):

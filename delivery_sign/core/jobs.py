@@ -113,13 +113,23 @@ def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after
 
 # --- claiming and running ----------------------------------------------------------------
 
-def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = None) -> tuple[str, list]:
-    """Lease up to ``limit`` due jobs (pending and due, or running with an expired lease)."""
+def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = None,
+          kinds: tuple | None = None, tenant_id: int | None = None) -> tuple[str, list]:
+    """Lease up to ``limit`` due jobs (pending and due, or running with an expired lease).
+
+    ``kinds`` dedicates a worker to some job kinds (e.g. webhooks apart from PDFs);
+    ``tenant_id`` limits it to one tenant (tests, or a tenant's own worker).
+    """
     now = now or utcnow()
     token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
     due = or_(and_(Job.status == PENDING, Job.run_after <= now),
               and_(Job.status == RUNNING, Job.claimed_until < now))
-    ids = select(Job.id).where(due).order_by(Job.run_after, Job.id).limit(limit)
+    ids = select(Job.id).where(due)
+    if kinds:
+        ids = ids.where(Job.kind.in_(kinds))
+    if tenant_id is not None:
+        ids = ids.where(Job.tenant_id == tenant_id)
+    ids = ids.order_by(Job.run_after, Job.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         ids = ids.with_for_update(skip_locked=True)
     stmt = (update(Job).where(Job.id.in_(ids.scalar_subquery()))
@@ -165,21 +175,24 @@ def _run(row, token: str, now: datetime) -> None:
     db.session.commit()
 
 
-def run_batch(worker_id: str, *, limit: int = 10, lease_s: float = 120, now: datetime | None = None) -> int:
+def run_batch(worker_id: str, *, limit: int = 10, lease_s: float = 120, now: datetime | None = None,
+              kinds: tuple | None = None, tenant_id: int | None = None) -> int:
     """Claim one batch and run it in id order (inside an app context); returns how many ran."""
-    token, rows = claim(worker_id, limit=limit, lease_s=lease_s, now=now)
+    token, rows = claim(worker_id, limit=limit, lease_s=lease_s, now=now, kinds=kinds, tenant_id=tenant_id)
     for row in rows:
         _run(row, token, now or utcnow())
     return len(rows)
 
 
-def run_due(app, *, now: datetime | None = None, max_rounds: int = 1000) -> int:
+def run_due(app, *, now: datetime | None = None, max_rounds: int = 1000, kinds: tuple | None = None,
+            tenant_id: int | None = None) -> int:
     """Run every due job until none is left (tests, ``worker --once``); returns how many ran."""
     total = 0
     with app.app_context():
         try:
             for _ in range(max_rounds):
-                ran = run_batch(worker_name(), lease_s=app.config["JOB_LEASE_S"], now=now)
+                ran = run_batch(worker_name(), lease_s=app.config["JOB_LEASE_S"], now=now, kinds=kinds,
+                                tenant_id=tenant_id)
                 total += ran
                 if not ran:
                     break
@@ -192,14 +205,14 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
-def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10) -> None:
+def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10, kinds: tuple | None = None) -> None:
     """The worker loop: claim, run, sleep when idle, until ``stop`` is set."""
     name = worker_name()
     while not stop.is_set():
         ran = 0
         with app.app_context():
             try:
-                ran = run_batch(name, limit=batch, lease_s=app.config["JOB_LEASE_S"])
+                ran = run_batch(name, limit=batch, lease_s=app.config["JOB_LEASE_S"], kinds=kinds)
             except OperationalError as exc:
                 # The database is away or busy; try again after the poll interval.
                 log.warning("job claim failed: %s", type(exc).__name__)

@@ -1,7 +1,8 @@
 """Checking a receipt PDF someone hands us: is it ours, whole, and does it carry the evidence?
 
 A receipt PDF verifies when its last signature covers the entire file, is
-cryptographically intact, was made with one of the tenant's certificates, and the
+cryptographically intact, was made with one of the tenant's certificates, the file is
+the one we stored (its SHA-256 is the receipt's ``pdf_sha256``), and the
 embedded ``evidence.json`` hashes to the evidence hash stored for the receipt it names.
 """
 import hashlib
@@ -20,12 +21,15 @@ log = logging.getLogger(__name__)
 
 
 def _attachment(reader) -> bytes | None:
-    names = reader.root.get("/Names")
-    tree = names.get("/EmbeddedFiles") if names is not None else None
-    entries = list(tree.get("/Names", [])) if tree is not None else []
+    """The bytes of ``evidence.json`` from the document's EmbeddedFiles name tree (one level)."""
+    root = reader.root
+    if "/Names" not in root or "/EmbeddedFiles" not in root["/Names"]:
+        return None
+    tree = root["/Names"]["/EmbeddedFiles"]
+    entries = list(tree["/Names"]) if "/Names" in tree else []
     for name, spec in zip(entries[0::2], entries[1::2]):
         if str(name) == EVIDENCE_ATTACHMENT:
-            return spec.get_object()["/EF"]["/F"].get_object().data
+            return spec.get_object()["/EF"]["/F"].data
     return None
 
 
@@ -68,9 +72,11 @@ def verify_pdf(data: bytes) -> dict:
         context = ValidationContext(trust_roots=[x509.Certificate.load(der) for der in ders], allow_fetching=False)
         status = validate_pdf_signature(embedded, context)
         signer_fingerprint = hashlib.sha256(status.signing_cert.dump()).hexdigest()
+        # The byte-for-byte comparison also catches edits pyHanko tolerates, such as the
+        # zero padding of the signature's /Contents placeholder.
         result["pdf_signature_valid"] = bool(
             status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-            and signer_fingerprint in fingerprints)
+            and signer_fingerprint in fingerprints and hashlib.sha256(data).hexdigest() == receipt.pdf_sha256)
     except Exception as exc:  # noqa: BLE001 - a corrupted signature is a failed check
         log.info("signature validation failed on verify: %r", exc)
     return result
