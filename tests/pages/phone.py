@@ -1,6 +1,7 @@
 """A phone in a browser for the page tests: the context, and a hand that writes with touch."""
 import os
 import time
+import weakref
 from urllib.parse import urlsplit
 
 ARTIFACTS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "artifacts")
@@ -36,21 +37,26 @@ class Phone:
         self.context.close()
 
 
-def draw(page, strokes, *, box_fraction=0.8, scale=None):
+_pen_clock = weakref.WeakKeyDictionary()   # page → the last touch timestamp sent
+
+
+def draw(page, strokes, *, frame=None, box_fraction=0.8):
     """Write ``strokes`` (compact ``[[x, y, t_ms, pressure], ...]``) on the signature pad as
     real touch input, timed as written: CDP touch events carry the original timestamps, so
-    the page sees the hand's rhythm without the test waiting for it."""
+    the page sees the hand's rhythm without the test waiting for it. ``frame`` (default:
+    ``strokes``) is the whole signature the strokes are placed by, to rewrite one stroke."""
     pad = page.get_by_test_id("signature-pad")
     pad.scroll_into_view_if_needed()
     box = pad.bounding_box()
-    xs = [p[0] for s in strokes for p in s]
-    ys = [p[1] for s in strokes for p in s]
+    xs = [p[0] for s in frame or strokes for p in s]
+    ys = [p[1] for s in frame or strokes for p in s]
     width, height = (max(xs) - min(xs)) or 1, (max(ys) - min(ys)) or 1
-    k = scale or min(box["width"] * box_fraction / width, box["height"] * box_fraction / height)
+    k = min(box["width"] * box_fraction / width, box["height"] * box_fraction / height)
     left = box["x"] + (box["width"] - width * k) / 2
     top = box["y"] + (box["height"] - height * k) / 2
     cdp = page.context.new_cdp_session(page)
-    start = time.time()
+    # Timestamps run ahead of the wall clock while replaying; the next drawing starts after.
+    start = max(time.time(), _pen_clock.get(page, 0) + 0.3)
     t0 = strokes[0][0][2]
     try:
         for stroke in strokes:
@@ -62,4 +68,5 @@ def draw(page, strokes, *, box_fraction=0.8, scale=None):
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": [],
                                                   "timestamp": start + (stroke[-1][2] - t0 + 8) / 1000})
     finally:
+        _pen_clock[page] = start + (strokes[-1][-1][2] - t0 + 8) / 1000
         cdp.detach()
