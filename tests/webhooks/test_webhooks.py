@@ -1,0 +1,194 @@
+"""Webhooks: subscriptions, signed deliveries through receiver failures, backoff, redelivery."""
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+
+from delivery_sign.core import jobs
+from delivery_sign.core.clock import utcnow
+from delivery_sign.webhooks.services import UrlNotAllowed, check_url
+
+ALL = ["waybill.signed", "waybill.partially_signed", "waybill.refused", "receipt.pdf_ready", "waybill.reconciled"]
+
+
+def drain(world, now=None):
+    return jobs.run_due(world.app, tenant_id=world.tenant_id, now=now)
+
+
+def subscribe(world, url, events=ALL, who="admin"):
+    response = world.post("/webhooks", {"url": url, "events": events}, who=who)
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
+def check_signature(secret, headers, body):
+    fields = dict(part.split("=", 1) for part in headers["X-Signature"].split(","))
+    expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(fields["v1"], expected)
+    assert abs(int(fields["t"]) - time.time()) < 600
+
+
+def test_subscribe_list_delete(world):
+    hook = subscribe(world, "https://tms.example.com/hooks", ["waybill.signed"], who="api")
+    assert hook["secret"].startswith("whsec_") and hook["id"].startswith("wh_")
+    listed = world.get("/webhooks").get_json()
+    assert [h["id"] for h in listed["items"]] == [hook["id"]] and "secret" not in listed["items"][0]
+    assert listed["next_cursor"] is None
+    assert world.post("/webhooks", {"url": "ftp://x.example.com/", "events": ["waybill.signed"]}).status_code == 422
+    assert world.post("/webhooks", {"url": "https://x.example.com/", "events": ["nope"]}).status_code == 422
+    assert world.post("/webhooks", {"url": "https://x.example.com/", "events": ALL}, who="disp_east").status_code == 403
+    assert world.delete(f"/webhooks/{hook['id']}").status_code == 204
+    assert world.get("/webhooks").get_json()["items"] == []
+    assert world.delete(f"/webhooks/{hook['id']}").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1/x", "http://10.1.2.3/x", "http://169.254.169.254/latest",
+                                 "http://[::1]/x", "http://192.168.0.1/", "file:///etc/passwd",
+                                 "gopher://example.com/", "http://user:pw@93.184.216.34/"])
+def test_private_and_odd_urls_are_refused(url):
+    with pytest.raises(UrlNotAllowed):
+        check_url(url, allow_private_hosts=False)
+
+
+def test_loopback_needs_the_flag_outside_tests(app, world):
+    check_url("http://93.184.216.34/hook", allow_private_hosts=False)   # a public address passes
+    app.config["TESTING"] = False
+    try:
+        refused = world.post("/webhooks", {"url": "http://127.0.0.1:8080/h", "events": ALL})
+        assert refused.status_code == 422 and refused.get_json()["errors"][0]["code"] == "url_not_allowed"
+        app.config["WEBHOOK_ALLOW_PRIVATE"] = True
+        assert world.post("/webhooks", {"url": "http://127.0.0.1:8080/h", "events": ALL}).status_code == 201
+    finally:
+        app.config.update(TESTING=True, WEBHOOK_ALLOW_PRIVATE=False)
+
+
+def test_every_event_arrives_signed_once_in_order_through_failures(world, make_door, receiver, fast_webhooks):
+    hook = subscribe(world, receiver.url)
+    receiver.script = ["fail", "slow", "fail", "ok", "fail"]
+    doors = [make_door() for _ in range(3)]
+    doors[0].submit()
+    body = doors[1].body()
+    body.update(outcome="partial", items=[{"number": doors[1].number, "sku": "CHR-01", "received_qty": 3,
+                                           "damaged_qty": 0, "note": "少一把"}])
+    assert doors[1].submit(body).status_code == 201
+    assert doors[2].submit(doors[2].body(outcome="refused", refuse_reason="包装破损")).status_code == 201
+    deadline = time.monotonic() + 20
+    while len(receiver.accepted) < 6 and time.monotonic() < deadline:
+        drain(world)
+        time.sleep(0.05)   # deliveries waiting their turn behind an earlier event are due shortly
+
+    # 3 waybill events + 3 receipt.pdf_ready, each accepted exactly once.
+    ids = [event["id"] for event in receiver.accepted]
+    assert len(ids) == 6 and len(set(ids)) == 6
+    types = sorted(event["type"] for event in receiver.accepted)
+    assert types == sorted(["waybill.signed", "waybill.partially_signed", "waybill.refused"] + ["receipt.pdf_ready"] * 3)
+    for behaviour, headers, raw in receiver.received:
+        check_signature(hook["secret"], headers, raw)
+        assert headers["X-Event-Id"] == json.loads(raw)["id"]
+        assert b"13800138000" not in raw
+    # A retried event is the same bytes under the same id.
+    by_id = {}
+    for _, headers, raw in receiver.received:
+        by_id.setdefault(headers["X-Event-Id"], set()).add(raw)
+    assert all(len(bodies) == 1 for bodies in by_id.values())
+    # Per waybill: the sign-off event before its receipt.pdf_ready.
+    for door in doors:
+        seen = [e["type"] for e in receiver.accepted
+                if e["data"].get("number") == door.number or door.number in e["data"].get("waybills", [])]
+        assert seen[-1] == "receipt.pdf_ready" and seen[0].startswith("waybill."), seen
+    signed = next(e for e in receiver.accepted if e["type"] == "waybill.partially_signed")["data"]
+    assert signed["number"] == doors[1].number and signed["status"] == "partially_signed"
+    assert "partial_delivery" in signed["anomalies"] and signed["receipt_pdf"].endswith("/pdf")
+    assert signed["receipt_id"] and signed["signed_at"].endswith("Z")
+
+    log = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
+    assert len(log) == 6 and all(d["status"] == "succeeded" for d in log)
+    assert sum(d["attempts"] for d in log) == len(receiver.received)
+    assert any(d["attempts"] > 1 for d in log)
+
+
+def test_backoff_doubles_then_dead_after_24h_then_redeliver(app, world, door, receiver):
+    hook = subscribe(world, receiver.url, ["waybill.signed"])
+    receiver.script = ["fail"] * 3
+    app.config["WEBHOOK_BACKOFF_BASE_S"] = 20000
+    try:
+        start = utcnow()
+        door.submit()
+        drain(world)
+        [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
+        assert delivery["status"] == "pending" and delivery["attempts"] == 1 and delivery["last_status_code"] == 500
+        drain(world)   # nothing is due yet
+        assert len(receiver.received) == 1
+        drain(world, now=start + timedelta(seconds=20001))
+        [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
+        assert delivery["attempts"] == 2 and delivery["status"] == "pending"
+        # Tries at 0, 20000 and 60000 s; the fourth would be at 140000 s, past 24 h: dead.
+        drain(world, now=start + timedelta(seconds=20001 + 40001))
+        [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
+        assert delivery["status"] == "dead" and delivery["attempts"] == 3
+    finally:
+        app.config["WEBHOOK_BACKOFF_BASE_S"] = 0
+    redo = world.post(f"/webhooks/{hook['id']}/deliveries/{delivery['event_id']}/redeliver")
+    assert redo.status_code == 202 and redo.get_json()["status"] == "pending"
+    assert world.post(f"/webhooks/{hook['id']}/deliveries/{delivery['event_id']}/redeliver").status_code == 409
+    drain(world)
+    assert [e["id"] for e in receiver.accepted] == [delivery["event_id"]]
+    assert world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"][0]["status"] == "succeeded"
+    assert world.post(f"/webhooks/{hook['id']}/deliveries/evt_nope/redeliver").status_code == 404
+
+
+def test_emit_for_reconciled_is_ordered_after_the_sign_off(app, world, door, receiver, fast_webhooks):
+    from delivery_sign.extensions import db
+    from delivery_sign.webhooks.services import emit
+
+    subscribe(world, receiver.url, ["waybill.signed", "waybill.reconciled"])
+    receiver.script = ["fail"]
+    door.submit()
+    with app.app_context():
+        emit(world.tenant_id, "waybill.reconciled", {"number": door.number, "decision": "accepted"},
+             waybill_number=door.number)
+        db.session.commit()
+    deadline = time.monotonic() + 20
+    while len(receiver.accepted) < 2 and time.monotonic() < deadline:
+        drain(world)
+        time.sleep(0.05)
+    assert [e["type"] for e in receiver.accepted] == ["waybill.signed", "waybill.reconciled"]
+
+
+def test_worker_killed_mid_delivery_another_finishes_it(app, world, door, receiver, tmp_path):
+    hook = subscribe(world, receiver.url, ["waybill.signed"])
+    receiver.script = ["hang"]
+    door.submit()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, INSTANCE_PATH=str(tmp_path), DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+               STORAGE_URL=app.config["STORAGE_URL"], SECRET_KEY=app.config["SECRET_KEY"], WORKER="off",
+               DEMO_TENANT="0", WEBHOOK_ALLOW_PRIVATE="1", JOB_LEASE_S="2", WEBHOOK_TIMEOUT_S="60",
+               LOG_LEVEL="WARNING", PYTHONPATH=root)
+    worker = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "flask"), "--app", "wsgi", "worker",
+                               "--kind", "webhook.deliver", "--poll", "0.1"], cwd=root, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        assert receiver.got_request.wait(30), "the worker never called the receiver"
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    receiver.release.set()
+    # This process is the other worker: it takes the job once the dead worker's lease runs out.
+    deadline = time.monotonic() + 30
+    while not receiver.accepted and time.monotonic() < deadline:
+        jobs.run_due(app, tenant_id=world.tenant_id, kinds=("webhook.deliver",))
+        time.sleep(0.2)
+    [event] = receiver.accepted
+    assert event["type"] == "waybill.signed" and event["data"]["number"] == door.number
+    assert [r[1]["X-Event-Id"] for r in receiver.received] == [event["id"], event["id"]]
+    [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
+    assert delivery["status"] == "succeeded"
