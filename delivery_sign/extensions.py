@@ -1,5 +1,5 @@
 """Extensions created at import time and bound to an app in ``create_app``."""
-from flask import has_request_context, request
+from flask import current_app, g, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -49,7 +49,20 @@ def _sqlite_on_begin(conn):
     # A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY
     # when another writer committed in between; taking the write lock at BEGIN makes
     # writers queue on busy_timeout instead. Reads (GET) stay deferred and never wait.
-    if has_request_context() and request.method in _SAFE_METHODS:
+    if has_request_context() and (g.get("reading_only") or (request.method in _SAFE_METHODS
+                                                            and not _writes_on_read())):
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def writes_on_read(view):
+    """Mark a GET view that writes (e.g. the first view of a sign link records it), so its
+    SQLite transaction takes the write lock up front like any POST."""
+    view._writes_on_read = True
+    return view
+
+
+def _writes_on_read():
+    view = current_app.view_functions.get(request.endpoint)
+    return getattr(view, "_writes_on_read", False)

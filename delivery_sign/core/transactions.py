@@ -1,6 +1,8 @@
 """One commit per request: a successful response commits, anything else rolls back."""
 import logging
+from contextlib import contextmanager
 
+from flask import g
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..extensions import db
@@ -24,3 +26,19 @@ def commit_or_rollback(response):
         return problem_response(503, "Service unavailable", "The change could not be saved; retry shortly.",
                                 headers={"Retry-After": "5"})
     return response
+
+
+@contextmanager
+def reading():
+    """A read-only transaction inside a writing request, ended on exit.
+
+    Slow work that only needs to read (decoding a photo, checking strokes, calling WeChat)
+    runs between ``reading()`` and the short write transaction after it, so SQLite's single
+    write lock is never held while the CPU or the network is busy.
+    """
+    g.reading_only = True
+    try:
+        yield
+    finally:
+        db.session.rollback()
+        g.reading_only = False

@@ -5,7 +5,7 @@ from ..core.auth import current, require
 from ..core.content import accepts, max_body
 from ..core.errors import Problem
 from ..core.ratelimit import recipient_limits
-from ..extensions import db
+from ..extensions import db, writes_on_read
 from . import links, qr, recipient
 from .blueprint import blp
 from .schemas import (LinkStatusSchema, OtpSentSchema, OtpVerifySchema, PhotoOutSchema, QrQuerySchema,
@@ -73,6 +73,7 @@ def sign_link_status(token):
 
 
 @blp.route("/sign/<token>", methods=["GET"])
+@writes_on_read
 @recipient_limits
 @blp.response(200, RecipientViewSchema)
 def view(token):

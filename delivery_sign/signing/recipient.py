@@ -18,6 +18,7 @@ from ..core.errors import Conflict, Problem, ValidationFailed, field_error
 from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.storage import get_storage
+from ..core.transactions import reading
 from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk
 from ..waybills.schemas import number_out
@@ -120,33 +121,37 @@ def _signed64(h: int) -> int:
 
 
 def upload_photo(token: str, upload, kind: str) -> Photo:
-    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, chunk_keys, hamming, probe_keys
+    from ..evidence.photo_hash import chunk_keys
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
 
     if kind not in PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(PHOTO_KINDS)}.")])
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
-    link = usable_link(token, for_update=True)
-    uploaded = db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
-    if uploaded >= MAX_UPLOADS_PER_LINK:
-        raise ValidationFailed([field_error("file", "too_many_photos",
-                                            f"At most {MAX_UPLOADS_PER_LINK} uploads per sign link.")])
+    with reading():
+        tenant_id = usable_link(token).tenant_id
+    # Decoding and storing happen before the write transaction: SQLite's one write lock is
+    # never held while a 12-MP photo is being measured or written to disk.
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
     try:
         report = inspect_photo(data)
     except PhotoInvalid as exc:
         raise ValidationFailed([field_error("file", "photo_invalid", exc.message)]) from None
-
-    anomalies = list(report.anomalies)
-    duplicate_of = _near_photo(link, report.phash, probe_keys, hamming, DUPLICATE_MAX_DISTANCE)
-    if duplicate_of is not None:
-        anomalies.append("duplicate_photo")
-    key = f"photos/{link.tenant_id}/{report.sha256}"
+    key = f"photos/{tenant_id}/{report.sha256}"
     storage = get_storage()
     if not storage.exists(key):
-        # Written before the commit; a failed commit leaves a file the orphan sweep removes.
+        # Content-addressed; an upload that never reaches a receipt is removed by the sweep.
         storage.put(key, data, report.mime)
+
+    link = usable_link(token, for_update=True)
+    uploaded = db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
+    if uploaded >= MAX_UPLOADS_PER_LINK:
+        raise ValidationFailed([field_error("file", "too_many_photos",
+                                            f"At most {MAX_UPLOADS_PER_LINK} uploads per sign link.")])
+    anomalies = list(report.anomalies)
+    duplicate_of = _near_photo(link, report.phash)
+    if duplicate_of is not None:
+        anomalies.append("duplicate_photo")
     photo = Photo(
         public_id=uuid.uuid4().hex, tenant_id=link.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
         storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
@@ -162,8 +167,10 @@ def upload_photo(token: str, upload, kind: str) -> Photo:
     return photo
 
 
-def _near_photo(link, phash, probe_keys, hamming, max_distance):
-    """The public id of a photo of another sign-off within ``max_distance``, if any."""
+def _near_photo(link, phash):
+    """The public id of a photo of another sign-off within the duplicate distance, if any."""
+    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_keys
+
     keys = [(no << 16) | value for no, value in probe_keys(phash)]
     candidates = db.session.execute(
         select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
@@ -171,6 +178,6 @@ def _near_photo(link, phash, probe_keys, hamming, max_distance):
                Photo.link_id != link.id, Photo.receipt_id.isnot(None))
     ).all()
     for public_id, stored in candidates:
-        if hamming(phash, stored & ((1 << 64) - 1)) <= max_distance:
+        if hamming(phash, stored & ((1 << 64) - 1)) <= DUPLICATE_MAX_DISTANCE:
             return public_id
     return None

@@ -1,10 +1,11 @@
 """The sign-off: checks, evidence, and exactly one receipt per link.
 
-Order matters. The link row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's
-``BEGIN IMMEDIATE`` serialises writers), so of many concurrent submits one wins and the
-rest see the link used: a replay of the same ``submission_id`` gets the stored answer
-(200), any other 409. Hard checks run before anything is written, so a 422 leaves the
-link usable and the database unchanged.
+Order matters. The strokes are measured and WeChat is asked for the openid first, in a
+read-only transaction, so no lock is held meanwhile. Then the link row is locked
+(``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE`` serialises writers), so of
+many concurrent submits one wins and the rest see the link used: a replay of the same
+``submission_id`` gets the stored answer (200), any other 409. Hard checks run before
+anything is written, so a 422 leaves the link usable and the database unchanged.
 """
 import hashlib
 import logging
@@ -26,6 +27,7 @@ from ..receipts.tasks import RENDER_PDF
 from ..waybills.models import WaybillAnomaly
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
+from ..core.transactions import reading
 from .links import Locked, find_link, state_of
 
 log = logging.getLogger(__name__)
@@ -34,6 +36,11 @@ WAYBILL_STATUS = {"signed": "signed", "partial": "partially_signed", "refused": 
 
 
 def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
+    with reading():
+        policy = dict(find_link(token).policy)
+    strokes = _measure_strokes(body, policy)
+    openid = _recipient_openid(body.get("wechat_code"))
+
     link = find_link(token, for_update=True)
     previous = db.session.execute(select(Receipt).where(Receipt.link_id == link.id)).scalar_one_or_none()
     if previous is not None:
@@ -45,18 +52,32 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     if link.locked_at is not None:
         raise Locked("Too many wrong codes; ask the courier for a new QR code.")
 
-    checked = _check(link, body)
+    checked = _check(link, body, strokes)
     now = utcnow()
-    anomalies = _anomalies(link, body, checked, now)
+    anomalies = _anomalies(link, body, checked, now, openid)
     receipt = _write(link, body, checked, anomalies, now, client_ip)
     return receipt.response, 201
 
 
 # --- hard checks (422) ------------------------------------------------------------------
 
-def _check(link, body) -> dict:
+def _measure_strokes(body, policy) -> dict:
+    """Parse and judge the strokes, and fingerprint them for the replay lookup."""
+    from ..evidence.replay import band_keys, fingerprint
     from ..evidence.strokes import SignatureInputError, check_signature, parse_signature
 
+    try:
+        signature = parse_signature(body["signature"])
+    except SignatureInputError as exc:
+        return {"errors": [field_error("signature", exc.code, exc.message)]}
+    verdict = check_signature(signature, signer_name=body["signer"]["name"].strip(),
+                              handwriting=policy["handwriting"])
+    fp = fingerprint(signature)
+    return {"errors": [field_error("signature", code, message) for code, message in verdict.errors],
+            "signature": signature, "verdict": verdict, "fingerprint": fp, "band_keys": band_keys(fp)}
+
+
+def _check(link, body, strokes) -> dict:
     policy, errors = link.policy, []
     signer, outcome = body["signer"], body["outcome"]
     if not signer["name"].strip():
@@ -83,18 +104,10 @@ def _check(link, body) -> dict:
     elif len(photos) > policy["photos_max"]:
         errors.append(field_error("photo_ids", "photos_invalid", f"At most {policy['photos_max']} photos."))
     lines = _lines(link, outcome, body["items"], errors)
-
-    signature = verdict = None
-    try:
-        signature = parse_signature(body["signature"])
-    except SignatureInputError as exc:
-        errors.append(field_error("signature", exc.code, exc.message))
-    if signature is not None:
-        verdict = check_signature(signature, signer_name=signer["name"].strip(), handwriting=policy["handwriting"])
-        errors.extend(field_error("signature", code, message) for code, message in verdict.errors)
+    errors.extend(strokes["errors"])
     if errors:
         raise ValidationFailed(errors, detail="The sign-off is not complete; fix the fields listed and submit again.")
-    return {"photos": photos, "lines": lines, "signature": signature, "verdict": verdict}
+    return {"photos": photos, "lines": lines, **strokes}
 
 
 def _photos(link, photo_ids, errors) -> list[Photo]:
@@ -146,13 +159,12 @@ def _lines(link, outcome, reported, errors) -> list[dict]:
 
 # --- soft findings (anomalies) -----------------------------------------------------------
 
-def _anomalies(link, body, checked, now) -> dict:
-    from ..evidence.replay import band_keys, fingerprint, is_replay
+def _anomalies(link, body, checked, now, openid) -> dict:
+    from ..evidence.replay import is_replay
     from ..geo.distance import location_findings
 
     found = list(checked["verdict"].anomalies)
-    fp = fingerprint(checked["signature"])
-    keys = band_keys(fp)
+    fp, keys = checked["fingerprint"], checked["band_keys"]
     replay_of = None
     if keys:
         candidates = db.session.execute(
@@ -182,7 +194,6 @@ def _anomalies(link, body, checked, now) -> dict:
         found.append("refused")
     if any(w.deadline is not None and w.deadline < now for w in link.waybills):
         found.append("late_signature")
-    openid = _recipient_openid(body.get("wechat_code"))
     if openid and link.courier is not None and link.courier.wechat_openid == openid:
         found.append("signed_on_courier_device")
     return {"codes": list(dict.fromkeys(found)), "location": location, "fingerprint": fp, "band_keys": keys,
