@@ -1,0 +1,124 @@
+"""Durable jobs: written with their cause, leased, retried with backoff, dead after the last try."""
+import threading
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from delivery_sign.core import jobs
+from delivery_sign.core.clock import utcnow
+from delivery_sign.extensions import db
+
+CALLS = []
+
+
+@jobs.handler("test.flaky", max_attempts=3, backoff_s=10)
+def _flaky(ctx):
+    CALLS.append(ctx.payload["n"])
+    raise RuntimeError("receiver down")
+
+
+@jobs.handler("test.ok")
+def _ok(ctx):
+    CALLS.append(ctx.payload["n"])
+
+
+def _job(app, job_id):
+    with app.app_context():
+        return db.session.get(jobs.Job, job_id)
+
+
+def _enqueue(app, world, kind, n=1, **kw):
+    with app.app_context():
+        job = jobs.enqueue(kind, {"n": n}, tenant_id=world.tenant_id, **kw)
+        db.session.commit()
+        return job.id
+
+
+def test_job_exists_only_when_the_sign_off_commits(app, world, door):
+    bad = door.submit(door.body(signer={"name": "", "relation": "self"}))
+    assert bad.status_code == 422
+    with app.app_context():
+        assert db.session.execute(select(jobs.Job).where(jobs.Job.tenant_id == world.tenant_id)).first() is None
+    assert door.submit().status_code == 201
+    with app.app_context():
+        [job] = db.session.execute(select(jobs.Job).where(jobs.Job.tenant_id == world.tenant_id)).scalars()
+        assert job.kind == "receipt.render_pdf" and job.status == "pending"
+
+
+def test_backoff_then_dead_letter(app, world):
+    job_id = _enqueue(app, world, "test.flaky")
+    start = utcnow()
+    jobs.run_due(app, tenant_id=world.tenant_id, now=start)
+    job = _job(app, job_id)
+    assert job.status == "pending" and job.attempts == 1 and "receiver down" in job.last_error
+    assert 9 <= (job.run_after - start).total_seconds() <= 12
+    assert jobs.run_due(app, tenant_id=world.tenant_id, now=start + timedelta(seconds=5)) == 0
+    jobs.run_due(app, tenant_id=world.tenant_id, now=start + timedelta(seconds=11))
+    job = _job(app, job_id)
+    assert job.attempts == 2 and 19 <= (job.run_after - start - timedelta(seconds=11)).total_seconds() <= 22
+    jobs.run_due(app, tenant_id=world.tenant_id, now=start + timedelta(seconds=40))
+    job = _job(app, job_id)
+    assert job.status == "dead" and job.attempts == 3 and job.finished_at is not None
+    assert jobs.run_due(app, tenant_id=world.tenant_id, now=start + timedelta(days=30)) == 0
+
+
+def test_lost_lease_is_taken_over_and_the_old_holder_changes_nothing(app, world):
+    job_id = _enqueue(app, world, "test.ok", n=7)
+    start = utcnow()
+    with app.app_context():
+        token, rows = jobs.claim("dead-worker", limit=1, lease_s=5, now=start, tenant_id=world.tenant_id)
+        db.session.remove()
+    assert [r.id for r in rows] == [job_id]
+    assert jobs.run_due(app, tenant_id=world.tenant_id, now=start + timedelta(seconds=1)) == 0   # still leased
+    assert jobs.run_due(app, tenant_id=world.tenant_id, now=start + timedelta(seconds=6)) == 1
+    assert _job(app, job_id).status == "done" and _job(app, job_id).attempts == 2
+    with app.app_context():
+        jobs._finish(job_id, token, status="dead")   # the old holder wakes up late
+        db.session.commit()
+    assert _job(app, job_id).status == "done"
+
+
+def test_dedupe_key_adds_one_job(app, world):
+    first = _enqueue(app, world, "test.ok", dedupe_key=f"once:{world.tenant_id}")
+    assert _enqueue(app, world, "test.ok", dedupe_key=f"once:{world.tenant_id}") == first
+
+
+def test_concurrent_claimers_never_share_a_job(app, world):
+    ids = {_enqueue(app, world, "test.ok", n=i) for i in range(40)}
+    claimed, lock = [], threading.Lock()
+
+    def claimer(name):
+        with app.app_context():
+            while True:
+                _, rows = jobs.claim(name, limit=3, lease_s=60, tenant_id=world.tenant_id)
+                if not rows:
+                    break
+                with lock:
+                    claimed.extend(r.id for r in rows)
+            db.session.remove()
+
+    threads = [threading.Thread(target=claimer, args=(f"w{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(claimed) == sorted(ids)
+
+
+def test_inline_worker_is_off_under_tests_and_runs_when_asked(app, world):
+    assert app.config["TESTING"] and jobs._inline_pid is None
+    CALLS.clear()
+    _enqueue(app, world, "test.ok", n=42)
+    stop = threading.Event()
+    thread = threading.Thread(target=jobs.work, args=(app, stop), kwargs={"poll_s": 0.05, "kinds": ("test.ok",)}, daemon=True)
+    thread.start()
+    try:
+        import time
+
+        deadline = time.monotonic() + 20
+        while 42 not in CALLS and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(20)
+    assert 42 in CALLS
