@@ -13,10 +13,7 @@ import math
 from dataclasses import dataclass, field
 
 from reportlab import rl_config
-from reportlab.graphics import renderPDF
-from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
-from reportlab.lib.colors import Color, black, HexColor
+from reportlab.lib.colors import Color, HexColor, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
@@ -243,11 +240,29 @@ def render(doc: ReceiptDocument) -> bytes:
 
 
 def _qr(c, value: str, x: float, y: float, size: float):
-    widget = QrCodeWidget(value, barLevel="M")
-    x0, y0, x1, y1 = widget.getBounds()
-    drawing = Drawing(size, size, transform=[size / (x1 - x0), 0, 0, size / (y1 - y0), 0, 0])
-    drawing.add(widget)
-    renderPDF.draw(drawing, c, x, y)
+    """The QR as one filled path of row runs: reportlab's widget draws a node per module,
+    which was half the render time."""
+    import qrcode
+
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=2)
+    code.add_data(value)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    cell = size / len(matrix)
+    path = c.beginPath()
+    for row, bits in enumerate(matrix):
+        col = 0
+        while col < len(bits):
+            if bits[col]:
+                start = col
+                while col < len(bits) and bits[col]:
+                    col += 1
+                path.rect(x + start * cell, y + size - (row + 1) * cell, (col - start) * cell, cell)
+            col += 1
+    c.saveState()
+    c.setFillColor(black)
+    c.drawPath(path, stroke=0, fill=1)
+    c.restoreState()
 
 
 def _drawn_seal(c, name: str, cx: float, cy: float, r: float):
