@@ -228,6 +228,7 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
                 for line in checked["lines"] if line["waybill"] is waybill):
             waybill_status = "signed"
         waybill.status, waybill.signed_at = waybill_status, now
+        waybill.receipt_public_id, waybill.signer_relation = public_id, body["signer"]["relation"]
         events.append((f"waybill.{waybill_status}", "recipient", f"waybill:{waybill.number}",
                        {"receipt": public_id}))
         existing = {a.code for a in waybill.anomalies}

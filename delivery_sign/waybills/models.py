@@ -66,6 +66,9 @@ class Waybill(db.Model):
     signed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str | None] = mapped_column(String(500))
+    # Set at sign-off, so lists and reports need no join to the receipt.
+    receipt_public_id: Mapped[str | None] = mapped_column(String(32))
+    signer_relation: Mapped[str | None] = mapped_column(String(20))
     reconcile_decision: Mapped[str | None] = mapped_column(String(20))
     reconcile_note: Mapped[str | None] = mapped_column(String(1000))
     reconciled_at: Mapped[datetime | None]

@@ -2,6 +2,7 @@
 import json
 from decimal import Decimal, InvalidOperation
 
+from flask import current_app
 from marshmallow import fields, post_load, validate, validates
 
 from ..core.clock import isoformat, to_naive_utc
@@ -199,7 +200,11 @@ class WaybillOutSchema(StrictSchema):
                 "at": isoformat(waybill.reconciled_at), "by": waybill.reconciled_by}
 
     def _receipt(self, waybill):
-        return getattr(waybill, "receipt_summary", None)
+        if waybill.receipt_public_id is None:
+            return None
+        base = f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/receipts/{waybill.receipt_public_id}"
+        return {"id": waybill.receipt_public_id, "url": base, "pdf": base + "/pdf",
+                "signer_relation": waybill.signer_relation}
 
 
 class WaybillPageSchema(StrictSchema):

@@ -21,6 +21,7 @@ from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, flatten_messages
 from ..core.pagination import keyset_page
 from ..extensions import db
+from ..webhooks import services as webhooks
 from .models import CANCELLABLE, FINAL_STATUSES, Waybill, WaybillAnomaly, WaybillItem
 from .schemas import WaybillInSchema
 
@@ -371,19 +372,11 @@ def reconcile(principal: Principal, number: str, decision: str, note: str | None
     waybill.reconciled_at, waybill.reconciled_by = utcnow(), principal.actor
     audit.record(principal.tenant_id, "waybill.reconciled", principal.actor, f"waybill:{number}",
                  {"decision": decision, "note": note or None})
-    _emit_reconciled(principal.tenant_id, waybill)
+    webhooks.emit(principal.tenant_id, "waybill.reconciled", {
+        "number": waybill.number, "status": waybill.status, "decision": decision, "note": waybill.reconcile_note,
+        "reconciled_at": isoformat(waybill.reconciled_at), "receipt_id": waybill.receipt_public_id,
+    }, waybill_number=number)
     return waybill
-
-
-def _emit_reconciled(tenant_id, waybill):
-    try:
-        from ..webhooks.services import emit
-    except ImportError:   # webhooks arrive with issue #5
-        return
-    emit(tenant_id, "waybill.reconciled", {
-        "number": waybill.number, "status": waybill.status, "decision": waybill.reconcile_decision,
-        "note": waybill.reconcile_note, "reconciled_at": isoformat(waybill.reconciled_at),
-    }, waybill_number=waybill.number)
 
 
 def reconcile_many(principal: Principal, numbers: list[str], decision: str, note: str | None) -> list[dict]:

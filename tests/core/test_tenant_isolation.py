@@ -33,11 +33,11 @@ WALK = [
     ("POST", "/webhooks/{webhook_id}/deliveries/{event_id}/redeliver", None),
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
-COLLECTIONS = ["/waybills", "/waybills/export", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox",
+COLLECTIONS = ["/waybills", "/waybills/export", "/reports/summary", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox",
                "/webhooks"]
 # Endpoints with no tenant object in the path, checked in their own tests; the recipient's
 # endpoints take the sign token as the credential, not a staff login (tests/signing).
-NOT_TENANT_ADDRESSED = {"/reports/summary", "/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch",
+NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch",
                         "/waybills/import", "/waybills/reconcile", "/openapi.json",
                         "/sign/{token}", "/sign/{token}/otp", "/sign/{token}/otp/verify", "/sign/{token}/photos",
                         "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg",

@@ -1,0 +1,81 @@
+"""The summary report against counts computed independently from the waybills themselves."""
+from collections import Counter, defaultdict
+from datetime import timedelta
+
+import pytest
+
+from delivery_sign.core.clock import isoformat, utcnow
+from delivery_sign.extensions import db
+from delivery_sign.waybills.models import Waybill
+
+
+@pytest.fixture
+def signed_world(world, make_door):
+    outcomes = []
+    for relation, outcome in (("self", "signed"), ("guard", "signed"), ("family", "refused"), ("self", "signed")):
+        door = make_door()
+        body = door.body(signer={"name": door.signature["signer_name"], "relation": relation}, outcome=outcome,
+                         refuse_reason="破损" if outcome == "refused" else "")
+        assert door.submit(body).status_code == 201
+        outcomes.append(door.number)
+    world.waybill(org_unit="WEST")
+    world.waybill(org_unit="EAST-1", courier="courier2")
+    return world
+
+
+def _independent(world, key_of):
+    """Counts straight from the rows, in Python."""
+    with world.app.app_context():
+        rows = db.session.query(Waybill).filter_by(tenant_id=world.tenant_id).all()
+        expected = defaultdict(lambda: {"total": 0, "by_status": Counter(), "self": 0, "others": 0, "anomalous": 0})
+        for w in rows:
+            group = expected[key_of(w)]
+            group["total"] += 1
+            group["by_status"][w.status] += 1
+            group["self"] += w.signer_relation == "self"
+            group["others"] += w.signer_relation not in (None, "self")
+            group["anomalous"] += bool(w.anomalies)
+        return expected
+
+
+@pytest.mark.parametrize("group_by, key_of", [
+    ("org_unit", lambda w: w.org_unit.code if w.org_unit else None),
+    ("courier", lambda w: w.courier.username if w.courier else None),
+    ("doc_type", lambda w: w.doc_type.code),
+    ("relation", lambda w: w.signer_relation),
+    ("day", lambda w: (w.created_at + timedelta(hours=8)).date().isoformat()),
+])
+def test_summary_matches_independent_counts(signed_world, group_by, key_of):
+    report = signed_world.get("/reports/summary", query_string={"group_by": group_by}).get_json()
+    assert report["group_by"] == group_by
+    expected = _independent(signed_world, key_of)
+    got = {row["key"]: row for row in report["rows"]}
+    assert set(got) == set(expected)
+    for key, want in expected.items():
+        row = got[key]
+        assert row["total"] == want["total"]
+        assert {k: v for k, v in row["by_status"].items() if v} == dict(want["by_status"])
+        assert row["signed_by_consignee"] == want["self"] and row["signed_by_others"] == want["others"]
+        assert row["with_anomalies"] == want["anomalous"]
+
+
+def test_median_minutes_and_range(signed_world):
+    report = signed_world.get("/reports/summary", query_string={"group_by": "doc_type"}).get_json()
+    assert report["rows"][0]["median_minutes_to_signoff"] == 0
+    future = isoformat(utcnow() + timedelta(days=1))
+    empty = signed_world.get("/reports/summary", query_string={"from": future}).get_json()
+    assert empty["rows"] == []
+    assert signed_world.get("/reports/summary", query_string={"group_by": "planet"}).status_code == 422
+
+
+def test_dispatcher_report_is_scoped(signed_world):
+    rows = signed_world.get("/reports/summary", query_string={"group_by": "org_unit"}, who="disp_west").get_json()
+    assert [(r["key"], r["total"]) for r in rows["rows"]] == [("WEST", 1)]
+    assert signed_world.get("/reports/summary", who="courier1").status_code == 403
+
+
+def test_waybill_shows_its_receipt(door, world):
+    receipt_id = door.submit().get_json()["receipt_id"]
+    receipt = world.get(f"/waybills/{door.number}").get_json()["receipt"]
+    assert receipt["id"] == receipt_id and receipt["pdf"].endswith(f"/receipts/{receipt_id}/pdf")
+    assert receipt["signer_relation"] == "self"
