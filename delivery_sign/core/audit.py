@@ -127,3 +127,11 @@ def _walk(events, head: AuditHead | None) -> dict:
         # Events were removed from the end of the chain.
         return {"ok": False, "events": count, "first_bad_seq": expected_seq}
     return {"ok": True, "events": count, "first_bad_seq": None}
+
+
+def events_of(tenant_id: int, subjects: list[str], limit: int = 200) -> list[AuditEvent]:
+    """The events of some subjects (``waybill:SF1``, ``receipt:…``, ``link:7``), oldest first."""
+    return db.session.execute(
+        select(AuditEvent).where(AuditEvent.tenant_id == tenant_id, AuditEvent.subject.in_(subjects))
+        .order_by(AuditEvent.seq).limit(limit)
+    ).scalars().all()

@@ -5,7 +5,7 @@ from ..core.auth import current, require
 from ..core.clock import utcnow
 from . import export, services
 from .blueprint import blp
-from .schemas import ExportQuerySchema, SummaryQuerySchema, SummarySchema
+from .schemas import AuditEventSchema, ExportQuerySchema, SummaryQuerySchema, SummarySchema
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -19,6 +19,14 @@ def summary(args):
     dispatch to sign-off, grouped by day, org unit, courier, doc type or signer relation."""
     result = services.summary(current(), args["group_by"], args["from_"], args["to"])
     return {**result, "from_": result.pop("from")}
+
+
+@blp.route("/waybills/<number>/timeline", methods=["GET"])
+@require("admin", "dispatcher", "system")
+@blp.response(200, AuditEventSchema(many=True))
+def timeline(number):
+    """The waybill's audit events (created, assigned, links, OTP, photos, sign-off, PDF, reconciled)."""
+    return services.timeline(current(), number)
 
 
 @blp.route("/waybills/export", methods=["GET"])

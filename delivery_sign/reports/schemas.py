@@ -39,3 +39,13 @@ class SummarySchema(StrictSchema):
 
 class ExportQuerySchema(WaybillQuerySchema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+
+class AuditEventSchema(StrictSchema):
+    seq = fields.Integer()
+    type = fields.String(attribute="event_type")
+    actor = fields.String()
+    subject = fields.String()
+    data = fields.Dict()
+    created_at = UtcDateTime()
+    hash = fields.String()

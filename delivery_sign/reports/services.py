@@ -108,3 +108,18 @@ def _median(buckets):
         if seen * 2 >= total:
             return minute
     return None  # pragma: no cover
+
+
+def timeline(principal: Principal, number: str) -> list:
+    """The audit events of a waybill, of every sign link made for it and of its receipt."""
+    from ..core import audit
+    from ..signing.models import SignLinkWaybill
+    from ..waybills.services import get_waybill
+
+    waybill = get_waybill(principal, number)
+    link_ids = db.session.execute(
+        select(SignLinkWaybill.link_id).where(SignLinkWaybill.waybill_id == waybill.id)).scalars().all()
+    subjects = [f"waybill:{number}", *(f"link:{i}" for i in link_ids)]
+    if waybill.receipt_public_id:
+        subjects.append(f"receipt:{waybill.receipt_public_id}")
+    return audit.events_of(principal.tenant_id, subjects)

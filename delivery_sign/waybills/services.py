@@ -390,3 +390,4 @@ def reconcile_many(principal: Principal, numbers: list[str], decision: str, note
         except (NotFound, Conflict, ValidationFailed) as exc:
             results.append({"number": number, "status": "error", "error": exc.detail})
     return results
+

@@ -14,6 +14,7 @@ from tests.factories import waybill_payload
 WALK = [
     ("GET", "/waybills/{number}", None),
     ("POST", "/waybills/{number}/reconcile", {"decision": "accepted"}),
+    ("GET", "/waybills/{number}/timeline", None),
     ("POST", "/sign-links", {"waybills": ["{number}"]}),
     ("GET", "/sign-links/{token}/status", None),
     ("GET", "/sign-links/{token}/wxacode.png", None),

@@ -79,3 +79,16 @@ def test_waybill_shows_its_receipt(door, world):
     receipt = world.get(f"/waybills/{door.number}").get_json()["receipt"]
     assert receipt["id"] == receipt_id and receipt["pdf"].endswith(f"/receipts/{receipt_id}/pdf")
     assert receipt["signer_relation"] == "self"
+
+
+def test_timeline_of_a_signed_waybill(door, world):
+    door.view()
+    receipt_id = door.submit().get_json()["receipt_id"]
+    events = world.get(f"/waybills/{door.number}/timeline").get_json()
+    types = [e["type"] for e in events]
+    for expected in ("waybill.created", "link.created",
+                     "waybill.out_for_delivery", "link.opened", "photo.uploaded", "signoff.submitted", "waybill.signed"):
+        assert expected in types, (expected, types)
+    assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
+    assert any(e["subject"] == f"receipt:{receipt_id}" for e in events)
+    assert world.get(f"/waybills/{door.number}/timeline", who="disp_west").status_code == 404
