@@ -98,11 +98,13 @@ def _register_api(app):
 def _register_pages(app):
     from .core.ops import bp as ops_bp
     from .core.ops import register_wechat_verify_file
+    from .dashboard.blueprint import bp as dashboard_bp
     from .pages.blueprint import bp as pages_bp
     from .receipts.pages import bp as receipt_pages_bp
 
     app.register_blueprint(ops_bp)
     app.register_blueprint(pages_bp)
+    app.register_blueprint(dashboard_bp)
     app.register_blueprint(receipt_pages_bp)
     register_wechat_verify_file(app)
 

@@ -1,0 +1,1 @@
+"""The dispatcher's and admin's web dashboard at /dashboard (server-rendered shell, static JS)."""
