@@ -126,11 +126,11 @@ def test_backoff_doubles_then_dead_after_24h_then_redeliver(app, world, door, re
         assert delivery["status"] == "pending" and delivery["attempts"] == 1 and delivery["last_status_code"] == 500
         drain(world)   # nothing is due yet
         assert len(receiver.received) == 1
-        drain(world, now=start + timedelta(seconds=20001))
+        drain(world, now=start + timedelta(seconds=20600))
         [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
         assert delivery["attempts"] == 2 and delivery["status"] == "pending"
         # Tries at 0, 20000 and 60000 s; the fourth would be at 140000 s, past 24 h: dead.
-        drain(world, now=start + timedelta(seconds=20001 + 40001))
+        drain(world, now=start + timedelta(seconds=20600 + 40600))
         [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
         assert delivery["status"] == "dead" and delivery["attempts"] == 3
     finally:
