@@ -38,7 +38,9 @@ def site(app, live_server):
     app.config["PUBLIC_BASE_URL"] = previous
 
 
-@pytest.fixture(scope="session")
+# Package scope, not session: Playwright's sync API keeps an asyncio loop running on the
+# main thread, and later tests (PDF signing) call asyncio.run(), which refuses to nest.
+@pytest.fixture(scope="package")
 def browser():
     if not os.path.exists(CHROMIUM):
         if os.environ.get("REQUIRE_BROWSER") == "1":
