@@ -1,0 +1,312 @@
+/* The evidence of one sign-off (#/waybill/<number>): the signature replayed stroke by stroke
+ * at the speed it was written, photos, location and distance, anomalies in words, the PDF,
+ * and the waybill's audit timeline with the verification state of the tenant's hash chain. */
+(function () {
+  "use strict";
+  var el = DSB.el;
+  var STROKE_GAP_MS = 150;   // pause put between strokes whose clocks restart (never seen from real pads)
+
+  /** Both stored forms — compact [[x, y, t, p], …] and signature_pad's {points: [{x, y, time,
+   * pressure}]} — as [[{x, y, t, p}]] with t in ms from the first point, never going back. */
+  function normalize(strokes) {
+    var out = [], t0 = null, last = 0;
+    (strokes || []).forEach(function (stroke) {
+      var pts = (Array.isArray(stroke) ? stroke : stroke.points || []).map(function (p) {
+        return Array.isArray(p) ? { x: +p[0], y: +p[1], t: +p[2] || 0, p: p[3] === undefined ? 0.5 : +p[3] }
+          : { x: +p.x, y: +p.y, t: +p.time || 0, p: p.pressure === undefined ? 0.5 : +p.pressure };
+      });
+      if (!pts.length) return;
+      if (t0 === null) t0 = pts[0].t;
+      var shift = pts[0].t - t0 < last ? last + STROKE_GAP_MS - (pts[0].t - t0) : 0;
+      pts.forEach(function (p) { p.t = Math.max(last, p.t - t0 + shift); last = p.t; });
+      out.push(pts);
+    });
+    return out;
+  }
+
+  /** A canvas that draws the signature whole, or replays it with requestAnimationFrame. */
+  function SignatureReplay(signature) {
+    var size = signature.canvas || {};
+    var width = size.width || 360, height = size.height || 200;
+    this.strokes = normalize(signature.strokes);
+    this.duration = this.strokes.length ? this.strokes[this.strokes.length - 1].slice(-1)[0].t : 0;
+    this.width = width;
+    this.height = height;
+    this.scale = Math.min(2.5, Math.max(1, 640 / width)) * (window.devicePixelRatio || 1);
+    this.canvas = el("canvas", { class: "signature", width: Math.round(width * this.scale), height: Math.round(height * this.scale),
+                                 dataset: { testid: "evidence-signature", state: "idle", durationMs: String(Math.round(this.duration)) } });
+    this.canvas.style.aspectRatio = width + " / " + height;     // CSSOM, allowed by the CSP
+    this.frame = null;
+  }
+
+  SignatureReplay.prototype.context = function () {
+    var ctx = this.canvas.getContext("2d");
+    ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
+    ctx.clearRect(0, 0, this.width, this.height);
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.strokeStyle = ctx.fillStyle = "#1a1a6e";
+    return ctx;
+  };
+
+  SignatureReplay.prototype.segment = function (ctx, stroke, i) {
+    var p = stroke[i];
+    if (i === 0) {
+      ctx.beginPath();
+      ctx.arc(p.x, p.y, 0.6 + p.p * 1.4, 0, 2 * Math.PI);
+      ctx.fill();
+      return;
+    }
+    var q = stroke[i - 1];
+    ctx.lineWidth = 1.2 + ((p.p + q.p) / 2) * 2.8;
+    ctx.beginPath();
+    ctx.moveTo(q.x, q.y);
+    ctx.lineTo(p.x, p.y);
+    ctx.stroke();
+  };
+
+  SignatureReplay.prototype.drawAll = function () {
+    this.stop();
+    var ctx = this.context(), self = this;
+    this.strokes.forEach(function (stroke) { for (var i = 0; i < stroke.length; i++) self.segment(ctx, stroke, i); });
+    this.canvas.dataset.state = "static";
+  };
+
+  /** Replay in real time: each frame draws every point whose time has come. */
+  SignatureReplay.prototype.replay = function (onDone) {
+    this.stop();
+    var ctx = this.context(), self = this, s = 0, i = 0, started = null;
+    this.canvas.dataset.state = "replaying";
+    function tick(now) {
+      if (started === null) started = now;
+      var elapsed = now - started;
+      while (s < self.strokes.length && self.strokes[s][i].t <= elapsed) {
+        self.segment(ctx, self.strokes[s], i);
+        if (++i >= self.strokes[s].length) { s++; i = 0; }
+      }
+      if (s < self.strokes.length) { self.frame = requestAnimationFrame(tick); return; }
+      self.frame = null;
+      self.canvas.dataset.state = "done";
+      self.canvas.dataset.replayedMs = String(Math.round(elapsed));
+      if (onDone) onDone();
+    }
+    this.frame = requestAnimationFrame(tick);
+  };
+
+  SignatureReplay.prototype.stop = function () {
+    if (this.frame) cancelAnimationFrame(this.frame);
+    this.frame = null;
+  };
+
+  function field(name, value, testid) {
+    return [el("dt", { text: name }), el("dd", { text: value === null || value === undefined || value === "" ? "—" : String(value),
+                                                  dataset: testid ? { testid: testid } : {} })];
+  }
+
+  function metres(m) {
+    if (m === null || m === undefined) return "—";
+    return m >= 1000 ? (m / 1000).toFixed(2) + " 公里" : Math.round(m) + " 米";
+  }
+
+  function mapLink(point, name) {
+    // A plain link into the AMap app or site: the dashboard itself fetches no map tiles.
+    var href = "https://uri.amap.com/marker?position=" + point.lng + "," + point.lat + "&coordinate=wgs84&name=" +
+      encodeURIComponent(name) + "&callnative=1";
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: "在地图中查看",
+                     dataset: { testid: "evidence-map-link" } });
+  }
+
+  DSB.views.evidence = function (root, args) {
+    var number = decodeURIComponent(args[0] || "");
+    var timers = [], urls = [], replay = null, alive = true;
+    var head = el("section", { class: "card wide" }, el("p", { class: "meta", text: "加载中…" }));
+    var main = el("div", { class: "evidence" });
+    var timelineCard = el("section", { class: "card wide" }, el("h2", { text: "审计时间线" }),
+      el("p", { class: "chain", dataset: { testid: "chain-status", state: "checking" }, text: "正在校验审计链…" }));
+    root.appendChild(el("p", null, el("a", { href: "#/waybills", text: "← 返回运单列表", on: { click: back } })));
+    root.appendChild(head);
+    root.appendChild(main);
+    root.appendChild(timelineCard);
+
+    function back(e) { if (history.length > 1) { e.preventDefault(); history.back(); } }
+    function keep(url) { if (url) urls.push(url); return url; }
+
+    DSB.api("GET", "/waybills/" + encodeURIComponent(number)).then(function (w) {
+      if (!alive) return;
+      showHead(w);
+      if (!w.receipt) { main.appendChild(el("section", { class: "card wide" }, el("p", { class: "meta", text: "该运单尚未签收，没有签收证据。" }))); return; }
+      return DSB.api("GET", "/receipts/" + encodeURIComponent(w.receipt.id)).then(function (r) { if (alive) showEvidence(w, r); });
+    }).catch(function (e) { DSB.clear(head).appendChild(el("p", { class: "error", text: e.message })); });
+
+    DSB.api("GET", "/waybills/" + encodeURIComponent(number) + "/timeline").then(showTimeline)
+      .catch(function (e) { timelineCard.appendChild(el("p", { class: "error", text: e.message })); });
+    DSB.api("GET", "/audit/verify").then(showChain).catch(function (e) {
+      var box = DSB.$("[data-testid=chain-status]", timelineCard);
+      box.textContent = "无法校验审计链：" + e.message;
+      box.dataset.state = "unknown";
+    });
+
+    function showHead(w) {
+      DSB.clear(head);
+      var rec = w.reconciliation;
+      var note = el("input", { type: "text", maxLength: 1000, placeholder: "对账备注（有争议时必填）", dataset: { testid: "evidence-note" } });
+      var error = el("p", { class: "error", hidden: true, role: "alert" });
+      function decide(decision) {
+        if (decision === "disputed" && !note.value.trim()) { error.textContent = "标记争议时请填写备注"; error.hidden = false; return; }
+        DSB.api("POST", "/waybills/" + encodeURIComponent(w.number) + "/reconcile", { decision: decision, note: note.value.trim() || null })
+          .then(function (updated) { DSB.toast("已对账：" + DSB.label("decision", decision), "ok"); showHead(updated); })
+          .catch(function (e) { error.textContent = e.message; error.hidden = false; });
+      }
+      head.appendChild(el("h1", null, el("span", { text: w.number, dataset: { testid: "evidence-number" } }), " ", DSB.statusBadge(w.status)));
+      head.appendChild(el("dl", { class: "facts" },
+        field("收货人", w.consignee.name, "evidence-consignee"), field("电话", w.consignee.phone), field("地址", w.consignee.address),
+        field("快递员", w.courier), field("网点", w.org_unit), field("单据类型", w.doc_type),
+        field("创建时间", DSB.localTime(w.created_at)), field("签收时间", DSB.localTime(w.signed_at)),
+        field("外部单号", w.external_ref), field("取消原因", w.cancel_reason),
+        field("对账", rec ? DSB.label("decision", rec.decision) + " · " + rec.by + " · " + DSB.localTime(rec.at) +
+              (rec.note ? " · " + rec.note : "") : "未对账", "evidence-reconciliation")));
+      if (["signed", "partially_signed", "refused"].indexOf(w.status) >= 0) {
+        head.appendChild(el("div", { class: "bulk" }, note,
+          el("button", { type: "button", class: "btn primary", text: "确认无误", dataset: { testid: "evidence-accept" },
+                         on: { click: function () { decide("accepted"); } } }),
+          el("button", { type: "button", class: "btn warn", text: "标记争议", dataset: { testid: "evidence-dispute" },
+                         on: { click: function () { decide("disputed"); } } })));
+        head.appendChild(error);
+      }
+    }
+
+    function showEvidence(w, receipt) {
+      var ev = receipt.evidence || {};
+      var signer = ev.signer || {}, loc = ev.location || {}, times = ev.times || {};
+
+      // Signature with replay.
+      replay = new SignatureReplay(ev.signature || {});
+      var info = el("p", { class: "meta", text: replay.strokes.length + " 笔 · " +
+        replay.strokes.reduce(function (n, s) { return n + s.length; }, 0) + " 个点 · 书写用时 " + (replay.duration / 1000).toFixed(1) + " 秒" });
+      var button = el("button", { type: "button", class: "btn primary", text: "▶ 回放签名", dataset: { testid: "evidence-replay" },
+                                  on: { click: function () { button.disabled = true; replay.replay(function () { button.disabled = false; }); } } });
+      replay.drawAll();
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: "手写签名" }), replay.canvas, el("div", { class: "row" }, button, info)));
+
+      // Signer and anomalies.
+      var anomalies = ev.anomalies || w.anomalies || [];
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: "签收人" }),
+        el("dl", { class: "facts" },
+          field("签收结果", { signed: "签收", partial: "部分签收", refused: "拒收" }[ev.outcome] || ev.outcome, "evidence-outcome"),
+          field("签收人", signer.name, "evidence-signer"), field("与收货人关系", DSB.label("relation", signer.relation), "evidence-relation"),
+          field("签收人电话", signer.phone_masked), field("拒收原因", ev.refuse_reason, "evidence-refuse-reason"),
+          field("提交时间", DSB.localTime(times.submitted_at)), field("打开签收页", DSB.localTime(times.link_opened_at)),
+          field("验证码", times.otp_verified_at ? "已验证 " + DSB.localTime(times.otp_verified_at) : "未要求"),
+          field("客户端", ev.client ? [ev.client.platform, ev.client.ip].filter(Boolean).join(" · ") : null)),
+        el("h3", { text: "异常" }),
+        anomalies.length ? el("ul", { class: "anomaly-list", dataset: { testid: "evidence-anomalies" } }, anomalies.map(function (c) {
+          return el("li", { dataset: { code: c }, text: DSB.label("anomaly", c) });
+        })) : el("p", { class: "ok", text: "无异常", dataset: { testid: "evidence-anomalies" } })));
+
+      // Items with what was received.
+      var lines = [];
+      (ev.waybills || []).forEach(function (wb) { (wb.items || []).forEach(function (it) { lines.push([wb.number, it]); }); });
+      if (lines.length) {
+        main.appendChild(el("section", { class: "card wide" }, el("h2", { text: "货物" }), el("table", { class: "grid" },
+          el("thead", null, el("tr", null, ["运单", "商品", "数量", "实收", "破损", "备注"].map(function (h) { return el("th", { text: h }); }))),
+          el("tbody", null, lines.map(function (l) {
+            var it = l[1];
+            return el("tr", null, el("td", { text: l[0] }), el("td", { text: it.name }), el("td", { class: "num", text: it.qty + " " + (it.unit || "") }),
+                      el("td", { class: "num", text: String(it.received_qty) }), el("td", { class: "num", text: String(it.damaged_qty) }),
+                      el("td", { text: it.note || "" }));
+          })))));
+      }
+
+      // Photos: thumbnails, a click shows the display size.
+      var photos = el("div", { class: "photos" });
+      (ev.photos || []).forEach(function (photo) {
+        var base = "/receipts/" + encodeURIComponent(receipt.receipt_id) + "/photos/" + encodeURIComponent(photo.photo_id);
+        var img = el("img", { alt: DSB.label("photoKind", photo.kind) + "照片" });
+        var thumb = el("button", { type: "button", class: "thumb", dataset: { testid: "evidence-photo", photoId: photo.photo_id },
+                                   on: { click: function () { openPhoto(base, photo); } } }, img,
+                       el("span", { text: DSB.label("photoKind", photo.kind) }));
+        DSB.blobUrl(base + "?variant=thumb").then(function (r) { if (r.url) img.src = keep(r.url); });
+        photos.appendChild(thumb);
+      });
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: "照片（" + (ev.photos || []).length + "）" }),
+                          (ev.photos || []).length ? photos : el("p", { class: "meta", text: "没有照片" })));
+
+      // Location.
+      var raw = loc.raw, wgs = loc.wgs84, consignee = w.consignee.location;
+      main.appendChild(el("section", { class: "card", dataset: { testid: "evidence-location" } }, el("h2", { text: "位置" }),
+        raw ? el("dl", { class: "facts" },
+          field("签收位置", raw.lat + ", " + raw.lng + "（" + (raw.coord_system || "wgs84").toUpperCase() + "）", "evidence-coords"),
+          field("WGS-84", wgs ? wgs.lat + ", " + wgs.lng : null),
+          field("定位精度", raw.accuracy !== undefined && raw.accuracy !== null ? "±" + raw.accuracy + " 米" : null),
+          field("距收货地址", metres(loc.distance_to_consignee_m), "evidence-distance"),
+          field("距快递员（生成签收码时）", metres(loc.distance_to_courier_m)),
+          field("收货地址坐标", consignee ? consignee.lat + ", " + consignee.lng + "（" + (consignee.coord_system || "").toUpperCase() + "）" : "未登记"))
+          : el("p", { class: "warn", text: "签收人未提供位置" }),
+        wgs ? el("p", null, mapLink(wgs, "签收位置 " + w.number)) : null));
+
+      // PDF and evidence hash.
+      var pdf = el("p", { dataset: { testid: "evidence-pdf", state: "rendering" }, text: "签收凭证 PDF 生成中…" });
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: "签收凭证" }), pdf,
+        el("dl", { class: "facts" }, field("凭证号", receipt.receipt_id, "evidence-receipt-id"),
+          field("证据哈希", receipt.evidence_hash, "evidence-hash"), field("审计序号", (receipt.audit_seq || []).join ? receipt.audit_seq.join(", ") : receipt.audit_seq))));
+      pollPdf(receipt.receipt_id, pdf, 0);
+    }
+
+    function pollPdf(id, box, attempt) {
+      DSB.blobUrl("/receipts/" + encodeURIComponent(id) + "/pdf").then(function (r) {
+        if (!alive) { if (r.url) URL.revokeObjectURL(r.url); return; }
+        if (r.url) {
+          DSB.clear(box).appendChild(el("a", { href: keep(r.url), target: "_blank", download: "receipt-" + id + ".pdf", text: "打开签收凭证 PDF" }));
+          box.dataset.state = "ready";
+        } else if (r.status === 202 && attempt < 100) {
+          timers.push(setTimeout(function () { pollPdf(id, box, attempt + 1); }, 3000));
+        } else if (r.status !== 202) {
+          box.textContent = "无法获取 PDF（" + r.status + "）";
+          box.dataset.state = "error";
+        }
+      });
+    }
+
+    function openPhoto(base, photo) {
+      var img = el("img", { alt: "照片", dataset: { testid: "evidence-photo-full" } });
+      var dialog = el("dialog", { class: "photo-dialog" }, img,
+        el("p", { class: "meta", text: (photo.width || "?") + "×" + (photo.height || "?") + " · SHA-256 " + photo.sha256 }),
+        el("div", { class: "row" },
+          el("button", { type: "button", class: "btn", text: "下载原图", on: { click: function () { DSB.download(base + "?variant=original", photo.photo_id + ".jpg"); } } }),
+          el("button", { type: "button", class: "btn primary", text: "关闭", dataset: { testid: "photo-close" }, on: { click: function () { dialog.close(); } } })));
+      dialog.addEventListener("close", function () { dialog.remove(); });
+      document.body.appendChild(dialog);
+      dialog.showModal();
+      DSB.blobUrl(base + "?variant=display").then(function (r) { if (r.url) img.src = keep(r.url); });
+    }
+
+    function showTimeline(events) {
+      timelineCard.appendChild(el("ol", { class: "timeline", dataset: { testid: "evidence-timeline" } }, events.map(function (e) {
+        var data = e.data && Object.keys(e.data).length ? JSON.stringify(e.data) : "";
+        return el("li", { dataset: { testid: "timeline-event", type: e.type, seq: String(e.seq) } },
+          el("span", { class: "time", text: DSB.localTime(e.created_at) }),
+          el("strong", { text: DSB.label("event", e.type) }),
+          el("span", { class: "meta", text: "#" + e.seq + " · " + e.actor + " · " + e.subject }),
+          data ? el("code", { class: "data", text: data }) : null,
+          el("code", { class: "hash", title: e.hash, text: (e.hash || "").slice(0, 12) }));
+      })));
+    }
+
+    function showChain(result) {
+      var box = DSB.$("[data-testid=chain-status]", timelineCard);
+      box.dataset.state = result.ok ? "ok" : "broken";
+      box.className = "chain " + (result.ok ? "ok" : "broken");
+      box.textContent = result.ok ? "✔ 审计链完整：" + result.events + " 条事件的哈希链校验通过"
+        : "✘ 审计链在第 " + result.first_bad_seq + " 条事件处被篡改或缺失";
+    }
+
+    return function () {
+      alive = false;
+      if (replay) replay.stop();
+      timers.forEach(clearTimeout);
+      urls.forEach(function (u) { URL.revokeObjectURL(u); });
+      DSB.$all("dialog.photo-dialog").forEach(function (d) { d.remove(); });
+    };
+  };
+
+  DSB.SignatureReplay = SignatureReplay;
+})();

@@ -1,0 +1,165 @@
+/* Reports: GET /reports/summary drawn as SVG bar charts by this file (no chart library) —
+ * sign-offs per group split 本人 / 他人代收, the signer-relation share, anomaly rates — and
+ * the same numbers as a table, downloadable as CSV. */
+(function () {
+  "use strict";
+  var el = DSB.el, svg = DSB.svg;
+  var GROUPS = [["day", "按日"], ["org_unit", "按网点"], ["courier", "按快递员"], ["doc_type", "按单据类型"], ["relation", "按签收人关系"]];
+  var DONE = ["signed", "partially_signed", "refused"];
+  var W = 760, H = 280, LEFT = 44, RIGHT = 10, TOP = 16, BOTTOM = 64;
+
+  function keyLabel(group, key) {
+    if (key === null || key === undefined) return group === "relation" ? "未签收" : "（未分配）";
+    return group === "relation" ? DSB.label("relation", key) : String(key);
+  }
+
+  function niceMax(value) {
+    if (value <= 4) return 4;
+    var step = Math.pow(10, Math.floor(Math.log10(value)));
+    var n = Math.ceil(value / step);
+    n = n <= 2 ? 2 : n <= 4 ? 4 : n <= 5 ? 5 : 10;
+    return n * step;
+  }
+
+  /** bars: [{key, label, parts: [{value, cls, name}]}] → <svg> with one <g class="bar"> per bar. */
+  function barChart(bars, opts) {
+    var total = function (b) { return b.parts.reduce(function (s, p) { return s + p.value; }, 0); };
+    var max = opts.max || niceMax(Math.max.apply(null, bars.map(total).concat([1])));
+    var plotW = W - LEFT - RIGHT, plotH = H - TOP - BOTTOM;
+    var slot = plotW / Math.max(bars.length, 1), barW = Math.max(2, Math.min(48, slot * 0.7));
+    var every = Math.ceil(bars.length / 16);
+    var chart = svg("svg", { class: "chart", viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": opts.title,
+                             dataset: { testid: opts.testid, bars: String(bars.length) } }, svg("title", { text: opts.title }));
+    for (var i = 0; i <= 4; i++) {
+      var y = TOP + plotH - (plotH * i) / 4;
+      chart.appendChild(svg("line", { class: "grid-line", x1: LEFT, x2: W - RIGHT, y1: y, y2: y }));
+      chart.appendChild(svg("text", { class: "axis", x: LEFT - 6, y: y + 4, "text-anchor": "end",
+                                      text: opts.format ? opts.format((max * i) / 4) : String(Math.round((max * i) / 4)) }));
+    }
+    bars.forEach(function (bar, n) {
+      var x = LEFT + slot * n + (slot - barW) / 2, base = TOP + plotH;
+      var g = svg("g", { class: "bar", dataset: { key: bar.key === null ? "" : String(bar.key), total: String(total(bar)) } });
+      bar.parts.forEach(function (part) {
+        var h = max ? (plotH * part.value) / max : 0;
+        base -= h;
+        g.appendChild(svg("rect", { class: "part " + part.cls, x: x, y: base, width: barW, height: Math.max(0, h) },
+                          svg("title", { text: bar.label + " · " + part.name + "：" + (opts.format ? opts.format(part.value) : part.value) })));
+      });
+      if (bars.length <= 31) {
+        g.appendChild(svg("text", { class: "value", x: x + barW / 2, y: base - 4, "text-anchor": "middle",
+                                    text: opts.format ? opts.format(total(bar)) : String(total(bar)) }));
+      }
+      if (n % every === 0) {
+        var lx = x + barW / 2, ly = TOP + plotH + 14;
+        g.appendChild(svg("text", { class: "axis", x: lx, y: ly, "text-anchor": "end", transform: "rotate(-35 " + lx + " " + ly + ")",
+                                    text: bar.label.length > 14 ? bar.label.slice(0, 13) + "…" : bar.label }));
+      }
+      chart.appendChild(g);
+    });
+    return chart;
+  }
+
+  function legend(parts) {
+    return el("p", { class: "legend" }, parts.map(function (p) {
+      return el("span", null, el("i", { class: "swatch " + p[0] }), p[1]);
+    }));
+  }
+
+  function pct(n, d) { return d ? (100 * n) / d : 0; }
+
+  DSB.views.reports = function (root) {
+    var today = new Date();
+    var from = el("input", { type: "date", value: DSB.dateInput(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29)),
+                             dataset: { testid: "report-from" } });
+    var to = el("input", { type: "date", value: DSB.dateInput(today), dataset: { testid: "report-to" } });
+    var group = el("select", { dataset: { testid: "report-group" } },
+                   GROUPS.map(function (g) { return el("option", { value: g[0], text: g[1] }); }));
+    var exportButton = el("button", { type: "button", class: "btn", text: "导出报表 CSV", dataset: { testid: "report-export" }, disabled: true });
+    var out = el("div", { class: "report" });
+    var rows = [];
+    root.appendChild(el("form", { class: "filters card", on: { submit: function (e) { e.preventDefault(); load(); } } },
+      el("label", { class: "filter" }, el("span", { text: "开始日期" }), from),
+      el("label", { class: "filter" }, el("span", { text: "结束日期" }), to),
+      el("label", { class: "filter" }, el("span", { text: "分组" }), group),
+      el("button", { type: "submit", class: "btn primary", text: "查询", dataset: { testid: "report-run" } }), exportButton));
+    root.appendChild(out);
+    [from, to, group].forEach(function (c) { c.addEventListener("change", load); });
+    exportButton.addEventListener("click", function () { exportCsv(); });
+    load();
+
+    function load() {
+      var q = DSB.query({ group_by: group.value, from: DSB.dayStart(from.value), to: DSB.dayStart(to.value, 1) });
+      load.last = q;
+      DSB.api("GET", "/reports/summary" + q).then(function (summary) {
+        if (load.last !== q) return;
+        rows = summary.rows;
+        exportButton.disabled = !rows.length;
+        draw(summary.group_by);
+      }).catch(function (e) { DSB.clear(out).appendChild(el("p", { class: "error", text: e.message })); });
+    }
+
+    function draw(by) {
+      DSB.clear(out);
+      var name = GROUPS.filter(function (g) { return g[0] === by; })[0][1];
+      if (!rows.length) { out.appendChild(el("p", { class: "meta", dataset: { testid: "report-empty" }, text: "所选时间内没有运单" })); return; }
+      var bars = rows.map(function (r) {
+        var done = DONE.reduce(function (s, k) { return s + (r.by_status[k] || 0); }, 0);
+        var other = Math.max(0, done - r.signed_by_consignee - r.signed_by_others);
+        return { key: r.key, label: keyLabel(by, r.key), parts: [
+          { value: r.signed_by_consignee, cls: "self", name: "本人签收" },
+          { value: r.signed_by_others, cls: "others", name: "他人代收" },
+          { value: other, cls: "other", name: "其他签收" },
+          { value: r.total - done, cls: "open", name: "未签收" }] };
+      });
+      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: "签收量（" + name + "）" }),
+        barChart(bars, { title: "签收量" + name, testid: "report-chart" }),
+        legend([["self", "本人签收"], ["others", "他人代收"], ["other", "其他签收"], ["open", "未签收"]])));
+
+      var self = 0, others = 0;
+      rows.forEach(function (r) { self += r.signed_by_consignee; others += r.signed_by_others; });
+      out.appendChild(el("section", { class: "card" }, el("h2", { text: "签收人：本人 vs 他人代收" }),
+        barChart([{ key: "self", label: "本人", parts: [{ value: self, cls: "self", name: "本人签收" }] },
+                  { key: "others", label: "他人代收", parts: [{ value: others, cls: "others", name: "他人代收" }] }],
+                 { title: "本人与他人代收", testid: "report-relation-chart" }),
+        el("p", { class: "meta", text: "本人 " + self + "（" + pct(self, self + others).toFixed(1) + "%）· 他人代收 " + others +
+                  "（" + pct(others, self + others).toFixed(1) + "%）" })));
+
+      out.appendChild(el("section", { class: "card" }, el("h2", { text: "异常率（" + name + "）" }),
+        barChart(rows.map(function (r) {
+          return { key: r.key, label: keyLabel(by, r.key), parts: [{ value: pct(r.with_anomalies, r.total), cls: "anomaly", name: "异常率" }] };
+        }), { title: "异常率" + name, testid: "report-anomaly-chart", max: 100, format: function (v) { return Math.round(v) + "%"; } })));
+
+      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: "明细" }), el("div", { class: "table-wrap" },
+        el("table", { class: "grid", dataset: { testid: "report-table" } },
+          el("thead", null, el("tr", null, tableHead().map(function (h) { return el("th", { text: h }); }))),
+          el("tbody", null, tableRows(by).map(function (cells) {
+            return el("tr", { dataset: { testid: "report-row" } }, cells.map(function (c, i) { return el("td", { class: i ? "num" : "", text: String(c) }); }));
+          }))))));
+    }
+
+    function tableHead() {
+      return ["分组", "运单", "待分配", "待派送", "派送中", "已签收", "部分签收", "已拒收", "已取消", "本人签收", "他人代收",
+              "有异常", "异常率", "签收中位时长（分钟）"];
+    }
+
+    function tableRows(by) {
+      return rows.map(function (r) {
+        return [keyLabel(by, r.key), r.total].concat(["created", "assigned", "out_for_delivery", "signed", "partially_signed",
+          "refused", "cancelled"].map(function (s) { return r.by_status[s] || 0; }))
+          .concat([r.signed_by_consignee, r.signed_by_others, r.with_anomalies, pct(r.with_anomalies, r.total).toFixed(1) + "%",
+                   r.median_minutes_to_signoff === null ? "" : r.median_minutes_to_signoff]);
+      });
+    }
+
+    function exportCsv() {
+      var cell = function (v) { v = String(v); return /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; };
+      var lines = [tableHead()].concat(tableRows(group.value)).map(function (r) { return r.map(cell).join(","); });
+      var url = URL.createObjectURL(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" }));
+      var a = el("a", { href: url, download: "report-" + group.value + "-" + from.value + "-" + to.value + ".csv", hidden: true });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    }
+  };
+})();

@@ -1,0 +1,224 @@
+/* The waybill table: every filter of GET /waybills, keyset paging ("more" follows
+ * next_cursor), select many → bulk reconcile, and export of the filtered list. The filters
+ * live in the URL hash (#/waybills/status=signed&q=…) so "back" from evidence keeps them. */
+(function () {
+  "use strict";
+  var el = DSB.el, L = DSB.LABELS;
+  var RECONCILABLE = { signed: true, partially_signed: true, refused: true };
+  var TEXT_FILTERS = ["q", "courier"];
+  var DATE_FILTERS = [["created", "创建"], ["signed", "签收"]];
+
+  function options(pairs, selected) {
+    return pairs.map(function (p) { return el("option", { value: p[0], text: p[1], selected: p[0] === selected }); });
+  }
+
+  function labelled(text, control) { return el("label", { class: "filter" }, el("span", { text: text }), control); }
+
+  DSB.views.waybills = function (root, args) {
+    var state = Object.fromEntries(new URLSearchParams(args[0] || ""));
+    var selected = {};
+    var nextCursor = null;
+    var alive = true;
+    var typing = null;
+
+    // --- filters ---
+    var controls = {
+      q: el("input", { type: "search", placeholder: "运单号或收货人", value: state.q || "", dataset: { testid: "waybill-search" } }),
+      status: el("select", { dataset: { testid: "filter-status" } }, options([
+        ["", "全部状态"], ["created,assigned,out_for_delivery", "未签收"], ["signed,partially_signed,refused", "已签收/拒收"],
+      ].concat(Object.keys(L.status).map(function (s) { return [s, L.status[s]]; })), state.status || "")),
+      anomaly: el("select", { dataset: { testid: "filter-anomaly" } }, options([["", "不限"], ["any", "任一异常"]]
+        .concat(Object.keys(L.anomaly).map(function (c) { return [c, L.anomaly[c]]; })), state.anomaly || "")),
+      reconciled: el("select", { dataset: { testid: "filter-reconciled" } },
+                     options([["", "不限"], ["false", "未对账"], ["true", "已对账"]], state.reconciled || "")),
+      courier: el("input", { type: "search", placeholder: "快递员用户名", value: state.courier || "",
+                             dataset: { testid: "filter-courier" } }),
+      org_unit: el("select", { dataset: { testid: "filter-org-unit" } }, options([["", "全部网点"]], "")),
+      doc_type: el("select", { dataset: { testid: "filter-doc-type" } }, options([["", "全部单据类型"]], "")),
+    };
+    DATE_FILTERS.forEach(function (d) {
+      ["from", "to"].forEach(function (end) {
+        var key = d[0] + "_" + end;
+        controls[key] = el("input", { type: "date", value: state[key] || "", dataset: { testid: "filter-" + d[0] + "-" + end } });
+      });
+    });
+    fillSelect(controls.org_unit, "/org-units", function (u) { return [u.code, u.code + " " + u.name]; }, state.org_unit);
+    fillSelect(controls.doc_type, "/doc-types", function (t) { return [t.code, t.name]; }, state.doc_type);
+
+    Object.keys(controls).forEach(function (key) {
+      var control = controls[key];
+      control.addEventListener(TEXT_FILTERS.indexOf(key) >= 0 ? "input" : "change", function () {
+        clearTimeout(typing);
+        typing = setTimeout(reload, TEXT_FILTERS.indexOf(key) >= 0 ? 300 : 0);
+      });
+    });
+
+    var filters = el("form", { class: "filters card", role: "search", on: { submit: function (e) { e.preventDefault(); reload(); } } },
+      labelled("搜索", controls.q), labelled("状态", controls.status), labelled("异常", controls.anomaly),
+      labelled("对账", controls.reconciled), labelled("快递员", controls.courier), labelled("网点", controls.org_unit),
+      labelled("单据类型", controls.doc_type),
+      labelled("创建日期", el("span", { class: "range" }, controls.created_from, "–", controls.created_to)),
+      labelled("签收日期", el("span", { class: "range" }, controls.signed_from, "–", controls.signed_to)));
+
+    // --- bulk bar and table ---
+    var count = el("span", { class: "meta", dataset: { testid: "selected-count" } });
+    var note = el("input", { type: "text", placeholder: "对账备注（有争议时必填）", maxLength: 1000, dataset: { testid: "reconcile-note" } });
+    var accept = el("button", { type: "button", class: "btn primary", text: "确认无误", dataset: { testid: "reconcile-accept" },
+                                on: { click: function () { reconcile("accepted"); } } });
+    var dispute = el("button", { type: "button", class: "btn warn", text: "标记争议", dataset: { testid: "reconcile-dispute" },
+                                 on: { click: function () { reconcile("disputed"); } } });
+    var bulkError = el("p", { class: "error", role: "alert", hidden: true, dataset: { testid: "reconcile-error" } });
+    var exportCsv = el("button", { type: "button", class: "btn", text: "导出 CSV", dataset: { testid: "export-csv" },
+                                   on: { click: function () { exportAs("csv", exportCsv); } } });
+    var exportXlsx = el("button", { type: "button", class: "btn", text: "导出 Excel", dataset: { testid: "export-xlsx" },
+                                    on: { click: function () { exportAs("xlsx", exportXlsx); } } });
+    var bulk = el("div", { class: "bulk card" }, count, note, accept, dispute, el("span", { class: "spacer" }), exportCsv, exportXlsx);
+
+    var selectAll = el("input", { type: "checkbox", title: "全选可对账的运单", dataset: { testid: "select-all" },
+                                  on: { change: function () { toggleAll(selectAll.checked); } } });
+    var body = el("tbody");
+    var table = el("table", { class: "grid waybills", dataset: { testid: "waybill-table" } },
+      el("thead", null, el("tr", null, el("th", null, selectAll), ["运单号", "状态", "收货人", "地址", "快递员", "网点",
+        "创建时间", "签收时间", "签收人", "异常", "对账"].map(function (h) { return el("th", { text: h }); }))), body);
+    var empty = el("p", { class: "meta", text: "没有符合条件的运单", hidden: true, dataset: { testid: "waybill-empty" } });
+    var listError = el("p", { class: "error", role: "alert", hidden: true });
+    var more = el("button", { type: "button", class: "btn ghost", text: "加载更多", hidden: true, dataset: { testid: "load-more" },
+                              on: { click: function () { load(false); } } });
+    root.appendChild(filters);
+    root.appendChild(bulk);
+    root.appendChild(bulkError);
+    root.appendChild(el("div", { class: "table-wrap" }, table));
+    root.appendChild(empty);
+    root.appendChild(listError);
+    root.appendChild(more);
+    updateCount();
+    load(true);
+
+    function fillSelect(select, path, pair, value) {
+      DSB.api("GET", path).then(function (rows) {
+        rows.forEach(function (row) {
+          var p = pair(row);
+          select.appendChild(el("option", { value: p[0], text: p[1], selected: p[0] === value }));
+        });
+      }).catch(function () {});
+    }
+
+    function params() {
+      var p = {};
+      ["q", "status", "anomaly", "reconciled", "courier", "org_unit", "doc_type"].forEach(function (key) {
+        var v = controls[key].value.trim();
+        if (v) p[key] = v;
+      });
+      return p;
+    }
+
+    function apiParams() {
+      var p = params();
+      DATE_FILTERS.forEach(function (d) {
+        if (controls[d[0] + "_from"].value) p[d[0] + "_from"] = DSB.dayStart(controls[d[0] + "_from"].value);
+        if (controls[d[0] + "_to"].value) p[d[0] + "_to"] = DSB.dayStart(controls[d[0] + "_to"].value, 1);
+      });
+      return p;
+    }
+
+    function reload() {
+      var hash = params();
+      DATE_FILTERS.forEach(function (d) {
+        ["from", "to"].forEach(function (end) { var v = controls[d[0] + "_" + end].value; if (v) hash[d[0] + "_" + end] = v; });
+      });
+      history.replaceState(null, "", "#/waybills/" + DSB.query(hash).slice(1));
+      load(true);
+    }
+
+    function load(fresh) {
+      if (fresh) { nextCursor = null; selected = {}; selectAll.checked = false; updateCount(); }
+      var p = apiParams();
+      p.limit = 50;
+      if (!fresh) p.cursor = nextCursor;
+      var asked = DSB.query(p);
+      load.last = asked;
+      more.disabled = true;
+      DSB.api("GET", "/waybills" + asked).then(function (page) {
+        if (!alive || load.last !== asked) return;     // a newer filter answered first
+        if (fresh) DSB.clear(body);
+        page.items.forEach(function (w) { body.appendChild(row(w)); });
+        nextCursor = page.next_cursor;
+        more.hidden = !nextCursor;
+        more.disabled = false;
+        empty.hidden = body.children.length > 0;
+        listError.hidden = true;
+      }).catch(function (e) { listError.textContent = e.message; listError.hidden = false; more.disabled = false; });
+    }
+
+    function row(w) {
+      var box = el("input", { type: "checkbox", disabled: !RECONCILABLE[w.status], dataset: { testid: "row-select", number: w.number },
+                              title: RECONCILABLE[w.status] ? "选择" : "签收后才能对账",
+                              on: { change: function () { if (box.checked) selected[w.number] = true; else delete selected[w.number]; updateCount(); } } });
+      var rec = w.reconciliation;
+      return el("tr", { dataset: { testid: "waybill-row", number: w.number, status: w.status } },
+        el("td", null, box),
+        el("td", null, el("a", { href: "#/waybill/" + encodeURIComponent(w.number), text: w.number, dataset: { testid: "waybill-link" } })),
+        el("td", null, DSB.statusBadge(w.status)),
+        el("td", { text: w.consignee.name }),
+        el("td", { class: "addr", text: w.consignee.address }),
+        el("td", { text: w.courier || "—" }),
+        el("td", { text: w.org_unit || "—" }),
+        el("td", { class: "time", text: DSB.localTime(w.created_at) }),
+        el("td", { class: "time", text: DSB.localTime(w.signed_at) }),
+        el("td", { text: w.receipt ? DSB.label("relation", w.receipt.signer_relation) : "—" }),
+        el("td", { class: "anomalies", text: w.anomalies.map(function (c) { return DSB.label("anomaly", c); }).join("、") }),
+        el("td", { dataset: { testid: "reconciliation" }, title: rec && rec.note ? rec.note : "",
+                   text: rec ? DSB.label("decision", rec.decision) : "未对账", class: rec ? "dec-" + rec.decision : "meta" }));
+    }
+
+    function toggleAll(on) {
+      DSB.$all("[data-testid=row-select]", body).forEach(function (box) {
+        if (box.disabled) return;
+        box.checked = on;
+        if (on) selected[box.dataset.number] = true; else delete selected[box.dataset.number];
+      });
+      updateCount();
+    }
+
+    function updateCount() {
+      var n = Object.keys(selected).length;
+      count.textContent = n ? "已选 " + n + " 单" : "勾选已签收的运单进行对账";
+      accept.disabled = dispute.disabled = n === 0;
+    }
+
+    function reconcile(decision) {
+      var numbers = Object.keys(selected);
+      bulkError.hidden = true;
+      if (decision === "disputed" && !note.value.trim()) {
+        bulkError.textContent = "标记争议时请填写备注，说明哪里有问题";
+        bulkError.hidden = false;
+        note.focus();
+        return;
+      }
+      accept.disabled = dispute.disabled = true;
+      DSB.api("POST", "/waybills/reconcile", { numbers: numbers, decision: decision, note: note.value.trim() || null })
+        .then(function (result) {
+          var failed = result.results.filter(function (r) { return r.status !== "reconciled"; });
+          DSB.toast("已对账 " + (result.results.length - failed.length) + " 单" + (failed.length ? "，失败 " + failed.length + " 单" : ""),
+                    failed.length ? "warn" : "ok");
+          if (failed.length) {
+            bulkError.textContent = failed.map(function (r) { return r.number + "：" + (r.error || "失败"); }).join("；");
+            bulkError.hidden = false;
+          }
+          note.value = "";
+          load(true);
+        }).catch(function (e) { bulkError.textContent = e.message; bulkError.hidden = false; updateCount(); });
+    }
+
+    function exportAs(format, button) {
+      var p = apiParams();
+      p.format = format;
+      button.disabled = true;
+      DSB.download("/waybills/export" + DSB.query(p), "waybills." + format)
+        .catch(function (e) { DSB.toast(e.message, "warn"); })
+        .then(function () { button.disabled = false; });
+    }
+
+    return function () { alive = false; clearTimeout(typing); };
+  };
+})();
