@@ -1,0 +1,358 @@
+"""The dispatcher dashboard in desktop Chromium: sign in, the day board, filters and paging,
+evidence with the signature replay, bulk reconcile, a report, an export, the XSS probe and
+admin. Every test also fails on a page error, a CSP violation or a request off the origin
+(the ``desk`` fixture)."""
+import csv
+import io
+import threading
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from delivery_sign.core import jobs
+from tests.factories import PASSWORD, Door, waybill_payload
+
+pytestmark = pytest.mark.browser
+
+XSS = "<img src=x onerror=alert(1)>"
+INK = """() => {
+  const c = document.querySelector('[data-testid=evidence-signature]');
+  const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0;
+  for (let i = 3; i < d.length; i += 4) if (d[i]) n++;
+  return n;
+}"""
+
+
+def log_in(desk, world, who="disp_east"):
+    page = desk.page
+    page.goto(f"/dashboard?tenant={world.slug}")
+    assert page.get_by_test_id("login-tenant").input_value() == world.slug
+    page.get_by_test_id("login-username").fill(who)
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("logout")).to_be_visible()
+
+
+def rows(page):
+    return page.get_by_test_id("waybill-row")
+
+
+def row(page, number):
+    return page.locator(f"[data-testid=waybill-row][data-number='{number}']")
+
+
+def fast_signature(genuine):
+    """A genuine signature written in about two seconds, so the replay test stays short."""
+    return next(s for s in genuine if s["id"] == "p055-1")
+
+
+def run_jobs(world):
+    """Render PDFs as the worker would — on another thread, because Playwright's event loop
+    occupies this one and the PDF signer calls asyncio.run()."""
+    thread = threading.Thread(target=jobs.run_due, args=(world.app,), kwargs={"tenant_id": world.tenant_id})
+    thread.start()
+    thread.join(60)
+
+
+def test_sign_in_board_filters_and_paging(desk, world, make_door):
+    page = desk.page
+    by_family = make_door()
+    by_family.submit(by_family.body(signer={"name": "王芳", "relation": "family"}))   # anomaly: signer_not_consignee
+    by_self = make_door()
+    by_self.submit()
+    west = world.waybill(org_unit="WEST")["number"]                                    # not disp_east's subtree
+    batch = [waybill_payload(org_unit="EAST-1", courier="courier2") for _ in range(55)]
+    assert world.post("/waybills/batch", {"waybills": batch}).status_code == 200
+
+    # A wrong password is refused on the page; a courier is sent to the courier app.
+    page.goto(f"/dashboard?tenant={world.slug}")
+    page.get_by_test_id("login-username").fill("disp_east")
+    page.get_by_test_id("login-password").fill("wrong password")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("error")).to_have_text("用户名或密码错误")
+    desk.errors.clear()                                     # the 401 of that login was the point
+    log_in(desk, world)
+
+    # The day board: today's counts by status and the anomaly to review first.
+    expect(page.get_by_test_id("count-signed").locator("strong")).to_have_text("2")
+    expect(page.get_by_test_id("count-out_for_delivery").locator("strong")).to_have_text("0")
+    expect(page.get_by_test_id("count-assigned").locator("strong")).to_have_text("55")
+    expect(page.get_by_test_id("unit-row")).to_have_count(1)                            # EAST-1 only
+    review = page.locator(f"[data-testid=review-item][data-number='{by_family.number}']")
+    expect(review).to_contain_text("非收货人本人签收")
+    reviewable = world.get("/waybills?anomaly=any&reconciled=false", who="disp_east").get_json()["items"]
+    expect(page.get_by_test_id("review-item")).to_have_count(len(reviewable))
+    expect(page.get_by_test_id("nav-admin")).to_be_hidden()                            # dispatchers have no admin
+    desk.screenshot("1-board")
+
+    # The table pages by keyset: 50, then "more" brings the rest of the 57.
+    page.get_by_test_id("nav-waybills").click()
+    expect(rows(page)).to_have_count(50)
+    page.get_by_test_id("load-more").click()
+    expect(rows(page)).to_have_count(57)
+    expect(page.get_by_test_id("load-more")).to_be_hidden()
+    assert row(page, west).count() == 0
+
+    # Filters: status, anomaly, search, reconciled, courier.
+    page.get_by_test_id("filter-status").select_option("signed")
+    expect(rows(page)).to_have_count(2)
+    page.get_by_test_id("filter-anomaly").select_option("signer_not_consignee")
+    expect(rows(page)).to_have_count(1)
+    expect(row(page, by_family.number)).to_contain_text("家属")
+    page.get_by_test_id("filter-anomaly").select_option("")
+    page.get_by_test_id("waybill-search").fill(by_self.number)
+    expect(rows(page)).to_have_count(1)
+    expect(row(page, by_self.number)).to_be_visible()
+    page.get_by_test_id("waybill-search").fill("")
+    page.get_by_test_id("filter-status").select_option("")
+    page.get_by_test_id("filter-courier").fill("courier1")
+    expect(rows(page)).to_have_count(2)
+    page.get_by_test_id("filter-reconciled").select_option("true")
+    expect(page.get_by_test_id("waybill-empty")).to_be_visible()
+    expect(rows(page)).to_have_count(0)
+    # The filters live in the URL: a reload keeps them.
+    page.reload()
+    expect(page.get_by_test_id("filter-courier")).to_have_value("courier1")
+    expect(page.get_by_test_id("waybill-empty")).to_be_visible()
+
+
+def test_evidence_view_replays_the_signature(desk, world, genuine, photo_jpeg):
+    page = desk.page
+    signature = fast_signature(genuine)
+    door = Door(world, signature, photo_jpeg)
+    photos = [door.upload().get_json()["photo_id"], door.upload(kind="scene").get_json()["photo_id"]]
+    response = door.submit(door.body(photo_ids=photos, signer={"name": signature["signer_name"], "relation": "guard"},
+                                     location={"lat": 31.25, "lng": 121.50, "accuracy": 20, "coord_system": "wgs84"}))
+    assert response.status_code == 201, response.get_json()
+    receipt = world.get(f"/receipts/{response.get_json()['receipt_id']}").get_json()
+    log_in(desk, world, "admin")
+    page.goto(f"/dashboard#/waybill/{door.number}")
+
+    # Anomalies in words, the signer, the location with its distance and a map link.
+    expect(page.get_by_test_id("evidence-signer")).to_have_text(signature["signer_name"])
+    expect(page.get_by_test_id("evidence-relation")).to_have_text("门卫保安")
+    anomalies = page.get_by_test_id("evidence-anomalies")
+    expect(anomalies).to_contain_text("非收货人本人签收")
+    expect(anomalies).to_contain_text("签收位置超出地理围栏")
+    distance = receipt["evidence"]["location"]["distance_to_consignee_m"]
+    expect(page.get_by_test_id("evidence-distance")).to_have_text(f"{distance / 1000:.2f} 公里")
+    wgs = receipt["evidence"]["location"]["wgs84"]
+    href = page.get_by_test_id("evidence-map-link").get_attribute("href")
+    assert href.startswith(f"https://uri.amap.com/marker?position={wgs['lng']},{wgs['lat']}&coordinate=wgs84")
+
+    # The audit timeline of this waybill and a verified chain.
+    timeline = page.get_by_test_id("evidence-timeline")
+    expect(timeline.locator("[data-type='signoff.submitted']")).to_have_count(1)
+    expect(timeline.locator("[data-type='waybill.created']")).to_have_count(1)
+    expect(page.get_by_test_id("chain-status")).to_have_attribute("data-state", "ok")
+
+    # Photos: thumbnails load through the API; a click shows the display size.
+    thumbs = page.get_by_test_id("evidence-photo")
+    expect(thumbs).to_have_count(2)
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=evidence-photo] img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)")
+    thumbs.first.click()
+    full = page.get_by_test_id("evidence-photo-full")
+    page.wait_for_function("() => { const i = document.querySelector('[data-testid=evidence-photo-full]');"
+                           " return i && i.complete && i.naturalWidth > 400; }")
+    expect(full).to_be_visible()
+    page.get_by_test_id("photo-close").click()
+
+    # The PDF: "rendering" until the job ran, then a link (the page polls).
+    pdf = page.get_by_test_id("evidence-pdf")
+    expect(pdf).to_have_attribute("data-state", "rendering")
+    run_jobs(world)
+    expect(pdf).to_have_attribute("data-state", "ready", timeout=15_000)
+
+    # The replay: the canvas starts empty and fills with ink over the signature's real duration.
+    canvas = page.get_by_test_id("evidence-signature")
+    expect(canvas).to_have_attribute("data-state", "static")
+    whole = page.evaluate(INK)
+    assert whole > 500
+    duration = int(canvas.get_attribute("data-duration-ms"))
+    assert duration == signature["strokes"][-1][-1][2] - signature["strokes"][0][0][2]
+    started = time.monotonic()
+    page.get_by_test_id("evidence-replay").click()
+    page.wait_for_timeout(duration * 0.35)
+    early = page.evaluate(INK)
+    desk.screenshot("2-evidence-replaying", full_page=True)
+    page.wait_for_timeout(duration * 0.3)
+    middle = page.evaluate(INK)
+    expect(canvas).to_have_attribute("data-state", "done", timeout=duration + 5000)
+    took = time.monotonic() - started
+    assert 0 < early < middle < whole
+    assert page.evaluate(INK) == whole                      # the replay ends on the whole signature
+    assert duration * 0.9 <= int(canvas.get_attribute("data-replayed-ms")) <= duration + 1000
+    assert took >= duration / 1000 * 0.9
+    desk.screenshot("3-evidence", full_page=True)
+
+
+def test_bulk_reconcile(desk, world, make_door):
+    page = desk.page
+    doors = [make_door() for _ in range(3)]
+    for door in doors:
+        assert door.submit().status_code == 201
+    unsigned = world.waybill(org_unit="EAST-1")["number"]
+    log_in(desk, world)
+    page.goto("/dashboard#/waybills")
+    expect(rows(page)).to_have_count(4)
+    expect(row(page, unsigned).get_by_test_id("row-select")).to_be_disabled()     # nothing to reconcile yet
+    expect(page.get_by_test_id("reconcile-accept")).to_be_disabled()
+
+    # Two disputed: the note is required, then both are reconciled with it.
+    for door in doors[:2]:
+        row(page, door.number).get_by_test_id("row-select").check()
+    expect(page.get_by_test_id("selected-count")).to_have_text("已选 2 单")
+    page.get_by_test_id("reconcile-dispute").click()
+    expect(page.get_by_test_id("reconcile-error")).to_be_visible()
+    page.get_by_test_id("reconcile-note").fill("收货人称少了一把餐椅")
+    page.get_by_test_id("reconcile-dispute").click()
+    expect(page.get_by_test_id("toast")).to_have_text("已对账 2 单")
+    expect(row(page, doors[0].number).get_by_test_id("reconciliation")).to_have_text("有争议")
+
+    # The third accepted.
+    row(page, doors[2].number).get_by_test_id("row-select").check()
+    page.get_by_test_id("reconcile-accept").click()
+    expect(row(page, doors[2].number).get_by_test_id("reconciliation")).to_have_text("已确认")
+    desk.screenshot("4-reconciled")
+
+    states = {d.number: world.get(f"/waybills/{d.number}").get_json()["reconciliation"] for d in doors}
+    assert [states[d.number]["decision"] for d in doors] == ["disputed", "disputed", "accepted"]
+    assert states[doors[0].number]["note"] == "收货人称少了一把餐椅"
+    assert states[doors[0].number]["by"] == "user:disp_east" or "disp_east" in states[doors[0].number]["by"]
+    assert world.get(f"/waybills/{unsigned}").get_json()["reconciliation"] is None
+    listed = world.get("/waybills?reconciled=false&status=signed").get_json()["items"]
+    assert listed == []
+
+
+def test_report_charts_and_table(desk, world, make_door):
+    page = desk.page
+    for unit in ("EAST-1", "EAST-1", "WEST", "EAST", "HQ"):
+        world.waybill(org_unit=unit)
+    make_door().submit()                                                  # signed by the consignee
+    door = make_door()
+    door.submit(door.body(signer={"name": "王芳", "relation": "colleague"}))
+    log_in(desk, world, "admin")
+    page.get_by_test_id("nav-reports").click()
+    page.get_by_test_id("report-group").select_option("org_unit")
+
+    summary = world.get("/reports/summary?group_by=org_unit").get_json()["rows"]
+    assert len(summary) == 4
+    chart = page.get_by_test_id("report-chart")
+    expect(chart).to_have_attribute("data-bars", str(len(summary)))
+    bars = chart.locator("g.bar")
+    expect(bars).to_have_count(len(summary))
+    assert [(b.get_attribute("data-key"), int(b.get_attribute("data-total"))) for b in bars.all()] == \
+        [(r["key"], r["total"]) for r in summary]
+    expect(page.get_by_test_id("report-row")).to_have_count(len(summary))
+    east1 = page.get_by_test_id("report-row").filter(has_text="EAST-1")
+    expect(east1.locator("td").nth(1)).to_have_text("4")
+    expect(page.get_by_test_id("report-relation-chart").locator("g.bar")).to_have_count(2)
+    expect(page.get_by_test_id("report-anomaly-chart").locator("g.bar")).to_have_count(len(summary))
+    desk.screenshot("5-reports", full_page=True)
+
+    # By signer relation: 本人 and 同事 and the unsigned.
+    page.get_by_test_id("report-group").select_option("relation")
+    expect(chart.locator("g.bar")).to_have_count(3)
+    expect(page.get_by_test_id("report-table")).to_contain_text("本人")
+    expect(page.get_by_test_id("report-table")).to_contain_text("同事")
+
+    with page.expect_download() as info:
+        page.get_by_test_id("report-export").click()
+    with open(info.value.path(), encoding="utf-8-sig") as fh:
+        text = fh.read()
+    assert len(list(csv.reader(io.StringIO(text)))) == 1 + 3
+
+
+def test_export_csv_of_the_filtered_table(desk, world, make_door):
+    page = desk.page
+    signed = []
+    for _ in range(2):
+        door = make_door(consignee={"name": "张伟, \"老张\"", "phone": "13800138000", "address": "上海市徐汇区漕溪北路1号"})
+        door.submit()
+        signed.append(door.number)
+    world.waybill(org_unit="EAST-1")
+    log_in(desk, world)
+    page.goto("/dashboard#/waybills/status=signed")
+    expect(rows(page)).to_have_count(2)
+    with page.expect_download() as info:
+        page.get_by_test_id("export-csv").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".csv")
+    with open(download.path(), "rb") as fh:
+        data = fh.read()
+    assert data.startswith(b"\xef\xbb\xbf")                              # opens in Excel as UTF-8
+    records = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert sorted(r["number"] for r in records) == sorted(signed)
+    assert {r["consignee_name"] for r in records} == {"张伟, \"老张\""}
+    assert {r["consignee_phone"] for r in records} == {"138****8000"}
+
+
+def test_xss_probe_executes_nothing(desk, world, make_door):
+    page = desk.page
+    door = make_door(consignee={"name": XSS, "phone": "13800138000", "address": f"{XSS} 路 1 号"})
+    body = door.body(signer={"name": XSS, "relation": "other"})
+    body["items"] = [{"number": door.number, "sku": "SOFA-3", "received_qty": 1, "damaged_qty": 0, "note": XSS}]
+    assert door.submit(body).status_code == 201, door.submit(body).get_json()
+    world.post(f"/waybills/{door.number}/reconcile", {"decision": "disputed", "note": XSS})
+    log_in(desk, world)
+
+    page.goto("/dashboard#/waybills")
+    expect(row(page, door.number)).to_contain_text(XSS)
+    page.goto(f"/dashboard#/waybill/{door.number}")
+    expect(page.get_by_test_id("evidence-signer")).to_have_text(XSS)
+    expect(page.get_by_test_id("evidence-consignee")).to_have_text(XSS)
+    expect(page.get_by_test_id("evidence-reconciliation")).to_contain_text(XSS)
+    expect(page.get_by_text(XSS, exact=True).first).to_be_visible()
+    expect(page.get_by_test_id("evidence-timeline")).to_contain_text(XSS)
+    page.wait_for_timeout(300)
+    assert page.locator("img[src='x']").count() == 0
+    assert desk.dialogs == []
+    desk.screenshot("6-xss-probe", full_page=True)
+
+
+def test_admin_creates_a_user_and_edits_a_policy(desk, world):
+    page = desk.page
+    log_in(desk, world, "admin")
+    page.get_by_test_id("nav-admin").click()
+    expect(page.get_by_test_id("user-row")).to_have_count(5)
+    page.get_by_test_id("new-user-username").fill("disp_new")
+    page.get_by_test_id("new-user-name").fill("新调度")
+    page.get_by_test_id("new-user-password").fill("long enough password")
+    page.get_by_test_id("new-user-role").select_option("dispatcher")
+    page.get_by_test_id("new-user-org-unit").select_option("WEST")
+    page.get_by_test_id("new-user-submit").click()
+    expect(page.locator("[data-testid=user-row][data-username=disp_new]")).to_be_visible()
+    users = {u["username"]: u for u in world.get("/users").get_json()}
+    assert users["disp_new"]["role"] == "dispatcher" and users["disp_new"]["org_unit"] == "WEST"
+    login = world.client.post("/api/v1/auth/login", json={"tenant": world.slug, "username": "disp_new",
+                                                           "password": "long enough password"})
+    assert login.status_code == 200
+    desk.screenshot("7-admin-users")
+
+    # A taken username is refused with the API's message.
+    page.get_by_test_id("new-user-username").fill("disp_new")
+    page.get_by_test_id("new-user-password").fill("long enough password")
+    page.get_by_test_id("new-user-submit").click()
+    expect(page.get_by_test_id("admin-error")).to_be_visible()
+    desk.errors.clear()                                     # that 409 was the point
+
+    # Policy of the default doc type.
+    page.get_by_test_id("admin-tab-doc-types").click()
+    form = page.locator("[data-testid=doctype-form][data-code=default]")
+    form.get_by_test_id("policy-otp").select_option("required")
+    form.get_by_test_id("policy-geofence_m").fill("150")
+    form.get_by_test_id("doctype-save").click()
+    expect(page.get_by_test_id("toast")).to_contain_text("已保存")
+    policy = next(t for t in world.get("/doc-types").get_json() if t["code"] == "default")["policy"]
+    assert policy["otp"] == "required" and policy["geofence_m"] == 150
+
+    # An API key is shown once.
+    page.get_by_test_id("admin-tab-api-keys").click()
+    page.get_by_test_id("new-key-name").fill("WMS")
+    page.get_by_test_id("new-key-submit").click()
+    key = page.get_by_test_id("new-key-value").inner_text()
+    assert world.client.get("/api/v1/waybills", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    desk.screenshot("8-admin-keys")
