@@ -8,6 +8,8 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 
+from .core.schema import ProblemSchema
+
 # Named constraints keep Alembic revisions stable on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -20,9 +22,22 @@ NAMING_CONVENTION = {
 # Row ids of high-volume tables: 64-bit on PostgreSQL, SQLite's rowid alias there.
 BigId = BigInteger().with_variant(Integer, "sqlite")
 
+class ProblemApi(Api):
+    """flask-smorest, with error responses documented as ``application/problem+json``."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = "application/problem+json"
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(compare_type=True, render_as_batch=True)
-api = Api()
+api = ProblemApi()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 _SAFE_METHODS = ("GET", "HEAD", "OPTIONS")

@@ -69,6 +69,9 @@ class BindingRequired(Problem):
 def _wechat_openid(code: str) -> str:
     from ..core import wechat
 
+    if not wechat.configured():
+        raise Problem("WeChat login is not configured on this server (WECHAT_APPID, WECHAT_SECRET).",
+                      status=409, slug="wechat-not-configured", title="WeChat not configured")
     try:
         return wechat.code2session(code).openid
     except wechat.WechatError as exc:

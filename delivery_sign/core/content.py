@@ -6,10 +6,21 @@ from .errors import Problem
 JSON = "application/json"
 
 
-def accepts(*mimetypes):
-    """Mark a view as taking these request body types instead of JSON."""
+def accepts(*mimetypes, form=None):
+    """Mark a view as taking these request body types instead of JSON, and document them
+    in the OpenAPI document (multipart: a ``file`` plus the ``form`` fields given)."""
+    from flask_smorest import Blueprint
+
+    content = {}
+    for mimetype in mimetypes:
+        if mimetype == "multipart/form-data":
+            properties = {"file": {"type": "string", "format": "binary"}, **(form or {})}
+            content[mimetype] = {"schema": {"type": "object", "properties": properties, "required": ["file"]}}
+        else:
+            content[mimetype] = {"schema": {"type": "string", "format": "binary"}}
 
     def decorator(view):
+        view = Blueprint.doc(requestBody={"required": True, "content": content})(view)
         view._accepts = mimetypes
         return view
 

@@ -81,3 +81,19 @@ class UtcDateTime(fields.DateTime):
         from .clock import isoformat
 
         return isoformat(value)
+
+
+class FieldErrorSchema(Schema):
+    field = fields.String(allow_none=True)
+    code = fields.String()
+    message = fields.String()
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details, the body of every API error (SPEC §4)."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(fields.Nested(FieldErrorSchema))

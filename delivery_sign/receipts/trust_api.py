@@ -44,7 +44,7 @@ def get_certificate():
 
 
 @blp.route("/tenant/certificate", methods=["PUT"])
-@accepts("multipart/form-data", "application/x-pkcs12")
+@accepts("multipart/form-data", "application/x-pkcs12", form={"password": {"type": "string"}})
 @require("admin")
 @blp.response(200, CertificateOutSchema)
 def put_certificate():

@@ -102,7 +102,7 @@ def verify_otp(body, token):
 
 
 @blp.route("/sign/<token>/photos", methods=["POST"])
-@accepts("multipart/form-data")
+@accepts("multipart/form-data", form={"kind": {"type": "string", "enum": list(recipient.PHOTO_KINDS)}})
 @recipient_limits
 @blp.response(201, PhotoOutSchema)
 def upload_photo(token):
