@@ -10,11 +10,19 @@ from pythonjsonlogger.json import JsonFormatter
 from .masking import PhoneMaskingFilter
 
 
+def logged_path() -> str:
+    """The route template (``/api/v1/sign/<token>/otp``), never the raw path: paths carry
+    sign tokens, receipt ids and names that do not belong in logs."""
+    if request.url_rule is not None:
+        return request.url_rule.rule
+    return "/".join(request.path.split("/")[:3]) + "/…"
+
+
 class _RequestContextFilter(logging.Filter):
     def filter(self, record):
         if has_request_context():
             record.request_id = getattr(g, "request_id", None)
-            record.path = request.path
+            record.path = logged_path()
         return True
 
 
