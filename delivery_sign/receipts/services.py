@@ -55,19 +55,25 @@ def signature_of(receipt: Receipt):
 
 def photo_bytes(receipt: Receipt, photo_public_id: str, variant: str) -> tuple[bytes, str]:
     """A receipt's photo: the original bytes, or a derivative made on first view and kept."""
-    from ..evidence.photos import make_derivatives
-
     photo = db.session.execute(
         select(Photo).where(Photo.public_id == photo_public_id, Photo.receipt_id == receipt.id)
     ).scalar_one_or_none()
     if photo is None:
         raise NotFound(f"No photo {photo_public_id!r} on this receipt.")
+    return stored_photo(photo.tenant_id, photo.sha256, photo.storage_key, photo.mime, variant)
+
+
+def stored_photo(tenant_id: int, sha256: str, storage_key: str, mime: str, variant: str) -> tuple[bytes, str]:
+    """The storage half of ``photo_bytes``: no database, so the PDF job calls it with no
+    transaction open (making a derivative decodes a 12-MP photo)."""
+    from ..evidence.photos import make_derivatives
+
     storage = get_storage()
     if variant == "original":
-        return storage.get(photo.storage_key), photo.mime
-    key = f"derivatives/{photo.tenant_id}/{photo.sha256}-{variant}.jpg"
+        return storage.get(storage_key), mime
+    key = f"derivatives/{tenant_id}/{sha256}-{variant}.jpg"
     if not storage.exists(key):
-        display, thumb = make_derivatives(storage.get(photo.storage_key))
-        storage.put(f"derivatives/{photo.tenant_id}/{photo.sha256}-display.jpg", display, "image/jpeg")
-        storage.put(f"derivatives/{photo.tenant_id}/{photo.sha256}-thumb.jpg", thumb, "image/jpeg")
+        display, thumb = make_derivatives(storage.get(storage_key))
+        storage.put(f"derivatives/{tenant_id}/{sha256}-display.jpg", display, "image/jpeg")
+        storage.put(f"derivatives/{tenant_id}/{sha256}-thumb.jpg", thumb, "image/jpeg")
     return storage.get(key), "image/jpeg"

@@ -1,6 +1,7 @@
 """Receipt jobs: render, sign and store the receipt PDF after a sign-off."""
 import functools
 import hashlib
+from dataclasses import dataclass
 
 from flask import current_app
 from sqlalchemy import select
@@ -15,32 +16,61 @@ from ..signing.models import SignLinkWaybill
 from ..waybills.models import Waybill
 from . import pdf
 from .certificates import TenantSeal, active_certificate, signer_for
-from .models import Receipt
-from .services import photo_bytes, signature_of
+from .models import Photo, Receipt
+from .services import stored_photo
 
 RENDER_PDF = "receipt.render_pdf"
 
 
-def document_of(receipt: Receipt, base_url: str) -> pdf.ReceiptDocument:
-    """Gather what the PDF shows: evidence, signature picture, thumbnails, seal, originals."""
-    from ..evidence.signature_render import render_png
+@dataclass(frozen=True)
+class _Sources:
+    """What the PDF needs from the database, as plain values: read in one short
+    transaction, then fetched from storage and drawn with none open."""
 
-    storage = get_storage()
+    receipt_id: str
+    evidence: dict
+    evidence_hash: str
+    photos: list            # (tenant_id, sha256, storage_key, mime) per evidence photo, in order
+    seal_key: str | None
+    original_keys: list
+
+
+def _sources(receipt: Receipt) -> _Sources:
+    """The database half of gathering what the PDF shows."""
     evidence = receipt.evidence
-    seal_png = None
+    stored = {photo.public_id: (photo.tenant_id, photo.sha256, photo.storage_key, photo.mime)
+              for photo in db.session.execute(select(Photo).where(Photo.receipt_id == receipt.id)).scalars()}
+    seal_key = None
     if evidence["policy"].get("auto_seal"):
         seal = db.session.get(TenantSeal, receipt.tenant_id)
-        seal_png = _seal_bytes(seal.storage_key) if seal else None
-    originals = [storage.get(key) for key in db.session.execute(
+        seal_key = seal.storage_key if seal else None
+    original_keys = list(db.session.execute(
         select(Waybill.document_key).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
         .where(SignLinkWaybill.link_id == receipt.link_id, Waybill.document_key.is_not(None))
-        .order_by(Waybill.id)).scalars()]
+        .order_by(Waybill.id)).scalars())
+    return _Sources(
+        receipt_id=receipt.public_id, evidence=evidence, evidence_hash=receipt.evidence_hash,
+        photos=[stored[photo["photo_id"]] for photo in evidence["photos"]],
+        seal_key=seal_key, original_keys=original_keys)
+
+
+def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
+    """The other half: evidence, signature picture, thumbnails, seal, originals, from
+    storage and drawn, with no database."""
+    from ..evidence.signature_render import render_png
+    from ..evidence.strokes import parse_signature
+
+    storage = get_storage()
+    evidence = sources.evidence
+    signature = evidence["signature"]
     return pdf.ReceiptDocument(
-        receipt_id=receipt.public_id, evidence=evidence, evidence_json=canonical_json(evidence),
-        evidence_hash=receipt.evidence_hash, verify_url=f"{base_url}/v/{receipt.public_id}",
-        signature_png=render_png(signature_of(receipt)),
-        thumbnails=[photo_bytes(receipt, photo["photo_id"], "thumb")[0] for photo in evidence["photos"]],
-        seal_png=seal_png, auto_seal=bool(evidence["policy"].get("auto_seal")), originals=originals)
+        receipt_id=sources.receipt_id, evidence=evidence, evidence_json=canonical_json(evidence),
+        evidence_hash=sources.evidence_hash, verify_url=f"{base_url}/v/{sources.receipt_id}",
+        signature_png=render_png(parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]})),
+        thumbnails=[stored_photo(*photo, "thumb")[0] for photo in sources.photos],
+        seal_png=_seal_bytes(sources.seal_key) if sources.seal_key else None,
+        auto_seal=bool(evidence["policy"].get("auto_seal")),
+        originals=[storage.get(key) for key in sources.original_keys])
 
 
 @functools.lru_cache(maxsize=64)
@@ -59,21 +89,26 @@ def _timestamper(url: str):
 @handler(RENDER_PDF, max_attempts=8, backoff_s=10)
 def render_receipt_pdf(ctx):
     config = current_app.config
+    # 1. A short transaction: plain values out of the database (and the tenant's
+    #    certificate, made here on first use).
     receipt = db.session.get(Receipt, ctx.payload["receipt"])
     if receipt is None or receipt.pdf_key is not None:
         return
-    doc = document_of(receipt, config["PUBLIC_BASE_URL"])
+    sources = _sources(receipt)
     certificate = active_certificate(receipt.tenant_id)
     signer = signer_for(certificate, config["SECRET_KEY"])
     fingerprint, receipt_pk = certificate.fingerprint, receipt.id
-    # Sign outside any transaction: on SQLite an open one holds the write lock.
     db.session.commit()
+    # 2. Storage, drawing and signing with no transaction open: on SQLite an open one
+    #    holds the write lock every sign-off needs (thumbnails may be made here too).
+    doc = _document(sources, config["PUBLIC_BASE_URL"])
     timestamper = _timestamper(config["TSA_URL"]) if config["TSA_URL"] else None
     data = pdf.sign(doc, signer, timestamper)
     digest = hashlib.sha256(data).hexdigest()
     key = f"receipts/{ctx.tenant_id}/{doc.receipt_id}-{digest[:16]}.pdf"
     get_storage().put(key, data, "application/pdf")
 
+    # 3. A short write: the result, its audit event and webhook.
     receipt = db.session.get(Receipt, receipt_pk)
     if receipt.pdf_key is not None:
         return   # another worker finished first (a lease that ran out mid-render)

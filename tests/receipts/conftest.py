@@ -18,3 +18,23 @@ def signed(world, door):
     response = world.get(f"/receipts/{receipt_id}/pdf")
     assert response.status_code == 200 and response.mimetype == "application/pdf"
     return receipt_id, response.data, photo_ids
+
+
+def assert_no_transaction_open(app):
+    """Called from inside a job's slow part: its session holds no transaction, so on SQLite
+    another connection takes the write lock at once (a sign-off is not kept waiting)."""
+    import sqlite3
+
+    from sqlalchemy.engine import make_url
+
+    from delivery_sign.extensions import db
+
+    assert not db.session().in_transaction()
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite":
+        other = sqlite3.connect(url.database, timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")   # "database is locked" if the job held the lock
+            other.execute("ROLLBACK")
+        finally:
+            other.close()

@@ -200,3 +200,29 @@ def test_someone_elses_signature_on_our_receipt_is_refused(client, signed):
         IncrementalPdfFileWriter(io.BytesIO(data)), output=out)
     result = client.post("/api/v1/verify", data=out.getvalue(), content_type="application/pdf").get_json()
     assert result["receipt_id"] == receipt_id and result["pdf_signature_valid"] is False
+
+
+def test_the_pdf_job_holds_no_transaction_while_it_fetches_draws_and_signs(world, door, monkeypatch):
+    from delivery_sign.receipts import pdf, tasks
+
+    from .conftest import assert_no_transaction_open
+
+    checked = []
+    real_sign, real_photo = pdf.sign, tasks.stored_photo
+
+    def sign(*args, **kwargs):
+        assert_no_transaction_open(world.app)
+        checked.append("sign")
+        return real_sign(*args, **kwargs)
+
+    def stored_photo(*args):
+        assert_no_transaction_open(world.app)
+        checked.append("photo")
+        return real_photo(*args)
+
+    monkeypatch.setattr(pdf, "sign", sign)
+    monkeypatch.setattr(tasks, "stored_photo", stored_photo)
+    receipt_id = door.submit(door.body(photo_ids=[door.upload().get_json()["photo_id"]])).get_json()["receipt_id"]
+    drain(world)
+    assert checked == ["photo", "sign"]
+    assert world.get(f"/receipts/{receipt_id}").get_json()["pdf"]["ready"] is True

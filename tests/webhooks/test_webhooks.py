@@ -192,3 +192,23 @@ def test_worker_killed_mid_delivery_another_finishes_it(app, world, door, receiv
     assert [r[1]["X-Event-Id"] for r in receiver.received] == [event["id"], event["id"]]
     [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
     assert delivery["status"] == "succeeded"
+
+
+def test_no_transaction_is_open_while_the_subscriber_is_called(world, door, receiver, monkeypatch):
+    from delivery_sign.webhooks import tasks
+
+    from ..receipts.conftest import assert_no_transaction_open
+
+    calls = []
+    real_post = tasks.post
+
+    def post(*args, **kwargs):
+        assert_no_transaction_open(world.app)
+        calls.append(args[0])
+        return real_post(*args, **kwargs)
+
+    monkeypatch.setattr(tasks, "post", post)
+    subscribe(world, receiver.url, events=["waybill.signed"])
+    door.submit()
+    drain(world)
+    assert calls == [receiver.url] and len(receiver.accepted) == 1
