@@ -44,10 +44,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_metrics(app)
 
-    from .core.content import check_request_content_type, check_request_size
+    from .core.content import check_request_content_type, check_request_size, refuse_nul_in_url
 
     from .core.transactions import commit_or_rollback
 
+    app.before_request(refuse_nul_in_url)
     app.before_request(check_request_content_type)
     app.before_request(check_request_size)
     app.after_request(_security_headers)

@@ -60,3 +60,10 @@ def check_request_size():
     if limit is not None and (request.content_length or 0) > limit:
         raise Problem(f"The body is larger than {limit // 1024} KB.", status=413, slug="payload-too-large",
                       title="Payload too large")
+
+
+def refuse_nul_in_url():
+    """before_request: a NUL in the path or query can only be an attack (and PostgreSQL
+    refuses it in text), so it is a 400 before any handler runs."""
+    if "\x00" in request.path or any("\x00" in k or "\x00" in v for k, v in request.args.items(multi=True)):
+        raise Problem("The URL contains a NUL character.", status=400, slug="bad-request", title="Bad request")

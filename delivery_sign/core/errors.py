@@ -7,7 +7,7 @@ import logging
 import re
 
 from flask import jsonify, render_template, request
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from ..extensions import db
@@ -219,4 +219,10 @@ def register_error_handlers(app):
 def _handle_db_error(exc):
     if getattr(exc, "connection_invalidated", False):
         return _handle_database_unavailable(exc)
+    if isinstance(exc, DataError):
+        # A value the schema let through but the database refuses: the client's input.
+        db.session.rollback()
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return problem_response(422, "Unprocessable Entity", "A value is not acceptable to the database.",
+                                slug="validation-failed")
     return _handle_unexpected(exc)

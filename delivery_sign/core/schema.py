@@ -6,14 +6,31 @@ Validators raise messages of the form ``"code: text"``; ``core.errors`` splits t
 import math
 import re
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
 
 
 class StrictSchema(Schema):
-    """Unknown fields are an error, not silently dropped."""
+    """Unknown fields are an error, not silently dropped; NUL characters are refused
+    (PostgreSQL cannot store them in text, and no honest client sends them)."""
 
     class Meta:
         unknown = RAISE
+
+    @pre_load
+    def _refuse_nul(self, data, **kwargs):
+        if _has_nul(data):
+            raise ValidationError("nul_character: Text must not contain NUL characters.")
+        return data
 
 
 def coded(code: str, message: str) -> ValidationError:

@@ -100,3 +100,14 @@ def test_login_limit_is_shared_by_processes_through_redis(database_url, tmp_path
         redis.Redis.from_url(url).flushdb()
         # The limiter is one object bound to the last app; give it back to the suite's app.
         limiter.init_app(world.app)
+
+
+def test_nul_characters_are_refused_not_stored(world, door):
+    body = {"number": "NUL-0001", "consignee": {"name": "a\x00b", "phone": "13800138000", "address": "x"},
+            "items": [{"name": "x", "qty": 1}]}
+    response = world.post("/waybills", body)
+    assert response.status_code == 422 and response.get_json()["errors"][0]["code"] == "nul_character"
+    assert world.get("/waybills/NUL%000001").status_code == 400
+    assert world.get("/waybills", query_string={"q": "a\x00"}).status_code == 400
+    submit = door.submit(door.body(signer={"name": "李\x00娜", "relation": "self"}))
+    assert submit.status_code == 422
