@@ -244,7 +244,8 @@
             el("td", { class: "num", text: String(d.attempts) }),
             el("td", { text: d.last_status_code ? String(d.last_status_code) : (d.last_error || "—") }),
             el("td", { text: DSB.localTime(d.next_attempt_at) }),
-            el("td", null, el("button", { type: "button", class: "btn small", text: "重新投递", dataset: { testid: "redeliver" }, on: { click: function () {
+            el("td", null, el("button", { type: "button", class: "btn small", text: "重新投递", dataset: { testid: "redeliver" },
+              disabled: d.status === "pending", title: d.status === "pending" ? "仍在投递中" : "", on: { click: function () {
               DSB.api("POST", "/webhooks/" + encodeURIComponent(h.id) + "/deliveries/" + encodeURIComponent(d.event_id) + "/redeliver")
                 .then(function () { DSB.toast("已安排重新投递", "ok"); deliveries(h); }).catch(fail(err));
             } } })));

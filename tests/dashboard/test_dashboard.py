@@ -12,6 +12,7 @@ from playwright.sync_api import expect
 
 from delivery_sign.core import jobs
 from tests.factories import PASSWORD, Door, waybill_payload
+from tests.webhooks.receiver import Receiver
 
 pytestmark = pytest.mark.browser
 
@@ -356,3 +357,31 @@ def test_admin_creates_a_user_and_edits_a_policy(desk, world):
     key = page.get_by_test_id("new-key-value").inner_text()
     assert world.client.get("/api/v1/waybills", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     desk.screenshot("8-admin-keys")
+
+
+def test_every_view_stays_on_the_origin(desk, world, door):
+    """Walk every view and admin panel: no request leaves the origin (also checked after each
+    test by the ``desk`` fixture), no page error, no CSP violation."""
+    page = desk.page
+    door.submit()
+    receiver = Receiver()
+    hook = world.post("/webhooks", {"url": receiver.url, "events": ["waybill.reconciled"]}).get_json()
+    world.post(f"/waybills/{door.number}/reconcile", {"decision": "accepted"})
+    run_jobs(world)
+    receiver.close()
+    log_in(desk, world, "admin")
+    expect(page.get_by_test_id("count-signed")).to_be_visible()
+    for hash_, ready in (("#/waybills", "waybill-row"), (f"#/waybill/{door.number}", "evidence-photo"),
+                         ("#/reports", "report-chart"), ("#/admin/users", "user-row"), ("#/admin/org-units", "unit-row"),
+                         ("#/admin/doc-types", "doctype-form"), ("#/admin/api-keys", "key-row"),
+                         ("#/admin/webhooks", "hook-row")):
+        page.goto(f"/dashboard{hash_}")
+        expect(page.get_by_test_id(ready).first).to_be_visible()
+        page.wait_for_load_state("networkidle")
+    page.locator(f"[data-testid=hook-row][data-id='{hook['id']}']").get_by_test_id("hook-deliveries").click()
+    expect(page.get_by_test_id("delivery-row")).to_have_count(1)
+    expect(page.get_by_test_id("delivery-row")).to_contain_text("成功")
+    page.get_by_test_id("redeliver").click()
+    expect(page.get_by_test_id("toast")).to_have_text("已安排重新投递")
+    desk.screenshot("9-admin-webhooks", full_page=True)
+    assert desk.requests and desk.offsite_requests() == []
