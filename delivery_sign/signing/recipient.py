@@ -15,6 +15,7 @@ from ..accounts.models import Tenant
 from ..core import audit
 from ..core.clock import utcnow
 from ..core.errors import Conflict, Problem, ValidationFailed, field_error
+from ..core.keysets import in_many
 from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.storage import get_storage
@@ -174,7 +175,7 @@ def _near_photo(link, phash):
     keys = [(no << 16) | value for no, value in probe_keys(phash)]
     candidates = db.session.execute(
         select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
-        .where(PhotoHashChunk.tenant_id == link.tenant_id, PhotoHashChunk.chunk.in_(keys),
+        .where(PhotoHashChunk.tenant_id == link.tenant_id, in_many(db.session, PhotoHashChunk.chunk, keys),
                Photo.link_id != link.id, Photo.receipt_id.isnot(None))
     ).all()
     for public_id, stored in candidates:
