@@ -21,7 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Index, String, and_, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, String, and_, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -141,10 +141,15 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
     return token, sorted(rows, key=lambda r: r.id)
 
 
+# Only the holder of the lease may settle the job; a worker that lost it changes nothing.
+# A Core UPDATE built once, the SET columns given as parameters: the ORM's bulk-update
+# path and building the statement per job cost more than running it.
+_FINISH = (update(Job.__table__)
+           .where(Job.__table__.c.id == bindparam("job_id"), Job.__table__.c.claimed_by == bindparam("token")))
+
+
 def _finish(job_id: int, token: str, **values) -> None:
-    # Only the holder of the lease may settle the job; a worker that lost it changes nothing.
-    db.session.execute(update(Job).where(Job.id == job_id, Job.claimed_by == token)
-                       .values(claimed_until=None, **values), execution_options={"synchronize_session": False})
+    db.session.execute(_FINISH, {"job_id": job_id, "token": token, "claimed_until": None, **values})
 
 
 def _run(row, token: str, now: datetime) -> None:

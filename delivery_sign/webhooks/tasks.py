@@ -4,6 +4,7 @@ No database transaction is open while the subscriber's server is being called (o
 SQLite an open transaction holds the write lock). A delivery waits while an earlier
 event of the same waybill is still on its way to the same subscriber.
 """
+import functools
 import hashlib
 import hmac
 import threading
@@ -12,7 +13,7 @@ from datetime import timedelta
 
 import requests
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from ..core.clock import utcnow
 from ..core.crypto import decrypt
@@ -60,49 +61,77 @@ def post(url: str, body: bytes, event_id: str, event_type: str, secret: str, att
     return response.status_code, f"HTTP {response.status_code}"
 
 
+_deliveries = WebhookDelivery.__table__
+_subscriptions = WebhookSubscription.__table__
+_events = WebhookEvent.__table__
+_earlier = _deliveries.alias("earlier")
+_EARLIER_PENDING = (_earlier.c.subscription_id == _deliveries.c.subscription_id,
+                    _earlier.c.order_key == _deliveries.c.order_key, _earlier.c.status == PENDING,
+                    _earlier.c.id < _deliveries.c.id)
+
+# Everything one attempt needs, in one statement: the delivery, its subscription and
+# event, and whether an earlier event of the same waybill is still pending for the same
+# subscriber (and when it is due). Core rows, not ORM objects: at hundreds of deliveries
+# a second the identity map and attribute loading were most of the cost.
+_ATTEMPT = (
+    select(_deliveries.c.status, _deliveries.c.attempts, _deliveries.c.retry_until,
+           _subscriptions.c.url, _subscriptions.c.secret_encrypted, _subscriptions.c.deleted_at,
+           _events.c.public_id, _events.c.type, _events.c.body,
+           select(_earlier.c.id).where(*_EARLIER_PENDING).order_by(_earlier.c.id).limit(1)
+           .scalar_subquery().label("earlier_id"),
+           select(_earlier.c.next_attempt_at).where(*_EARLIER_PENDING).order_by(_earlier.c.id).limit(1)
+           .scalar_subquery().label("earlier_due"))
+    .join_from(_deliveries, _subscriptions, _subscriptions.c.id == _deliveries.c.subscription_id)
+    .join(_events, _events.c.id == _deliveries.c.event_id)
+    .where(_deliveries.c.id == bindparam("delivery_id"))
+)
+
+
+_SETTLE = update(_deliveries).where(_deliveries.c.id == bindparam("delivery_id"), _deliveries.c.status == PENDING)
+
+
+def _settle(delivery_id: int, **values) -> bool:
+    """Record an outcome unless the delivery was settled or redelivered meanwhile."""
+    return db.session.execute(_SETTLE, {"delivery_id": delivery_id, **values}).rowcount == 1
+
+
+@functools.lru_cache(maxsize=256)
+def _secret(secret_encrypted: bytes, secret_key: str) -> str:
+    return decrypt(secret_encrypted, SECRET_PURPOSE, secret_key).decode()
+
+
 @handler(DELIVER, max_attempts=10_000)
 def deliver(ctx):
     config = current_app.config
     now = max(ctx.now, utcnow())
-    delivery = db.session.get(WebhookDelivery, ctx.payload["delivery"])
-    if delivery is None or delivery.status != PENDING:
+    delivery_id = ctx.payload["delivery"]
+    row = db.session.execute(_ATTEMPT, {"delivery_id": delivery_id}).first()
+    if row is None or row.status != PENDING:
         return
-    subscription = db.session.get(WebhookSubscription, delivery.subscription_id)
-    if subscription.deleted_at is not None:
-        delivery.status, delivery.last_error, delivery.next_attempt_at = DEAD, "webhook deleted", None
+    if row.deleted_at is not None:
+        _settle(delivery_id, status=DEAD, last_error="webhook deleted", next_attempt_at=None)
         return
-    if delivery.order_key is not None:
-        earlier = db.session.execute(
-            select(WebhookDelivery.next_attempt_at).where(
-                WebhookDelivery.subscription_id == delivery.subscription_id,
-                WebhookDelivery.order_key == delivery.order_key, WebhookDelivery.status == PENDING,
-                WebhookDelivery.id < delivery.id).order_by(WebhookDelivery.id).limit(1)).first()
-        if earlier is not None:
-            wait = ((earlier.next_attempt_at or now) - now).total_seconds()
-            raise RetryLater(min(max(wait, 0) + 0.2, 3600), count_attempt=False,
-                             reason="waiting for an earlier event of the same waybill")
-    event = db.session.get(WebhookEvent, delivery.event_id)
-    url, body, event_id, event_type = subscription.url, event.body.encode(), event.public_id, event.type
-    secret = decrypt(subscription.secret_encrypted, SECRET_PURPOSE).decode()
-    attempt, delivery_pk = delivery.attempts + 1, delivery.id
+    if row.earlier_id is not None:
+        wait = ((row.earlier_due or now) - now).total_seconds()
+        raise RetryLater(min(max(wait, 0) + 0.2, 3600), count_attempt=False,
+                         reason="waiting for an earlier event of the same waybill")
+    secret = _secret(row.secret_encrypted, config["SECRET_KEY"])
+    attempt = row.attempts + 1
     db.session.commit()
 
-    status_code, error = post(url, body, event_id, event_type, secret, attempt,
+    status_code, error = post(row.url, row.body.encode(), row.public_id, row.type, secret, attempt,
                               timeout=config["WEBHOOK_TIMEOUT_S"], allow_private_hosts=allow_private())
 
-    delivery = db.session.get(WebhookDelivery, delivery_pk)
-    if delivery.status != PENDING:
-        return   # redelivered or settled meanwhile by someone holding a newer claim
     finished = utcnow()
-    delivery.attempts, delivery.last_status_code, delivery.last_error = attempt, status_code, error
-    delivery.last_attempt_at = finished
+    outcome = {"attempts": attempt, "last_status_code": status_code, "last_error": error,
+               "last_attempt_at": finished}
     if error is None:
-        delivery.status, delivery.delivered_at, delivery.next_attempt_at = SUCCEEDED, finished, None
+        _settle(delivery_id, status=SUCCEEDED, delivered_at=finished, next_attempt_at=None, **outcome)
         return
     delay = config["WEBHOOK_BACKOFF_BASE_S"] * 2 ** (attempt - 1)
     next_at = max(now, finished) + timedelta(seconds=delay)
-    if next_at > delivery.retry_until:
-        delivery.status, delivery.next_attempt_at = DEAD, None
+    if next_at > row.retry_until:
+        _settle(delivery_id, status=DEAD, next_attempt_at=None, **outcome)
         return
-    delivery.next_attempt_at = next_at
-    raise RetryLater(delay, reason=error, save=True)
+    if _settle(delivery_id, next_attempt_at=next_at, **outcome):
+        raise RetryLater(delay, reason=error, save=True)
