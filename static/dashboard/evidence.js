@@ -33,7 +33,7 @@
     this.width = width;
     this.height = height;
     this.scale = Math.min(2.5, Math.max(1, 640 / width)) * (window.devicePixelRatio || 1);
-    this.canvas = el("canvas", { class: "signature", width: Math.round(width * this.scale), height: Math.round(height * this.scale),
+    this.canvas = el("canvas", { class: "signature", role: "img", "aria-label": "签收人的手写签名", width: Math.round(width * this.scale), height: Math.round(height * this.scale),
                                  dataset: { testid: "evidence-signature", state: "idle", durationMs: String(Math.round(this.duration)) } });
     this.canvas.style.aspectRatio = width + " / " + height;     // CSSOM, allowed by the CSP
     this.frame = null;
