@@ -24,7 +24,7 @@
       });
       DSB.clear(counts).appendChild(el("h2", { text: "今日运单 " + totals.total }));
       counts.appendChild(el("div", { class: "tiles" }, STATUSES.map(function (s) {
-        return el("a", { class: "tile st-" + s, href: "#/waybills/status=" + s, dataset: { testid: "count-" + s } },
+        return el("a", { class: "tile st-" + s, href: "#/waybills/status=" + s + "&created_from=" + today + "&created_to=" + today, dataset: { testid: "count-" + s } },
                   el("strong", { text: String(totals[s]) }), el("span", { text: DSB.label("status", s) }));
       })));
       if (!summary.rows.length) { units.appendChild(el("p", { class: "meta", text: "今天还没有运单" })); return; }

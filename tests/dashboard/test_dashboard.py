@@ -88,8 +88,15 @@ def test_sign_in_board_filters_and_paging(desk, world, make_door):
     expect(page.get_by_test_id("nav-admin")).to_be_hidden()                            # dispatchers have no admin
     desk.screenshot("1-board")
 
+    # A count opens today's waybills of that status.
+    page.get_by_test_id("count-signed").click()
+    expect(rows(page)).to_have_count(2)
+    expect(page.get_by_test_id("filter-created-from")).to_have_value(page.evaluate("() => {"
+        " const d = new Date(); return d.getFullYear() + '-' + String(d.getMonth() + 1).padStart(2, '0') + '-'"
+        " + String(d.getDate()).padStart(2, '0'); }"))
+
     # The table pages by keyset: 50, then "more" brings the rest of the 57.
-    page.get_by_test_id("nav-waybills").click()
+    page.goto("/dashboard#/waybills")
     expect(rows(page)).to_have_count(50)
     page.get_by_test_id("load-more").click()
     expect(rows(page)).to_have_count(57)
