@@ -1,7 +1,10 @@
 """Closed-loop load: clients doing whole sign-offs against gunicorn.
 
 Each client repeats: view the link, upload a 12-MP phone photo and a 1080p photo, submit a
-three-character signature. Prints sign-offs per second, p50/p95/p99 of each call, errors.
+three-character signature. Prints sign-offs per second, p50/p95/p99 of each call, errors,
+and the CPU time of the gunicorn workers. With ``--worker inline`` the PDFs are rendered
+by each web process's job thread while the load runs; the bench then waits until every
+receipt has its PDF and prints how long that took after the last submit.
 
     .venv/bin/python bench/load.py --db sqlite --clients 8 --duration 30
     .venv/bin/python bench/load.py --db postgres --worker inline     # PDFs rendered as they come
@@ -15,6 +18,7 @@ import time
 import uuid
 
 import requests
+from sqlalchemy import create_engine, text
 
 from common import Instance, login, percentile
 
@@ -58,6 +62,46 @@ def setup(base, tenant, password, count):
     return tokens
 
 
+def _pdfs_missing(engine) -> int:
+    """Receipts whose PDF the job has not stored yet (a direct read: WAL never blocks it)."""
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM receipts WHERE pdf_key IS NULL")).scalar_one()
+
+
+def _cpu_s(pids) -> float:
+    """User + system CPU seconds of the processes (gunicorn workers: requests and job threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+class _PhoneAdapter(requests.adapters.HTTPAdapter):
+    """Connections from one loopback address: every 127.x.y.z reaches the server on Linux."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def _phone(n: int) -> requests.Session:
+    """The n-th sign-off's phone: its own address and connection, as each recipient has.
+    From one address the recipient rate limit (120 calls a minute per address and web
+    process, core/ratelimit.py) would cap the whole bench at about one sign-off a second."""
+    session = requests.Session()
+    session.mount("http://", _PhoneAdapter(f"127.1.{n // 250 % 250}.{n % 250 + 1}"))
+    return session
+
+
 def run(args):
     extra = {"WORKER": args.worker}
     instance = Instance(args.db, extra_env=extra)
@@ -73,15 +117,17 @@ def run(args):
         tokens = setup(base, tenant, password, args.max_signoffs)
         queue = list(reversed(tokens))
         deadline = time.time() + args.duration
+        cpu_before = _cpu_s(instance.worker_pids())
         started = time.perf_counter()
+        last_submit = [started]
 
         def client(n):
-            session = requests.Session()
             while time.time() < deadline:
                 with lock:
                     if not queue:
                         return
                     token = queue.pop()
+                    session = _phone(len(queue))
                 t0 = time.perf_counter()
                 steps = []
                 try:
@@ -109,6 +155,7 @@ def run(args):
                         raise RuntimeError(f"submit {response.status_code}: {response.text[:200]}")
                     steps.append(("submit", time.perf_counter() - t))
                     with lock:
+                        last_submit[0] = max(last_submit[0], time.perf_counter())
                         for name, value in steps:
                             timings[name].append(value)
                         timings["signoff"].append(time.perf_counter() - t0)
@@ -131,17 +178,19 @@ def run(args):
                   f"p99 {percentile(ms, 99):7.1f} ms")
         for error in errors[:5]:
             print("  error:", error)
+        print(f"  gunicorn workers' CPU {_cpu_s(instance.worker_pids()) - cpu_before:.1f} s in {elapsed:.1f} s "
+              f"({os.cpu_count()} cores = {os.cpu_count() * elapsed:.0f} CPU-s); load average {os.getloadavg()[0]:.1f}")
         if args.worker == "inline":
-            pending_since = time.perf_counter()
-            headers = login(base, tenant, password)
-            while time.perf_counter() - pending_since < 300:
-                page = requests.get(base + "/api/v1/waybills", headers=headers,
-                                    params={"status": "signed", "limit": 1}).json()
-                receipt = page["items"][0]["receipt"] if page["items"] else None
-                if receipt and receipt.get("pdf_ready"):
-                    break
-                time.sleep(0.5)
-            print(f"  last PDF ready {time.perf_counter() - pending_since:.1f} s after the last submit")
+            engine = create_engine(instance.database_url)
+            backlog = _pdfs_missing(engine)
+            print(f"  PDFs still to render when the clients stopped: {backlog} of {done}")
+            while _pdfs_missing(engine) and time.perf_counter() - last_submit[0] < 600:
+                time.sleep(0.25)
+            left = _pdfs_missing(engine)
+            print(f"  every PDF rendered {time.perf_counter() - last_submit[0]:.1f} s after the last submit"
+                  + (f" — NOT DONE, {left} left after 600 s" if left else "")
+                  + f"; gunicorn workers' CPU since the start {_cpu_s(instance.worker_pids()) - cpu_before:.1f} s")
+            engine.dispose()
     finally:
         instance.close()
 
