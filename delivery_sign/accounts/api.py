@@ -85,7 +85,7 @@ def create_org_unit(body):
 
 
 @blp.route("/users", methods=["GET"])
-@require("admin")
+@require("admin", "dispatcher")
 @blp.response(200, UserOutSchema(many=True))
 def list_users():
     return services.list_users(current())

@@ -272,9 +272,11 @@ def user_by_username(principal: Principal, username: str) -> User:
 
 
 def list_users(principal: Principal) -> list[User]:
-    return db.session.execute(
-        select(User).where(User.tenant_id == principal.tenant_id).order_by(User.username)
-    ).scalars().all()
+    """Admins see everyone; a dispatcher sees the users of their subtree (to pick couriers)."""
+    query = select(User).where(User.tenant_id == principal.tenant_id).order_by(User.username)
+    if principal.org_unit_ids is not None:
+        query = query.where(User.org_unit_id.in_(principal.org_unit_ids))
+    return db.session.execute(query).scalars().all()
 
 
 def update_user(principal: Principal, username: str, changes: dict) -> User:

@@ -17,7 +17,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def summary(args):
     """Counts by status, signed by the consignee vs others, anomalies and median minutes from
     dispatch to sign-off, grouped by day, org unit, courier, doc type or signer relation."""
-    result = services.summary(current(), args["group_by"], args["from_"], args["to"])
+    result = services.summary(current(), args["group_by"], args["from_"], args["to"], args["basis"])
     return {**result, "from_": result.pop("from")}
 
 

@@ -4,11 +4,14 @@ from marshmallow import fields, post_load, validate
 from ..core.clock import to_naive_utc
 from ..core.schema import StrictSchema, UtcDateTime
 from ..waybills.schemas import WaybillQuerySchema
-from .services import GROUPS
+from .services import BASES, GROUPS
 
 
 class SummaryQuerySchema(StrictSchema):
     group_by = fields.String(load_default="day", validate=validate.OneOf(GROUPS))
+    basis = fields.String(load_default="created", validate=validate.OneOf(BASES),
+                          metadata={"description": "created: waybills created in the range; "
+                                                   "signed: sign-offs made in the range"})
     from_ = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=None)
     to = fields.AwareDateTime(load_default=None, default_timezone=None)
 
@@ -32,6 +35,7 @@ class SummaryRowSchema(StrictSchema):
 
 class SummarySchema(StrictSchema):
     group_by = fields.String()
+    basis = fields.String()
     from_ = UtcDateTime(data_key="from")
     to = UtcDateTime()
     rows = fields.List(fields.Nested(SummaryRowSchema))

@@ -36,10 +36,13 @@ def _minutes(start, end):
     return cast((func.julianday(end) - func.julianday(start)) * 1440, Integer)
 
 
-def _group_key(group_by):
+BASES = ("created", "signed")
+
+
+def _group_key(group_by, basis):
     """The key column and the joins it needs."""
     if group_by == "day":
-        return _day(Waybill.created_at), []
+        return _day(Waybill.signed_at if basis == "signed" else Waybill.created_at), []
     if group_by == "org_unit":
         return OrgUnit.code, [(OrgUnit, OrgUnit.id == Waybill.org_unit_id)]
     if group_by == "courier":
@@ -49,16 +52,19 @@ def _group_key(group_by):
     return Waybill.signer_relation, []
 
 
-def _base(principal, columns, group_by, start, end):
-    key, joins = _group_key(group_by)
+def _base(principal, columns, group_by, start, end, basis):
+    key, joins = _group_key(group_by, basis)
     query = select(key.label("key"), *columns)
     for model, on in joins:
         query = query.outerjoin(model, on)
     query = scoped(principal, query.select_from(Waybill))
-    return query.where(Waybill.created_at >= start, Waybill.created_at < end).group_by(key)
+    when = Waybill.signed_at if basis == "signed" else Waybill.created_at
+    return query.where(when >= start, when < end).group_by(key)
 
 
-def summary(principal: Principal, group_by: str, start=None, end=None) -> dict:
+def summary(principal: Principal, group_by: str, start=None, end=None, basis: str = "created") -> dict:
+    """``basis="created"`` counts the waybills created in the range (their fate so far);
+    ``"signed"`` counts the sign-offs made in the range, by the day they were signed."""
     end = end or utcnow()
     start = start or end - DEFAULT_RANGE
     status_columns = [func.sum(case((Waybill.status == s, 1), else_=0)).label(s) for s in STATUSES]
@@ -67,16 +73,16 @@ def summary(principal: Principal, group_by: str, start=None, end=None) -> dict:
         func.sum(case((Waybill.signer_relation == "self", 1), else_=0)).label("by_consignee"),
         func.sum(case((Waybill.signer_relation.isnot(None) & (Waybill.signer_relation != "self"), 1),
                       else_=0)).label("by_others"),
-    ], group_by, start, end)).all()
+    ], group_by, start, end, basis)).all()
 
     anomalous = dict(db.session.execute(
-        _base(principal, [func.count(func.distinct(Waybill.id))], group_by, start, end)
+        _base(principal, [func.count(func.distinct(Waybill.id))], group_by, start, end, basis)
         .join(WaybillAnomaly, WaybillAnomaly.waybill_id == Waybill.id)).all())
 
     dispatched = func.coalesce(Waybill.out_for_delivery_at, Waybill.assigned_at, Waybill.created_at)
     minutes = _minutes(dispatched, Waybill.signed_at)
     histogram = {}
-    query = _base(principal, [minutes.label("minutes"), func.count()], group_by, start, end)
+    query = _base(principal, [minutes.label("minutes"), func.count()], group_by, start, end, basis)
     query = query.where(Waybill.signed_at.isnot(None)).group_by(minutes)
     for key, minute, count in db.session.execute(query):
         histogram.setdefault(key, []).append((minute, count))
@@ -94,7 +100,7 @@ def summary(principal: Principal, group_by: str, start=None, end=None) -> dict:
             "median_minutes_to_signoff": _median(histogram.get(data["key"], [])),
         })
     rows.sort(key=lambda r: (r["key"] is None, str(r["key"])))
-    return {"group_by": group_by, "from": start, "to": end, "rows": rows}
+    return {"group_by": group_by, "basis": basis, "from": start, "to": end, "rows": rows}
 
 
 def _median(buckets):

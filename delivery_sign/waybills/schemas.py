@@ -115,6 +115,8 @@ class WaybillQuerySchema(StrictSchema):
     signed_to = fields.AwareDateTime(load_default=None, default_timezone=None)
     anomaly = fields.String(load_default=None, validate=validate.Length(1, 40))
     reconciled = fields.Boolean(load_default=None)
+    signer_relation = fields.String(load_default=None, validate=validate.OneOf(
+        ("self", "others", "family", "colleague", "guard", "locker", "other")))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
     cursor = fields.String(load_default=None)
 

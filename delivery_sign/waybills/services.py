@@ -276,6 +276,10 @@ def filtered(principal: Principal, filters: dict, query=None):
         if filters["anomaly"] != "any":
             anomalies = anomalies.where(WaybillAnomaly.code == filters["anomaly"])
         query = query.where(exists(anomalies))
+    if filters.get("signer_relation") == "others":
+        query = query.where(Waybill.signer_relation.isnot(None), Waybill.signer_relation != "self")
+    elif filters.get("signer_relation"):
+        query = query.where(Waybill.signer_relation == filters["signer_relation"])
     if filters.get("reconciled") is not None:
         query = query.where(Waybill.reconciled_at.isnot(None) if filters["reconciled"]
                             else Waybill.reconciled_at.is_(None))

@@ -92,3 +92,19 @@ def test_timeline_of_a_signed_waybill(door, world):
     assert [e["seq"] for e in events] == sorted(e["seq"] for e in events)
     assert any(e["subject"] == f"receipt:{receipt_id}" for e in events)
     assert world.get(f"/waybills/{door.number}/timeline", who="disp_west").status_code == 404
+
+
+def test_signed_basis_counts_sign_offs_by_signing_day(signed_world):
+    report = signed_world.get("/reports/summary", query_string={"group_by": "day", "basis": "signed"}).get_json()
+    assert report["basis"] == "signed"
+    assert sum(r["total"] for r in report["rows"]) == 4     # the two unsigned waybills are not sign-offs
+
+
+def test_filter_by_signer_relation_and_dispatcher_sees_couriers(signed_world):
+    others = signed_world.get("/waybills", query_string={"signer_relation": "others"}).get_json()["items"]
+    assert sorted(w["receipt"]["signer_relation"] for w in others) == ["family", "guard"]
+    own = signed_world.get("/waybills", query_string={"signer_relation": "self"}).get_json()["items"]
+    assert len(own) == 2
+    users = {u["username"] for u in signed_world.get("/users", who="disp_east").get_json()}
+    assert users == {"disp_east", "courier1", "courier2"}
+    assert signed_world.get("/users", who="courier1").status_code == 403
