@@ -94,3 +94,12 @@ def test_phone_never_appears_unmasked_in_lists(world):
     world.waybill()
     text = world.get("/waybills").get_data(as_text=True)
     assert "13800138000" not in text and "138****8000" in text
+
+
+def test_waybill_json_has_exactly_the_documented_fields(world, client):
+    from delivery_sign.waybills.schemas import WaybillOutSchema
+
+    body = world.waybill()
+    assert set(body) == set(WaybillOutSchema().fields)
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert set(spec["components"]["schemas"]["WaybillOut"]["properties"]) == set(body)
