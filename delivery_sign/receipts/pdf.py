@@ -403,6 +403,7 @@ def sign(doc: ReceiptDocument, signer, timestamper=None) -> bytes:
     from pyhanko.pdf_utils import embed
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
+    from pyhanko.sign.general import SigningError
 
     pages = render(doc)
     if doc.originals:
@@ -418,9 +419,16 @@ def sign(doc: ReceiptDocument, signer, timestamper=None) -> bytes:
         reason=f"签收回执 {doc.receipt_id}", location="delivery_sign")
     sizes = _reserved.setdefault(signer, {})
     size_key = getattr(timestamper, "url", None) if timestamper is not None else None
+    reserved = sizes.get(size_key)
     out = io.BytesIO()
-    signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(
-        writer, output=out, bytes_reserved=sizes.get(size_key))
+    try:
+        signers.PdfSigner(meta, signer=signer, timestamper=timestamper).sign_pdf(
+            writer, output=out, bytes_reserved=reserved)
+    except SigningError:
+        if reserved is None:
+            raise
+        sizes.pop(size_key, None)   # the space was too small (a TSA's tokens grew): measure again
+        return sign(doc, signer, timestamper)
     data = out.getvalue()
     if size_key not in sizes:
         sizes[size_key] = _reserved_size(data)

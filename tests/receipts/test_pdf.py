@@ -226,3 +226,20 @@ def test_the_pdf_job_holds_no_transaction_while_it_fetches_draws_and_signs(world
     drain(world)
     assert checked == ["photo", "sign"]
     assert world.get(f"/receipts/{receipt_id}").get_json()["pdf"]["ready"] is True
+
+
+def test_signature_space_too_small_is_measured_again(world, signed):
+    """The /Contents size is measured once per signer and reused; if a signature ever
+    outgrows it (a timestamp authority's tokens grew), the receipt is signed anyway."""
+    from delivery_sign.receipts import pdf, tasks
+    from delivery_sign.receipts.certificates import active_certificate, signer_for
+
+    receipt_id, _, _ = signed
+    with world.app.app_context():
+        receipt = db.session.execute(db.select(Receipt).where(Receipt.public_id == receipt_id)).scalar_one()
+        doc = tasks._document(tasks._sources(receipt), "http://testserver")
+        signer = signer_for(active_certificate(receipt.tenant_id), world.app.config["SECRET_KEY"])
+        db.session.rollback()
+    pdf._reserved[signer][None] = 64
+    status, _ = _validate(pdf.sign(doc, signer))
+    assert status.intact and status.valid and pdf._reserved[signer][None] > 64
