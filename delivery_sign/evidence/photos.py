@@ -411,19 +411,29 @@ def inspect_photo(data: bytes) -> PhotoReport:
 # --- derivatives -------------------------------------------------------------------
 
 
+DERIVATIVE_SIDES = {"display": DISPLAY_LONG_SIDE, "thumb": THUMBNAIL_LONG_SIDE}
+
+
 def make_derivatives(data: bytes) -> tuple[bytes, bytes]:
-    """(display JPEG, thumbnail JPEG): upright, long side at most 1600 / 320 px, and no
+    """(display JPEG, thumbnail JPEG): see ``make_derivative``."""
+    return make_derivative(data, "display"), make_derivative(data, "thumb")
+
+
+def make_derivative(data: bytes, variant: str) -> bytes:
+    """A ``display`` (long side ≤ 1600 px) or ``thumb`` (≤ 320 px) JPEG: upright, and no
     EXIF or other metadata (the GPS position stays in the evidence, not in copies).
 
-    Made lazily, on first view, by the caller: on a 12-MP upload they cost two to
-    three times ``inspect_photo`` (a 1/2-scale colour decode, a resample and two
-    encodes: 100-150 ms, see bench/bench_photos.py), which would break the upload's
-    45 ms budget; most sign-off photos are never opened; and the original bytes are
-    kept, so the copies can always be made later (and made again if this changes)."""
+    Made lazily, on first view, by the caller: on a 12-MP upload a display copy costs two
+    to three times ``inspect_photo`` (a 1/2-scale colour decode, a resample, an encode),
+    which would break the upload's budget; most sign-off photos are never opened; and the
+    original bytes are kept, so copies can always be made again. Each variant is decoded
+    at the smallest JPEG scale that still covers it, so a thumbnail for the receipt PDF
+    decodes a 12-MP photo at 1/8 scale."""
+    long_side = DERIVATIVE_SIDES[variant]
     header = _read_header(data)
     image = _open(data, header)
     if header.mime == _JPEG:
-        image.draft("RGB", _working_size(header.width, header.height, DISPLAY_LONG_SIDE))
+        image.draft("RGB", _working_size(header.width, header.height, long_side))
     _load(image)
     orientation = _read_exif(image)["orientation"]
     image = _flatten(image)
@@ -432,12 +442,11 @@ def make_derivatives(data: bytes) -> tuple[bytes, bytes]:
     turn = _UPRIGHT.get(orientation)
     if turn is not None:
         image = image.transpose(turn)
-    # Bilinear for the display copy: from a 1/2-scale decode it only shrinks by
-    # 1.25 (the triangle filter is widened by the factor, so it still antialiases)
-    # at half of Lanczos' cost; Lanczos for the thumbnail, where crispness shows.
-    display = _fit(image, DISPLAY_LONG_SIDE, Image.Resampling.BILINEAR)
-    thumbnail = _fit(display, THUMBNAIL_LONG_SIDE, Image.Resampling.LANCZOS)
-    return _encode_jpeg(display), _encode_jpeg(thumbnail)
+    # Bilinear for the display copy: from a 1/2-scale decode it only shrinks by 1.25 (the
+    # triangle filter is widened by the factor, so it still antialiases) at half of
+    # Lanczos' cost; Lanczos for the thumbnail, where crispness shows.
+    resample = Image.Resampling.BILINEAR if variant == "display" else Image.Resampling.LANCZOS
+    return _encode_jpeg(_fit(image, long_side, resample))
 
 
 def _fit(image: Image.Image, long_side: int, resample: Image.Resampling) -> Image.Image:

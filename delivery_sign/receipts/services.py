@@ -66,14 +66,14 @@ def photo_bytes(receipt: Receipt, photo_public_id: str, variant: str) -> tuple[b
 def stored_photo(tenant_id: int, sha256: str, storage_key: str, mime: str, variant: str) -> tuple[bytes, str]:
     """The storage half of ``photo_bytes``: no database, so the PDF job calls it with no
     transaction open (making a derivative decodes a 12-MP photo)."""
-    from ..evidence.photos import make_derivatives
+    from ..evidence.photos import make_derivative
 
     storage = get_storage()
     if variant == "original":
         return storage.get(storage_key), mime
     key = f"derivatives/{tenant_id}/{sha256}-{variant}.jpg"
-    if not storage.exists(key):
-        display, thumb = make_derivatives(storage.get(storage_key))
-        storage.put(f"derivatives/{tenant_id}/{sha256}-display.jpg", display, "image/jpeg")
-        storage.put(f"derivatives/{tenant_id}/{sha256}-thumb.jpg", thumb, "image/jpeg")
-    return storage.get(key), "image/jpeg"
+    if storage.exists(key):
+        return storage.get(key), "image/jpeg"
+    data = make_derivative(storage.get(storage_key), variant)
+    storage.put(key, data, "image/jpeg")
+    return data, "image/jpeg"
