@@ -81,6 +81,7 @@ def _register_models():
     from .signing import models as _signing  # noqa: F401
     from .waybills import models as _waybills  # noqa: F401
     from .webhooks import models as _webhooks  # noqa: F401
+    from .signing import sweep as _sweep_tasks  # noqa: F401
     from .webhooks import tasks as _webhook_tasks  # noqa: F401
 
 

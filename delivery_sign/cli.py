@@ -59,7 +59,6 @@ def sweep_orphans_command():
 
     total = 0
     while removed := sweep_orphan_photos():
-        db.session.commit()
         total += removed
     click.echo(f"removed {total} orphan photo(s)")
 

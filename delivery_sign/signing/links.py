@@ -13,6 +13,7 @@ from ..extensions import db
 from ..waybills.models import Waybill
 from ..waybills.services import scoped
 from .models import SignLink, SignLinkWaybill
+from .sweep import schedule_sweep
 
 # 24 random bytes: 192 bits (SPEC asks ≥ 128), 32 URL-safe characters — a QR that
 # still scans from a cracked phone screen.
@@ -77,6 +78,7 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
             events.append(("waybill.out_for_delivery", principal.actor, f"waybill:{waybill.number}",
                            {"link": link.id}))
     audit.record_many(principal.tenant_id, events)
+    schedule_sweep(link)
     db.session.flush()
     return link, token
 

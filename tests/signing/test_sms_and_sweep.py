@@ -72,3 +72,36 @@ def test_sweep_removes_unclaimed_photos_of_dead_links(app, world, make_door, run
         assert not get_storage().exists(key)
         claimed = db.session.query(Photo).filter(Photo.receipt_id.isnot(None), Photo.tenant_id == world.tenant_id)
         assert claimed.count() == 1 and get_storage().exists(claimed.first().storage_key)
+
+
+def test_each_link_schedules_its_own_sweep(app, world, make_door):
+    from delivery_sign.core import jobs
+    from delivery_sign.core.jobs import Job
+    from delivery_sign.signing.sweep import GRACE, SWEEP_LINK
+
+    door = make_door()
+    photo = door.upload(data=jpeg(scene(31, 800, 600))).get_json()
+    with app.app_context():
+        link = db.session.query(SignLink).order_by(SignLink.id.desc()).first()
+        job = db.session.query(Job).filter_by(kind=SWEEP_LINK, dedupe_key=f"sweep-link:{link.id}").one()
+        assert job.run_after == link.expires_at + GRACE
+        key = db.session.query(Photo).filter_by(public_id=photo["photo_id"]).one().storage_key
+    # Before it is due nothing runs; once due (the link long dead), the photo and its file go.
+    assert jobs.run_due(app, kinds=(SWEEP_LINK,), tenant_id=world.tenant_id) == 0
+    later = utcnow() + timedelta(hours=2)
+    assert jobs.run_due(app, kinds=(SWEEP_LINK,), tenant_id=world.tenant_id, now=later) == 1
+    with app.app_context():
+        assert db.session.query(Photo).filter_by(public_id=photo["photo_id"]).count() == 0
+        assert not get_storage().exists(key)
+
+
+def test_sweep_keeps_photos_of_a_signed_link(app, world, make_door):
+    from delivery_sign.core import jobs
+    from delivery_sign.signing.sweep import SWEEP_LINK
+
+    door = make_door()
+    receipt = door.submit().get_json()
+    later = utcnow() + timedelta(hours=2)
+    jobs.run_due(app, kinds=(SWEEP_LINK,), tenant_id=world.tenant_id, now=later)
+    photos = world.get(f"/receipts/{receipt['receipt_id']}").get_json()["evidence"]["photos"]
+    assert world.get(f"/receipts/{receipt['receipt_id']}/photos/{photos[0]['photo_id']}").status_code == 200
