@@ -6,9 +6,34 @@ thousands of rows: waybill batches and imports, and their audit events.
 """
 import json
 
-from sqlalchemy import JSON, insert
+import psycopg
+from sqlalchemy import JSON, insert, inspect, text
+from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
+
+
+def insert_rows_returning_ids(model, rows: list[dict]) -> list[int]:
+    """Insert rows and return their new ids, in order.
+
+    PostgreSQL: the ids are drawn from the table's sequence in one query and the rows go
+    by COPY — a 500-row multi-VALUES INSERT … RETURNING spends more time having its 12,000
+    placeholders parsed by the driver than the database spends inserting.
+    """
+    if not rows:
+        return []
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        return db.session.execute(
+            insert(model).returning(model.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+    table = model.__table__.name
+    ids = db.session.execute(
+        text("SELECT nextval(pg_get_serial_sequence(:table, 'id')) FROM generate_series(1, :n)"),
+        {"table": table, "n": len(rows)},
+    ).scalars().all()
+    insert_rows(model, [dict(row, id=row_id) for row, row_id in zip(rows, ids)])
+    return ids
 
 
 def insert_rows(model, rows: list[dict]) -> None:
@@ -19,14 +44,22 @@ def insert_rows(model, rows: list[dict]) -> None:
         db.session.execute(insert(model), rows)
         return
     table = model.__table__
-    columns = [c for c in table.columns if c.key in rows[0]]
-    json_keys = {c.key for c in columns if isinstance(c.type, JSON)}
-    names = ", ".join(connection.dialect.identifier_preparer.quote(c.name) for c in columns)
+    # Rows are keyed by attribute name (``extra``), COPY wants column names (``metadata``).
+    columns = [(prop.key, prop.columns[0]) for prop in inspect(model).column_attrs if prop.key in rows[0]]
+    json_keys = {key for key, column in columns if isinstance(column.type, JSON)}
+    names = ", ".join(connection.dialect.identifier_preparer.quote(column.name) for _, column in columns)
+    statement = f"COPY {table.name} ({names}) FROM STDIN"
     cursor = connection.connection.dbapi_connection.cursor()
     try:
-        with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+        with cursor.copy(statement) as copy:
             for row in rows:
-                copy.write_row([json.dumps(row[c.key], ensure_ascii=False) if c.key in json_keys else row[c.key]
-                                for c in columns])
+                copy.write_row([_json(row[key]) if key in json_keys else row[key] for key, _ in columns])
+    except psycopg.Error as exc:
+        # The same exception classes as any statement through SQLAlchemy (IntegrityError, …).
+        raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
     finally:
         cursor.close()
+
+
+def _json(value):
+    return None if value is None else json.dumps(value, ensure_ascii=False)

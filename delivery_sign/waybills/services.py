@@ -9,14 +9,14 @@ from datetime import datetime
 from decimal import Decimal
 
 from marshmallow import ValidationError
-from sqlalchemy import exists, insert, select
+from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import DocType, OrgUnit, User
 from ..accounts.services import subtree_ids
 from ..core import audit
 from ..core.auth import Principal
-from ..core.bulk import insert_rows
+from ..core.bulk import insert_rows, insert_rows_returning_ids
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, flatten_messages
 from ..core.pagination import keyset_page
@@ -153,9 +153,7 @@ def _insert(principal: Principal, rows: list[dict]) -> None:
     items = [row.pop("items") for row in rows]
     couriers = [row.pop("courier_username") for row in rows]
     try:
-        ids = db.session.execute(
-            insert(Waybill).returning(Waybill.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
+        ids = insert_rows_returning_ids(Waybill, rows)
     except IntegrityError:
         # Another request created one of these numbers between our lookup and insert.
         db.session.rollback()

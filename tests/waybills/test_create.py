@@ -118,3 +118,15 @@ def test_couriers_cannot_create(world):
 
 def test_api_key_creates(world):
     assert world.post("/waybills", waybill_payload(), who="api").status_code == 201
+
+
+def test_a_unique_violation_in_bulk_insert_is_409_not_500(world, app, monkeypatch):
+    """Two requests racing on one number: the loser's insert fails on the unique index."""
+    from delivery_sign.waybills import services
+
+    payload = waybill_payload()
+    assert world.post("/waybills", payload).status_code == 201
+    # Pretend the lookup missed it, as it does when the other request has not committed yet.
+    monkeypatch.setattr(services, "_stored_hashes", lambda tenant_id, numbers: {})
+    response = world.post("/waybills", dict(payload, items=[{"name": "x", "qty": 1}]))
+    assert response.status_code == 409 and response.mimetype == "application/problem+json"
