@@ -19,6 +19,11 @@ def _has_nul(value) -> bool:
     return False
 
 
+def _is_nested(field) -> bool:
+    return isinstance(field, fields.Nested) or (
+        isinstance(field, fields.List) and isinstance(field.inner, fields.Nested))
+
+
 class StrictSchema(Schema):
     """Unknown fields are an error, not silently dropped; NUL characters are refused
     (PostgreSQL cannot store them in text, and no honest client sends them)."""
@@ -28,7 +33,12 @@ class StrictSchema(Schema):
 
     @pre_load
     def _refuse_nul(self, data, **kwargs):
-        if _has_nul(data):
+        # Nested schemas check their own part, so each value is walked once.
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if _has_nul(key) or (not _is_nested(self.fields.get(key)) and _has_nul(value)):
+                    raise ValidationError("nul_character: Text must not contain NUL characters.")
+        elif _has_nul(data):
             raise ValidationError("nul_character: Text must not contain NUL characters.")
         return data
 
