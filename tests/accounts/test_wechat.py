@@ -1,6 +1,7 @@
 """Mini-program sign-in against a fake WeChat server on loopback."""
 import pytest
 
+from delivery_sign.extensions import db
 from tests.factories import PASSWORD
 from tests.fakes import FakeWechat
 
@@ -96,5 +97,7 @@ def test_verification_file_is_served_at_the_root(database_url, tmp_path):
     app = create_app({**test_config(database_url, tmp_path), "WECHAT_VERIFY_FILE_NAME": "Ab12Cd.txt",
                       "WECHAT_VERIFY_FILE_CONTENT": "0123456789abcdef"})
     response = app.test_client().get("/Ab12Cd.txt")
+    with app.app_context():
+        db.engine.dispose()
     assert response.status_code == 200 and response.data == b"0123456789abcdef"
     assert response.mimetype == "text/plain"

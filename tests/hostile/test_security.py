@@ -8,7 +8,7 @@ import pytest
 import redis
 
 from delivery_sign import create_app
-from delivery_sign.extensions import limiter
+from delivery_sign.extensions import db, limiter
 from tests.factories import PASSWORD
 
 
@@ -99,6 +99,10 @@ def test_login_limit_is_shared_by_processes_through_redis(database_url, tmp_path
         assert second.test_client().post("/api/v1/auth/login", json=body).status_code == 429
     finally:
         redis.Redis.from_url(url).flushdb()
+        for other in (first, second):
+            with other.app_context():
+                db.session.remove()
+                db.engine.dispose()
         # The limiter is one object bound to the last app; give it back to the suite's app.
         limiter.init_app(world.app)
 

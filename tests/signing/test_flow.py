@@ -29,7 +29,8 @@ def test_qr_png_decodes_to_the_url(door, client):
     assert response.status_code == 200 and response.mimetype == "image/png"
     assert "max-age" in response.headers["Cache-Control"]
     image = cv2.imdecode(np.frombuffer(response.data, np.uint8), cv2.IMREAD_GRAYSCALE)
-    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(image)
+    # OpenCV's ArUco-based detector: the classic QRCodeDetector misses ~4 % of clean codes.
+    decoded, _, _ = cv2.QRCodeDetectorAruco().detectAndDecode(image)
     assert decoded == door.link["url"]
     svg = client.get(f"/api/v1/sign-links/{door.token}/qr.svg")
     assert svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
