@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from ..core import audit
 from ..core.auth import (API_KEY_PREFIX, TOKEN_PREFIX, Principal, check_password, hash_password,
@@ -215,14 +214,13 @@ def visible_org_units(principal: Principal) -> list[OrgUnit]:
     return db.session.execute(query).scalars().all()
 
 
-def create_org_unit(tenant_id: int, actor: str, *, code: str, name: str, parent_code: str | None,
-                    reach: frozenset | None = None) -> OrgUnit:
+def create_org_unit(tenant_id: int, actor: str, *, code: str, name: str, parent_code: str | None) -> OrgUnit:
     if org_unit_by_code(tenant_id, code) is not None:
         raise Conflict(f"Org unit {code!r} already exists.")
     parent = None
     if parent_code:
         parent = org_unit_by_code(tenant_id, parent_code)
-        if parent is None or (reach is not None and parent.id not in reach):
+        if parent is None:
             raise ValidationFailed([field_error("parent", "not_found", f"No org unit {parent_code!r}.")])
     unit = OrgUnit(tenant_id=tenant_id, code=code, name=name, parent_id=parent.id if parent else None)
     db.session.add(unit)
@@ -235,19 +233,18 @@ def create_org_unit(tenant_id: int, actor: str, *, code: str, name: str, parent_
 
 # --- users ------------------------------------------------------------------------------
 
-def _unit_for(tenant_id: int, code: str | None, reach: frozenset | None, field="org_unit") -> OrgUnit | None:
+def _unit_for(tenant_id: int, code: str | None, field="org_unit") -> OrgUnit | None:
     if code is None:
         return None
     unit = org_unit_by_code(tenant_id, code)
-    if unit is None or (reach is not None and unit.id not in reach):
+    if unit is None:
         raise ValidationFailed([field_error(field, "not_found", f"No org unit {code!r}.")])
     return unit
 
 
 def create_user(tenant_id: int, actor: str, *, username: str, password: str, role: str,
-                org_unit: str | None = None, display_name: str = "", phone: str | None = None,
-                reach: frozenset | None = None) -> User:
-    unit = _unit_for(tenant_id, org_unit, reach)
+                org_unit: str | None = None, display_name: str = "", phone: str | None = None) -> User:
+    unit = _unit_for(tenant_id, org_unit)
     exists = db.session.execute(
         select(func.count()).select_from(User).where(User.tenant_id == tenant_id, User.username == username)
     ).scalar_one()
@@ -285,7 +282,7 @@ def update_user(principal: Principal, username: str, changes: dict) -> User:
     if "role" in changes:
         user.role = recorded["role"] = changes["role"]
     if "org_unit" in changes:
-        unit = _unit_for(principal.tenant_id, changes["org_unit"], None)
+        unit = _unit_for(principal.tenant_id, changes["org_unit"])
         user.org_unit_id = unit.id if unit else None
         recorded["org_unit"] = changes["org_unit"]
     if "display_name" in changes:
@@ -350,14 +347,6 @@ def update_doc_type(principal: Principal, code: str, changes: dict) -> DocType:
                  {"name": doc_type.name, "policy": doc_type.policy})
     return doc_type
 
-
-def flush_or_conflict(message: str) -> None:
-    """Flush, turning a unique-constraint race into 409 instead of 500."""
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise Conflict(message) from None
 
 
 def sms_outbox(principal: Principal, limit: int = 100) -> list[dict]:
