@@ -12,6 +12,7 @@ from sqlalchemy import select
 STATUSES = ["created", "assigned", "out_for_delivery", "signed", "signed", "signed", "partially_signed", "refused",
             "cancelled"]
 ANOMALIES = ["outside_geofence", "no_location", "signer_not_consignee", "weak_signature", "late_signature"]
+RELATIONS = ["self", "self", "self", "family", "colleague", "guard", "locker"]
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 
@@ -62,15 +63,24 @@ def seed(app, tenant_slug, count, days=30, units=20, couriers=500, chunk=20_000,
                     "consignee_lat": 31.2 + rng.random() / 10, "consignee_lng": 121.4 + rng.random() / 10,
                     "consignee_coord_system": "gcj02", "body_hash": "0" * 64, "created_at": created,
                     "updated_at": created, "assigned_at": created, "signed_at": signed,
+                    "signer_relation": rng.choice(RELATIONS) if signed else None,
+                    "has_anomalies": bool(signed) and rng.random() < 0.05,
                 })
                 items.append({"waybill_id": wid, "line_no": 1, "sku": "SKU-1", "name": "纸箱", "qty": 1, "unit": "箱"})
-                if signed and rng.random() < 0.05:
+                if waybills[-1]["has_anomalies"]:
                     anomalies.append({"tenant_id": tenant.id, "waybill_id": wid, "code": rng.choice(ANOMALIES),
                                       "created_at": signed})
             insert_rows(Waybill, waybills)
             insert_rows(WaybillItem, items)
             insert_rows(WaybillAnomaly, anomalies)
             db.session.commit()
+        # What the worker does every 30 s in a running service.
+        from delivery_sign.reports.rollup import fold
+
+        fold_started = time.perf_counter()
+        folded = fold()
+        db.session.commit()
+        print(f"  folded {folded:,} report change rows in {time.perf_counter() - fold_started:.1f} s")
         if db.engine.dialect.name == "postgresql":
             db.session.execute(db.text("SELECT setval('waybills_id_seq', (SELECT max(id) FROM waybills))"))
             db.session.commit()

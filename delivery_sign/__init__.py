@@ -78,6 +78,8 @@ def _register_models():
     from .receipts import certificates as _certificates  # noqa: F401
     from .receipts import models as _receipts  # noqa: F401
     from .receipts import tasks as _receipt_tasks  # noqa: F401  (job handlers register on import)
+    from .reports import models as _reports  # noqa: F401
+    from .reports import rollup as _rollup  # noqa: F401  (the worker folds the roll-up)
     from .signing import models as _signing  # noqa: F401
     from .waybills import models as _waybills  # noqa: F401
     from .webhooks import models as _webhooks  # noqa: F401

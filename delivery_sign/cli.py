@@ -1,4 +1,4 @@
-"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|prepare-db|worker``."""
+"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|prepare-db|worker|reports-…``."""
 import click
 from flask.cli import with_appcontext
 
@@ -63,6 +63,28 @@ def sweep_orphans_command():
     click.echo(f"removed {total} orphan photo(s)")
 
 
+@click.command("reports-fold")
+@with_appcontext
+def reports_fold_command():
+    """Fold the pending report changes into the roll-up now (the worker does it every 30 s)."""
+    from .reports.rollup import fold
+
+    folded = fold()
+    db.session.commit()
+    click.echo(f"folded {folded} change row(s)")
+
+
+@click.command("reports-rebuild")
+@with_appcontext
+def reports_rebuild_command():
+    """Recompute the report roll-up from the waybills (safe while the service runs; waybill writes wait)."""
+    from .reports.rollup import rebuild
+
+    rebuild()
+    db.session.commit()
+    click.echo("report roll-up rebuilt")
+
+
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
 @click.option("--poll", default=0.5, show_default=True, help="Seconds to sleep when no job is due.")
@@ -90,5 +112,5 @@ def worker_command(once, poll, kinds):
 
 def register_cli(app):
     for command in (create_tenant_command, create_user_command, prepare_db_command, sweep_orphans_command,
-                    worker_command):
+                    reports_fold_command, reports_rebuild_command, worker_command):
         app.cli.add_command(command)

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,6 +95,45 @@ def handler(kind: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: f
         return fn
 
     return decorator
+
+
+_PERIODIC: list["_Periodic"] = []
+
+
+@dataclass
+class _Periodic:
+    fn: object
+    every_s: float
+    last: float = float("-inf")
+
+
+def every(seconds: float):
+    """Register ``fn()`` to run in every worker loop at most once per ``seconds`` (upkeep
+    that keeps no state of its own, e.g. folding the report roll-up; the caller's
+    transaction is committed after it). Each worker runs it, so it must tolerate company."""
+
+    def decorator(fn):
+        _PERIODIC.append(_Periodic(fn, seconds))
+        return fn
+
+    return decorator
+
+
+def run_periodic(clock=time.monotonic) -> int:
+    """Run the periodic tasks that are due in this loop (inside an app context)."""
+    ran = 0
+    for task in _PERIODIC:
+        if clock() - task.last < task.every_s:
+            continue
+        task.last = clock()
+        try:
+            task.fn()
+            db.session.commit()
+            ran += 1
+        except Exception:  # noqa: BLE001 - upkeep failing must not stop the jobs
+            log.exception("periodic task %s failed", getattr(task.fn, "__qualname__", task.fn))
+            db.session.rollback()
+    return ran
 
 
 def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after: datetime | None = None,
@@ -218,6 +258,8 @@ def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10, ki
         with app.app_context():
             try:
                 ran = run_batch(name, limit=batch, lease_s=app.config["JOB_LEASE_S"], kinds=kinds)
+                if kinds is None:
+                    run_periodic()
             except OperationalError as exc:
                 # The database is away or busy; try again after the poll interval.
                 log.warning("job claim failed: %s", type(exc).__name__)

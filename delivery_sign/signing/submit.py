@@ -234,6 +234,7 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
         existing = {a.code for a in waybill.anomalies}
         db.session.add_all([WaybillAnomaly(tenant_id=link.tenant_id, waybill_id=waybill.id, code=code, created_at=now)
                             for code in found["codes"] if code not in existing])
+        waybill.has_anomalies = bool(existing or found["codes"])
     recorded = audit.record_many(link.tenant_id, events)
     response = {
         "receipt_id": public_id, "status": status,

@@ -6,7 +6,7 @@ with ``id`` so a filtered, newest-first keyset page is an index range scan.
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint, false
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -69,6 +69,8 @@ class Waybill(db.Model):
     # Set at sign-off, so lists and reports need no join to the receipt.
     receipt_public_id: Mapped[str | None] = mapped_column(String(32))
     signer_relation: Mapped[str | None] = mapped_column(String(20))
+    # Set with the anomalies at sign-off, so the report roll-up's triggers see it on the row.
+    has_anomalies: Mapped[bool] = mapped_column(default=False, server_default=false())
     reconcile_decision: Mapped[str | None] = mapped_column(String(20))
     reconcile_note: Mapped[str | None] = mapped_column(String(1000))
     reconciled_at: Mapped[datetime | None]

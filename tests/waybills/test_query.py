@@ -56,7 +56,7 @@ def test_filters(world, app):
     assert get(reconciled="true") == set()
     with app.app_context():
         waybill = db.session.query(Waybill).filter_by(tenant_id=world.tenant_id, number=a["number"]).one()
-        waybill.signed_at = now
+        waybill.signed_at, waybill.has_anomalies = now, True
         db.session.add(WaybillAnomaly(tenant_id=world.tenant_id, waybill_id=waybill.id, code="outside_geofence"))
         db.session.commit()
     assert get(anomaly="any") == {a["number"]}
