@@ -6,7 +6,7 @@ with ``id`` so a filtered, newest-first keyset page is an index range scan.
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint, false
+from sqlalchemy import JSON, ForeignKey, Index, Numeric, String, UniqueConstraint, false, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -35,6 +35,10 @@ class Waybill(db.Model):
         Index("ix_waybills_tenant_consignee", "tenant_id", "consignee_name"),
         Index("ix_waybills_tenant_created", "tenant_id", "created_at"),
         Index("ix_waybills_tenant_signed", "tenant_id", "signed_at"),
+        # The dashboard's review queue: anomalous and not reconciled yet, newest first.
+        Index("ix_waybills_tenant_to_review", "tenant_id", "id",
+              postgresql_where=text("has_anomalies AND reconciled_at IS NULL"),
+              sqlite_where=text("has_anomalies AND reconciled_at IS NULL")),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

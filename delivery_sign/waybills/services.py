@@ -268,12 +268,12 @@ def filtered(principal: Principal, filters: dict, query=None):
                             ("signed_from", Waybill.signed_at, "ge"), ("signed_to", Waybill.signed_at, "lt")):
         if filters.get(key) is not None:
             query = query.where(column >= filters[key] if op == "ge" else column < filters[key])
-    if filters.get("anomaly"):
-        anomalies = select(WaybillAnomaly.id).where(
-            WaybillAnomaly.tenant_id == tenant_id, WaybillAnomaly.waybill_id == Waybill.id)
-        if filters["anomaly"] != "any":
-            anomalies = anomalies.where(WaybillAnomaly.code == filters["anomaly"])
-        query = query.where(exists(anomalies))
+    if filters.get("anomaly") == "any":
+        query = query.where(Waybill.has_anomalies)
+    elif filters.get("anomaly"):
+        query = query.where(exists(select(WaybillAnomaly.id).where(
+            WaybillAnomaly.tenant_id == tenant_id, WaybillAnomaly.waybill_id == Waybill.id,
+            WaybillAnomaly.code == filters["anomaly"])))
     if filters.get("signer_relation") == "others":
         query = query.where(Waybill.signer_relation.isnot(None), Waybill.signer_relation != "self")
     elif filters.get("signer_relation"):
