@@ -59,7 +59,7 @@ def run(db, count, reports_only=False):
 
 
 def reports(db, base, session, headers, instance):
-    from common import percentile, rss_kib
+    from common import reset_peak_rss, rss_kib
 
     for group_by in ("day", "org_unit", "courier"):
         times = []
@@ -78,6 +78,7 @@ def reports(db, base, session, headers, instance):
         times.append(time.perf_counter() - started)
     print(f"[{db:8}] anomaly review list            {summary_ms(times)}")
     worker = instance.worker_pids()[0]
+    reset_peak_rss(worker)
     before = rss_kib(worker)
     started = time.perf_counter()
     rows = 0

@@ -48,6 +48,12 @@ def rss_kib(pid, field="VmRSS") -> int:
     return 0
 
 
+def reset_peak_rss(pid) -> None:
+    """Start a new high-water mark (VmHWM) for the process, so a peak belongs to what follows."""
+    with open(f"/proc/{pid}/clear_refs", "w") as fh:
+        fh.write("5")
+
+
 class Instance:
     """A scratch instance folder with its database (SQLite file or a fresh PostgreSQL database)."""
 
