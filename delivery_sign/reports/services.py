@@ -33,8 +33,9 @@ def summary(principal: Principal, group_by: str, start=None, end=None, basis: st
     groups = {}
     edges = [(start, end)]
     if group_by != "courier":
-        first = china_day(start) + timedelta(days=0 if china_day_start(china_day(start)) == start else 1)
-        last = china_day(end)
+        first, last = china_day(start), china_day(end)      # whole days: [first, last)
+        if china_day_start(first) < start:
+            first += timedelta(days=1)
         if first < last:
             _add_rollup(groups, principal, group_by, basis, first, last)
             edges = [(start, china_day_start(first)), (china_day_start(last), end)]
