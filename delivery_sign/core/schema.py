@@ -101,6 +101,23 @@ class ListQuerySchema(Schema):
     cursor = fields.String(load_default=None)
 
 
+class Instant(fields.AwareDateTime):
+    """An ISO-8601 time with its UTC offset, loaded as naive UTC (as the database keeps times).
+    Years 2000–2099 only: year 1 or 9999 is nobody's delivery, and day arithmetic on it
+    (a 30-day default range, China days) would overflow."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=None, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from .clock import to_naive_utc
+
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        if not 2000 <= moment.year <= 2099:
+            raise coded("out_of_range", "Must be a time between the years 2000 and 2099.")
+        return to_naive_utc(moment)
+
+
 class UtcDateTime(fields.DateTime):
     """Dumps naive-UTC database times as ISO-8601 with a ``Z`` (SPEC §4)."""
 

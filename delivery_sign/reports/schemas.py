@@ -1,8 +1,7 @@
 """Report and export query shapes."""
-from marshmallow import fields, post_load, validate
+from marshmallow import ValidationError, fields, validate, validates_schema
 
-from ..core.clock import to_naive_utc
-from ..core.schema import StrictSchema, UtcDateTime
+from ..core.schema import Instant, StrictSchema, UtcDateTime
 from ..waybills.schemas import WaybillQuerySchema
 from .services import BASES, GROUPS
 
@@ -12,15 +11,13 @@ class SummaryQuerySchema(StrictSchema):
     basis = fields.String(load_default="created", validate=validate.OneOf(BASES),
                           metadata={"description": "created: waybills created in the range; "
                                                    "signed: sign-offs made in the range"})
-    from_ = fields.AwareDateTime(data_key="from", load_default=None, default_timezone=None)
-    to = fields.AwareDateTime(load_default=None, default_timezone=None)
+    from_ = Instant(data_key="from", load_default=None)
+    to = Instant(load_default=None)
 
-    @post_load
-    def _naive(self, data, **kwargs):
-        for key in ("from_", "to"):
-            if data.get(key) is not None:
-                data[key] = to_naive_utc(data[key])
-        return data
+    @validates_schema
+    def _ordered(self, data, **kwargs):
+        if data.get("from_") and data.get("to") and data["from_"] >= data["to"]:
+            raise ValidationError("range_invalid: from must be before to.", "from")
 
 
 class SummaryRowSchema(StrictSchema):

@@ -3,11 +3,11 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from flask import current_app
-from marshmallow import fields, post_load, validate, validates
+from marshmallow import fields, validate, validates
 
-from ..core.clock import isoformat, to_naive_utc
+from ..core.clock import isoformat
 from ..core.masking import mask_phone
-from ..core.schema import UtcDateTime, LocationSchema, Phone, StrictSchema, coded
+from ..core.schema import Instant, LocationSchema, Phone, StrictSchema, UtcDateTime, coded
 from .models import STATUSES
 
 NUMBER = validate.Regexp(r"^[A-Za-z0-9-]{4,40}$", error="format: Waybill numbers are 4–40 letters, digits or -.")
@@ -71,7 +71,7 @@ class WaybillInSchema(StrictSchema):
     consignee = fields.Nested(ConsigneeInSchema, required=True)
     items = fields.List(fields.Nested(ItemInSchema), required=True,
                         validate=validate.Length(1, MAX_ITEMS, error="length: 1–200 item lines."))
-    deadline = fields.AwareDateTime(load_default=None, default_timezone=None)
+    deadline = Instant(load_default=None)
     external_ref = fields.String(load_default=None, validate=validate.Length(max=100))
     metadata = fields.Dict(load_default=None, allow_none=True)
 
@@ -79,12 +79,6 @@ class WaybillInSchema(StrictSchema):
     def _metadata_size(self, value, **kwargs):
         if value is not None and len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
             raise coded("too_large", f"metadata is limited to {MAX_METADATA_BYTES} bytes of JSON.")
-
-    @post_load
-    def _naive_deadline(self, data, **kwargs):
-        if data.get("deadline") is not None:
-            data["deadline"] = to_naive_utc(data["deadline"])
-        return data
 
 
 class BatchInSchema(StrictSchema):
@@ -109,10 +103,10 @@ class WaybillQuerySchema(StrictSchema):
     org_unit = fields.String(load_default=None)
     doc_type = fields.String(load_default=None)
     q = fields.String(load_default=None, validate=validate.Length(1, 100))
-    created_from = fields.AwareDateTime(load_default=None, default_timezone=None)
-    created_to = fields.AwareDateTime(load_default=None, default_timezone=None)
-    signed_from = fields.AwareDateTime(load_default=None, default_timezone=None)
-    signed_to = fields.AwareDateTime(load_default=None, default_timezone=None)
+    created_from = Instant(load_default=None)
+    created_to = Instant(load_default=None)
+    signed_from = Instant(load_default=None)
+    signed_to = Instant(load_default=None)
     anomaly = fields.String(load_default=None, validate=validate.Length(1, 40))
     reconciled = fields.Boolean(load_default=None)
     signer_relation = fields.String(load_default=None, validate=validate.OneOf(
@@ -126,13 +120,6 @@ class WaybillQuerySchema(StrictSchema):
             unknown = [s for s in value.split(",") if s not in STATUSES]
             if unknown:
                 raise coded("one_of", f"Unknown status {unknown[0]!r}; use one of {', '.join(STATUSES)}.")
-
-    @post_load
-    def _naive_times(self, data, **kwargs):
-        for key in ("created_from", "created_to", "signed_from", "signed_to"):
-            if data.get(key) is not None:
-                data[key] = to_naive_utc(data[key])
-        return data
 
 
 class RevealQuerySchema(StrictSchema):

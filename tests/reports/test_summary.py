@@ -108,3 +108,16 @@ def test_filter_by_signer_relation_and_dispatcher_sees_couriers(signed_world):
     users = {u["username"] for u in signed_world.get("/users", who="disp_east").get_json()}
     assert users == {"disp_east", "courier1", "courier2"}
     assert signed_world.get("/users", who="courier1").status_code == 403
+
+
+@pytest.mark.parametrize("query, field", [
+    ({"from": "0001-01-01T00:00:00Z"}, "from"),
+    ({"to": "9999-12-31T23:59:59Z"}, "to"),
+    ({"from": "0001-01-01T07:00:00+08:00"}, "from"),
+    ({"from": "2026-01-02T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
+    ({"from": "2026-01-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}, "from"),
+])
+def test_out_of_range_and_reversed_ranges_are_422(world, query, field):
+    response = world.get("/reports/summary", query_string=query)
+    assert response.status_code == 422, response.get_json()
+    assert [e["field"] for e in response.get_json()["errors"]] == [field]

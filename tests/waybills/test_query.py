@@ -103,3 +103,12 @@ def test_waybill_json_has_exactly_the_documented_fields(world, client):
     assert set(body) == set(WaybillOutSchema().fields)
     spec = client.get("/api/v1/openapi.json").get_json()
     assert set(spec["components"]["schemas"]["WaybillOut"]["properties"]) == set(body)
+
+
+def test_times_outside_2000_to_2099_are_422_not_an_overflow(world):
+    response = world.get("/waybills", query_string={"created_from": "0001-01-01T00:00:00+08:00"})
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["code"] == "out_of_range"
+    response = world.post("/waybills", waybill_payload(deadline="9999-12-31T23:59:59-08:00"))
+    assert response.status_code == 422
+    assert response.get_json()["errors"][0]["field"] == "deadline"
