@@ -1,40 +1,15 @@
-/* The dashboard's shared pieces: DOM building (text only — every value from a recipient,
- * shipper or courier goes in through textContent, never as HTML), the signed-in session,
- * API calls with the bearer token, downloads through blob URLs, and the Chinese labels. */
+/* The dashboard's shared pieces: DOM building (DS.el / DS.svg of static/js/common.js, text only —
+ * every value from a recipient, shipper or courier goes in through textContent, never as HTML),
+ * the signed-in session, API calls with the bearer token, downloads through blob URLs, and the
+ * labels in Chinese or English (DS.I18n with the strings of dashboard/i18n.js). */
 (function (global) {
   "use strict";
 
   var SESSION = "ds:dashboard";
-  var SVG_NS = "http://www.w3.org/2000/svg";
+  var $ = DS.$, $all = DS.$all, el = DS.el, svg = DS.svg;
+  var i18n = new DS.I18n(global.DSB_STRINGS);
 
-  function $(sel, root) { return (root || document).querySelector(sel); }
-  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
-
-  /** el("td", {class: "x", dataset: {testid: "row"}, on: {click: f}}, "text", child) */
-  function build(node, attrs, children) {
-    attrs = attrs || {};
-    Object.keys(attrs).forEach(function (key) {
-      var value = attrs[key];
-      if (value === null || value === undefined || value === false) return;
-      if (key === "dataset") Object.keys(value).forEach(function (k) { node.dataset[k] = value[k]; });
-      else if (key === "on") Object.keys(value).forEach(function (k) { node.addEventListener(k, value[k]); });
-      else if (key === "text") node.textContent = value;
-      else if (key === "class" || node.namespaceURI === SVG_NS) node.setAttribute(key, String(value));
-      else if (key in node && typeof value !== "string") node[key] = value;
-      else if (key === "value" || key === "checked") node[key] = value;
-      else node.setAttribute(key, value === true ? "" : value);
-    });
-    children.forEach(function (child) {
-      if (child === null || child === undefined || child === false) return;
-      if (Array.isArray(child)) { build(node, null, child); return; }
-      node.appendChild(typeof child === "string" || typeof child === "number"
-        ? document.createTextNode(String(child)) : child);
-    });
-    return node;
-  }
-
-  function el(tag, attrs) { return build(document.createElement(tag), attrs, [].slice.call(arguments, 2)); }
-  function svg(tag, attrs) { return build(document.createElementNS(SVG_NS, tag), attrs, [].slice.call(arguments, 2)); }
+  function t(key, vars) { return i18n.t(key, vars); }
   function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); return node; }
 
   // --- session and API -----------------------------------------------------------------
@@ -83,8 +58,8 @@
 
   function problemText(r) {
     var b = r.body || {};
-    var parts = (b.errors || []).map(function (e) { return (e.field ? e.field + "：" : "") + e.message; });
-    return (b.detail || b.title || "请求失败（" + r.status + "）") + (parts.length ? " — " + parts.join("；") : "");
+    var parts = (b.errors || []).map(function (e) { return (e.field ? e.field + t("sep.field") : "") + e.message; });
+    return (b.detail || b.title || t("error.request", { status: r.status })) + (parts.length ? " — " + parts.join(t("sep.list")) : "");
   }
 
   function query(params) {
@@ -99,7 +74,7 @@
   /** Fetch a protected file with the bearer token and hand it to the browser as a download. */
   function download(path, fallbackName) {
     return raw("GET", path, undefined, { blob: true, accept: "*/*" }).then(function (r) {
-      if (r.status !== 200) throw new Error("下载失败（" + r.status + "）");
+      if (r.status !== 200) throw new Error(t("error.download", { status: r.status }));
       var disposition = r.response.headers.get("Content-Disposition") || "";
       var match = /filename="?([^";]+)"?/.exec(disposition);
       return r.response.blob().then(function (blob) {
@@ -151,48 +126,19 @@
     toast.timer = setTimeout(function () { box.hidden = true; }, 5000);
   }
 
-  var LABELS = {
-    status: {
-      created: "待分配", assigned: "待派送", out_for_delivery: "派送中", signed: "已签收",
-      partially_signed: "部分签收", refused: "已拒收", cancelled: "已取消",
-    },
-    relation: {
-      self: "本人", family: "家属", colleague: "同事", guard: "门卫保安", locker: "快递柜/驿站", other: "其他",
-    },
-    anomaly: {
-      signer_not_consignee: "非收货人本人签收",
-      outside_geofence: "签收位置超出地理围栏",
-      no_location: "未提供签收位置",
-      low_location_accuracy: "定位精度过低",
-      weak_signature: "签名过于简单",
-      robotic_signature: "签名疑似机器生成（匀速、节奏过于规律）",
-      replayed_signature: "签名与以往签收重复（疑似回放）",
-      duplicate_photo: "照片与其他签收的照片重复",
-      blurry_photo: "照片模糊",
-      dark_photo: "照片过暗",
-      signed_on_courier_device: "在快递员的设备上签收",
-      partial_delivery: "部分签收（有短少或破损）",
-      refused: "收货人拒收",
-      late_signature: "超出时限签收",
-      courier_far_from_signer: "快递员与签收人相距过远",
-    },
-    decision: { accepted: "已确认", disputed: "有争议" },
-    role: { admin: "管理员", dispatcher: "调度员", courier: "快递员" },
-    event: {
-      "waybill.created": "运单创建", "waybill.assigned": "分配快递员", "waybill.cancelled": "运单取消",
-      "waybill.out_for_delivery": "开始派送", "waybill.signed": "已签收", "waybill.partially_signed": "部分签收",
-      "waybill.refused": "拒收", "waybill.reconciled": "对账", "waybill.document_attached": "上传原始单据",
-      "link.created": "生成签收码", "link.opened": "收货人打开签收页", "otp.sent": "发送验证码",
-      "otp.verified": "验证码通过", "otp.failed": "验证码错误", "photo.uploaded": "上传照片",
-      "signoff.submitted": "提交签收", "receipt.pdf_rendered": "生成签收凭证 PDF", "pii.revealed": "查看完整手机号",
-    },
-    photoKind: { goods: "货物", scene: "现场", id: "证件", other: "其他" },
+  /** The codes of the API, in the order the filters list them; their words are "<kind>.<code>". */
+  var CODES = {
+    status: ["created", "assigned", "out_for_delivery", "signed", "partially_signed", "refused", "cancelled"],
+    anomaly: ["signer_not_consignee", "outside_geofence", "no_location", "low_location_accuracy", "weak_signature",
+              "robotic_signature", "replayed_signature", "duplicate_photo", "blurry_photo", "dark_photo",
+              "signed_on_courier_device", "partial_delivery", "refused", "late_signature", "courier_far_from_signer"],
   };
 
+  /** label("status", "signed") → "已签收" / "Signed"; a code without words is shown as it is. */
   function label(kind, code) {
     if (code === null || code === undefined) return "—";
-    var table = LABELS[kind] || {};
-    return table[code] || code;
+    var key = kind + "." + code;
+    return Object.prototype.hasOwnProperty.call(i18n.strings.zh, key) ? t(key) : String(code);
   }
 
   function statusBadge(status) {
@@ -205,6 +151,6 @@
     onUnauthorized: function (f) { onUnauthorized = f; },
     raw: raw, api: api, query: query, download: download, blobUrl: blobUrl, problemText: problemText,
     localTime: localTime, dateInput: dateInput, dayStart: dayStart, toast: toast,
-    LABELS: LABELS, label: label, statusBadge: statusBadge, views: {},
+    i18n: i18n, t: t, CODES: CODES, label: label, statusBadge: statusBadge, views: {},
   };
 })(window);

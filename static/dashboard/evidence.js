@@ -3,7 +3,7 @@
  * and the waybill's audit timeline with the verification state of the tenant's hash chain. */
 (function () {
   "use strict";
-  var el = DSB.el;
+  var el = DSB.el, t = DSB.t;
   var STROKE_GAP_MS = 150;   // pause put between strokes whose clocks restart (never seen from real pads)
 
   /** Both stored forms — compact [[x, y, t, p], …] and signature_pad's {points: [{x, y, time,
@@ -33,7 +33,7 @@
     this.width = width;
     this.height = height;
     this.scale = Math.min(2.5, Math.max(1, 640 / width)) * (window.devicePixelRatio || 1);
-    this.canvas = el("canvas", { class: "signature", role: "img", "aria-label": "签收人的手写签名", width: Math.round(width * this.scale), height: Math.round(height * this.scale),
+    this.canvas = el("canvas", { class: "signature", role: "img", "aria-label": t("ev.signatureAria"), width: Math.round(width * this.scale), height: Math.round(height * this.scale),
                                  dataset: { testid: "evidence-signature", state: "idle", durationMs: String(Math.round(this.duration)) } });
     this.canvas.style.aspectRatio = width + " / " + height;     // CSSOM, allowed by the CSP
     this.frame = null;
@@ -104,25 +104,25 @@
 
   function metres(m) {
     if (m === null || m === undefined) return "—";
-    return m >= 1000 ? (m / 1000).toFixed(2) + " 公里" : Math.round(m) + " 米";
+    return m >= 1000 ? t("ev.km", { n: (m / 1000).toFixed(2) }) : t("ev.m", { n: Math.round(m) });
   }
 
   function mapLink(point, name) {
     // A plain link into the AMap app or site: the dashboard itself fetches no map tiles.
     var href = "https://uri.amap.com/marker?position=" + point.lng + "," + point.lat + "&coordinate=wgs84&name=" +
       encodeURIComponent(name) + "&callnative=1";
-    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: "在地图中查看",
+    return el("a", { href: href, target: "_blank", rel: "noopener noreferrer", text: t("ev.map"),
                      dataset: { testid: "evidence-map-link" } });
   }
 
   DSB.views.evidence = function (root, args) {
     var number = decodeURIComponent(args[0] || "");
     var timers = [], urls = [], replay = null, alive = true;
-    var head = el("section", { class: "card wide" }, el("p", { class: "meta", text: "加载中…" }));
+    var head = el("section", { class: "card wide" }, el("p", { class: "meta", text: t("loading") }));
     var main = el("div", { class: "evidence" });
-    var timelineCard = el("section", { class: "card wide" }, el("h2", { text: "审计时间线" }),
-      el("p", { class: "chain", dataset: { testid: "chain-status", state: "checking" }, text: "正在校验审计链…" }));
-    root.appendChild(el("p", null, el("a", { href: "#/waybills", text: "← 返回运单列表", on: { click: back } })));
+    var timelineCard = el("section", { class: "card wide" }, el("h2", { text: t("ev.timeline") }),
+      el("p", { class: "chain", dataset: { testid: "chain-status", state: "checking" }, text: t("ev.checking") }));
+    root.appendChild(el("p", null, el("a", { href: "#/waybills", text: t("ev.back"), on: { click: back } })));
     root.appendChild(head);
     root.appendChild(main);
     root.appendChild(timelineCard);
@@ -133,7 +133,7 @@
     DSB.api("GET", "/waybills/" + encodeURIComponent(number)).then(function (w) {
       if (!alive) return;
       showHead(w);
-      if (!w.receipt) { main.appendChild(el("section", { class: "card wide" }, el("p", { class: "meta", text: "该运单尚未签收，没有签收证据。" }))); return; }
+      if (!w.receipt) { main.appendChild(el("section", { class: "card wide" }, el("p", { class: "meta", text: t("ev.notSigned") }))); return; }
       return DSB.api("GET", "/receipts/" + encodeURIComponent(w.receipt.id)).then(function (r) { if (alive) showEvidence(w, r); });
     }).catch(function (e) { DSB.clear(head).appendChild(el("p", { class: "error", text: e.message })); });
 
@@ -141,34 +141,35 @@
       .catch(function (e) { timelineCard.appendChild(el("p", { class: "error", text: e.message })); });
     DSB.api("GET", "/audit/verify").then(showChain).catch(function (e) {
       var box = DSB.$("[data-testid=chain-status]", timelineCard);
-      box.textContent = "无法校验审计链：" + e.message;
+      box.textContent = t("ev.chainUnknown", { error: e.message });
       box.dataset.state = "unknown";
     });
 
     function showHead(w) {
       DSB.clear(head);
       var rec = w.reconciliation;
-      var note = el("input", { type: "text", maxLength: 1000, placeholder: "对账备注（有争议时必填）", dataset: { testid: "evidence-note" } });
+      var note = el("input", { type: "text", maxLength: 1000, placeholder: t("wb.note"), dataset: { testid: "evidence-note" } });
       var error = el("p", { class: "error", hidden: true, role: "alert" });
       function decide(decision) {
-        if (decision === "disputed" && !note.value.trim()) { error.textContent = "标记争议时请填写备注"; error.hidden = false; return; }
+        if (decision === "disputed" && !note.value.trim()) { error.textContent = t("ev.noteNeeded"); error.hidden = false; return; }
         DSB.api("POST", "/waybills/" + encodeURIComponent(w.number) + "/reconcile", { decision: decision, note: note.value.trim() || null })
-          .then(function (updated) { DSB.toast("已对账：" + DSB.label("decision", decision), "ok"); showHead(updated); })
+          .then(function (updated) { DSB.toast(t("ev.reconciled", { decision: DSB.label("decision", decision) }), "ok"); showHead(updated); })
           .catch(function (e) { error.textContent = e.message; error.hidden = false; });
       }
       head.appendChild(el("h1", null, el("span", { text: w.number, dataset: { testid: "evidence-number" } }), " ", DSB.statusBadge(w.status)));
       head.appendChild(el("dl", { class: "facts" },
-        field("收货人", w.consignee.name, "evidence-consignee"), field("电话", w.consignee.phone), field("地址", w.consignee.address),
-        field("快递员", w.courier), field("网点", w.org_unit), field("单据类型", w.doc_type),
-        field("创建时间", DSB.localTime(w.created_at)), field("签收时间", DSB.localTime(w.signed_at)),
-        field("外部单号", w.external_ref), field("取消原因", w.cancel_reason),
-        field("对账", rec ? DSB.label("decision", rec.decision) + " · " + rec.by + " · " + DSB.localTime(rec.at) +
-              (rec.note ? " · " + rec.note : "") : "未对账", "evidence-reconciliation")));
+        field(t("col.consignee"), w.consignee.name, "evidence-consignee"), field(t("col.phone"), w.consignee.phone),
+        field(t("col.address"), w.consignee.address), field(t("col.courier"), w.courier), field(t("col.unit"), w.org_unit),
+        field(t("col.docType"), w.doc_type),
+        field(t("col.created"), DSB.localTime(w.created_at)), field(t("col.signedAt"), DSB.localTime(w.signed_at)),
+        field(t("ev.externalRef"), w.external_ref), field(t("ev.cancelReason"), w.cancel_reason),
+        field(t("col.reconciliation"), rec ? DSB.label("decision", rec.decision) + " · " + rec.by + " · " + DSB.localTime(rec.at) +
+              (rec.note ? " · " + rec.note : "") : t("wb.unreconciled"), "evidence-reconciliation")));
       if (["signed", "partially_signed", "refused"].indexOf(w.status) >= 0) {
         head.appendChild(el("div", { class: "bulk" }, note,
-          el("button", { type: "button", class: "btn primary", text: "确认无误", dataset: { testid: "evidence-accept" },
+          el("button", { type: "button", class: "btn primary", text: t("wb.accept"), dataset: { testid: "evidence-accept" },
                          on: { click: function () { decide("accepted"); } } }),
-          el("button", { type: "button", class: "btn warn", text: "标记争议", dataset: { testid: "evidence-dispute" },
+          el("button", { type: "button", class: "btn warn", text: t("wb.dispute"), dataset: { testid: "evidence-dispute" },
                          on: { click: function () { decide("disputed"); } } })));
         head.appendChild(error);
       }
@@ -180,34 +181,35 @@
 
       // Signature with replay.
       replay = new SignatureReplay(ev.signature || {});
-      var info = el("p", { class: "meta", text: replay.strokes.length + " 笔 · " +
-        replay.strokes.reduce(function (n, s) { return n + s.length; }, 0) + " 个点 · 书写用时 " + (replay.duration / 1000).toFixed(1) + " 秒" });
-      var button = el("button", { type: "button", class: "btn primary", text: "▶ 回放签名", dataset: { testid: "evidence-replay" },
+      var info = el("p", { class: "meta", text: t("ev.strokes", { strokes: replay.strokes.length,
+        points: replay.strokes.reduce(function (n, s) { return n + s.length; }, 0), s: (replay.duration / 1000).toFixed(1) }) });
+      var button = el("button", { type: "button", class: "btn primary", text: t("ev.replay"), dataset: { testid: "evidence-replay" },
                                   on: { click: function () { button.disabled = true; replay.replay(function () { button.disabled = false; }); } } });
       replay.drawAll();
-      main.appendChild(el("section", { class: "card" }, el("h2", { text: "手写签名" }), replay.canvas, el("div", { class: "row" }, button, info)));
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: t("ev.signature") }), replay.canvas, el("div", { class: "row" }, button, info)));
 
       // Signer and anomalies.
       var anomalies = ev.anomalies || w.anomalies || [];
-      main.appendChild(el("section", { class: "card" }, el("h2", { text: "签收人" }),
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: t("ev.signer") }),
         el("dl", { class: "facts" },
-          field("签收结果", { signed: "签收", partial: "部分签收", refused: "拒收" }[ev.outcome] || ev.outcome, "evidence-outcome"),
-          field("签收人", signer.name, "evidence-signer"), field("与收货人关系", DSB.label("relation", signer.relation), "evidence-relation"),
-          field("签收人电话", signer.phone_masked), field("拒收原因", ev.refuse_reason, "evidence-refuse-reason"),
-          field("提交时间", DSB.localTime(times.submitted_at)), field("打开签收页", DSB.localTime(times.link_opened_at)),
-          field("验证码", times.otp_verified_at ? "已验证 " + DSB.localTime(times.otp_verified_at) : "未要求"),
-          field("客户端", ev.client ? [ev.client.platform, ev.client.ip].filter(Boolean).join(" · ") : null)),
-        el("h3", { text: "异常" }),
+          field(t("ev.outcome"), ev.outcome ? DSB.label("outcome", ev.outcome) : null, "evidence-outcome"),
+          field(t("col.signer"), signer.name, "evidence-signer"),
+          field(t("ev.relation"), DSB.label("relation", signer.relation), "evidence-relation"),
+          field(t("ev.signerPhone"), signer.phone_masked), field(t("ev.refuseReason"), ev.refuse_reason, "evidence-refuse-reason"),
+          field(t("ev.submitted"), DSB.localTime(times.submitted_at)), field(t("ev.opened"), DSB.localTime(times.link_opened_at)),
+          field(t("ev.otp"), times.otp_verified_at ? t("ev.otpVerified", { time: DSB.localTime(times.otp_verified_at) }) : t("ev.otpNotRequired")),
+          field(t("ev.client"), ev.client ? [ev.client.platform, ev.client.ip].filter(Boolean).join(" · ") : null)),
+        el("h3", { text: t("ev.anomalies") }),
         anomalies.length ? el("ul", { class: "anomaly-list", dataset: { testid: "evidence-anomalies" } }, anomalies.map(function (c) {
           return el("li", { dataset: { code: c }, text: DSB.label("anomaly", c) });
-        })) : el("p", { class: "ok", text: "无异常", dataset: { testid: "evidence-anomalies" } })));
+        })) : el("p", { class: "ok", text: t("ev.noAnomalies"), dataset: { testid: "evidence-anomalies" } })));
 
       // Items with what was received.
       var lines = [];
       (ev.waybills || []).forEach(function (wb) { (wb.items || []).forEach(function (it) { lines.push([wb.number, it]); }); });
       if (lines.length) {
-        main.appendChild(el("section", { class: "card wide" }, el("h2", { text: "货物" }), el("table", { class: "grid" },
-          el("thead", null, el("tr", null, ["运单", "商品", "数量", "实收", "破损", "备注"].map(function (h) { return el("th", { text: h }); }))),
+        main.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("ev.goods") }), el("table", { class: "grid" },
+          el("thead", null, el("tr", null, ["col.waybill", "ev.item", "ev.qty", "ev.received", "ev.damaged", "col.note"].map(function (h) { return el("th", { text: t(h) }); }))),
           el("tbody", null, lines.map(function (l) {
             var it = l[1];
             return el("tr", null, el("td", { text: l[0] }), el("td", { text: it.name }), el("td", { class: "num", text: it.qty + " " + (it.unit || "") }),
@@ -220,34 +222,36 @@
       var photos = el("div", { class: "photos" });
       (ev.photos || []).forEach(function (photo) {
         var base = "/receipts/" + encodeURIComponent(receipt.receipt_id) + "/photos/" + encodeURIComponent(photo.photo_id);
-        var img = el("img", { alt: DSB.label("photoKind", photo.kind) + "照片" });
+        var img = el("img", { alt: t("ev.photoAlt", { kind: DSB.label("photoKind", photo.kind) }) });
         var thumb = el("button", { type: "button", class: "thumb", dataset: { testid: "evidence-photo", photoId: photo.photo_id },
                                    on: { click: function () { openPhoto(base, photo); } } }, img,
                        el("span", { text: DSB.label("photoKind", photo.kind) }));
         DSB.blobUrl(base + "?variant=thumb").then(function (r) { if (r.url) img.src = keep(r.url); });
         photos.appendChild(thumb);
       });
-      main.appendChild(el("section", { class: "card" }, el("h2", { text: "照片（" + (ev.photos || []).length + "）" }),
-                          (ev.photos || []).length ? photos : el("p", { class: "meta", text: "没有照片" })));
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: t("ev.photos", { n: (ev.photos || []).length }) }),
+                          (ev.photos || []).length ? photos : el("p", { class: "meta", text: t("ev.noPhotos") })));
 
       // Location.
       var raw = loc.raw, wgs = loc.wgs84, consignee = w.consignee.location;
-      main.appendChild(el("section", { class: "card", dataset: { testid: "evidence-location" } }, el("h2", { text: "位置" }),
+      main.appendChild(el("section", { class: "card", dataset: { testid: "evidence-location" } }, el("h2", { text: t("ev.location") }),
         raw ? el("dl", { class: "facts" },
-          field("签收位置", raw.lat + ", " + raw.lng + "（" + (raw.coord_system || "wgs84").toUpperCase() + "）", "evidence-coords"),
+          field(t("ev.signLocation"), t("ev.coords", { lat: raw.lat, lng: raw.lng, system: (raw.coord_system || "wgs84").toUpperCase() }),
+                "evidence-coords"),
           field("WGS-84", wgs ? wgs.lat + ", " + wgs.lng : null),
-          field("定位精度", raw.accuracy !== undefined && raw.accuracy !== null ? "±" + raw.accuracy + " 米" : null),
-          field("距收货地址", metres(loc.distance_to_consignee_m), "evidence-distance"),
-          field("距快递员（生成签收码时）", metres(loc.distance_to_courier_m)),
-          field("收货地址坐标", consignee ? consignee.lat + ", " + consignee.lng + "（" + (consignee.coord_system || "").toUpperCase() + "）" : "未登记"))
-          : el("p", { class: "warn", text: "签收人未提供位置" }),
-        wgs ? el("p", null, mapLink(wgs, "签收位置 " + w.number)) : null));
+          field(t("ev.accuracy"), raw.accuracy !== undefined && raw.accuracy !== null ? t("ev.accuracyM", { n: raw.accuracy }) : null),
+          field(t("ev.toAddress"), metres(loc.distance_to_consignee_m), "evidence-distance"),
+          field(t("ev.toCourier"), metres(loc.distance_to_courier_m)),
+          field(t("ev.addressCoords"), consignee ? t("ev.coords", { lat: consignee.lat, lng: consignee.lng,
+                system: (consignee.coord_system || "").toUpperCase() }) : t("ev.notRecorded")))
+          : el("p", { class: "warn", text: t("ev.noLocation") }),
+        wgs ? el("p", null, mapLink(wgs, t("ev.mapName", { number: w.number }))) : null));
 
       // PDF and evidence hash.
-      var pdf = el("p", { dataset: { testid: "evidence-pdf", state: "rendering" }, text: "签收凭证 PDF 生成中…" });
-      main.appendChild(el("section", { class: "card" }, el("h2", { text: "签收凭证" }), pdf,
-        el("dl", { class: "facts" }, field("凭证号", receipt.receipt_id, "evidence-receipt-id"),
-          field("证据哈希", receipt.evidence_hash, "evidence-hash"), field("审计序号", (receipt.audit_seq || []).join ? receipt.audit_seq.join(", ") : receipt.audit_seq))));
+      var pdf = el("p", { dataset: { testid: "evidence-pdf", state: "rendering" }, text: t("ev.pdfRendering") });
+      main.appendChild(el("section", { class: "card" }, el("h2", { text: t("ev.receipt") }), pdf,
+        el("dl", { class: "facts" }, field(t("ev.receiptId"), receipt.receipt_id, "evidence-receipt-id"),
+          field(t("ev.hash"), receipt.evidence_hash, "evidence-hash"), field(t("ev.auditSeq"), (receipt.audit_seq || []).join ? receipt.audit_seq.join(", ") : receipt.audit_seq))));
       pollPdf(receipt.receipt_id, pdf, 0);
     }
 
@@ -255,24 +259,24 @@
       DSB.blobUrl("/receipts/" + encodeURIComponent(id) + "/pdf").then(function (r) {
         if (!alive) { if (r.url) URL.revokeObjectURL(r.url); return; }
         if (r.url) {
-          DSB.clear(box).appendChild(el("a", { href: keep(r.url), target: "_blank", download: "receipt-" + id + ".pdf", text: "打开签收凭证 PDF" }));
+          DSB.clear(box).appendChild(el("a", { href: keep(r.url), target: "_blank", download: "receipt-" + id + ".pdf", text: t("ev.openPdf") }));
           box.dataset.state = "ready";
         } else if (r.status === 202 && attempt < 100) {
           timers.push(setTimeout(function () { pollPdf(id, box, attempt + 1); }, 3000));
         } else if (r.status !== 202) {
-          box.textContent = "无法获取 PDF（" + r.status + "）";
+          box.textContent = t("ev.pdfFailed", { status: r.status });
           box.dataset.state = "error";
         }
       });
     }
 
     function openPhoto(base, photo) {
-      var img = el("img", { alt: "照片", dataset: { testid: "evidence-photo-full" } });
+      var img = el("img", { alt: t("ev.photo"), dataset: { testid: "evidence-photo-full" } });
       var dialog = el("dialog", { class: "photo-dialog" }, img,
         el("p", { class: "meta", text: (photo.width || "?") + "×" + (photo.height || "?") + " · SHA-256 " + photo.sha256 }),
         el("div", { class: "row" },
-          el("button", { type: "button", class: "btn", text: "下载原图", on: { click: function () { DSB.download(base + "?variant=original", photo.photo_id + ".jpg"); } } }),
-          el("button", { type: "button", class: "btn primary", text: "关闭", dataset: { testid: "photo-close" }, on: { click: function () { dialog.close(); } } })));
+          el("button", { type: "button", class: "btn", text: t("ev.original"), on: { click: function () { DSB.download(base + "?variant=original", photo.photo_id + ".jpg"); } } }),
+          el("button", { type: "button", class: "btn primary", text: t("ev.close"), dataset: { testid: "photo-close" }, on: { click: function () { dialog.close(); } } })));
       dialog.addEventListener("close", function () { dialog.remove(); });
       document.body.appendChild(dialog);
       dialog.showModal();
@@ -295,8 +299,7 @@
       var box = DSB.$("[data-testid=chain-status]", timelineCard);
       box.dataset.state = result.ok ? "ok" : "broken";
       box.className = "chain " + (result.ok ? "ok" : "broken");
-      box.textContent = result.ok ? "✔ 审计链完整：" + result.events + " 条事件的哈希链校验通过"
-        : "✘ 审计链在第 " + result.first_bad_seq + " 条事件处被篡改或缺失";
+      box.textContent = result.ok ? t("ev.chainOk", { n: result.events }) : t("ev.chainBroken", { seq: result.first_bad_seq });
     }
 
     return function () {

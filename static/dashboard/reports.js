@@ -1,15 +1,16 @@
 /* Reports: GET /reports/summary drawn as SVG bar charts by this file (no chart library) —
  * sign-offs per group split 本人 / 他人代收, the signer-relation share, anomaly rates — and
- * the same numbers as a table, downloadable as CSV. */
+ * the same numbers as a table, downloadable as CSV. A language switch redraws it with the
+ * same dates and grouping (handed back by the clean-up as the memo). */
 (function () {
   "use strict";
-  var el = DSB.el, svg = DSB.svg;
-  var GROUPS = [["day", "按日"], ["org_unit", "按网点"], ["courier", "按快递员"], ["doc_type", "按单据类型"], ["relation", "按签收人关系"]];
+  var el = DSB.el, svg = DSB.svg, t = DSB.t;
+  var GROUPS = ["day", "org_unit", "courier", "doc_type", "relation"];
   var DONE = ["signed", "partially_signed", "refused"];
   var W = 760, H = 280, LEFT = 44, RIGHT = 10, TOP = 16, BOTTOM = 64;
 
   function keyLabel(group, key) {
-    if (key === null || key === undefined) return group === "relation" ? "未签收" : "（未分配）";
+    if (key === null || key === undefined) return group === "relation" ? t("rep.notSigned") : t("unassigned");
     return group === "relation" ? DSB.label("relation", key) : String(key);
   }
 
@@ -43,7 +44,7 @@
         var h = max ? (plotH * part.value) / max : 0;
         base -= h;
         g.appendChild(svg("rect", { class: "part " + part.cls, x: x, y: base, width: barW, height: Math.max(0, h) },
-                          svg("title", { text: bar.label + " · " + part.name + "：" + (opts.format ? opts.format(part.value) : part.value) })));
+                          svg("title", { text: bar.label + " · " + part.name + t("sep.field") + (opts.format ? opts.format(part.value) : part.value) })));
       });
       if (bars.length <= 31) {
         g.appendChild(svg("text", { class: "value", x: x + barW / 2, y: base - 4, "text-anchor": "middle",
@@ -67,21 +68,22 @@
 
   function pct(n, d) { return d ? (100 * n) / d : 0; }
 
-  DSB.views.reports = function (root) {
+  DSB.views.reports = function (root, args, memo) {
     var today = new Date();
-    var from = el("input", { type: "date", value: DSB.dateInput(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29)),
+    memo = memo || {};
+    var from = el("input", { type: "date", value: memo.from || DSB.dateInput(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29)),
                              dataset: { testid: "report-from" } });
-    var to = el("input", { type: "date", value: DSB.dateInput(today), dataset: { testid: "report-to" } });
+    var to = el("input", { type: "date", value: memo.to || DSB.dateInput(today), dataset: { testid: "report-to" } });
     var group = el("select", { dataset: { testid: "report-group" } },
-                   GROUPS.map(function (g) { return el("option", { value: g[0], text: g[1] }); }));
-    var exportButton = el("button", { type: "button", class: "btn", text: "导出报表 CSV", dataset: { testid: "report-export" }, disabled: true });
+                   GROUPS.map(function (g) { return el("option", { value: g, text: t("rep." + g), selected: g === memo.group }); }));
+    var exportButton = el("button", { type: "button", class: "btn", text: t("rep.export"), dataset: { testid: "report-export" }, disabled: true });
     var out = el("div", { class: "report" });
     var rows = [];
     root.appendChild(el("form", { class: "filters card", on: { submit: function (e) { e.preventDefault(); load(); } } },
-      el("label", { class: "filter" }, el("span", { text: "开始日期" }), from),
-      el("label", { class: "filter" }, el("span", { text: "结束日期" }), to),
-      el("label", { class: "filter" }, el("span", { text: "分组" }), group),
-      el("button", { type: "submit", class: "btn primary", text: "查询", dataset: { testid: "report-run" } }), exportButton));
+      el("label", { class: "filter" }, el("span", { text: t("rep.from") }), from),
+      el("label", { class: "filter" }, el("span", { text: t("rep.to") }), to),
+      el("label", { class: "filter" }, el("span", { text: t("rep.group") }), group),
+      el("button", { type: "submit", class: "btn primary", text: t("rep.run"), dataset: { testid: "report-run" } }), exportButton));
     root.appendChild(out);
     [from, to, group].forEach(function (c) { c.addEventListener("change", load); });
     exportButton.addEventListener("click", function () { exportCsv(); });
@@ -100,36 +102,36 @@
 
     function draw(by) {
       DSB.clear(out);
-      var name = GROUPS.filter(function (g) { return g[0] === by; })[0][1];
-      if (!rows.length) { out.appendChild(el("p", { class: "meta", dataset: { testid: "report-empty" }, text: "所选时间内没有运单" })); return; }
+      var name = t("rep." + by);
+      if (!rows.length) { out.appendChild(el("p", { class: "meta", dataset: { testid: "report-empty" }, text: t("rep.empty") })); return; }
       var bars = rows.map(function (r) {
         var done = DONE.reduce(function (s, k) { return s + (r.by_status[k] || 0); }, 0);
         var other = Math.max(0, done - r.signed_by_consignee - r.signed_by_others);
         return { key: r.key, label: keyLabel(by, r.key), parts: [
-          { value: r.signed_by_consignee, cls: "self", name: "本人签收" },
-          { value: r.signed_by_others, cls: "others", name: "他人代收" },
-          { value: other, cls: "other", name: "其他签收" },
-          { value: r.total - done, cls: "open", name: "未签收" }] };
+          { value: r.signed_by_consignee, cls: "self", name: t("rep.self") },
+          { value: r.signed_by_others, cls: "others", name: t("rep.others") },
+          { value: other, cls: "other", name: t("rep.other") },
+          { value: r.total - done, cls: "open", name: t("rep.notSigned") }] };
       });
-      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: "签收量（" + name + "）" }),
-        barChart(bars, { title: "签收量" + name, testid: "report-chart" }),
-        legend([["self", "本人签收"], ["others", "他人代收"], ["other", "其他签收"], ["open", "未签收"]])));
+      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("rep.volume", { group: name }) }),
+        barChart(bars, { title: t("rep.volumeTitle", { group: name }), testid: "report-chart" }),
+        legend([["self", t("rep.self")], ["others", t("rep.others")], ["other", t("rep.other")], ["open", t("rep.notSigned")]])));
 
       var self = 0, others = 0;
       rows.forEach(function (r) { self += r.signed_by_consignee; others += r.signed_by_others; });
-      out.appendChild(el("section", { class: "card" }, el("h2", { text: "签收人：本人 vs 他人代收" }),
-        barChart([{ key: "self", label: "本人", parts: [{ value: self, cls: "self", name: "本人签收" }] },
-                  { key: "others", label: "他人代收", parts: [{ value: others, cls: "others", name: "他人代收" }] }],
-                 { title: "本人与他人代收", testid: "report-relation-chart" }),
-        el("p", { class: "meta", text: "本人 " + self + "（" + pct(self, self + others).toFixed(1) + "%）· 他人代收 " + others +
-                  "（" + pct(others, self + others).toFixed(1) + "%）" })));
+      out.appendChild(el("section", { class: "card" }, el("h2", { text: t("rep.who") }),
+        barChart([{ key: "self", label: t("rep.consignee"), parts: [{ value: self, cls: "self", name: t("rep.self") }] },
+                  { key: "others", label: t("rep.others"), parts: [{ value: others, cls: "others", name: t("rep.others") }] }],
+                 { title: t("rep.whoTitle"), testid: "report-relation-chart" }),
+        el("p", { class: "meta", text: t("rep.share", { self: self, selfPct: pct(self, self + others).toFixed(1),
+                                                        others: others, othersPct: pct(others, self + others).toFixed(1) }) })));
 
-      out.appendChild(el("section", { class: "card" }, el("h2", { text: "异常率（" + name + "）" }),
+      out.appendChild(el("section", { class: "card" }, el("h2", { text: t("rep.rate", { group: name }) }),
         barChart(rows.map(function (r) {
-          return { key: r.key, label: keyLabel(by, r.key), parts: [{ value: pct(r.with_anomalies, r.total), cls: "anomaly", name: "异常率" }] };
-        }), { title: "异常率" + name, testid: "report-anomaly-chart", max: 100, format: function (v) { return Math.round(v) + "%"; } })));
+          return { key: r.key, label: keyLabel(by, r.key), parts: [{ value: pct(r.with_anomalies, r.total), cls: "anomaly", name: t("rep.rateName") }] };
+        }), { title: t("rep.rateTitle", { group: name }), testid: "report-anomaly-chart", max: 100, format: function (v) { return Math.round(v) + "%"; } })));
 
-      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: "明细" }), el("div", { class: "table-wrap" },
+      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("rep.details") }), el("div", { class: "table-wrap" },
         el("table", { class: "grid", dataset: { testid: "report-table" } },
           el("thead", null, el("tr", null, tableHead().map(function (h) { return el("th", { text: h }); }))),
           el("tbody", null, tableRows(by).map(function (cells) {
@@ -138,14 +140,13 @@
     }
 
     function tableHead() {
-      return ["分组", "运单", "待分配", "待派送", "派送中", "已签收", "部分签收", "已拒收", "已取消", "本人签收", "他人代收",
-              "有异常", "异常率", "签收中位时长（分钟）"];
+      return [t("rep.group"), t("col.waybills")].concat(DSB.CODES.status.map(function (s) { return DSB.label("status", s); }))
+        .concat([t("rep.self"), t("rep.others"), t("rep.withAnomalies"), t("rep.rateName"), t("rep.median")]);
     }
 
     function tableRows(by) {
       return rows.map(function (r) {
-        return [keyLabel(by, r.key), r.total].concat(["created", "assigned", "out_for_delivery", "signed", "partially_signed",
-          "refused", "cancelled"].map(function (s) { return r.by_status[s] || 0; }))
+        return [keyLabel(by, r.key), r.total].concat(DSB.CODES.status.map(function (s) { return r.by_status[s] || 0; }))
           .concat([r.signed_by_consignee, r.signed_by_others, r.with_anomalies, pct(r.with_anomalies, r.total).toFixed(1) + "%",
                    r.median_minutes_to_signoff === null ? "" : r.median_minutes_to_signoff]);
       });
@@ -161,5 +162,7 @@
       a.remove();
       setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
     }
+
+    return function () { load.last = null; return { from: from.value, to: to.value, group: group.value }; };
   };
 })();

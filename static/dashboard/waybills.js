@@ -3,10 +3,10 @@
  * live in the URL hash (#/waybills/status=signed&q=…) so "back" from evidence keeps them. */
 (function () {
   "use strict";
-  var el = DSB.el, L = DSB.LABELS;
+  var el = DSB.el, t = DSB.t, C = DSB.CODES;
   var RECONCILABLE = { signed: true, partially_signed: true, refused: true };
   var TEXT_FILTERS = ["q", "courier"];
-  var DATE_FILTERS = [["created", "创建"], ["signed", "签收"]];
+  var DATE_FILTERS = [["created"], ["signed"]];
 
   function options(pairs, selected) {
     return pairs.map(function (p) { return el("option", { value: p[0], text: p[1], selected: p[0] === selected }); });
@@ -23,18 +23,18 @@
 
     // --- filters ---
     var controls = {
-      q: el("input", { type: "search", placeholder: "运单号或收货人", value: state.q || "", dataset: { testid: "waybill-search" } }),
+      q: el("input", { type: "search", placeholder: t("wb.search"), value: state.q || "", dataset: { testid: "waybill-search" } }),
       status: el("select", { dataset: { testid: "filter-status" } }, options([
-        ["", "全部状态"], ["created,assigned,out_for_delivery", "未签收"], ["signed,partially_signed,refused", "已签收/拒收"],
-      ].concat(Object.keys(L.status).map(function (s) { return [s, L.status[s]]; })), state.status || "")),
-      anomaly: el("select", { dataset: { testid: "filter-anomaly" } }, options([["", "不限"], ["any", "任一异常"]]
-        .concat(Object.keys(L.anomaly).map(function (c) { return [c, L.anomaly[c]]; })), state.anomaly || "")),
+        ["", t("wb.allStatuses")], ["created,assigned,out_for_delivery", t("wb.open")], ["signed,partially_signed,refused", t("wb.done")],
+      ].concat(C.status.map(function (s) { return [s, DSB.label("status", s)]; })), state.status || "")),
+      anomaly: el("select", { dataset: { testid: "filter-anomaly" } }, options([["", t("any")], ["any", t("wb.anyAnomaly")]]
+        .concat(C.anomaly.map(function (c) { return [c, DSB.label("anomaly", c)]; })), state.anomaly || "")),
       reconciled: el("select", { dataset: { testid: "filter-reconciled" } },
-                     options([["", "不限"], ["false", "未对账"], ["true", "已对账"]], state.reconciled || "")),
-      courier: el("input", { type: "search", placeholder: "快递员用户名", value: state.courier || "",
+                     options([["", t("any")], ["false", t("wb.unreconciled")], ["true", t("wb.reconciled")]], state.reconciled || "")),
+      courier: el("input", { type: "search", placeholder: t("wb.courierName"), value: state.courier || "",
                              dataset: { testid: "filter-courier" } }),
-      org_unit: el("select", { dataset: { testid: "filter-org-unit" } }, options([["", "全部网点"]], "")),
-      doc_type: el("select", { dataset: { testid: "filter-doc-type" } }, options([["", "全部单据类型"]], "")),
+      org_unit: el("select", { dataset: { testid: "filter-org-unit" } }, options([["", t("wb.allUnits")]], "")),
+      doc_type: el("select", { dataset: { testid: "filter-doc-type" } }, options([["", t("wb.allDocTypes")]], "")),
     };
     DATE_FILTERS.forEach(function (d) {
       ["from", "to"].forEach(function (end) {
@@ -43,7 +43,7 @@
       });
     });
     fillSelect(controls.org_unit, "/org-units", function (u) { return [u.code, u.code + " " + u.name]; }, state.org_unit);
-    fillSelect(controls.doc_type, "/doc-types", function (t) { return [t.code, t.name]; }, state.doc_type);
+    fillSelect(controls.doc_type, "/doc-types", function (type) { return [type.code, type.name]; }, state.doc_type);
 
     Object.keys(controls).forEach(function (key) {
       var control = controls[key];
@@ -54,35 +54,35 @@
     });
 
     var filters = el("form", { class: "filters card", role: "search", on: { submit: function (e) { e.preventDefault(); reload(); } } },
-      labelled("搜索", controls.q), labelled("状态", controls.status), labelled("异常", controls.anomaly),
-      labelled("对账", controls.reconciled), labelled("快递员", controls.courier), labelled("网点", controls.org_unit),
-      labelled("单据类型", controls.doc_type),
-      labelled("创建日期", el("span", { class: "range" }, controls.created_from, "–", controls.created_to)),
-      labelled("签收日期", el("span", { class: "range" }, controls.signed_from, "–", controls.signed_to)));
+      labelled(t("wb.f.search"), controls.q), labelled(t("wb.f.status"), controls.status), labelled(t("wb.f.anomaly"), controls.anomaly),
+      labelled(t("wb.f.reconciled"), controls.reconciled), labelled(t("wb.f.courier"), controls.courier),
+      labelled(t("wb.f.unit"), controls.org_unit), labelled(t("wb.f.docType"), controls.doc_type),
+      labelled(t("wb.f.created"), el("span", { class: "range" }, controls.created_from, "–", controls.created_to)),
+      labelled(t("wb.f.signed"), el("span", { class: "range" }, controls.signed_from, "–", controls.signed_to)));
 
     // --- bulk bar and table ---
     var count = el("span", { class: "meta", dataset: { testid: "selected-count" } });
-    var note = el("input", { type: "text", placeholder: "对账备注（有争议时必填）", maxLength: 1000, dataset: { testid: "reconcile-note" } });
-    var accept = el("button", { type: "button", class: "btn primary", text: "确认无误", dataset: { testid: "reconcile-accept" },
+    var note = el("input", { type: "text", placeholder: t("wb.note"), maxLength: 1000, dataset: { testid: "reconcile-note" } });
+    var accept = el("button", { type: "button", class: "btn primary", text: t("wb.accept"), dataset: { testid: "reconcile-accept" },
                                 on: { click: function () { reconcile("accepted"); } } });
-    var dispute = el("button", { type: "button", class: "btn warn", text: "标记争议", dataset: { testid: "reconcile-dispute" },
+    var dispute = el("button", { type: "button", class: "btn warn", text: t("wb.dispute"), dataset: { testid: "reconcile-dispute" },
                                  on: { click: function () { reconcile("disputed"); } } });
     var bulkError = el("p", { class: "error", role: "alert", hidden: true, dataset: { testid: "reconcile-error" } });
-    var exportCsv = el("button", { type: "button", class: "btn", text: "导出 CSV", dataset: { testid: "export-csv" },
+    var exportCsv = el("button", { type: "button", class: "btn", text: t("wb.exportCsv"), dataset: { testid: "export-csv" },
                                    on: { click: function () { exportAs("csv", exportCsv); } } });
-    var exportXlsx = el("button", { type: "button", class: "btn", text: "导出 Excel", dataset: { testid: "export-xlsx" },
+    var exportXlsx = el("button", { type: "button", class: "btn", text: t("wb.exportXlsx"), dataset: { testid: "export-xlsx" },
                                     on: { click: function () { exportAs("xlsx", exportXlsx); } } });
     var bulk = el("div", { class: "bulk card" }, count, note, accept, dispute, el("span", { class: "spacer" }), exportCsv, exportXlsx);
 
-    var selectAll = el("input", { type: "checkbox", title: "全选可对账的运单", dataset: { testid: "select-all" },
+    var selectAll = el("input", { type: "checkbox", title: t("wb.selectAll"), dataset: { testid: "select-all" },
                                   on: { change: function () { toggleAll(selectAll.checked); } } });
     var body = el("tbody");
     var table = el("table", { class: "grid waybills", dataset: { testid: "waybill-table" } },
-      el("thead", null, el("tr", null, el("th", null, selectAll), ["运单号", "状态", "收货人", "地址", "快递员", "网点",
-        "创建时间", "签收时间", "签收人", "异常", "对账"].map(function (h) { return el("th", { text: h }); }))), body);
-    var empty = el("p", { class: "meta", text: "没有符合条件的运单", hidden: true, dataset: { testid: "waybill-empty" } });
+      el("thead", null, el("tr", null, el("th", null, selectAll), ["number", "status", "consignee", "address", "courier", "unit",
+        "created", "signedAt", "signer", "anomalies", "reconciliation"].map(function (h) { return el("th", { text: t("col." + h) }); }))), body);
+    var empty = el("p", { class: "meta", text: t("wb.empty"), hidden: true, dataset: { testid: "waybill-empty" } });
     var listError = el("p", { class: "error", role: "alert", hidden: true });
-    var more = el("button", { type: "button", class: "btn ghost", text: "加载更多", hidden: true, dataset: { testid: "load-more" },
+    var more = el("button", { type: "button", class: "btn ghost", text: t("more"), hidden: true, dataset: { testid: "load-more" },
                               on: { click: function () { load(false); } } });
     root.appendChild(filters);
     root.appendChild(bulk);
@@ -152,7 +152,7 @@
 
     function row(w) {
       var box = el("input", { type: "checkbox", disabled: !RECONCILABLE[w.status], dataset: { testid: "row-select", number: w.number },
-                              title: RECONCILABLE[w.status] ? "选择" : "签收后才能对账",
+                              title: RECONCILABLE[w.status] ? t("wb.select") : t("wb.notYet"),
                               on: { change: function () { if (box.checked) selected[w.number] = true; else delete selected[w.number]; updateCount(); } } });
       var rec = w.reconciliation;
       return el("tr", { dataset: { testid: "waybill-row", number: w.number, status: w.status } },
@@ -166,9 +166,9 @@
         el("td", { class: "time", text: DSB.localTime(w.created_at) }),
         el("td", { class: "time", text: DSB.localTime(w.signed_at) }),
         el("td", { text: w.receipt ? DSB.label("relation", w.receipt.signer_relation) : "—" }),
-        el("td", { class: "anomalies", text: w.anomalies.map(function (c) { return DSB.label("anomaly", c); }).join("、") }),
+        el("td", { class: "anomalies", text: w.anomalies.map(function (c) { return DSB.label("anomaly", c); }).join(t("sep.items")) }),
         el("td", { dataset: { testid: "reconciliation" }, title: rec && rec.note ? rec.note : "",
-                   text: rec ? DSB.label("decision", rec.decision) : "未对账", class: rec ? "dec-" + rec.decision : "meta" }));
+                   text: rec ? DSB.label("decision", rec.decision) : t("wb.unreconciled"), class: rec ? "dec-" + rec.decision : "meta" }));
     }
 
     function toggleAll(on) {
@@ -182,7 +182,7 @@
 
     function updateCount() {
       var n = Object.keys(selected).length;
-      count.textContent = n ? "已选 " + n + " 单" : "勾选已签收的运单进行对账";
+      count.textContent = n ? t("wb.selected", { n: n }) : t("wb.hint");
       accept.disabled = dispute.disabled = n === 0;
     }
 
@@ -190,7 +190,7 @@
       var numbers = Object.keys(selected);
       bulkError.hidden = true;
       if (decision === "disputed" && !note.value.trim()) {
-        bulkError.textContent = "标记争议时请填写备注，说明哪里有问题";
+        bulkError.textContent = t("wb.noteNeeded");
         bulkError.hidden = false;
         note.focus();
         return;
@@ -199,10 +199,10 @@
       DSB.api("POST", "/waybills/reconcile", { numbers: numbers, decision: decision, note: note.value.trim() || null })
         .then(function (result) {
           var failed = result.results.filter(function (r) { return r.status !== "reconciled"; });
-          DSB.toast("已对账 " + (result.results.length - failed.length) + " 单" + (failed.length ? "，失败 " + failed.length + " 单" : ""),
+          DSB.toast(t("wb.reconciledN", { n: result.results.length - failed.length }) + (failed.length ? t("wb.failedN", { n: failed.length }) : ""),
                     failed.length ? "warn" : "ok");
           if (failed.length) {
-            bulkError.textContent = failed.map(function (r) { return r.number + "：" + (r.error || "失败"); }).join("；");
+            bulkError.textContent = failed.map(function (r) { return r.number + t("sep.field") + (r.error || t("failed")); }).join(t("sep.list"));
             bulkError.hidden = false;
           }
           note.value = "";

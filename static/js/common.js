@@ -1,16 +1,22 @@
-/* Small helpers shared by the H5 pages: DOM building (text only, never HTML from the
- * server), a two-language string table, and JSON calls with a timeout. */
+/* Small helpers shared by the H5 pages and the dispatcher dashboard: DOM building (text only,
+ * never HTML from the server), a two-language string table, and JSON calls with a timeout. */
 (function (global) {
   "use strict";
 
   var LANG_KEY = "ds:lang";
 
+  var SVG_NS = "http://www.w3.org/2000/svg";
+
   function $(sel, root) { return (root || document).querySelector(sel); }
   function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
 
-  /** el("li", {class: "x", dataset: {testid: "item-row"}}, "text", child) — text is textContent. */
-  function el(tag, attrs) {
-    var node = document.createElement(tag);
+  /** Set attrs on node, then append children. attrs: dataset {k: v}, on {event: f}, text (textContent);
+   * null/undefined/false are left out, true is an empty attribute. On HTML elements a key that is a
+   * property of the node (other than list and type) is set as the property, class and the rest as
+   * attributes; on SVG elements everything is an attribute. Children: nodes, strings and numbers
+   * (as text nodes, never parsed as HTML), and arrays of them; null/undefined/false are skipped. */
+  function build(node, attrs, children) {
+    var isSvg = node.namespaceURI === SVG_NS;
     attrs = attrs || {};
     Object.keys(attrs).forEach(function (key) {
       var value = attrs[key];
@@ -18,17 +24,27 @@
       if (key === "dataset") Object.keys(value).forEach(function (k) { node.dataset[k] = value[k]; });
       else if (key === "on") Object.keys(value).forEach(function (k) { node.addEventListener(k, value[k]); });
       else if (key === "text") node.textContent = value;
-      else if (key in node && key !== "list" && key !== "type") node[key] = value;
-      else node.setAttribute(key, value === true ? "" : value);
+      else if (!isSvg && key !== "class" && key in node && key !== "list" && key !== "type") node[key] = value;
+      else node.setAttribute(key, value === true ? "" : String(value));
     });
-    for (var i = 2; i < arguments.length; i++) {
-      var child = arguments[i];
-      if (child === null || child === undefined || child === false) continue;
-      node.appendChild(typeof child === "string" || typeof child === "number"
-        ? document.createTextNode(String(child)) : child);
-    }
+    append(node, children);
     return node;
   }
+
+  function append(node, children) {
+    children.forEach(function (child) {
+      if (child === null || child === undefined || child === false) return;
+      if (Array.isArray(child)) { append(node, child); return; }
+      node.appendChild(typeof child === "string" || typeof child === "number"
+        ? document.createTextNode(String(child)) : child);
+    });
+  }
+
+  /** el("li", {class: "x", dataset: {testid: "item-row"}}, "text", child, [more, children]) */
+  function el(tag, attrs) { return build(document.createElement(tag), attrs, [].slice.call(arguments, 2)); }
+
+  /** svg("rect", {x: 1, y: 2, class: "bar"}, svg("title", {text: "…"})) — in the SVG namespace. */
+  function svg(tag, attrs) { return build(document.createElementNS(SVG_NS, tag), attrs, [].slice.call(arguments, 2)); }
 
   function I18n(strings) {
     this.strings = strings;
@@ -86,5 +102,5 @@
 
   function sleep(ms) { return new Promise(function (resolve) { setTimeout(resolve, ms); }); }
 
-  global.DS = { $: $, $all: $all, el: el, I18n: I18n, request: request, sleep: sleep };
+  global.DS = { $: $, $all: $all, el: el, svg: svg, I18n: I18n, request: request, sleep: sleep };
 })(window);

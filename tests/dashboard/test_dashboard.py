@@ -1,9 +1,10 @@
 """The dispatcher dashboard in desktop Chromium: sign in, the day board, filters and paging,
-evidence with the signature replay, bulk reconcile, a report, an export, the XSS probe and
-admin. Every test also fails on a page error, a CSP violation or a request off the origin
-(the ``desk`` fixture)."""
+evidence with the signature replay, bulk reconcile, a report, an export, the XSS probe,
+admin, and the zh/en switch. Every test also fails on a page error, a CSP violation or a
+request off the origin (the ``desk`` fixture)."""
 import csv
 import io
+import re
 import threading
 import time
 
@@ -392,3 +393,128 @@ def test_every_view_stays_on_the_origin(desk, world, door):
     expect(page.get_by_test_id("toast")).to_have_text("已安排重新投递")
     desk.screenshot("9-admin-webhooks", full_page=True)
     assert desk.requests and desk.offsite_requests() == []
+
+
+CJK = re.compile(r"[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]")
+
+
+def no_chinese(locator):
+    """The texts of every element the locator matches, none with a Chinese character."""
+    texts = locator.all_inner_texts()
+    assert texts and not [t for t in texts if CJK.search(t)], texts
+    return texts
+
+
+def test_english_switch_is_kept_and_shared_with_the_h5_pages(desk, world, make_door):
+    page = desk.page
+    door = make_door()
+    door.submit(door.body(signer={"name": "王芳", "relation": "family"}))
+    log_in(desk, world)
+    toggle = page.get_by_test_id("lang-toggle")
+    html = page.locator("html")
+    expect(toggle).to_have_text("English")                                  # Chinese is the default
+    expect(html).to_have_attribute("lang", "zh-CN")
+    page.goto("/dashboard#/waybills")
+    badge = row(page, door.number).locator(".badge")
+    expect(badge).to_have_text("已签收")
+
+    # The switch redraws the view and the static texts at once.
+    toggle.click()
+    expect(toggle).to_have_text("中文")
+    expect(html).to_have_attribute("lang", "en")
+    expect(page.get_by_test_id("nav-board")).to_have_text("Today")
+    expect(page.get_by_test_id("nav-waybills")).to_have_text("Waybills")
+    expect(page.get_by_test_id("nav-reports")).to_have_text("Reports")
+    expect(page.get_by_test_id("logout")).to_have_text("Log out")
+    expect(badge).to_have_text("Signed")
+    expect(row(page, door.number)).to_contain_text("Family")
+    expect(row(page, door.number)).to_contain_text("Signed by someone other than the consignee")
+    expect(page.get_by_test_id("who")).to_contain_text("Dispatcher")
+    expect(page.get_by_test_id("selected-count")).to_have_text("Tick signed waybills to reconcile them")
+    assert page.title() == "Dispatch desk · Delivery sign-off"
+    no_chinese(page.get_by_test_id("waybill-table").locator("th"))
+    no_chinese(page.locator(".filters .filter > span"))
+    no_chinese(page.locator(".bulk button"))
+    row(page, door.number).get_by_test_id("row-select").check()
+    expect(page.get_by_test_id("selected-count")).to_have_text("1 selected")
+    desk.screenshot("10-english-waybills")
+
+    # Kept over a reload, and shared with the H5 pages ("ds:lang").
+    page.reload()
+    expect(toggle).to_have_text("中文")
+    expect(badge).to_have_text("Signed")
+    expect(html).to_have_attribute("lang", "en")
+    assert page.evaluate("localStorage.getItem('ds:lang')") == "en"
+
+    # The board and the evidence in English too.
+    page.get_by_test_id("nav-board").click()
+    expect(page.get_by_test_id("board-status").locator("h2")).to_have_text("Today's waybills: 1")
+    expect(page.get_by_test_id("count-signed")).to_contain_text("Signed")
+    expect(page.get_by_test_id("review-item")).to_contain_text("Signed by someone other than the consignee")
+    page.goto(f"/dashboard#/waybill/{door.number}")
+    expect(page.get_by_test_id("evidence-relation")).to_have_text("Family")
+    expect(page.get_by_test_id("evidence-outcome")).to_have_text("Signed")
+    expect(page.get_by_test_id("chain-status")).to_have_attribute("data-state", "ok")
+    expect(page.get_by_test_id("chain-status")).to_contain_text("Audit chain intact")
+    expect(page.get_by_test_id("evidence-timeline").locator("[data-type='signoff.submitted'] strong")).to_have_text(
+        "Sign-off submitted")
+    no_chinese(page.locator(".facts dt"))
+    no_chinese(page.locator(".card h2"))
+
+    # Signed out, the login form is in English; its error follows a switch back to Chinese.
+    page.get_by_test_id("logout").click()
+    expect(page.get_by_test_id("login-submit")).to_have_text("Sign in")
+    expect(page.locator("#login h1")).to_have_text("Dispatch desk sign-in")
+    assert no_chinese(page.locator("#login .field > span")) == ["Company code", "Username", "Password"]
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("error")).to_have_text("Enter company code, username and password")
+    page.get_by_test_id("login-tenant").fill(world.slug)
+    page.get_by_test_id("login-username").fill("disp_east")
+    page.get_by_test_id("login-password").fill("wrong password")
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("error")).to_have_text("Wrong username or password")
+    desk.errors.clear()                                     # the 401 of that login was the point
+    toggle.click()
+    expect(toggle).to_have_text("English")
+    expect(html).to_have_attribute("lang", "zh-CN")
+    expect(page.get_by_test_id("error")).to_have_text("用户名或密码错误")
+    expect(page.get_by_test_id("login-submit")).to_have_text("登录")
+    assert page.evaluate("localStorage.getItem('ds:lang')") == "zh"
+    assert page.title() == "调度台 · 签收管理"
+    log_in(desk, world)
+    expect(page.get_by_test_id("nav-waybills")).to_have_text("运单")
+    expect(page.get_by_test_id("board-status").locator("h2")).to_have_text("今日运单 1")
+
+
+def test_language_switch_keeps_what_is_on_screen(desk, world):
+    """The courier app reads the same choice; a switch keeps the report's grouping and an API
+    key that is shown only once."""
+    page = desk.page
+    world.waybill(org_unit="EAST-1")
+    page.goto("/courier")
+    page.get_by_test_id("lang-switch").click()                        # English on the courier app …
+    expect(page.get_by_test_id("lang-switch")).to_have_text("中文")
+    log_in(desk, world, "admin")                                       # … is English on the dashboard
+    toggle = page.get_by_test_id("lang-toggle")
+    expect(toggle).to_have_text("中文")
+    expect(page.get_by_test_id("nav-admin")).to_have_text("Admin")
+
+    page.get_by_test_id("nav-reports").click()
+    page.get_by_test_id("report-group").select_option("org_unit")
+    expect(page.get_by_test_id("report-table").locator("th").first).to_have_text("Group")
+    expect(page.get_by_test_id("report-chart").locator("title").first).to_have_text("Sign-offs, By org unit")
+    toggle.click()
+    expect(page.get_by_test_id("report-group")).to_have_value("org_unit")
+    expect(page.get_by_test_id("report-table").locator("th").first).to_have_text("分组")
+    expect(page.get_by_test_id("report-chart").locator("title").first).to_have_text("签收量按网点")
+
+    page.goto("/dashboard#/admin/api-keys")
+    page.get_by_test_id("new-key-name").fill("WMS")
+    page.get_by_test_id("new-key-submit").click()
+    key = page.get_by_test_id("new-key-value").inner_text()
+    expect(page.get_by_test_id("key-row").filter(has_text="WMS")).to_contain_text("有效")
+    toggle.click()
+    expect(page.get_by_test_id("admin-tab-api-keys")).to_have_text("API keys")
+    expect(page.get_by_test_id("new-key-value")).to_have_text(key)
+    expect(page.locator(".once strong")).to_have_text("New key “WMS”")
+    expect(page.get_by_test_id("key-row").filter(has_text="WMS")).to_contain_text("Active")
