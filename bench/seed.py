@@ -75,11 +75,10 @@ def seed(app, tenant_slug, count, days=30, units=20, couriers=500, chunk=20_000,
             insert_rows(WaybillAnomaly, anomalies)
             db.session.commit()
         # What the worker does every 30 s in a running service.
-        from delivery_sign.reports.rollup import fold
+        from delivery_sign.reports.rollup import fold_all
 
         fold_started = time.perf_counter()
-        folded = fold()
-        db.session.commit()
+        folded = fold_all()
         print(f"  folded {folded:,} report change rows in {time.perf_counter() - fold_started:.1f} s")
         if db.engine.dialect.name == "postgresql":
             db.session.execute(db.text("SELECT setval('waybills_id_seq', (SELECT max(id) FROM waybills))"))

@@ -67,10 +67,9 @@ def sweep_orphans_command():
 @with_appcontext
 def reports_fold_command():
     """Fold the pending report changes into the roll-up now (the worker does it every 30 s)."""
-    from .reports.rollup import fold
+    from .reports.rollup import fold_all
 
-    folded = fold()
-    db.session.commit()
+    folded = fold_all()
     click.echo(f"folded {folded} change row(s)")
 
 

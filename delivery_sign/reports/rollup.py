@@ -24,6 +24,7 @@ from .models import ReportChange, ReportCount, ReportMinutes
 
 CHINA_OFFSET = timedelta(hours=8)
 FOLD_EVERY_S = 30
+FOLD_CHUNK = 50_000     # change rows per transaction
 # (below, step): minutes below ``below`` are rounded down to a multiple of ``step``.
 BUCKETS = ((30, 1), (120, 5), (480, 15), (2880, 60), (None, 1440))
 CELL = ("tenant_id", "org_unit_id", "doc_type_id", "signer_relation", "created_day", "signed_day")
@@ -79,8 +80,8 @@ def _lock():
         db.session.execute(text("LOCK TABLE report_counts, report_minutes IN SHARE ROW EXCLUSIVE MODE"))
 
 
-def fold() -> int:
-    """Move every pending change into the roll-up; returns how many change rows it folded.
+def fold(limit: int = FOLD_CHUNK) -> int:
+    """Move up to ``limit`` pending changes, oldest first, into the roll-up; returns how many.
 
     The caller commits. Changes are taken with ``DELETE … RETURNING``, so a change that
     commits meanwhile stays for the next fold instead of being lost or counted twice;
@@ -88,7 +89,8 @@ def fold() -> int:
     """
     _lock()
     columns = [getattr(ReportChange, c) for c in (*CELL, "status", "anomalous", "minutes", "n")]
-    changes = db.session.execute(delete(ReportChange).returning(*columns)).all()
+    oldest = select(ReportChange.id).order_by(ReportChange.id).limit(limit).scalar_subquery()
+    changes = db.session.execute(delete(ReportChange).where(ReportChange.id.in_(oldest)).returning(*columns)).all()
     if not changes:
         return 0
     counts, minutes = defaultdict(lambda: [0, 0]), defaultdict(int)
@@ -108,6 +110,16 @@ def fold() -> int:
         _merge_days(ReportMinutes, "minutes", tenant_id, tenant_days,
                     {k: v for k, v in minutes.items() if k[0] == tenant_id})
     return len(changes)
+
+
+def fold_all() -> int:
+    """Fold every pending change, committing each chunk (so SQLite writers wait one chunk at most)."""
+    total = 0
+    while folded := fold():
+        db.session.commit()
+        total += folded
+    db.session.commit()
+    return total
 
 
 def _merge_days(model, last, tenant_id, days, changes):
@@ -163,6 +175,4 @@ def rebuild() -> None:
         insert_rows(model, rows)
 
 
-@jobs.every(FOLD_EVERY_S)
-def _fold_now():
-    fold()
+jobs.every(FOLD_EVERY_S)(fold_all)

@@ -217,3 +217,18 @@ def test_a_change_committed_during_a_fold_is_neither_lost_nor_counted_twice(app,
         assert db.session.execute(select(func.sum(ReportCount.n)).where(
             ReportCount.tenant_id == world.tenant_id)).scalar_one() == 2
         db.session.remove()
+
+
+def test_folding_in_small_chunks_gives_the_same_roll_up(app, world):
+    for unit in ("WEST", "WEST", "EAST", "EAST-1"):
+        world.waybill(org_unit=unit)
+    expected = world.get("/reports/summary", query_string={"group_by": "org_unit"}).get_json()["rows"]
+    with app.app_context():
+        pending = db.session.execute(select(func.count(ReportChange.id))).scalar_one()
+        folds = 0
+        while rollup.fold(limit=1):
+            db.session.commit()
+            folds += 1
+        assert folds == pending
+        db.session.remove()
+    assert world.get("/reports/summary", query_string={"group_by": "org_unit"}).get_json()["rows"] == expected
