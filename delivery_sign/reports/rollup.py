@@ -93,22 +93,17 @@ def fold(limit: int = FOLD_CHUNK) -> int:
     changes = db.session.execute(delete(ReportChange).where(ReportChange.id.in_(oldest)).returning(*columns)).all()
     if not changes:
         return 0
-    counts, minutes = defaultdict(lambda: [0, 0]), defaultdict(int)
+    counts, minutes = defaultdict(lambda: [0, 0]), defaultdict(lambda: [0])
     for *cell, status, anomalous, bucket_, n in changes:
         cell = tuple(cell)
         total = counts[(*cell, status)]
         total[0] += n
         total[1] += anomalous
         if bucket_ is not None:
-            minutes[(*cell, bucket_)] += n
-    days = defaultdict(set)
-    for key in (*counts, *minutes):
-        days[key[0]].add(key[4])
-    for tenant_id, tenant_days in days.items():
-        _merge_days(ReportCount, "status", tenant_id, tenant_days,
-                    {k: v for k, v in counts.items() if k[0] == tenant_id})
-        _merge_days(ReportMinutes, "minutes", tenant_id, tenant_days,
-                    {k: v for k, v in minutes.items() if k[0] == tenant_id})
+            minutes[(*cell, bucket_)][0] += n
+    for tenant_id in {key[0] for key in counts}:
+        for model, changed in ((ReportCount, counts), (ReportMinutes, minutes)):
+            _merge_days(model, {k: v for k, v in changed.items() if k[0] == tenant_id})
     return len(changes)
 
 
@@ -122,31 +117,28 @@ def fold_all() -> int:
     return total
 
 
-def _merge_days(model, last, tenant_id, days, changes):
-    counted = model is ReportCount
-    where = (model.tenant_id == tenant_id, model.created_day.in_(sorted(days)))
-    cells = {}
-    fields = [getattr(model, c) for c in (*CELL, last)]
-    for row in db.session.execute(select(*fields, model.n, *([model.anomalous] if counted else [])).where(*where)):
-        key = tuple(row[:len(fields)])
-        cells[key] = [row.n, row.anomalous] if counted else row.n
+# The last part of a roll-up row's key, and its counters.
+_LAST = {ReportCount: "status", ReportMinutes: "minutes"}
+_COUNTERS = {ReportCount: ("n", "anomalous"), ReportMinutes: ("n",)}
+
+
+def _merge_days(model, changes):
+    """Rewrite the tenant's days that ``changes`` ({cell + last key: [counters]}) touch."""
+    if not changes:
+        return
+    keys = [getattr(model, c) for c in (*CELL, _LAST[model])]
+    counters = [getattr(model, c) for c in _COUNTERS[model]]
+    tenant_id = next(iter(changes))[0]
+    where = (model.tenant_id == tenant_id, model.created_day.in_(sorted({k[4] for k in changes})))
+    cells = {tuple(row[:len(keys)]): list(row[len(keys):])
+             for row in db.session.execute(select(*keys, *counters).where(*where))}
     for key, change in changes.items():
-        if counted:
-            cell = cells.setdefault(key, [0, 0])
-            cell[0] += change[0]
-            cell[1] += change[1]
-        else:
-            cells[key] = cells.get(key, 0) + change
+        cell = cells.setdefault(key, [0] * len(change))
+        for i, value in enumerate(change):
+            cell[i] += value
     db.session.execute(delete(model).where(*where))
-    rows = []
-    for key, value in cells.items():
-        n = value[0] if counted else value
-        if n:
-            row = dict(zip((*CELL, last), key), n=n)
-            if counted:
-                row["anomalous"] = value[1]
-            rows.append(row)
-    insert_rows(model, rows)
+    insert_rows(model, [{**dict(zip((*CELL, _LAST[model]), key)), **dict(zip(_COUNTERS[model], value))}
+                        for key, value in cells.items() if value[0]])
 
 
 def rebuild() -> None:
