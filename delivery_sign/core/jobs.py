@@ -123,9 +123,10 @@ def run_periodic(clock=time.monotonic) -> int:
     """Run the periodic tasks that are due in this loop (inside an app context)."""
     ran = 0
     for task in _PERIODIC:
-        if clock() - task.last < task.every_s:
+        now = clock()
+        if now - task.last < task.every_s:
             continue
-        task.last = clock()
+        task.last = now
         try:
             task.fn()
             db.session.commit()

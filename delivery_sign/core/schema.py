@@ -8,6 +8,8 @@ import re
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
+from .clock import isoformat, to_naive_utc
+
 
 def _has_nul(value) -> bool:
     if isinstance(value, str):
@@ -110,8 +112,6 @@ class Instant(fields.AwareDateTime):
         super().__init__(default_timezone=None, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        from .clock import to_naive_utc
-
         moment = super()._deserialize(value, attr, data, **kwargs)
         if not 2000 <= moment.year <= 2099:
             raise coded("out_of_range", "Must be a time between the years 2000 and 2099.")
@@ -122,8 +122,6 @@ class UtcDateTime(fields.DateTime):
     """Dumps naive-UTC database times as ISO-8601 with a ``Z`` (SPEC §4)."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        from .clock import isoformat
-
         return isoformat(value)
 
 
