@@ -1,8 +1,9 @@
 """Waybill exports that stream any number of rows with flat memory.
 
-Rows are read in keyset batches of plain tuples (no ORM objects), their anomalies and
-receipts looked up per batch, and written out as they come: CSV with a UTF-8 BOM so Excel
-opens Chinese text correctly; XLSX through openpyxl's write-only mode.
+Rows are read in keyset batches of plain tuples (no ORM objects) with their receipt's
+signer joined; the anomalies of the flagged ones are looked up per batch. Rows are
+written out as they come: CSV with a UTF-8 BOM so Excel opens Chinese text correctly;
+XLSX through openpyxl's write-only mode.
 """
 import csv
 import io
@@ -16,7 +17,6 @@ from ..core.clock import isoformat
 from ..core.masking import mask_phone
 from ..extensions import db
 from ..receipts.models import Receipt
-from ..signing.models import SignLinkWaybill
 from ..waybills.models import Waybill, WaybillAnomaly
 from ..waybills.services import filtered
 
@@ -29,7 +29,8 @@ HEADER = ["number", "status", "doc_type", "org_unit", "courier", "consignee_name
 def _columns():
     return (Waybill.id, Waybill.number, Waybill.status, DocType.code, OrgUnit.code, User.username,
             Waybill.consignee_name, Waybill.consignee_phone, Waybill.consignee_address, Waybill.created_at,
-            Waybill.out_for_delivery_at, Waybill.signed_at, Waybill.reconcile_decision, Waybill.reconcile_note,
+            Waybill.out_for_delivery_at, Waybill.signed_at, Waybill.receipt_public_id, Receipt.signer_name,
+            Waybill.signer_relation, Waybill.has_anomalies, Waybill.reconcile_decision, Waybill.reconcile_note,
             Waybill.external_ref)
 
 
@@ -38,39 +39,34 @@ def rows(principal, filters):
     base = filtered(principal, filters, select(*_columns())
                     .join(DocType, DocType.id == Waybill.doc_type_id)
                     .outerjoin(OrgUnit, OrgUnit.id == Waybill.org_unit_id)
-                    .outerjoin(User, User.id == Waybill.courier_id))
+                    .outerjoin(User, User.id == Waybill.courier_id)
+                    .outerjoin(Receipt, Receipt.public_id == Waybill.receipt_public_id))
     last_id = None
     while True:
         query = base if last_id is None else base.where(Waybill.id < last_id)
         batch = db.session.execute(query.order_by(Waybill.id.desc()).limit(BATCH)).all()
         if not batch:
             return
-        ids = [r[0] for r in batch]
-        anomalies, receipts = _anomalies(ids), _receipts(ids)
+        anomalies = _anomalies([r[0] for r in batch if r.has_anomalies])
         for (wid, number, status, doc_type, unit, courier, name, phone, address, created, dispatched, signed,
-             decision, note, external_ref) in batch:
-            receipt = receipts.get(wid, (None, None, None))
+             receipt_id, signer, relation, _, decision, note, external_ref) in batch:
             yield [number, status, doc_type, unit or "", courier or "", name, mask_phone(phone), address,
-                   isoformat(created), isoformat(dispatched) or "", isoformat(signed) or "", receipt[0] or "",
-                   receipt[1] or "", receipt[2] or "", " ".join(anomalies.get(wid, [])), decision or "",
+                   isoformat(created), isoformat(dispatched) or "", isoformat(signed) or "", receipt_id or "",
+                   signer or "", relation or "", " ".join(anomalies.get(wid, [])), decision or "",
                    note or "", external_ref or ""]
-        last_id = ids[-1]
+        last_id = batch[-1][0]
         db.session.expunge_all()
 
 
 def _anomalies(ids):
+    """The anomaly codes of the waybills in ``ids`` (only those flagged ``has_anomalies``)."""
     found = {}
-    for wid, code in db.session.execute(
-            select(WaybillAnomaly.waybill_id, WaybillAnomaly.code).where(WaybillAnomaly.waybill_id.in_(ids))):
-        found.setdefault(wid, []).append(code)
+    if ids:
+        for wid, code in db.session.execute(select(WaybillAnomaly.waybill_id, WaybillAnomaly.code)
+                                            .where(WaybillAnomaly.waybill_id.in_(ids))
+                                            .order_by(WaybillAnomaly.id)):
+            found.setdefault(wid, []).append(code)
     return found
-
-
-def _receipts(ids):
-    return {wid: (public_id, name, relation) for wid, public_id, name, relation in db.session.execute(
-        select(SignLinkWaybill.waybill_id, Receipt.public_id, Receipt.signer_name, Receipt.signer_relation)
-        .join(Receipt, Receipt.link_id == SignLinkWaybill.link_id)
-        .where(SignLinkWaybill.waybill_id.in_(ids)))}
 
 
 def _safe(cell):

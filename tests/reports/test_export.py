@@ -13,7 +13,8 @@ def _csv(response):
 
 
 def test_csv_export_with_filters_and_receipts(world, door):
-    receipt_id = door.submit().get_json()["receipt_id"]
+    body = door.body(signer={"name": door.signature["signer_name"], "relation": "family"})
+    receipt_id = door.submit(body).get_json()["receipt_id"]
     formula = world.waybill(org_unit="WEST", consignee={"name": "=HYPERLINK(\"http://x\")", "phone": "13800138000",
                                                         "address": "x"})["number"]
     rows = _csv(world.get("/waybills/export", query_string={"format": "csv"}))
@@ -22,7 +23,10 @@ def test_csv_export_with_filters_and_receipts(world, door):
     by_number = {r[0]: dict(zip(header, r)) for r in body}
     signed = by_number[door.number]
     assert signed["status"] == "signed" and signed["receipt_id"] == receipt_id
-    assert signed["consignee_phone"] == "138****8000" and signed["signer_relation"] == "self"
+    assert signed["consignee_phone"] == "138****8000" and signed["signer_relation"] == "family"
+    assert signed["signer"] == door.signature["signer_name"]
+    assert "signer_not_consignee" in signed["anomalies"].split()
+    assert by_number[formula]["anomalies"] == by_number[formula]["signer"] == ""
     # A cell that Excel would run as a formula is defused.
     assert by_number[formula]["consignee_name"] == "'=HYPERLINK(\"http://x\")"
     only_signed = _csv(world.get("/waybills/export", query_string={"status": "signed"}))
