@@ -154,3 +154,23 @@ def test_passwords_are_kept_verbatim(world, client):
     login = {"tenant": world.slug, "username": "zhou"}
     assert client.post("/api/v1/auth/login", json={**login, "password": password}).status_code == 200
     assert client.post("/api/v1/auth/login", json={**login, "password": "longenoughpw"}).status_code == 401
+
+
+# -- undocumented keys in strokes (15.5) ------------------------------------------------
+
+def test_undocumented_stroke_and_point_keys_are_not_stored(door, world):
+    strokes = []
+    for stroke in door.signature["strokes"]:
+        points = [{"x": p[0], "y": p[1], "time": p[2], "junk": "p" * 50} for p in stroke]
+        strokes.append({"points": points, "penColor": "#0b1b3f", "minWidth": 0.5, "payload": "s" * 20_000,
+                        "maxWidth": "x" * 200})
+    body = door.body(signature={"strokes": strokes, "canvas": door.signature["canvas"]})
+    response = door.submit(body)
+    assert response.status_code == 201, response.get_json()
+    evidence = world.get(f"/receipts/{response.get_json()['receipt_id']}").get_json()
+    stored = evidence["evidence"]["signature"]["strokes"] if "evidence" in evidence else evidence["signature"]["strokes"]
+    assert len(stored) == len(strokes)
+    for stroke in stored:
+        assert set(stroke) == {"points", "penColor", "minWidth"}
+        assert all(set(p) <= {"x", "y", "time", "pressure"} for p in stroke["points"])
+    assert "junk" not in json.dumps(evidence) and "sssss" not in json.dumps(evidence)
