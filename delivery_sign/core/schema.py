@@ -21,14 +21,15 @@ from .clock import isoformat, to_naive_utc
 #   would store a text whose order differs from what the sender saw. No Chinese name, address
 #   or note needs them; a 422 names the field so the sender can fix it.
 # - Invisible formatting characters (zero-width space/joiners, word joiner, BOM, soft hyphen,
-#   invisible operators, Hangul fillers, tag characters) are stripped: removing them changes
+#   invisible operators, Hangul fillers, tag characters) and control characters other than
+#   tab, CR and LF are stripped: removing them changes
 #   nothing a reader sees, so what is stored is what was shown, and two names that look
 #   alike are stored alike. A zero-width joiner inside an emoji sequence (👨‍👩‍👧, in a note)
 #   and the tag characters of a flag emoji (🏴 + tags) are kept: there they are visible.
 # Passwords and other secrets are verbatim (``StrictSchema.verbatim``): only NUL and
 # surrogates are refused there, since they are compared, never displayed.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = ("\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2060-\u2064\u3164"
+_INVISIBLE = ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2060-\u2064\u3164"
               "\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f")
 _SUSPECT = re.compile(f"[\x00\ud800-\udfff{_BIDI}{_INVISIBLE}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -57,8 +58,8 @@ def _strip_invisible(text: str) -> str:
 
 def clean_text(value: str, *, verbatim=False) -> str:
     """One string under the text rules above: the cleaned string, or ``ValidationError``."""
-    if value.isascii() and "\x00" not in value:
-        return value                      # the common case, one C-speed check
+    if value.isascii() and value.isprintable():
+        return value                      # the common case: two C-speed checks
     if not _SUSPECT.search(value):
         return value
     if "\x00" in value:

@@ -174,3 +174,14 @@ def test_undocumented_stroke_and_point_keys_are_not_stored(door, world):
         assert set(stroke) == {"points", "penColor", "minWidth"}
         assert all(set(p) <= {"x", "y", "time", "pressure"} for p in stroke["points"])
     assert "junk" not in json.dumps(evidence) and "sssss" not in json.dumps(evidence)
+
+
+def test_control_characters_are_stripped_but_line_breaks_kept(door, world):
+    payload = waybill_payload(consignee={"name": "李\x07娜\x1b", "phone": "13800138000", "address": "世纪大道\x85100号"})
+    assert world.post("/waybills", payload).status_code == 201
+    consignee = world.get(f"/waybills/{payload['number']}").get_json()["consignee"]
+    assert consignee["name"] == "李娜" and consignee["address"] == "世纪大道100号"
+    assert door.submit().status_code == 201
+    note = "第一行\r\n第二行\t完"
+    assert world.post(f"/waybills/{door.number}/reconcile", {"decision": "disputed", "note": note}).status_code == 200
+    assert world.get(f"/waybills/{door.number}").get_json()["reconciliation"]["note"] == note
