@@ -185,3 +185,14 @@ def test_control_characters_are_stripped_but_line_breaks_kept(door, world):
     note = "第一行\r\n第二行\t完"
     assert world.post(f"/waybills/{door.number}/reconcile", {"decision": "disputed", "note": note}).status_code == 200
     assert world.get(f"/waybills/{door.number}").get_json()["reconciliation"]["note"] == note
+
+
+# -- 16-bit PNG (15.11) -----------------------------------------------------------------
+
+def test_a_50_megapixel_16_bit_png_upload_is_a_clear_422(door):
+    from tests.evidence.test_photos import png_16bit
+
+    response = door.upload(png_16bit(10_000, 5_000), kind="goods")
+    assert response.status_code == 422
+    (error,) = [e for e in response.get_json()["errors"] if e["code"] == "photo_invalid"]
+    assert "16-bit PNG" in error["message"]
