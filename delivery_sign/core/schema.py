@@ -95,8 +95,10 @@ class StrictSchema(Schema):
     stripped). Fields named in ``verbatim`` (secrets) are only checked for NUL/surrogates."""
 
     verbatim = frozenset({"password"})
-    # Fields whose parts are loaded by their own schema later (a batch's items), so one bad
-    # part is that part's error, not the whole request's.
+    # Fields whose text is checked later by what loads them: a batch's items (by their own
+    # schema, so one bad item is that item's error, not the whole request's), or signature
+    # strokes (numbers only after ``evidence.strokes.documented_strokes``; walking 20,000
+    # points here would cost tens of milliseconds a sign-off).
     checked_later = frozenset()
 
     class Meta:

@@ -219,14 +219,16 @@ _MAX_OPTION_TEXT = 32     # "rgb(11, 27, 63)", "source-over": short words
 
 def _documented_option(value) -> bool:
     if isinstance(value, str):
-        return len(value) <= _MAX_OPTION_TEXT
+        # CSS colours and composite operations are short printable ASCII; anything else
+        # (controls, bidi overrides, lone surrogates) is not a pen option.
+        return len(value) <= _MAX_OPTION_TEXT and value.isascii() and value.isprintable()
     return type(value) in _NUMBER_TYPES
 
 
 def documented_strokes(strokes):
     """A copy of the pad's strokes with only the documented keys (``POINT_KEYS`` in points,
     ``points`` and ``STROKE_OPTION_KEYS`` in strokes); a pen option that is not a number or
-    a short word is dropped too. Shapes that are not strokes at all are returned unchanged,
+    a short printable ASCII word is dropped too, so no text but those words is left. Shapes that are not strokes at all are returned unchanged,
     for ``parse_signature`` to name what is wrong with them."""
     if not isinstance(strokes, list):
         return strokes

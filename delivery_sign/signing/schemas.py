@@ -82,6 +82,7 @@ class SignatureSchema(StrictSchema):
     # Shapes are checked by evidence.strokes.parse_signature, which says exactly where.
     strokes = fields.Raw(required=True)
     canvas = fields.Nested(CanvasSchema, required=True)
+    checked_later = frozenset({"strokes"})
 
     @post_load
     def _documented_keys_only(self, data, **kwargs):

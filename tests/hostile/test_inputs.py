@@ -161,11 +161,11 @@ def test_passwords_are_kept_verbatim(world, client):
 def test_undocumented_stroke_and_point_keys_are_not_stored(door, world):
     strokes = []
     for stroke in door.signature["strokes"]:
-        points = [{"x": p[0], "y": p[1], "time": p[2], "junk": "p" * 50} for p in stroke]
+        points = [{"x": p[0], "y": p[1], "time": p[2], "junk": "p" * 50, "\ud800": "\ud800"} for p in stroke]
         strokes.append({"points": points, "penColor": "#0b1b3f", "minWidth": 0.5, "payload": "s" * 20_000,
-                        "maxWidth": "x" * 200})
+                        "maxWidth": "x" * 200, "compositeOperation": "\u202esource-over"})
     body = door.body(signature={"strokes": strokes, "canvas": door.signature["canvas"]})
-    response = door.submit(body)
+    response = door.client.post(f"/api/v1/sign/{door.token}/submit", **raw_json(body))
     assert response.status_code == 201, response.get_json()
     evidence = world.get(f"/receipts/{response.get_json()['receipt_id']}").get_json()
     stored = evidence["evidence"]["signature"]["strokes"] if "evidence" in evidence else evidence["signature"]["strokes"]
