@@ -17,20 +17,20 @@ from .clock import isoformat, to_naive_utc
 # - NUL and lone surrogates (``"\ud800"``, which JSON allows) are refused: PostgreSQL cannot
 #   store NUL, no encoder can write a lone surrogate, and no honest client sends either.
 # - Bidi controls (LRM/RLM/ALM, embeddings, overrides, isolates) are refused, not stripped:
-#   they reorder what a dispatcher sees (U+202E before "gpj.exe" shows it as "exe.jpg"), and stripping them
-#   would store a text whose order differs from what the sender saw. No Chinese name, address
-#   or note needs them; a 422 names the field so the sender can fix it.
-# - Invisible formatting characters (zero-width space/joiners, word joiner, BOM, soft hyphen,
-#   invisible operators, Hangul fillers, tag characters) and control characters other than
-#   tab, CR and LF are stripped: removing them changes
-#   nothing a reader sees, so what is stored is what was shown, and two names that look
-#   alike are stored alike. A zero-width joiner inside an emoji sequence (👨‍👩‍👧, in a note)
-#   and the tag characters of a flag emoji (🏴 + tags) are kept: there they are visible.
-# Passwords and other secrets are verbatim (``StrictSchema.verbatim``): only NUL and
-# surrogates are refused there, since they are compared, never displayed.
+#   they reorder what a dispatcher sees (U+202E before "gpj.exe" shows it as "exe.jpg"),
+#   and stripping them would store a text whose order differs from what the sender saw.
+#   No Chinese name, address or note needs them; the 422 names the field to fix.
+# - Invisible formatting characters (zero-width space/joiners, word joiner, BOM, soft
+#   hyphen, invisible operators, Hangul fillers, tag characters) and control characters
+#   other than tab, CR and LF are stripped: removing them changes nothing a reader sees, so
+#   what is stored is what was shown, and two names that look alike are stored alike. A
+#   zero-width joiner inside an emoji sequence (a family emoji in a note) and the tag
+#   characters of a flag emoji (U+1F3F4 + tags) are kept: there they are visible.
+# Passwords are verbatim (``StrictSchema.verbatim``): only NUL and surrogates are refused
+# there, since they are compared, never displayed.
 _BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-_INVISIBLE = ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d\u2060-\u2064\u3164"
-              "\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f")
+_INVISIBLE = ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e"
+              "\u200b-\u200d\u2060-\u2064\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f")
 _SUSPECT = re.compile(f"[\x00\ud800-\udfff{_BIDI}{_INVISIBLE}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _BIDI_RE = re.compile(f"[{_BIDI}]")

@@ -6,12 +6,10 @@ import re
 
 import pytest
 from openpyxl import load_workbook
-from playwright.sync_api import expect
 from sqlalchemy import update
 
 from delivery_sign.extensions import db
 from delivery_sign.waybills.models import Waybill
-from tests.dashboard.conftest import browser, desk, live_server, site  # noqa: F401  (the dashboard's browser)
 
 HOSTILE = {
     "semicolon": "张三;=HYPERLINK(\"http://evil\",\"点我\")",
@@ -79,28 +77,3 @@ def test_xlsx_export_survives_control_characters_stored_before_the_text_rules(ap
     row = next(r for r in sheet.iter_rows(min_row=2, values_only=True) if r[0] == number)
     assert row[5] == "'=1+1" and row[7] == "楼下"
 
-
-@pytest.mark.browser
-def test_dashboard_report_csv_runs_nowhere(desk, world):
-    from tests.dashboard.test_dashboard import log_in
-
-    assert world.post("/org-units", {"code": "-2-3", "name": "负数站", "parent": "HQ"}).status_code == 201
-    assert world.post("/users", {"username": "@cmd", "password": "long enough pw", "role": "courier",
-                                 "org_unit": "-2-3"}).status_code == 201
-    world.waybill(org_unit="-2-3", courier="@cmd")
-    log_in(desk, world, "admin")
-    page = desk.page
-    page.get_by_test_id("nav-reports").click()
-    for group, key in (("org_unit", "-2-3"), ("courier", "@cmd")):
-        page.get_by_test_id("report-group").select_option(group)
-        expect(page.get_by_test_id("report-row").filter(has_text=key)).to_have_count(1)
-        with page.expect_download() as info:
-            page.get_by_test_id("report-export").click()
-        with open(info.value.path(), encoding="utf-8-sig") as fh:
-            text = fh.read()
-        records = list(csv.reader(io.StringIO(text)))
-        assert [r[0] for r in records[1:]] == ["'" + key]
-        assert records[1][1] == "1"                                   # numbers stay numbers
-        for line in text.splitlines():
-            for part in line.split(";"):
-                assert not RUNS.match(part), part
