@@ -74,6 +74,8 @@ def load_config(instance_path: str, env=None) -> dict:
         "PASSWORD_HASH_MEMORY_KIB": _int(env.get("PASSWORD_HASH_MEMORY_KIB"), 65536),
         # The largest request body: a 15 MB photo plus multipart framing, or a 20 MB PDF.
         "MAX_CONTENT_LENGTH": _int(env.get("MAX_CONTENT_LENGTH"), 21 * 1024 * 1024),
+        # A CSV/XLSX import stops with a 422 past this many seconds (gthread cannot stop it).
+        "IMPORT_TIME_BUDGET_S": float(env.get("IMPORT_TIME_BUDGET_S") or 120),
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "moving-window",

@@ -21,7 +21,9 @@ def _login_account_key():
     body = request.get_json(silent=True) or {}
     if not isinstance(body, dict):
         body = {}
-    return f"login:{str(body.get('tenant', ''))[:40]}:{str(body.get('username', ''))[:64]}"
+    key = f"login:{str(body.get('tenant', ''))[:40]}:{str(body.get('username', ''))[:64]}"
+    # A lone surrogate cannot be encoded for the limiter's store; the schema refuses it next.
+    return key.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _login_result(raw, token, user):

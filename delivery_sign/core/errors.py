@@ -1,9 +1,13 @@
 """One error vocabulary: problem+json for the API, an HTML page for everything else.
 
 Services raise ``Problem`` (or its subclasses); handlers never build error responses.
-Validation failures carry ``errors`` as ``[{field, code, message}]`` (SPEC §4).
+Validation failures carry ``errors`` as ``[{field, code, message}]`` (SPEC §4). JSON
+bodies are held to strict JSON here too: ``NaN``/``Infinity`` (which Python's parser
+accepts) and numbers too large for a float are a 422 before any endpoint sees them.
 """
+import json
 import logging
+import math
 import re
 
 from flask import jsonify, render_template, request
@@ -204,8 +208,60 @@ def _handle_storage_error(exc):
                             headers={"Retry-After": "10"})
 
 
+class _NonFiniteNumber(ValueError):
+    pass
+
+
+def _refuse_constant(name):
+    raise _NonFiniteNumber(name)
+
+
+def _finite_float(text):
+    number = float(text)
+    if math.isinf(number):
+        raise _NonFiniteNumber(text if len(text) <= 20 else text[:20] + "…")
+    return number
+
+
+def _finite_int(text):
+    number = int(text)
+    if len(text) > 300:
+        try:
+            float(number)       # a JavaScript client would read it as Infinity
+        except OverflowError:
+            raise _NonFiniteNumber(text[:20] + "…") from None
+    return number
+
+
+# Only a body holding one of these can hold a non-finite number, so other bodies (nearly
+# all) are not parsed twice: a bare NaN/Infinity, or a float with a 3-digit exponent or
+# 309+ digits (1e999 and 1000 nines both overflow to infinity).
+_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+-]?0*\d{3}|\d{309}")
+
+
+def refuse_non_finite_json():
+    """before_request: a JSON body with ``NaN``, ``Infinity`` or an overflowing number is a
+    422 at every endpoint. Python's parser (Flask's and webargs') accepts them, they are
+    not JSON (RFC 8259), and a stored NaN breaks every browser that reads it back."""
+    if request.method not in ("POST", "PUT", "PATCH") or not request.is_json:
+        return
+    data = request.get_data(cache=True)
+    if not data or not _MAYBE_NON_FINITE.search(data):
+        return
+    try:
+        json.loads(data, parse_constant=_refuse_constant, parse_float=_finite_float,
+                   parse_int=_finite_int)
+    except _NonFiniteNumber as exc:
+        raise ValidationFailed([field_error(None, "non_finite_number",
+                                            f"JSON numbers must be finite; {exc} is not allowed.")]) from None
+    except (ValueError, RecursionError):
+        return      # malformed: the endpoint's own parser answers it as it always has
+
+
 def register_error_handlers(app):
     from .storage import StorageError
+
+    app.before_request(refuse_non_finite_json)
 
     app.register_error_handler(Problem, _handle_problem)
     app.register_error_handler(RecursionError, _handle_too_deep)

@@ -8,6 +8,10 @@ import binascii
 
 from .errors import ValidationFailed, field_error
 
+# Ids are 64-bit signed integers in both databases; a larger "id" can only be forged, and
+# would overflow the driver (a 500) rather than match nothing.
+_MAX_ID = 2**63 - 1
+
 
 def encode_cursor(last_id: int) -> str:
     return base64.urlsafe_b64encode(f"v1:{last_id}".encode()).decode().rstrip("=")
@@ -22,7 +26,7 @@ def decode_cursor(cursor: str | None) -> int | None:
         if version != "v1":
             raise ValueError
         last_id = int(value)
-        if last_id <= 0:
+        if not 0 < last_id <= _MAX_ID:
             raise ValueError
         return last_id
     except (ValueError, binascii.Error, UnicodeDecodeError):

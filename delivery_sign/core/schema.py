@@ -1,7 +1,8 @@
 """Shared marshmallow pieces: a strict base schema and validators that carry error codes.
 
 Validators raise messages of the form ``"code: text"``; ``core.errors`` splits them into
-``{field, code, message}`` so clients can switch on stable codes.
+``{field, code, message}`` so clients can switch on stable codes. ``StrictSchema`` also
+applies the text rules (below) to every string of every request body.
 """
 import math
 import re
@@ -11,14 +12,76 @@ from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, valida
 from .clock import isoformat, to_naive_utc
 
 
-def _has_nul(value) -> bool:
+# Text rules, applied to every string of every request body in one place (``StrictSchema``):
+#
+# - NUL and lone surrogates (``"\ud800"``, which JSON allows) are refused: PostgreSQL cannot
+#   store NUL, no encoder can write a lone surrogate, and no honest client sends either.
+# - Bidi controls (LRM/RLM/ALM, embeddings, overrides, isolates) are refused, not stripped:
+#   they reorder what a dispatcher sees (U+202E before "gpj.exe" shows it as "exe.jpg"),
+#   and stripping them would store a text whose order differs from what the sender saw.
+#   No Chinese name, address or note needs them; the 422 names the field to fix.
+# - Invisible formatting characters (zero-width space/joiners, word joiner, BOM, soft
+#   hyphen, invisible operators, Hangul fillers, tag characters) and control characters
+#   other than tab, CR and LF are stripped: removing them changes nothing a reader sees, so
+#   what is stored is what was shown, and two names that look alike are stored alike. A
+#   zero-width joiner inside an emoji sequence (a family emoji in a note) and the tag
+#   characters of a flag emoji (U+1F3F4 + tags) are kept: there they are visible.
+# Passwords are verbatim (``StrictSchema.verbatim``): only NUL and surrogates are refused
+# there, since they are compared, never displayed.
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_INVISIBLE = ("\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e"
+              "\u200b-\u200d\u2060-\u2064\u3164\ufeff\uffa0\ufff9-\ufffb\U000e0000-\U000e007f")
+_SUSPECT = re.compile(f"[\x00\ud800-\udfff{_BIDI}{_INVISIBLE}]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_BIDI_RE = re.compile(f"[{_BIDI}]")
+_INVISIBLE_RE = re.compile(f"[{_INVISIBLE}]")
+_ZWJ, _FLAG = "\u200d", "\U0001f3f4"
+
+
+def _is_emoji(char: str) -> bool:
+    code = ord(char)
+    return code >= 0x1F000 or 0x2600 <= code <= 0x27BF or code == 0xFE0F
+
+
+def _strip_invisible(text: str) -> str:
+    out, in_flag = [], False
+    for i, char in enumerate(text):
+        if not _INVISIBLE_RE.match(char):
+            in_flag = char == _FLAG
+            out.append(char)
+        elif char == _ZWJ and out and _is_emoji(out[-1]) and i + 1 < len(text) and _is_emoji(text[i + 1]):
+            out.append(char)
+        elif in_flag and "\U000e0020" <= char <= "\U000e007f":
+            out.append(char)
+    return "".join(out)
+
+
+def clean_text(value: str, *, verbatim=False) -> str:
+    """One string under the text rules above: the cleaned string, or ``ValidationError``."""
+    if value.isascii() and value.isprintable():
+        return value                      # the common case: two C-speed checks
+    if not _SUSPECT.search(value):
+        return value
+    if "\x00" in value:
+        raise coded("nul_character", "Text must not contain NUL characters.")
+    if _SURROGATE.search(value):
+        raise coded("invalid_unicode", "Text must be valid Unicode (a lone UTF-16 surrogate was sent).")
+    if verbatim:
+        return value
+    if _BIDI_RE.search(value):
+        raise coded("bidi_control", "Text must not contain right-to-left or other bidirectional controls.")
+    return _strip_invisible(value)
+
+
+def _clean(value, verbatim=False):
+    """Walk plain JSON data (strings, dict keys and values, lists) under the text rules."""
     if isinstance(value, str):
-        return "\x00" in value
+        return clean_text(value, verbatim=verbatim)
     if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+        return {clean_text(k) if isinstance(k, str) else k: _clean(v, verbatim) for k, v in value.items()}
     if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+        return [_clean(v, verbatim) for v in value]
+    return value
 
 
 def _is_nested(field) -> bool:
@@ -27,22 +90,43 @@ def _is_nested(field) -> bool:
 
 
 class StrictSchema(Schema):
-    """Unknown fields are an error, not silently dropped; NUL characters are refused
-    (PostgreSQL cannot store them in text, and no honest client sends them)."""
+    """Unknown fields are an error, not silently dropped; every string sent follows the text
+    rules above (NUL, lone surrogates and bidi controls refused, invisible characters
+    stripped). Fields named in ``verbatim`` (secrets) are only checked for NUL/surrogates."""
+
+    verbatim = frozenset({"password"})
+    # Fields whose text is checked later by what loads them: a batch's items (by their own
+    # schema, so one bad item is that item's error, not the whole request's), or signature
+    # strokes (numbers only after ``evidence.strokes.documented_strokes``; walking 20,000
+    # points here would cost tens of milliseconds a sign-off).
+    checked_later = frozenset()
 
     class Meta:
         unknown = RAISE
 
     @pre_load
-    def _refuse_nul(self, data, **kwargs):
+    def _text_rules(self, data, **kwargs):
         # Nested schemas check their own part, so each value is walked once.
-        if isinstance(data, dict):
-            for key, value in data.items():
-                if _has_nul(key) or (not _is_nested(self.fields.get(key)) and _has_nul(value)):
-                    raise ValidationError("nul_character: Text must not contain NUL characters.")
-        elif _has_nul(data):
-            raise ValidationError("nul_character: Text must not contain NUL characters.")
-        return data
+        if not isinstance(data, dict):
+            return _clean(data)
+        cleaned, errors = {}, {}
+        for key, value in data.items():
+            try:
+                key = clean_text(key) if isinstance(key, str) else key
+            except ValidationError as exc:
+                # The key itself is bad: report it on the object (it cannot name a field).
+                errors.setdefault("_schema", []).extend(exc.messages)
+                continue
+            try:
+                if key in self.checked_later or _is_nested(self.fields.get(key)):
+                    cleaned[key] = value
+                else:
+                    cleaned[key] = _clean(value, key in self.verbatim)
+            except ValidationError as exc:
+                errors[key] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+        return cleaned
 
 
 def coded(code: str, message: str) -> ValidationError:

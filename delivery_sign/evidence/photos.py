@@ -123,6 +123,17 @@ class _Header:
     mime: str
     width: int
     height: int
+    bit_depth: int = 8   # per sample; PNG only may say 16
+
+
+# 16-bit PNGs come from scanners and raw converters, never from a phone's camera, and
+# Pillow decodes 16-bit grey at full depth (2 bytes a pixel, before any 8-bit copy) with
+# no reduced-size decode for PNG: a 106 KB 50-MP one peaked at ~1 GB. Up to 16 MP (a
+# 12-MP phone frame with room) they are accepted and brought to 8 bits with integer
+# shifts; above, refused from the header before any pixel is decoded.
+MAX_PNG_16BIT_PIXELS = 16_000_000
+# PNG colour type → bit depths the format allows (PNG spec, IHDR).
+_PNG_DEPTHS = {0: {1, 2, 4, 8, 16}, 2: {8, 16}, 3: {1, 2, 4, 8}, 4: {8, 16}, 6: {8, 16}}
 
 
 # --- sniffing and limits, from the header bytes only -------------------------
@@ -146,6 +157,9 @@ def _read_header(data: bytes) -> _Header:
         raise PhotoInvalid("photo has no size")
     if header.width * header.height > MAX_PHOTO_PIXELS:
         raise PhotoInvalid(f"photo has more than {MAX_PHOTO_PIXELS} pixels")
+    if header.bit_depth > 8 and header.width * header.height > MAX_PNG_16BIT_PIXELS:
+        raise PhotoInvalid(f"photo is a 16-bit PNG of {header.width * header.height / 1e6:.0f} MP; 16-bit PNGs "
+                           f"are accepted up to {MAX_PNG_16BIT_PIXELS // 1_000_000} MP (send an 8-bit photo)")
     return header
 
 
@@ -197,11 +211,14 @@ def _png_header(data: bytes) -> _Header:
     if len(data) < 33 or data[12:16] != b"IHDR":
         raise PhotoInvalid("photo is truncated (PNG header)")
     width, height = struct.unpack_from(">II", data, 16)
+    bit_depth, colour_type = data[24], data[25]
+    if bit_depth not in _PNG_DEPTHS.get(colour_type, ()):
+        raise PhotoInvalid("photo is corrupt (PNG bit depth or colour type)")
     # IEND is the last chunk: 4-byte length, "IEND", 4-byte CRC.
     iend = data.rfind(b"IEND")
     if iend < 33 or iend + 8 > len(data):
         raise PhotoInvalid("photo is truncated (PNG without IEND)")
-    return _Header(_PNG, width, height)
+    return _Header(_PNG, width, height, bit_depth)
 
 
 def _webp_header(data: bytes) -> _Header:
@@ -320,9 +337,14 @@ def _working_size(width: int, height: int, long_side: int) -> tuple[int, int]:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB or L without alpha, 8 bits per channel."""
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        pixels = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode.startswith("I;16") or pixels.max() > 255 else 255.0
+    if image.mode in ("I;16", "I;16B", "I;16L"):
+        # The high byte of each sample, in place: no float copies (8 bytes a pixel each).
+        pixels = np.array(image, dtype=np.uint16)
+        np.right_shift(pixels, 8, out=pixels)
+        return Image.fromarray(pixels.astype(np.uint8), "L")
+    if image.mode in ("I", "F"):
+        pixels = np.asarray(image, dtype=np.float32)
+        top = 65535.0 if pixels.max() > 255 else 255.0
         return Image.fromarray(np.clip(pixels * (255.0 / top), 0, 255).astype(np.uint8), "L")
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")

@@ -208,6 +208,42 @@ def _pressure(value, where: str) -> float:
     return pressure
 
 
+# What a stroke and a point may carry into the evidence: signature_pad's toData() keys
+# (PointGroup: points plus its pen options) and nothing else. Anything more is dropped
+# before it is stored, so a client cannot stuff the evidence and the signed PDF with junk.
+POINT_KEYS = ("x", "y", "time", "pressure")
+STROKE_OPTION_KEYS = ("penColor", "dotSize", "minWidth", "maxWidth", "velocityFilterWeight",
+                      "compositeOperation")
+_MAX_OPTION_TEXT = 32     # "rgb(11, 27, 63)", "source-over": short words
+
+
+def _documented_option(value) -> bool:
+    if isinstance(value, str):
+        # CSS colours and composite operations are short printable ASCII; anything else
+        # (controls, bidi overrides, lone surrogates) is not a pen option.
+        return len(value) <= _MAX_OPTION_TEXT and value.isascii() and value.isprintable()
+    return type(value) in _NUMBER_TYPES
+
+
+def documented_strokes(strokes):
+    """A copy of the pad's strokes with only the documented keys (``POINT_KEYS`` in points,
+    ``points`` and ``STROKE_OPTION_KEYS`` in strokes); a pen option that is not a number or
+    a short printable ASCII word is dropped too, so no text but those words is left. Shapes that are not strokes at all are returned unchanged,
+    for ``parse_signature`` to name what is wrong with them."""
+    if not isinstance(strokes, list):
+        return strokes
+    out = []
+    for stroke in strokes:
+        if isinstance(stroke, dict) and isinstance(stroke.get("points"), list):
+            kept = {k: stroke[k] for k in STROKE_OPTION_KEYS if k in stroke and _documented_option(stroke[k])}
+            kept["points"] = [{k: p[k] for k in POINT_KEYS if k in p} if isinstance(p, dict) else p
+                              for p in stroke["points"]]
+            out.append(kept)
+        else:
+            out.append(stroke)
+    return out
+
+
 def parse_signature(raw: dict) -> Signature:
     """Validate the pad's JSON and return a Signature; raise SignatureInputError.
 

@@ -373,9 +373,12 @@ def _drawn_seal(c, name: str, cx: float, cy: float, r: float):
 def _after_originals(originals: list, receipt_pages: bytes) -> bytes:
     from pypdf import PdfReader, PdfWriter
 
+    from .active_content import strip_active_content
+
     writer = PdfWriter()
     for original in originals:
-        writer.append(PdfReader(io.BytesIO(original)))
+        # The note's scripts, launch actions and embedded files stay out of the receipt.
+        writer.append(PdfReader(io.BytesIO(strip_active_content(original)[0])))
     writer.append(PdfReader(io.BytesIO(receipt_pages)))
     out = io.BytesIO()
     writer.write(out)

@@ -8,6 +8,7 @@ XLSX through openpyxl's write-only mode.
 import csv
 import io
 import os
+import re
 import tempfile
 
 from sqlalchemy import select
@@ -69,20 +70,38 @@ def _anomalies(ids):
     return found
 
 
-def _safe(cell):
-    # A cell starting with = + - @ would run as a formula in Excel (CSV injection).
-    if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + cell
-    return cell
+# CSV injection: a cell that starts with = + - @ (or their full-width forms, which a
+# Chinese IME types) runs as a formula in Excel and LibreOffice, even after leading blanks
+# or control characters, which they skip. An apostrophe in front makes it text; tab and
+# CR/LF in front are defused the same way (OWASP). In CSV, Excel set to a semicolon locale
+# also splits a cell at ";", so a formula can start after any ";" in the text: there the
+# apostrophe goes after the ";". (Cells are quoted as well, which keeps Excel from
+# splitting; the apostrophe covers readers that split on ";" regardless.)
+_FORMULA = "=+\\-@\uff1d\uff0b\uff0d\uff20"
+_LEADS_TO_FORMULA = f"(?=[\\t\\r\\n]|[\\s\\x00-\\x1f\\x7f]*[{_FORMULA}])"
+_FORMULA_FIRST = frozenset("=+-@\uff1d\uff0b\uff0d\uff20")
+_CELL_START = re.compile(f"^{_LEADS_TO_FORMULA}")
+_CSV_CELL_PART = re.compile(f"(^|;){_LEADS_TO_FORMULA}")
+
+
+def _safe(cell, *, split_at_semicolons=False):
+    """The cell as text a spreadsheet shows and never runs."""
+    if not isinstance(cell, str) or not cell:
+        return cell
+    first = cell[0]
+    if (first.isprintable() and not first.isspace() and first not in _FORMULA_FIRST
+            and not (split_at_semicolons and ";" in cell)):
+        return cell                         # nearly every cell: no regex
+    return (_CSV_CELL_PART if split_at_semicolons else _CELL_START).sub(r"\1'" if split_at_semicolons else "'", cell)
 
 
 def csv_stream(principal, filters):
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     buffer.write("\ufeff")
     writer.writerow(HEADER)
     for i, row in enumerate(rows(principal, filters), start=1):
-        writer.writerow([_safe(c) for c in row])
+        writer.writerow([_safe(c, split_at_semicolons=True) for c in row])
         if i % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -92,12 +111,18 @@ def csv_stream(principal, filters):
 
 def xlsx_stream(principal, filters):
     from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    def text(cell):
+        # XML cannot hold C0 controls and openpyxl raises on them mid-stream. Requests can no
+        # longer store them (core.schema's text rules), but older rows may hold them.
+        return ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell
 
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("waybills")
     sheet.append(HEADER)
     for row in rows(principal, filters):
-        sheet.append([_safe(c) for c in row])
+        sheet.append([text(_safe(c)) for c in row])
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:

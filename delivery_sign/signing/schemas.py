@@ -1,5 +1,5 @@
 """Shapes of the sign-link and recipient API (SPEC §4 "Sign links", "Recipient")."""
-from marshmallow import fields, validate
+from marshmallow import fields, post_load, validate
 
 from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, StrictSchema, UtcDateTime
 from ..receipts.models import OUTCOMES, RELATIONS
@@ -82,6 +82,15 @@ class SignatureSchema(StrictSchema):
     # Shapes are checked by evidence.strokes.parse_signature, which says exactly where.
     strokes = fields.Raw(required=True)
     canvas = fields.Nested(CanvasSchema, required=True)
+    checked_later = frozenset({"strokes"})
+
+    @post_load
+    def _documented_keys_only(self, data, **kwargs):
+        # Extra keys in strokes and points are dropped here, before anything is stored.
+        from ..evidence.strokes import documented_strokes   # numpy loads with the first sign-off
+
+        data["strokes"] = documented_strokes(data["strokes"])
+        return data
 
 
 class SubmitLocationSchema(StrictSchema):

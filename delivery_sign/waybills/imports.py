@@ -2,11 +2,24 @@
 
 Files are read as streams — a 100,000-row file never sits in memory — and handed on in
 chunks of waybills to ``services.create_waybills``, the same path the API uses.
+
+A file is hostile until read. Every import has a wall-clock budget (``IMPORT_TIME_BUDGET_S``)
+and reads at most ``MAX_ROWS`` rows of ``MAX_COLUMNS`` cells. An XLSX is a zip of XML parts,
+so before openpyxl parses anything its directory is checked (part count, inflated sizes,
+compression ratios: the memory budget, since openpyxl holds the shared strings in memory),
+and any part declaring a DTD is refused (entities are how XXE and "billion laughs" work;
+the XML parser refuses them too, as a second wall). The sheet's declared ``<dimension>``
+is ignored: openpyxl would pad every row to it (A1:XFD1048576 is 16,384 cells a row).
+Each limit hit is a 422 on ``file`` with its own code, saying which limit it was.
 """
 import codecs
 import csv
 import io
+import time
 import zipfile
+from xml.etree.ElementTree import ParseError
+
+from flask import current_app
 
 from ..core.errors import ValidationFailed, field_error
 
@@ -19,7 +32,28 @@ CHINESE_HEADERS = dict(zip(
 REQUIRED = ("number", "consignee_name", "consignee_phone", "consignee_address", "item_name", "qty")
 CHUNK_WAYBILLS = 500
 MAX_ROWS = 200_000
+MAX_COLUMNS = 64               # 15 known columns; the rest of a wider row is never looked at
+_BUDGET_CHECK_EVERY = 256      # rows between clock reads
 _ENCODING_PROBE_BYTES = 1 << 20
+
+# XLSX zip limits. A 200,000-row sheet written by openpyxl inflates to ~110 MB at a ratio
+# of ~16; Excel's (shared strings) are smaller. Ratio: Apache POI's ZipSecureFile default
+# (MIN_INFLATE_RATIO 0.01), applied to parts over 1 MB. Shared strings are held in memory
+# by openpyxl at about 2–3x their XML size, so they get their own, lower cap.
+XLSX_MAX_PARTS = 500
+XLSX_MAX_INFLATED_BYTES = 300 << 20
+XLSX_MAX_SHARED_STRINGS_BYTES = 32 << 20
+XLSX_MAX_RATIO = 100
+_RATIO_FROM_BYTES = 1 << 20
+_DTD_PROBE_BYTES = 64 << 10    # a DTD must come before the root element, i.e. near the top
+
+
+def _refuse(code, message):
+    return ValidationFailed([field_error("file", code, message)])
+
+
+def _mb(size):
+    return f"{size / (1 << 20):.0f} MB"
 
 
 class _Group:
@@ -105,18 +139,51 @@ def _detect_encoding(stream) -> str:
 def _csv_rows(stream):
     text = io.TextIOWrapper(stream, encoding=_detect_encoding(stream), newline="")
     try:
-        yield from csv.reader(text)
+        for row in csv.reader(text):
+            yield row[:MAX_COLUMNS]
     finally:
         text.detach()
+
+
+def check_xlsx(stream):
+    """Refuse a zip bomb or a DTD before any XML is parsed (see the module docstring)."""
+    with zipfile.ZipFile(stream) as archive:
+        parts = archive.infolist()
+        if len(parts) > XLSX_MAX_PARTS:
+            raise _refuse("xlsx_too_many_parts", f"The XLSX holds {len(parts)} parts; at most {XLSX_MAX_PARTS} are read.")
+        inflated = sum(part.file_size for part in parts)
+        if inflated > XLSX_MAX_INFLATED_BYTES:
+            raise _refuse("xlsx_too_large", f"The XLSX inflates to {_mb(inflated)}; imports are limited to "
+                                            f"{_mb(XLSX_MAX_INFLATED_BYTES)} uncompressed. Split the file.")
+        for part in parts:
+            if part.file_size > _RATIO_FROM_BYTES and part.file_size > XLSX_MAX_RATIO * max(part.compress_size, 1):
+                raise _refuse("xlsx_compression_ratio",
+                              f"The XLSX part {part.filename[:80]} inflates {part.file_size // max(part.compress_size, 1)} "
+                              f"times; at most {XLSX_MAX_RATIO} times is accepted (a zip bomb).")
+            if part.filename.lower().endswith("sharedstrings.xml") and part.file_size > XLSX_MAX_SHARED_STRINGS_BYTES:
+                raise _refuse("xlsx_shared_strings_too_large",
+                              f"The XLSX's shared strings inflate to {_mb(part.file_size)}; at most "
+                              f"{_mb(XLSX_MAX_SHARED_STRINGS_BYTES)} are read (they are held in memory).")
+        for part in parts:
+            if part.filename.lower().endswith((".xml", ".rels")):
+                with archive.open(part) as fh:
+                    head = fh.read(_DTD_PROBE_BYTES).replace(b"\x00", b"").upper()   # UTF-16 too
+                if b"<!DOCTYPE" in head or b"<!ENTITY" in head:
+                    raise _refuse("xml_dtd", f"The XLSX part {part.filename[:80]} declares a DTD; XLSX files "
+                                             "never need one and entities are refused.")
+    stream.seek(0)
 
 
 def _xlsx_rows(stream):
     from openpyxl import load_workbook
 
+    check_xlsx(stream)
     workbook = load_workbook(stream, read_only=True, data_only=True)
     try:
-        for row in workbook.worksheets[0].iter_rows(values_only=True):
-            yield [_cell(v) for v in row]
+        sheet = workbook.worksheets[0]
+        sheet.reset_dimensions()          # never trust <dimension>: it would pad every row to it
+        for row in sheet.iter_rows(max_row=MAX_ROWS + 2, values_only=True):
+            yield [_cell(v) for v in row[:MAX_COLUMNS]]
     finally:
         workbook.close()
 
@@ -133,8 +200,15 @@ def _header(cells):
     return columns
 
 
-def read_groups(stream, errors: list):
-    """Yield lists of ``_Group`` (at most ``CHUNK_WAYBILLS`` each) from a CSV or XLSX stream."""
+def read_groups(stream, errors: list, time_budget_s=None):
+    """Yield lists of ``_Group`` (at most ``CHUNK_WAYBILLS`` each) from a CSV or XLSX stream.
+
+    The time budget counts from the first call, so it covers the caller's work on each
+    chunk too; past it the import stops with a 422 (chunks already yielded stay imported:
+    running the file again is safe, they come back as ``exists``)."""
+    if time_budget_s is None:
+        time_budget_s = current_app.config["IMPORT_TIME_BUDGET_S"]
+    deadline = time.monotonic() + time_budget_s
     head = stream.read(4)
     stream.seek(0)
     is_xlsx = head == b"PK\x03\x04"
@@ -143,6 +217,11 @@ def read_groups(stream, errors: list):
         header = None
         chunk, current, flushed = [], None, set()
         for row_no, cells in enumerate(rows, start=1):
+            if row_no % _BUDGET_CHECK_EVERY == 0 and time.monotonic() > deadline:
+                raise _refuse("time_budget", f"The import stopped at row {row_no}: it ran past its budget of "
+                                             f"{time_budget_s:g} s. Rows before it were imported; split the "
+                                             "file, or run it again to continue (imported waybills come back "
+                                             "as exists).")
             if header is None:
                 header = _header(cells)
                 continue
@@ -170,6 +249,8 @@ def read_groups(stream, errors: list):
             raise ValidationFailed([field_error("file", "empty", "The file has no header row.")])
         if chunk:
             yield chunk
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, csv.Error, OSError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, KeyError, ValueError, TypeError, csv.Error, OSError,
+            ParseError, SyntaxError, EOFError, RecursionError) as exc:
+        # ParseError: broken XML, and what expat says of entities it refuses (billion laughs).
         raise ValidationFailed([field_error("file", "unreadable",
                                             f"The file is not a readable CSV or XLSX ({type(exc).__name__}).")]) from None

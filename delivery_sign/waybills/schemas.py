@@ -14,6 +14,7 @@ NUMBER = validate.Regexp(r"^[A-Za-z0-9-]{4,40}$", error="format: Waybill numbers
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Use 1–40 letters, digits, _ or -")
 MAX_ITEMS = 200
 MAX_METADATA_BYTES = 4096
+MAX_METADATA_DEPTH = 4
 MAX_QTY = Decimal("999999999.999")
 
 
@@ -79,10 +80,21 @@ class WaybillInSchema(StrictSchema):
     def _metadata_size(self, value, **kwargs):
         if value is not None and len(json.dumps(value, ensure_ascii=False).encode()) > MAX_METADATA_BYTES:
             raise coded("too_large", f"metadata is limited to {MAX_METADATA_BYTES} bytes of JSON.")
+        if value is not None and _depth(value) > MAX_METADATA_DEPTH:
+            raise coded("too_deep", f"metadata may nest objects and lists at most {MAX_METADATA_DEPTH} levels deep.")
+
+
+def _depth(value) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
 
 
 class BatchInSchema(StrictSchema):
     # Items are validated one by one in the service so one bad waybill cannot sink the rest.
+    checked_later = frozenset({"waybills"})
     waybills = fields.List(fields.Raw(), required=True,
                            validate=validate.Length(1, 1000, error="length: 1–1000 waybills per batch."))
 

@@ -8,6 +8,7 @@
   var GROUPS = ["day", "org_unit", "courier", "doc_type", "relation"];
   var DONE = ["signed", "partially_signed", "refused"];
   var W = 760, H = 280, LEFT = 44, RIGHT = 10, TOP = 16, BOTTOM = 64;
+  var FORMULA = /(^|;)(?=[\t\r\n]|[\s\u0000-\u001f\u007f]*[=+\-@\uff1d\uff0b\uff0d\uff20])/g;
 
   function keyLabel(group, key) {
     if (key === null || key === undefined) return group === "relation" ? t("rep.notSigned") : t("unassigned");
@@ -153,7 +154,14 @@
     }
 
     function exportCsv() {
-      var cell = function (v) { v = String(v); return /[",\n]/.test(v) ? '"' + v.replace(/"/g, '""') + '"' : v; };
+      var cell = function (v) {
+        if (typeof v === "number") return String(v);
+        // CSV injection, the rules of reports/export.py: text that a spreadsheet would run
+        // (= + - @ or their full-width forms, after any blanks or controls; also after a ";",
+        // where semicolon-locale Excel splits) gets an apostrophe; every cell is quoted.
+        v = String(v).replace(FORMULA, "$1'");
+        return '"' + v.replace(/"/g, '""') + '"';
+      };
       var lines = [tableHead()].concat(tableRows(group.value)).map(function (r) { return r.map(cell).join(","); });
       var url = URL.createObjectURL(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv;charset=utf-8" }));
       var a = el("a", { href: url, download: "report-" + group.value + "-" + from.value + "-" + to.value + ".csv", hidden: true });

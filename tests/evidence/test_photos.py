@@ -4,6 +4,8 @@ import functools
 import hashlib
 import io
 import json
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from delivery_sign.evidence.photos import (
     BLURRY_MAX_SHARPNESS,
     MAX_PHOTO_BYTES,
     MAX_PHOTO_PIXELS,
+    MAX_PNG_16BIT_PIXELS,
     PhotoInvalid,
     inspect_photo,
     make_derivatives,
@@ -355,3 +358,47 @@ def test_transparent_pixels_are_laid_on_white():
     report = inspect_photo(encode(clear, "PNG"))
     assert report.checks["brightness"] == pytest.approx(255, abs=0.5)
     assert "dark_photo" not in report.anomalies
+
+
+# --- 16-bit PNGs (issue 15 item 11) -------------------------------------------------
+
+
+def png_16bit(width: int, height: int, colour_type: int = 0) -> bytes:
+    """A real, complete 16-bit PNG of black pixels, compressed row by row (a 50-MP one is
+    about 100 KB): the shape of the upload that peaked at ~1 GB."""
+    channels = {0: 1, 2: 3, 4: 2, 6: 4}[colour_type]
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (1 + width * channels * 2)       # filter byte, then the samples
+    idat = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+    ihdr = struct.pack(">IIBBBBB", width, height, 16, colour_type, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+def test_a_50_megapixel_16_bit_png_is_refused_from_its_header():
+    data = png_16bit(10_000, 5_000)
+    assert len(data) < 200_000
+    message = refusal(data)
+    assert "16-bit PNG of 50 MP" in message and "16 MP" in message
+    with pytest.raises(PhotoInvalid):
+        make_derivatives(data)
+
+
+def test_16_bit_pngs_up_to_the_limit_are_measured_like_their_8_bit_twins():
+    image = scene(5, 640, 480)
+    grey = np.asarray(image.convert("L"))
+    eight = inspect_photo(encode(Image.fromarray(grey), "PNG"))
+    sixteen = inspect_photo(encode(Image.fromarray(grey.astype(np.uint16) * 257), "PNG"))
+    assert sixteen.checks == eight.checks and sixteen.phash == eight.phash
+    # At the limit a 16-bit PNG is still read (here: black, so dark).
+    side = int(MAX_PNG_16BIT_PIXELS ** 0.5)
+    assert inspect_photo(png_16bit(side, side)).anomalies == ("blurry_photo", "dark_photo")
+
+
+def test_a_png_with_an_impossible_bit_depth_is_refused():
+    data = bytearray(encode(scene(2, 40, 30), "PNG"))
+    data[24] = 12                                     # 12 bits: not a PNG depth
+    assert "bit depth" in refusal(bytes(data))
