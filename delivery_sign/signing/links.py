@@ -11,7 +11,7 @@ from ..core.clock import utcnow
 from ..core.errors import Conflict, Forbidden, Gone, NotFound, Problem, ValidationFailed, field_error
 from ..extensions import db
 from ..waybills.models import Waybill
-from ..waybills.services import scoped
+from ..waybills.services import scoped, waybill_cancelled
 from .models import SignLink, SignLinkWaybill
 from .sweep import schedule_sweep
 
@@ -19,6 +19,8 @@ from .sweep import schedule_sweep
 # still scans from a cracked phone screen.
 TOKEN_BYTES = 24
 LINKABLE = ("created", "assigned", "out_for_delivery")
+# A link is worth acting on only while every one of its waybills can still be delivered.
+DELIVERABLE = LINKABLE
 
 
 class Locked(Problem):
@@ -92,6 +94,19 @@ def _revoke_open_links(waybill_ids, now):
     ).scalars().unique().all()
     for link in open_links:
         link.revoked_at = now
+    return open_links
+
+
+@waybill_cancelled.connect
+def _retire_links_of_cancelled(waybill, principal):
+    """Cancel retires the waybill's live links, in the cancelling transaction."""
+    now = utcnow()
+    retired = _revoke_open_links([waybill.id], now)
+    if retired:
+        audit.record_many(principal.tenant_id, [
+            ("link.revoked", principal.actor, f"link:{link.id}", {"reason": "waybill_cancelled",
+                                                                   "waybill": waybill.number})
+            for link in retired])
 
 
 def find_link(token: str, *, for_update=False) -> SignLink:
@@ -116,10 +131,34 @@ def state_of(link: SignLink, now=None) -> str:
     return "opened" if link.opened_at is not None else "pending"
 
 
+def undeliverable(link: SignLink) -> str | None:
+    """``cancelled`` or ``completed`` when a waybill of the link can no longer be delivered,
+    whatever the link itself says (a link left open by an older release, a change behind the
+    API); ``None`` while all can."""
+    statuses = {w.status for w in link.waybills}
+    if "cancelled" in statuses:
+        return "cancelled"
+    return "completed" if statuses - set(DELIVERABLE) else None
+
+
+def check_deliverable(link: SignLink) -> None:
+    """410 for a link whose delivery was cancelled or already completed."""
+    reason = undeliverable(link)
+    if reason == "cancelled":
+        raise Gone("This delivery was cancelled, so there is nothing to sign. "
+                   "If you expected it, contact the sender or the courier.", slug="waybill-cancelled")
+    if reason == "completed":
+        raise Gone("This delivery has already been completed; there is nothing more to sign.",
+                   slug="waybill-completed")
+
+
 def usable_link(token: str, *, for_update=False) -> SignLink:
-    """A link the recipient may act on: 410 once used or expired, 423 when locked."""
+    """A link the recipient may act on: 410 once used, expired or no longer deliverable,
+    423 when locked."""
     link = find_link(token, for_update=for_update)
     state = state_of(link)
+    if state != "signed":
+        check_deliverable(link)
     if state == "signed":
         raise Gone("This delivery has already been signed for.", slug="link-used")
     if state == "expired":

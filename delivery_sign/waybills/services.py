@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
+from blinker import Namespace
 from marshmallow import ValidationError
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,11 @@ from .models import CANCELLABLE, FINAL_STATUSES, Waybill, WaybillAnomaly, Waybil
 from .schemas import WaybillInSchema
 
 waybill_in = WaybillInSchema()
+
+# Sent inside the cancelling transaction with the waybill; the signing domain retires
+# the waybill's live sign links on it (waybills must not import signing: it is the other way).
+signals = Namespace()
+waybill_cancelled = signals.signal("waybill-cancelled")
 
 # IN-lists stay well below SQLite's and PostgreSQL's parameter limits.
 _LOOKUP_CHUNK = 500
@@ -320,6 +326,7 @@ def cancel(principal: Principal, number: str, reason: str) -> Waybill:
         raise Conflict(f"Waybill {number} is {waybill.status} and can no longer be cancelled.")
     waybill.status, waybill.cancelled_at, waybill.cancel_reason = "cancelled", utcnow(), reason
     audit.record(principal.tenant_id, "waybill.cancelled", principal.actor, f"waybill:{number}", {"reason": reason})
+    waybill_cancelled.send(waybill, principal=principal)
     return waybill
 
 
