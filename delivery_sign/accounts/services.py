@@ -158,9 +158,12 @@ def principal_for_api_key(key_hash: str) -> Principal | None:
 
 
 def _reach(user: User) -> frozenset | None:
-    """Org units a user's queries may touch; ``None`` means the whole tenant."""
-    if user.role == "admin" or user.org_unit_id is None:
+    """Org units a user's queries may touch; ``None`` means the whole tenant (admins only).
+    Anyone else without an org unit reaches nothing: a missing unit fails closed."""
+    if user.role == "admin":
         return None
+    if user.org_unit_id is None:
+        return frozenset()
     return frozenset(subtree_ids(user.tenant_id, user.org_unit_id))
 
 

@@ -51,6 +51,10 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
     if len({w.consignee_phone for w in waybills}) > 1:
         errors.append(field_error("waybills", "consignee_mismatch",
                                   "Waybills in one link must share the consignee phone."))
+    if len({w.org_unit_id for w in waybills}) > 1:
+        # One link, one unit: its page and status must not show one unit's waybill to another's staff.
+        errors.append(field_error("waybills", "org_unit_mismatch",
+                                  "Waybills in one link must belong to the same org unit."))
     if len({w.doc_type_id for w in waybills}) > 1:
         errors.append(field_error("waybills", "doc_type_mismatch",
                                   "Waybills in one link must share the document type."))

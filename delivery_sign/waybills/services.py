@@ -69,7 +69,12 @@ class _Refs:
 
     def org_unit_id(self, code):
         if code is None:
-            return self.principal.home_unit_id if self.principal.role == "dispatcher" else None
+            if self.principal.role != "dispatcher":
+                return None
+            if self.principal.home_unit_id is None:
+                # A dispatcher without a unit reaches nothing, so could never see the waybill.
+                raise _RefError("org_unit", "You belong to no org unit; name one you can reach.")
+            return self.principal.home_unit_id
         if code not in self.units:
             self.units[code] = db.session.execute(
                 select(OrgUnit).where(OrgUnit.tenant_id == self.principal.tenant_id, OrgUnit.code == code)
@@ -88,9 +93,11 @@ class _Refs:
                 select(User).where(User.tenant_id == self.principal.tenant_id, User.username == username,
                                    User.role == "courier", User.active.is_(True))
             ).scalar_one_or_none()
-        if self.couriers[username] is None:
-            raise _RefError("courier", f"No active courier {username!r}.")
-        return self.couriers[username]
+        courier, reach = self.couriers[username], self.principal.org_unit_ids
+        # A dispatcher hands work only to couriers of their own subtree.
+        if courier is None or (reach is not None and courier.org_unit_id not in reach):
+            raise _RefError("courier", f"No active courier {username!r} in your org units.")
+        return courier
 
 
 class _RefError(Exception):
