@@ -26,6 +26,10 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     app.json.sort_keys = False
+
+    from .core.ratelimit import trust_proxies
+
+    trust_proxies(app)
     app.json.ensure_ascii = False
 
     from .core.logs import configure_logging, init_request_logging

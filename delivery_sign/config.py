@@ -77,6 +77,8 @@ def load_config(instance_path: str, env=None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "moving-window",
+        # Proxy hops in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+        "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         # flask-smorest: the OpenAPI document lives under the API prefix.
         "API_TITLE": "delivery_sign",

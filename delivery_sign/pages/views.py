@@ -51,6 +51,7 @@ def _link_state(token: str) -> str:
 
 
 @bp.get("/s/<token>")
+@links.recipient_limits
 def recipient_page(token):
     """The recipient's sign page behind the QR; a plain explanation when the link is dead."""
     state = _link_state(token)

@@ -9,6 +9,8 @@ from ..core import audit
 from ..core.auth import Principal, hash_secret
 from ..core.clock import utcnow
 from ..core.errors import Conflict, Forbidden, Gone, NotFound, Problem, ValidationFailed, field_error
+from ..core.ratelimit import token_limits
+from ..core.transactions import reading
 from ..extensions import db
 from ..waybills.models import Waybill
 from ..waybills.services import scoped, waybill_cancelled
@@ -111,6 +113,20 @@ def _retire_links_of_cancelled(waybill, principal):
             ("link.revoked", principal.actor, f"link:{link.id}", {"reason": "waybill_cancelled",
                                                                    "waybill": waybill.number})
             for link in retired])
+
+
+def token_exists(token: str) -> bool:
+    """Whether a token names a link in any state (a used link is not a prober's miss).
+    A read of its own, so a writing request does not take SQLite's write lock early."""
+    if not token or len(token) > 100:
+        return False
+    with reading():
+        return db.session.execute(
+            select(SignLink.id).where(SignLink.token_hash == hash_secret(token))).first() is not None
+
+
+# Rate limits of every route with a sign token in its URL (core/ratelimit.py says why).
+recipient_limits = token_limits(token_exists)
 
 
 def find_link(token: str, *, for_update=False) -> SignLink:
