@@ -58,6 +58,9 @@ def load_config(instance_path: str, env=None) -> dict:
         "WECHAT_VERIFY_FILE_NAME": env.get("WECHAT_VERIFY_FILE_NAME") or None,
         "WECHAT_VERIFY_FILE_CONTENT": env.get("WECHAT_VERIFY_FILE_CONTENT") or None,
         "TSA_URL": env.get("TSA_URL") or None,
+        # Keys the audit chain (HMAC-SHA256); derived from SECRET_KEY when unset. Never rotate
+        # it in place: events keyed with the old key would no longer verify.
+        "AUDIT_KEY": env.get("AUDIT_KEY") or None,
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
         # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),

@@ -88,6 +88,17 @@ class ApiKeyCreatedSchema(ApiKeyOutSchema):
     key = fields.String(metadata={"description": "Shown once; store it now."})
 
 
+class AuditVerifySchema(StrictSchema):
+    ok = fields.Boolean(required=True, metadata={"description": "The chain and every receipt check out."})
+    events = fields.Integer(required=True)
+    first_bad_seq = fields.Integer(allow_none=True, metadata={"description": "The first altered, inserted "
+                                                                            "or removed event."})
+    receipts = fields.Integer(metadata={"description": "Receipts re-hashed against their sign-off events."})
+    bad_receipt_count = fields.Integer()
+    bad_receipts = fields.List(fields.String(), metadata={"description": "Up to 20 receipt ids whose evidence, "
+                                                                        "signer or hash no longer match."})
+
+
 class PolicySchema(StrictSchema):
     """SPEC §3: every field validated, every field optional (missing ones keep their value)."""
 

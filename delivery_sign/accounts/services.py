@@ -167,6 +167,15 @@ def _reach(user: User) -> frozenset | None:
     return frozenset(subtree_ids(user.tenant_id, user.org_unit_id))
 
 
+def verify_audit(principal: Principal) -> dict:
+    """The audit chain recomputed and every receipt re-hashed against it: ``ok`` only when both hold."""
+    from ..receipts.verification import check_receipts_against_chain
+
+    result = audit.verify_chain(principal.tenant_id)
+    receipts = check_receipts_against_chain(principal.tenant_id)
+    return {**result, **receipts, "ok": result["ok"] and not receipts["bad_receipt_count"]}
+
+
 def create_api_key(principal: Principal, name: str) -> tuple[ApiKey, str]:
     public_id = secrets.token_hex(6)
     raw = new_secret(f"{API_KEY_PREFIX}{public_id}_")
