@@ -76,6 +76,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_models():
     # Import every model module so metadata (and Alembic) sees all tables.
     from .accounts import models as _accounts  # noqa: F401
+    from .core import anchors as _anchors  # noqa: F401  (the daily anchor registers on import)
     from .core import audit as _audit  # noqa: F401
     from .core import jobs as _jobs  # noqa: F401
     from .core.sms import backends as _sms  # noqa: F401

@@ -3,10 +3,10 @@ from flask import current_app, request
 
 from ..core.auth import current, require
 from ..core.errors import NotFound
-from ..extensions import limiter
+from ..extensions import limiter, writes_on_read
 from . import services
 from .blueprint import blp
-from .schemas import (ApiKeyCreatedSchema, AuditVerifySchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
+from .schemas import (ApiKeyCreatedSchema, AuditAnchorSchema, AuditHeadSchema, AuditVerifySchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
                       DocTypeOutSchema, DocTypePatchSchema, LoginResultSchema, LoginSchema,
                       OrgUnitInSchema, OrgUnitOutSchema, UserInSchema, UserOutSchema, UserPatchSchema,
                       WechatBindSchema, WechatLoginSchema)
@@ -163,6 +163,23 @@ def update_doc_type(body, code):
 def verify_audit_chain():
     """Recompute the tenant's keyed audit chain and re-hash every receipt's evidence against it."""
     return services.verify_audit(current())
+
+
+@blp.route("/audit/head", methods=["GET"])
+@writes_on_read
+@require("admin", "dispatcher", "system")
+@blp.response(200, AuditHeadSchema)
+def audit_head():
+    """The chain head signed with the tenant certificate, and its latest RFC 3161 anchor."""
+    return services.signed_head(current())
+
+
+@blp.route("/audit/anchors", methods=["POST"])
+@require("admin", "system")
+@blp.response(201, AuditAnchorSchema)
+def anchor_audit_head():
+    """Timestamp the chain head now at ``TSA_URL`` (409 when none is configured)."""
+    return services.anchor_now(current())
 
 
 @blp.route("/dev/sms-outbox", methods=["GET"])

@@ -97,6 +97,34 @@ class AuditVerifySchema(StrictSchema):
     bad_receipt_count = fields.Integer()
     bad_receipts = fields.List(fields.String(), metadata={"description": "Up to 20 receipt ids whose evidence, "
                                                                         "signer or hash no longer match."})
+    anchors = fields.Integer(metadata={"description": "RFC 3161 anchors of the chain head checked."})
+    first_bad_anchor_seq = fields.Integer(allow_none=True)
+
+
+class AuditAnchorSchema(StrictSchema):
+    seq = fields.Integer(required=True)
+    hash = fields.String(required=True)
+    anchored_at = UtcDateTime(required=True)
+    tsa_url = fields.String(required=True)
+    statement = fields.String(required=True, metadata={"description": "The exact bytes (UTF-8) whose SHA-256 "
+                                                                      "the TSA timestamped."})
+    token = fields.String(required=True, metadata={"description": "The RFC 3161 TimeStampToken, base64 DER."})
+
+
+class AuditHeadSchema(StrictSchema):
+    tenant_id = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    hash = fields.String(required=True)
+    alg = fields.String(required=True)
+    statement = fields.String(required=True, metadata={"description": "The signed bytes (UTF-8, canonical JSON)."})
+    signed_at = UtcDateTime(required=True)
+    signature = fields.String(required=True, metadata={
+        "description": "Detached CMS SignedData (base64 DER) over ``statement`` with the tenant certificate; "
+                       "check with e.g. ``openssl cms -verify -binary -inform DER -content statement.json "
+                       "-certfile cert.pem -noverify``."})
+    certificate = fields.String(required=True, metadata={"description": "The tenant certificate, PEM."})
+    certificate_fingerprint = fields.String(required=True)
+    anchor = fields.Nested(AuditAnchorSchema, allow_none=True, metadata={"description": "The latest anchor."})
 
 
 class PolicySchema(StrictSchema):
