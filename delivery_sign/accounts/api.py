@@ -121,8 +121,8 @@ def list_api_keys():
 @blp.response(201, ApiKeyCreatedSchema)
 def create_api_key(body):
     """Create a key for a business system; the ``key`` is shown in this response only."""
-    key, raw = services.create_api_key(current(), body["name"])
-    return {"public_id": key.public_id, "name": key.name, "created_at": key.created_at,
+    key, raw = services.create_api_key(current(), body["name"], body["scopes"])
+    return {"public_id": key.public_id, "name": key.name, "scopes": key.scopes, "created_at": key.created_at,
             "revoked_at": None, "key": raw}
 
 

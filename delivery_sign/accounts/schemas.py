@@ -1,6 +1,7 @@
 """Request and response shapes of the accounts API (allow-listed fields only)."""
 from marshmallow import fields, validate, validates_schema
 
+from ..core.auth import SCOPES
 from ..core.masking import mask_phone
 from ..core.schema import UtcDateTime, Phone, StrictSchema, coded
 from .models import ROLES
@@ -75,11 +76,17 @@ class UserPatchSchema(StrictSchema):
 
 class ApiKeyInSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 100))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
+                         validate=validate.Length(min=1, max=len(SCOPES)),
+                         metadata={"description": f"What the key may do, of: {', '.join(SCOPES)}. "
+                                                  "Leave out for full access."})
 
 
 class ApiKeyOutSchema(StrictSchema):
     id = fields.String(attribute="public_id")
     name = fields.String()
+    scopes = fields.List(fields.String(), allow_none=True,
+                         metadata={"description": "null: full access (keys made without scopes)."})
     created_at = UtcDateTime()
     revoked_at = UtcDateTime(allow_none=True)
 

@@ -154,7 +154,8 @@ def principal_for_api_key(key_hash: str) -> Principal | None:
     ).scalar_one_or_none()
     if key is None:
         return None
-    return Principal(tenant_id=key.tenant_id, role="system", actor=f"api_key:{key.public_id}", api_key_id=key.id)
+    return Principal(tenant_id=key.tenant_id, role="system", actor=f"api_key:{key.public_id}", api_key_id=key.id,
+                     scopes=frozenset(key.scopes) if key.scopes is not None else None)
 
 
 def _reach(user: User) -> frozenset | None:
@@ -218,14 +219,17 @@ def anchor_now(principal: Principal) -> dict:
     return anchors.anchor_view(anchor)
 
 
-def create_api_key(principal: Principal, name: str) -> tuple[ApiKey, str]:
+def create_api_key(principal: Principal, name: str, scopes: list[str] | None = None) -> tuple[ApiKey, str]:
+    """A new key; ``scopes`` None gives full access (as every key had before scopes)."""
     public_id = secrets.token_hex(6)
     raw = new_secret(f"{API_KEY_PREFIX}{public_id}_")
-    key = ApiKey(public_id=public_id, tenant_id=principal.tenant_id, name=name,
+    scopes = sorted(set(scopes)) if scopes is not None else None
+    key = ApiKey(public_id=public_id, tenant_id=principal.tenant_id, name=name, scopes=scopes,
                  key_hash=hash_secret(raw), created_by_id=principal.user_id)
     db.session.add(key)
     db.session.flush()
-    audit.record(principal.tenant_id, "api_key.created", principal.actor, f"api_key:{public_id}", {"name": name})
+    audit.record(principal.tenant_id, "api_key.created", principal.actor, f"api_key:{public_id}",
+                 {"name": name, "scopes": scopes})
     return key, raw
 
 
