@@ -21,10 +21,14 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=os.path.join(_REPO_ROOT, "static"), static_url_path="/static",
                 instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(_REPO_ROOT, "instance"))
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+
+    from .core.ops import secure_instance
+
+    secure_instance(app)
     app.json.sort_keys = False
 
     from .core.ratelimit import trust_proxies

@@ -23,7 +23,7 @@ def _secret_key(instance_path: Path) -> str:
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     # O_EXCL: two processes starting together agree on the first key written.
     try:
@@ -70,6 +70,9 @@ def load_config(instance_path: str, env=None) -> dict:
         "DEMO_TENANT": _bool(env.get("DEMO_TENANT"), default=True),
         "AUTO_MIGRATE": _bool(env.get("AUTO_MIGRATE"), default=True),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        # /metrics answers only a bearer METRICS_KEY or requests on the METRICS_BIND listener.
+        "METRICS_KEY": env.get("METRICS_KEY") or None,
+        "METRICS_BIND": env.get("METRICS_BIND") or None,
         # Token lifetime for staff sessions (issue #2: 12 h).
         "AUTH_TOKEN_TTL_S": _int(env.get("AUTH_TOKEN_TTL_S"), 12 * 3600),
         # Argon2id cost; tests lower it, production keeps the library's defaults.
