@@ -127,8 +127,8 @@ class AuditHeadSchema(StrictSchema):
     signed_at = UtcDateTime(required=True)
     signature = fields.String(required=True, metadata={
         "description": "Detached CMS SignedData (base64 DER) over ``statement`` with the tenant certificate; "
-                       "check with e.g. ``openssl cms -verify -binary -inform DER -content statement.json "
-                       "-certfile cert.pem -noverify``."})
+                       "check with e.g. ``openssl cms -verify -binary -inform DER -in head.p7s -content statement.json "
+                       "-CAfile tenant.pem``."})
     certificate = fields.String(required=True, metadata={"description": "The tenant certificate, PEM."})
     certificate_fingerprint = fields.String(required=True)
     anchor = fields.Nested(AuditAnchorSchema, allow_none=True, metadata={"description": "The latest anchor."})
