@@ -234,3 +234,23 @@ def test_instance_folder_and_sqlite_database_are_private(database_url, tmp_path,
 
         with other.app_context():
             db.engine.dispose()
+
+
+def test_config_reads_the_hardening_variables(tmp_path):
+    from delivery_sign.config import load_config
+
+    env = {"SECRET_KEY": "k", "TRUSTED_PROXIES": "2", "AUDIT_KEY": "audit", "METRICS_KEY": "m",
+           "METRICS_BIND": "127.0.0.1:9100"}
+    cfg = load_config(str(tmp_path), env)
+    assert (cfg["TRUSTED_PROXIES"], cfg["AUDIT_KEY"], cfg["METRICS_KEY"], cfg["METRICS_BIND"]) == \
+        (2, "audit", "m", "127.0.0.1:9100")
+    defaults = load_config(str(tmp_path), {"SECRET_KEY": "k"})
+    assert (defaults["TRUSTED_PROXIES"], defaults["AUDIT_KEY"], defaults["METRICS_KEY"]) == (0, None, None)
+
+
+def test_openapi_documents_the_audit_and_scope_additions(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/audit/head", "/api/v1/audit/anchors", "/api/v1/audit/verify"} <= set(spec["paths"])
+    schemas = spec["components"]["schemas"]
+    assert "scopes" in schemas["ApiKeyIn"]["properties"] and "scopes" in schemas["ApiKeyOut"]["properties"]
+    assert "bad_receipts" in schemas["AuditVerify"]["properties"]
