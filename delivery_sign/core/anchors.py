@@ -93,13 +93,6 @@ def token_digest(token_der: bytes) -> bytes | None:
         return None
 
 
-def token_time(token_der: bytes):
-    from asn1crypto import cms, tsp
-
-    content = cms.ContentInfo.load(token_der)["content"]
-    return tsp.TSTInfo.load(content["encap_content_info"]["content"].parsed.dump())["gen_time"].native
-
-
 def verify_anchors(tenant_id: int) -> dict:
     """Every anchor still names its event's hash, and its token still covers its statement."""
     anchors = db.session.execute(
