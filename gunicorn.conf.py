@@ -7,7 +7,11 @@ on uploads from slow phone networks, and threads keep a worker busy meanwhile.
 import os
 import tempfile
 
-bind = os.environ.get("BIND", "127.0.0.1:8000")
+bind = [os.environ.get("BIND", "127.0.0.1:8000")]
+# A second listener for Prometheus only (e.g. 127.0.0.1:9100); /metrics is refused on the
+# public one unless the scrape sends METRICS_KEY (delivery_sign/core/ops.py).
+if os.environ.get("METRICS_BIND"):
+    bind.append(os.environ["METRICS_BIND"])
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "4"))

@@ -21,11 +21,19 @@ PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, static_folder=os.path.join(_REPO_ROOT, "static"), static_url_path="/static",
                 instance_path=os.environ.get("INSTANCE_PATH") or os.path.join(_REPO_ROOT, "instance"))
-    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     app.config.update(load_config(app.instance_path))
     if config:
         app.config.update(config)
+
+    from .core.ops import secure_instance
+
+    secure_instance(app)
     app.json.sort_keys = False
+
+    from .core.ratelimit import trust_proxies
+
+    trust_proxies(app)
     app.json.ensure_ascii = False
 
     from .core.logs import configure_logging, init_request_logging
@@ -72,6 +80,7 @@ def create_app(config: dict | None = None) -> Flask:
 def _register_models():
     # Import every model module so metadata (and Alembic) sees all tables.
     from .accounts import models as _accounts  # noqa: F401
+    from .core import anchors as _anchors  # noqa: F401  (the daily anchor registers on import)
     from .core import audit as _audit  # noqa: F401
     from .core import jobs as _jobs  # noqa: F401
     from .core.sms import backends as _sms  # noqa: F401

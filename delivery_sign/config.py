@@ -23,7 +23,7 @@ def _secret_key(instance_path: Path) -> str:
     key_file = instance_path / "secret_key"
     if key_file.exists():
         return key_file.read_text().strip()
-    instance_path.mkdir(parents=True, exist_ok=True)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     key = secrets.token_hex(32)
     # O_EXCL: two processes starting together agree on the first key written.
     try:
@@ -58,6 +58,9 @@ def load_config(instance_path: str, env=None) -> dict:
         "WECHAT_VERIFY_FILE_NAME": env.get("WECHAT_VERIFY_FILE_NAME") or None,
         "WECHAT_VERIFY_FILE_CONTENT": env.get("WECHAT_VERIFY_FILE_CONTENT") or None,
         "TSA_URL": env.get("TSA_URL") or None,
+        # Keys the audit chain (HMAC-SHA256); derived from SECRET_KEY when unset. Never rotate
+        # it in place: events keyed with the old key would no longer verify.
+        "AUDIT_KEY": env.get("AUDIT_KEY") or None,
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
         # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),
@@ -67,6 +70,9 @@ def load_config(instance_path: str, env=None) -> dict:
         "DEMO_TENANT": _bool(env.get("DEMO_TENANT"), default=True),
         "AUTO_MIGRATE": _bool(env.get("AUTO_MIGRATE"), default=True),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
+        # /metrics answers only a bearer METRICS_KEY or requests on the METRICS_BIND listener.
+        "METRICS_KEY": env.get("METRICS_KEY") or None,
+        "METRICS_BIND": env.get("METRICS_BIND") or None,
         # Token lifetime for staff sessions (issue #2: 12 h).
         "AUTH_TOKEN_TTL_S": _int(env.get("AUTH_TOKEN_TTL_S"), 12 * 3600),
         # Argon2id cost; tests lower it, production keeps the library's defaults.
@@ -79,6 +85,8 @@ def load_config(instance_path: str, env=None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "moving-window",
+        # Proxy hops in front of the app whose X-Forwarded-For/-Proto are believed (0: none).
+        "TRUSTED_PROXIES": _int(env.get("TRUSTED_PROXIES"), 0),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT") or "10 per minute",
         # flask-smorest: the OpenAPI document lives under the API prefix.
         "API_TITLE": "delivery_sign",

@@ -1,13 +1,12 @@
 """Accounts handlers: parse → authorize → call a service → dump. No queries here."""
 from flask import current_app, request
 
-from ..core import audit
 from ..core.auth import current, require
 from ..core.errors import NotFound
-from ..extensions import limiter
+from ..extensions import limiter, writes_on_read
 from . import services
 from .blueprint import blp
-from .schemas import (ApiKeyCreatedSchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
+from .schemas import (ApiKeyCreatedSchema, AuditAnchorSchema, AuditHeadSchema, AuditVerifySchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
                       DocTypeOutSchema, DocTypePatchSchema, LoginResultSchema, LoginSchema,
                       OrgUnitInSchema, OrgUnitOutSchema, UserInSchema, UserOutSchema, UserPatchSchema,
                       WechatBindSchema, WechatLoginSchema)
@@ -124,8 +123,8 @@ def list_api_keys():
 @blp.response(201, ApiKeyCreatedSchema)
 def create_api_key(body):
     """Create a key for a business system; the ``key`` is shown in this response only."""
-    key, raw = services.create_api_key(current(), body["name"])
-    return {"public_id": key.public_id, "name": key.name, "created_at": key.created_at,
+    key, raw = services.create_api_key(current(), body["name"], body["scopes"])
+    return {"public_id": key.public_id, "name": key.name, "scopes": key.scopes, "created_at": key.created_at,
             "revoked_at": None, "key": raw}
 
 
@@ -162,10 +161,27 @@ def update_doc_type(body, code):
 
 @blp.route("/audit/verify", methods=["GET"])
 @require("admin", "dispatcher", "system")
-@blp.response(200)
+@blp.response(200, AuditVerifySchema)
 def verify_audit_chain():
-    """Recompute the tenant's audit hash chain: ``{ok, events, first_bad_seq}``."""
-    return audit.verify_chain(current().tenant_id)
+    """Recompute the tenant's keyed audit chain and re-hash every receipt's evidence against it."""
+    return services.verify_audit(current())
+
+
+@blp.route("/audit/head", methods=["GET"])
+@writes_on_read
+@require("admin", "dispatcher", "system")
+@blp.response(200, AuditHeadSchema)
+def audit_head():
+    """The chain head signed with the tenant certificate, and its latest RFC 3161 anchor."""
+    return services.signed_head(current())
+
+
+@blp.route("/audit/anchors", methods=["POST"])
+@require("admin", "system")
+@blp.response(201, AuditAnchorSchema)
+def anchor_audit_head():
+    """Timestamp the chain head now at ``TSA_URL`` (409 when none is configured)."""
+    return services.anchor_now(current())
 
 
 @blp.route("/dev/sms-outbox", methods=["GET"])

@@ -1,6 +1,7 @@
 """Request and response shapes of the accounts API (allow-listed fields only)."""
 from marshmallow import fields, validate, validates_schema
 
+from ..core.auth import SCOPES
 from ..core.masking import mask_phone
 from ..core.schema import UtcDateTime, Phone, StrictSchema, coded
 from .models import ROLES
@@ -75,17 +76,62 @@ class UserPatchSchema(StrictSchema):
 
 class ApiKeyInSchema(StrictSchema):
     name = fields.String(required=True, validate=validate.Length(1, 100))
+    scopes = fields.List(fields.String(validate=validate.OneOf(SCOPES)), load_default=None,
+                         validate=validate.Length(min=1, max=len(SCOPES)),
+                         metadata={"description": f"What the key may do, of: {', '.join(SCOPES)}. "
+                                                  "Leave out for full access."})
 
 
 class ApiKeyOutSchema(StrictSchema):
     id = fields.String(attribute="public_id")
     name = fields.String()
+    scopes = fields.List(fields.String(), allow_none=True,
+                         metadata={"description": "null: full access (keys made without scopes)."})
     created_at = UtcDateTime()
     revoked_at = UtcDateTime(allow_none=True)
 
 
 class ApiKeyCreatedSchema(ApiKeyOutSchema):
     key = fields.String(metadata={"description": "Shown once; store it now."})
+
+
+class AuditVerifySchema(StrictSchema):
+    ok = fields.Boolean(required=True, metadata={"description": "The chain and every receipt check out."})
+    events = fields.Integer(required=True)
+    first_bad_seq = fields.Integer(allow_none=True, metadata={"description": "The first altered, inserted "
+                                                                            "or removed event."})
+    receipts = fields.Integer(metadata={"description": "Receipts re-hashed against their sign-off events."})
+    bad_receipt_count = fields.Integer()
+    bad_receipts = fields.List(fields.String(), metadata={"description": "Up to 20 receipt ids whose evidence, "
+                                                                        "signer or hash no longer match."})
+    anchors = fields.Integer(metadata={"description": "RFC 3161 anchors of the chain head checked."})
+    first_bad_anchor_seq = fields.Integer(allow_none=True)
+
+
+class AuditAnchorSchema(StrictSchema):
+    seq = fields.Integer(required=True)
+    hash = fields.String(required=True)
+    anchored_at = UtcDateTime(required=True)
+    tsa_url = fields.String(required=True)
+    statement = fields.String(required=True, metadata={"description": "The exact bytes (UTF-8) whose SHA-256 "
+                                                                      "the TSA timestamped."})
+    token = fields.String(required=True, metadata={"description": "The RFC 3161 TimeStampToken, base64 DER."})
+
+
+class AuditHeadSchema(StrictSchema):
+    tenant_id = fields.Integer(required=True)
+    seq = fields.Integer(required=True)
+    hash = fields.String(required=True)
+    alg = fields.String(required=True)
+    statement = fields.String(required=True, metadata={"description": "The signed bytes (UTF-8, canonical JSON)."})
+    signed_at = UtcDateTime(required=True)
+    signature = fields.String(required=True, metadata={
+        "description": "Detached CMS SignedData (base64 DER) over ``statement`` with the tenant certificate; "
+                       "check with e.g. ``openssl cms -verify -binary -inform DER -in head.p7s -content statement.json "
+                       "-CAfile tenant.pem``."})
+    certificate = fields.String(required=True, metadata={"description": "The tenant certificate, PEM."})
+    certificate_fingerprint = fields.String(required=True)
+    anchor = fields.Nested(AuditAnchorSchema, allow_none=True, metadata={"description": "The latest anchor."})
 
 
 class PolicySchema(StrictSchema):

@@ -1,15 +1,27 @@
-"""The per-tenant audit chain (SPEC §6).
+"""The per-tenant audit chain (SPEC §6, issue 15.6).
 
-Each event stores ``seq``, ``prev_hash`` and ``hash = SHA-256(prev_hash ‖ canonical JSON)``.
+Each event stores ``seq``, ``prev_hash`` and ``hash = HMAC-SHA256(key, prev_hash ‖ canonical
+JSON)``, marked ``alg = "hmac-sha256-v1"``. The key is not in the database (``AUDIT_KEY``, else
+derived from ``SECRET_KEY`` under a label of its own), so someone who can edit rows cannot
+recompute the chain after an edit, as they could with the plain SHA-256 of earlier releases.
+
+Events written before keying (``alg`` NULL, plain SHA-256) keep their hashes: receipts and
+copies handed out may quote them, and re-keying them would also launder any edit made
+before the upgrade. They verify as SHA-256 only up to the head's ``legacy_until`` seq, and
+only while the head's ``legacy_mac`` (an HMAC over that seq, written by the migration) is
+intact: nobody without the key can widen the legacy window to downgrade newer events.
+
 Appends take a row lock on the tenant's ``audit_heads`` row (``FOR UPDATE`` on PostgreSQL;
 SQLite writers are already serialised by ``BEGIN IMMEDIATE``), so ``seq`` has no gaps
 even with many writers, and the event commits or rolls back with the change it records.
 """
 import hashlib
+import hmac
 import json
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, UniqueConstraint, select
+from flask import current_app
+from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import BigId, db
@@ -17,6 +29,9 @@ from .bulk import insert_rows
 from .clock import isoformat, utcnow
 
 GENESIS_HASH = "0" * 64
+ALG = "hmac-sha256-v1"
+# The derivation label: the same SECRET_KEY keys sessions and OTPs, never with this label.
+KEY_LABEL = b"delivery_sign audit chain key v1"
 
 
 class AuditHead(db.Model):
@@ -27,6 +42,9 @@ class AuditHead(db.Model):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64), default=GENESIS_HASH)
+    # Events 1..legacy_until predate keying and verify as plain SHA-256 (see the module doc).
+    legacy_until: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    legacy_mac: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEvent(db.Model):
@@ -43,6 +61,22 @@ class AuditEvent(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    alg: Mapped[str | None] = mapped_column(String(20))   # NULL: plain SHA-256, before keying
+
+
+class AuditAnchor(db.Model):
+    """A tenant's chain head as an RFC 3161 timestamp authority saw it (``anchors.py``)."""
+
+    __tablename__ = "audit_anchors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"), index=True)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))
+    anchored_at: Mapped[datetime] = mapped_column(default=utcnow)
+    tsa_url: Mapped[str] = mapped_column(String(500))
+    # The DER TimeStampToken over SHA-256 of the head statement (see head_statement).
+    token: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 def canonical_json(value) -> bytes:
@@ -64,8 +98,26 @@ def _event_body(row) -> dict:
     }
 
 
-def chain_hash(prev_hash: str, body: dict) -> str:
-    return hashlib.sha256(prev_hash.encode("ascii") + canonical_json(body)).hexdigest()
+def audit_key() -> bytes:
+    """``AUDIT_KEY`` if set, else derived from ``SECRET_KEY``; either way never stored in the database."""
+    config = current_app.config
+    if config.get("AUDIT_KEY"):
+        return config["AUDIT_KEY"].encode("utf-8")
+    return hmac.new(config["SECRET_KEY"].encode("utf-8"), KEY_LABEL, hashlib.sha256).digest()
+
+
+def chain_hash(prev_hash: str, body: dict, key: bytes | None = None, alg: str | None = ALG) -> str:
+    message = prev_hash.encode("ascii") + canonical_json(body)
+    if alg is None:
+        return hashlib.sha256(message).hexdigest()
+    if alg != ALG:
+        raise ValueError(f"unknown audit hash algorithm {alg!r}")
+    return hmac.new(key if key is not None else audit_key(), message, hashlib.sha256).hexdigest()
+
+
+def legacy_mac(key: bytes, tenant_id: int, legacy_until: int) -> str:
+    """Binds a tenant's pre-keying window to the key (the migration writes it)."""
+    return hmac.new(key, f"legacy:{tenant_id}:{legacy_until}".encode("ascii"), hashlib.sha256).hexdigest()
 
 
 def _lock_head(tenant_id: int) -> AuditHead:
@@ -87,12 +139,12 @@ def record(tenant_id: int, event_type: str, actor: str, subject: str, data: dict
 def record_many(tenant_id: int, events) -> list[dict]:
     """Append ``(event_type, actor, subject, data)`` tuples in order, under one head lock."""
     head = _lock_head(tenant_id)
-    now = utcnow()
+    now, key = utcnow(), audit_key()
     rows = []
     for event_type, actor, subject, data in events:
         row = {"tenant_id": tenant_id, "seq": head.seq + 1, "event_type": event_type, "actor": actor,
-               "subject": subject, "data": data or {}, "created_at": now, "prev_hash": head.hash}
-        row["hash"] = chain_hash(row["prev_hash"], _event_body(row))
+               "subject": subject, "data": data or {}, "created_at": now, "prev_hash": head.hash, "alg": ALG}
+        row["hash"] = chain_hash(row["prev_hash"], _event_body(row), key)
         head.seq, head.hash = row["seq"], row["hash"]
         rows.append(row)
     insert_rows(AuditEvent, rows)
@@ -108,18 +160,30 @@ def verify_chain(tenant_id: int) -> dict:
     )
     result = db.session.execute(query).scalars()
     try:
-        return _walk(result, head)
+        return _walk(result, head, audit_key())
     finally:
         result.close()
 
 
-def _walk(events, head: AuditHead | None) -> dict:
+def _legacy_until(head: AuditHead | None, key: bytes) -> int:
+    """The last seq that may be plain SHA-256: 0 unless the head's window is intact."""
+    if head is None or not head.legacy_until or head.legacy_mac is None:
+        return 0
+    if not hmac.compare_digest(head.legacy_mac, legacy_mac(key, head.tenant_id, head.legacy_until)):
+        return 0
+    return head.legacy_until
+
+
+def _walk(events, head: AuditHead | None, key: bytes) -> dict:
     expected_seq, prev_hash, count = 1, GENESIS_HASH, 0
+    legacy_until = _legacy_until(head, key)
     for event in events:
         count += 1
         if event.seq != expected_seq or event.prev_hash != prev_hash:
             return {"ok": False, "events": count, "first_bad_seq": min(expected_seq, event.seq)}
-        if chain_hash(prev_hash, _event_body(event)) != event.hash:
+        # A plain SHA-256 event past the legacy window is a downgrade: refused, not recomputed.
+        if (event.alg is None and event.seq > legacy_until) or event.alg not in (None, ALG) \
+                or not hmac.compare_digest(chain_hash(prev_hash, _event_body(event), key, event.alg), event.hash):
             return {"ok": False, "events": count, "first_bad_seq": event.seq}
         prev_hash, expected_seq = event.hash, expected_seq + 1
     head_seq = head.seq if head else 0

@@ -4,6 +4,12 @@ Staff send ``Authorization: Bearer <token>`` (from ``/auth/login``), business sy
 ``Bearer <API key>``. Both are looked up by SHA-256; the raw values are never stored.
 A ``Principal`` carries the tenant and the reach of the caller: admins and API keys see
 the whole tenant, dispatchers their org unit's subtree, couriers their own waybills.
+
+API keys may carry **scopes** (issue 15.15), chosen at creation. The scope a request needs
+is read off its URL rule and method (``required_scope``), so every route is covered,
+including routes added later; a route the table does not know needs a key with full
+access, so a scoped key fails closed. Keys made before scopes (``scopes`` NULL) keep full
+access.
 """
 import functools
 import hashlib
@@ -17,6 +23,35 @@ from .errors import Forbidden, Unauthorized
 
 TOKEN_PREFIX = "dst_"
 API_KEY_PREFIX = "dsk_"
+
+SCOPES = ("waybills:read", "waybills:write", "receipts:read", "reports:read", "webhooks:manage",
+          "audit:read", "audit:write")
+# (URL rule prefix under /api/v1, scope for GET, scope for other methods); first match wins,
+# so the narrower prefixes come first. Reports read waybills but are their own scope.
+_SCOPE_RULES = (
+    ("/waybills/export", "reports:read", None),
+    ("/waybills/<number>/timeline", "reports:read", None),
+    ("/reports/", "reports:read", None),
+    ("/waybills", "waybills:read", "waybills:write"),
+    ("/doc-types", "waybills:read", None),
+    ("/receipts/", "receipts:read", None),
+    ("/tenant/certificate", "receipts:read", None),
+    ("/webhooks", "webhooks:manage", "webhooks:manage"),
+    ("/audit/", "audit:read", "audit:write"),
+)
+_NO_SCOPE = ("/auth/",)   # a key's own session calls (logout is a no-op for a key)
+
+
+def required_scope(rule: str, method: str) -> str | None:
+    """The scope a request to ``rule`` (a Flask URL rule) needs; ``"*"`` for full access only."""
+    path = rule[len("/api/v1"):] if rule.startswith("/api/v1") else rule
+    if path.startswith(_NO_SCOPE):
+        return None
+    for prefix, read, write in _SCOPE_RULES:
+        if path == prefix.rstrip("/") or path.startswith(prefix):
+            scope = read if method in ("GET", "HEAD") else write
+            return scope or "*"
+    return "*"
 
 
 def hash_secret(raw: str) -> str:
@@ -64,6 +99,7 @@ class Principal:
     org_unit_ids: frozenset | None = None   # None: the whole tenant
     home_unit_id: int | None = None         # where a dispatcher's new waybills go by default
     token_id: int | None = None
+    scopes: frozenset | None = None         # an API key's scopes; None: everything
 
 
 def _bearer() -> str | None:
@@ -104,12 +140,26 @@ def require(*roles):
                 )
             if roles and principal.role not in roles:
                 raise Forbidden(f"This action needs one of the roles: {', '.join(roles)}.")
+            _check_scope(principal)
             return view(*args, **kwargs)
 
         wrapper._required_roles = roles
         return wrapper
 
     return decorator
+
+
+def _check_scope(principal: Principal) -> None:
+    if principal.scopes is None or request.url_rule is None:
+        return
+    needed = required_scope(request.url_rule.rule, request.method)
+    if needed is None or needed in principal.scopes:
+        return
+    what = "an API key with full access (made without scopes)" if needed == "*" else f"the scope {needed!r}"
+    raise Forbidden(f"This API key lacks the scope for this call: it needs {what}.", slug="insufficient-scope",
+                    title="Insufficient scope",
+                    headers={"WWW-Authenticate": f'Bearer realm="delivery_sign", error="insufficient_scope", '
+                                                 f'scope="{needed}"'})
 
 
 def current() -> Principal:

@@ -1,9 +1,22 @@
-"""Operational endpoints: liveness, readiness (database reachable) and Prometheus metrics."""
-from flask import Blueprint, Response, jsonify
+"""Operational endpoints: liveness, readiness (database reachable) and Prometheus metrics,
+and the instance folder's permissions.
+
+``/metrics`` is not public (issue 15.15): it answers a scrape that sends
+``Authorization: Bearer <METRICS_KEY>``, or one that arrives on the ``METRICS_BIND``
+listener (gunicorn.conf.py adds that bind; the listener is told by the accepting socket's
+own address, which a client cannot forge, unlike ``Host``). With neither configured it is 404.
+"""
+import hmac
+import os
+import stat
+
+from flask import Blueprint, Response, current_app, jsonify, request
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from .errors import problem_response
 from .metrics import metrics_response
 
 bp = Blueprint("ops", __name__)
@@ -29,7 +42,59 @@ def readyz():
 
 @bp.get("/metrics")
 def metrics():
-    return metrics_response()
+    config = current_app.config
+    if config.get("METRICS_BIND") and _on_listener(config["METRICS_BIND"]):
+        return metrics_response()
+    key = config.get("METRICS_KEY")
+    if key:
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), key.encode()):
+            return metrics_response()
+        # problem+json, not the HTML error page: the reader is a scraper.
+        return problem_response(401, "Unauthorized", "Send the metrics key: Authorization: Bearer <METRICS_KEY>.",
+                                headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+    return problem_response(404, "Not found",
+                            "Metrics are served on the METRICS_BIND listener or with a METRICS_KEY, not here.")
+
+
+def _on_listener(bind: str) -> bool:
+    """Whether the request came in on the socket bound to ``bind`` (``host:port``)."""
+    sock = request.environ.get("gunicorn.socket")
+    if sock is None:
+        return False
+    try:
+        local = sock.getsockname()
+    except OSError:
+        return False
+    if not isinstance(local, tuple):
+        return False   # a unix socket: name the port form in METRICS_BIND
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]")
+    return str(local[1]) == port and (host in ("", "0.0.0.0", "::") or host == local[0])
+
+
+def secure_instance(app) -> None:
+    """The instance folder 0700 and a SQLite database file 0600 (issue 15.15: the database
+    holds full phone numbers; SQLite gives its -wal/-shm files the database file's mode)."""
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
+    _tighten(app.instance_path, 0o700)
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        path = url.database
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        _tighten(path, 0o600)
+
+
+def _tighten(path: str, mode: int) -> None:
+    # Only ours, and only ever narrower: an operator's stricter mode or shared group stays.
+    try:
+        info = os.stat(path)
+        if info.st_uid == os.getuid() and stat.S_IMODE(info.st_mode) & ~mode:
+            os.chmod(path, stat.S_IMODE(info.st_mode) & mode)
+    except OSError:
+        pass
 
 
 def register_wechat_verify_file(app) -> None:

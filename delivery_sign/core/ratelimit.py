@@ -1,21 +1,69 @@
-"""Rate limits beyond login: the public recipient endpoints, keyed by client address.
+"""Rate limits beyond login: the public recipient endpoints and the sign page.
 
-A sign token is unguessable, but a scanner can still try: unknown tokens (404) count
-against a small per-address budget, and every address has an overall ceiling.
+A sign token is unguessable, but a scanner can still try. Two budgets, shared by every
+recipient endpoint and the HTML page ``/s/<token>``:
+
+- a **valid token** is limited per token, never per address: Chinese mobile carriers put
+  thousands of phones behind one CGNAT address, and one courier round can be hundreds of
+  sign-offs through it (issue 15.7: 240 in 20 s met 1,013 refusals when this was per address);
+- an **unknown token** (404) counts against a small per-address budget, and only unknown
+  tokens are ever refused by it, so a prober sharing a real recipient's address (or proxy)
+  never gets the recipient refused.
+
+"The address" is ``request.remote_addr``, which is the real client only when
+``TRUSTED_PROXIES`` tells ProxyFix how many proxy hops to believe (see ``trust_proxies``).
 """
+import hashlib
+
+from flask import g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
 from ..extensions import limiter
 
 # A phone makes ~15 calls for one sign-off (view, OTP, photos, submit, polling); 120 a
-# minute leaves room for a doorman's lodge behind one NAT address.
-RECIPIENT_LIMIT = "120 per minute"
-# Wrong tokens an address may try per minute before it is refused.
+# minute per token is 8 sign-offs' worth, and stops a flood aimed at one link.
+TOKEN_LIMIT = "120 per minute"
+# Wrong tokens an address may try per minute before its wrong tokens are refused.
 TOKEN_MISS_LIMIT = "20 per minute"
+
+
+def trust_proxies(app) -> None:
+    """Believe ``TRUSTED_PROXIES`` hops of ``X-Forwarded-For``/``-Proto`` (0: none, the default).
+
+    Set it to the number of proxies in front of gunicorn (1 for one nginx); more than that
+    lets a client forge its address, fewer puts every client behind the proxy's address."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
+
+
+def _token() -> str:
+    return (request.view_args or {}).get("token") or ""
+
+
+def _token_key() -> str:
+    return hashlib.sha256(_token().encode("utf-8")).hexdigest()[:32]
 
 
 def _missed(response):
     return response.status_code == 404
 
 
-def recipient_limits(view):
-    view = limiter.limit(RECIPIENT_LIMIT, scope="sign-recipient")(view)
-    return limiter.limit(TOKEN_MISS_LIMIT, scope="sign-token-miss", deduct_when=_missed)(view)
+def token_limits(token_exists):
+    """The decorator for views with a ``<token>`` in their URL. ``token_exists(token)`` is
+    the signing domain's lookup (core does not import domains); it runs once per request."""
+
+    def known() -> bool:
+        if "sign_token_known" not in g:
+            g.sign_token_known = bool(token_exists(_token()))
+        return g.sign_token_known
+
+    per_token = limiter.shared_limit(TOKEN_LIMIT, scope="sign-token", key_func=_token_key,
+                                     exempt_when=lambda: not known())
+    per_address_misses = limiter.shared_limit(TOKEN_MISS_LIMIT, scope="sign-token-miss", deduct_when=_missed,
+                                              exempt_when=known)
+
+    def decorator(view):
+        return per_address_misses(per_token(view))
+
+    return decorator

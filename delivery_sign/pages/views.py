@@ -15,6 +15,8 @@ LINK_STATES = {
     "unknown": (404, "链接无效", "找不到这次签收，请让快递员重新出示二维码。"),
     "used": (410, "已签收", "这次送货已经签收过了，无需再次签收。"),
     "expired": (410, "二维码已过期", "请让快递员重新生成签收二维码。"),
+    "cancelled": (410, "送货已取消", "这次送货已取消，无需签收。如有疑问，请联系寄件方或快递员。"),
+    "completed": (410, "送货已完成", "这次送货已经处理完毕，无需再次签收。"),
     "locked": (423, "签收已锁定", "验证码错误次数过多，请让快递员重新生成签收二维码。"),
 }
 
@@ -40,12 +42,16 @@ def _link_state(token: str) -> str:
     state = links.state_of(link)
     if state == "signed":
         return "used"
+    reason = links.undeliverable(link)
+    if reason:
+        return reason
     if state == "expired":
         return state
     return "locked" if link.locked_at is not None else "usable"
 
 
 @bp.get("/s/<token>")
+@links.recipient_limits
 def recipient_page(token):
     """The recipient's sign page behind the QR; a plain explanation when the link is dead."""
     state = _link_state(token)

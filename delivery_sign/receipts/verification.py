@@ -101,3 +101,49 @@ def public_view(public_id: str) -> dict | None:
         "pdf_sha256": receipt.pdf_sha256,
         "anomaly_count": len(receipt.anomalies),
     }
+
+
+def check_receipts_against_chain(tenant_id: int, limit_bad: int = 20) -> dict:
+    """Every receipt of a tenant re-hashed (issue 15.6): its evidence must hash to its
+    ``evidence_hash``, that hash must be the one its latest ``receipt:<id>`` audit event
+    carrying an ``evidence_hash`` recorded (the sign-off, or a later event that legitimately
+    rewrote the evidence), and the columns shown on pages (signer, relation, outcome) must
+    say what the evidence says. The chain is keyed, so the events cannot be forged to match."""
+    from ..core.audit import AuditEvent, canonical_json
+
+    count, bad_count, bad = 0, 0, []
+    query = (select(Receipt).where(Receipt.tenant_id == tenant_id).order_by(Receipt.id)
+             .execution_options(yield_per=500))
+    result = db.session.execute(query).scalars()
+    try:
+        for batch in result.partitions(500):
+            recorded = {}
+            subjects = [f"receipt:{r.public_id}" for r in batch]
+            for subject, data in db.session.execute(
+                    select(AuditEvent.subject, AuditEvent.data)
+                    .where(AuditEvent.tenant_id == tenant_id, AuditEvent.subject.in_(subjects))
+                    .order_by(AuditEvent.seq)):
+                if isinstance(data, dict) and data.get("evidence_hash"):
+                    recorded[subject] = data["evidence_hash"]
+            for receipt in batch:
+                count += 1
+                if not _receipt_consistent(receipt, recorded.get(f"receipt:{receipt.public_id}"), canonical_json):
+                    bad_count += 1
+                    if len(bad) < limit_bad:
+                        bad.append(receipt.public_id)
+    finally:
+        result.close()
+    return {"receipts": count, "bad_receipts": bad, "bad_receipt_count": bad_count}
+
+
+def _receipt_consistent(receipt: Receipt, recorded_hash: str | None, canonical_json) -> bool:
+    evidence = receipt.evidence if isinstance(receipt.evidence, dict) else None
+    if evidence is None or recorded_hash is None:
+        return False
+    if hashlib.sha256(canonical_json(evidence)).hexdigest() != receipt.evidence_hash:
+        return False
+    if receipt.evidence_hash != recorded_hash:
+        return False
+    signer = evidence.get("signer") or {}
+    return (evidence.get("receipt_id") == receipt.public_id and evidence.get("outcome") == receipt.outcome
+            and signer.get("name") == receipt.signer_name and signer.get("relation") == receipt.signer_relation)

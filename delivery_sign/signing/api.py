@@ -4,9 +4,9 @@ from flask import Response, current_app, request
 from ..core.auth import current, require
 from ..core.content import accepts, max_body
 from ..core.errors import Problem
-from ..core.ratelimit import recipient_limits
 from ..extensions import db, writes_on_read
 from . import links, qr, recipient
+from .links import recipient_limits
 from .blueprint import blp
 from .schemas import (LinkStatusSchema, OtpSentSchema, OtpVerifySchema, PhotoOutSchema, QrQuerySchema,
                       RecipientViewSchema, SignLinkInSchema, SignLinkOutSchema, SubmitResultSchema, SubmitSchema)

@@ -9,9 +9,11 @@ from ..core import audit
 from ..core.auth import Principal, hash_secret
 from ..core.clock import utcnow
 from ..core.errors import Conflict, Forbidden, Gone, NotFound, Problem, ValidationFailed, field_error
+from ..core.ratelimit import token_limits
+from ..core.transactions import reading
 from ..extensions import db
 from ..waybills.models import Waybill
-from ..waybills.services import scoped
+from ..waybills.services import scoped, waybill_cancelled
 from .models import SignLink, SignLinkWaybill
 from .sweep import schedule_sweep
 
@@ -19,6 +21,8 @@ from .sweep import schedule_sweep
 # still scans from a cracked phone screen.
 TOKEN_BYTES = 24
 LINKABLE = ("created", "assigned", "out_for_delivery")
+# A link is worth acting on only while every one of its waybills can still be delivered.
+DELIVERABLE = LINKABLE
 
 
 class Locked(Problem):
@@ -49,6 +53,10 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
     if len({w.consignee_phone for w in waybills}) > 1:
         errors.append(field_error("waybills", "consignee_mismatch",
                                   "Waybills in one link must share the consignee phone."))
+    if len({w.org_unit_id for w in waybills}) > 1:
+        # One link, one unit: its page and status must not show one unit's waybill to another's staff.
+        errors.append(field_error("waybills", "org_unit_mismatch",
+                                  "Waybills in one link must belong to the same org unit."))
     if len({w.doc_type_id for w in waybills}) > 1:
         errors.append(field_error("waybills", "doc_type_mismatch",
                                   "Waybills in one link must share the document type."))
@@ -92,6 +100,33 @@ def _revoke_open_links(waybill_ids, now):
     ).scalars().unique().all()
     for link in open_links:
         link.revoked_at = now
+    return open_links
+
+
+@waybill_cancelled.connect
+def _retire_links_of_cancelled(waybill, principal):
+    """Cancel retires the waybill's live links, in the cancelling transaction."""
+    now = utcnow()
+    retired = _revoke_open_links([waybill.id], now)
+    if retired:
+        audit.record_many(principal.tenant_id, [
+            ("link.revoked", principal.actor, f"link:{link.id}", {"reason": "waybill_cancelled",
+                                                                   "waybill": waybill.number})
+            for link in retired])
+
+
+def token_exists(token: str) -> bool:
+    """Whether a token names a link in any state (a used link is not a prober's miss).
+    A read of its own, so a writing request does not take SQLite's write lock early."""
+    if not token or len(token) > 100:
+        return False
+    with reading():
+        return db.session.execute(
+            select(SignLink.id).where(SignLink.token_hash == hash_secret(token))).first() is not None
+
+
+# Rate limits of every route with a sign token in its URL (core/ratelimit.py says why).
+recipient_limits = token_limits(token_exists)
 
 
 def find_link(token: str, *, for_update=False) -> SignLink:
@@ -116,10 +151,34 @@ def state_of(link: SignLink, now=None) -> str:
     return "opened" if link.opened_at is not None else "pending"
 
 
+def undeliverable(link: SignLink) -> str | None:
+    """``cancelled`` or ``completed`` when a waybill of the link can no longer be delivered,
+    whatever the link itself says (a link left open by an older release, a change behind the
+    API); ``None`` while all can."""
+    statuses = {w.status for w in link.waybills}
+    if "cancelled" in statuses:
+        return "cancelled"
+    return "completed" if statuses - set(DELIVERABLE) else None
+
+
+def check_deliverable(link: SignLink) -> None:
+    """410 for a link whose delivery was cancelled or already completed."""
+    reason = undeliverable(link)
+    if reason == "cancelled":
+        raise Gone("This delivery was cancelled, so there is nothing to sign. "
+                   "If you expected it, contact the sender or the courier.", slug="waybill-cancelled")
+    if reason == "completed":
+        raise Gone("This delivery has already been completed; there is nothing more to sign.",
+                   slug="waybill-completed")
+
+
 def usable_link(token: str, *, for_update=False) -> SignLink:
-    """A link the recipient may act on: 410 once used or expired, 423 when locked."""
+    """A link the recipient may act on: 410 once used, expired or no longer deliverable,
+    423 when locked."""
     link = find_link(token, for_update=for_update)
     state = state_of(link)
+    if state != "signed":
+        check_deliverable(link)
     if state == "signed":
         raise Gone("This delivery has already been signed for.", slug="link-used")
     if state == "expired":

@@ -28,7 +28,7 @@ from ..waybills.models import WaybillAnomaly
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
-from .links import Locked, find_link, state_of
+from .links import Locked, check_deliverable, find_link, state_of
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
         if previous.submission_id == body["submission_id"]:
             return previous.response, 200
         raise Conflict("This delivery has already been signed for.", slug="link-used")
+    # Re-checked under the link lock: a cancel that committed while the strokes were measured wins.
+    check_deliverable(link)
     if state_of(link) == "expired":
         raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
     if link.locked_at is not None:

@@ -8,6 +8,7 @@ import json
 from datetime import datetime
 from decimal import Decimal
 
+from blinker import Namespace
 from marshmallow import ValidationError
 from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +27,11 @@ from .models import CANCELLABLE, FINAL_STATUSES, Waybill, WaybillAnomaly, Waybil
 from .schemas import WaybillInSchema
 
 waybill_in = WaybillInSchema()
+
+# Sent inside the cancelling transaction with the waybill; the signing domain retires
+# the waybill's live sign links on it (waybills must not import signing: it is the other way).
+signals = Namespace()
+waybill_cancelled = signals.signal("waybill-cancelled")
 
 # IN-lists stay well below SQLite's and PostgreSQL's parameter limits.
 _LOOKUP_CHUNK = 500
@@ -63,7 +69,12 @@ class _Refs:
 
     def org_unit_id(self, code):
         if code is None:
-            return self.principal.home_unit_id if self.principal.role == "dispatcher" else None
+            if self.principal.role != "dispatcher":
+                return None
+            if self.principal.home_unit_id is None:
+                # A dispatcher without a unit reaches nothing, so could never see the waybill.
+                raise _RefError("org_unit", "You belong to no org unit; name one you can reach.")
+            return self.principal.home_unit_id
         if code not in self.units:
             self.units[code] = db.session.execute(
                 select(OrgUnit).where(OrgUnit.tenant_id == self.principal.tenant_id, OrgUnit.code == code)
@@ -82,9 +93,11 @@ class _Refs:
                 select(User).where(User.tenant_id == self.principal.tenant_id, User.username == username,
                                    User.role == "courier", User.active.is_(True))
             ).scalar_one_or_none()
-        if self.couriers[username] is None:
-            raise _RefError("courier", f"No active courier {username!r}.")
-        return self.couriers[username]
+        courier, reach = self.couriers[username], self.principal.org_unit_ids
+        # A dispatcher hands work only to couriers of their own subtree.
+        if courier is None or (reach is not None and courier.org_unit_id not in reach):
+            raise _RefError("courier", f"No active courier {username!r} in your org units.")
+        return courier
 
 
 class _RefError(Exception):
@@ -320,6 +333,7 @@ def cancel(principal: Principal, number: str, reason: str) -> Waybill:
         raise Conflict(f"Waybill {number} is {waybill.status} and can no longer be cancelled.")
     waybill.status, waybill.cancelled_at, waybill.cancel_reason = "cancelled", utcnow(), reason
     audit.record(principal.tenant_id, "waybill.cancelled", principal.actor, f"waybill:{number}", {"reason": reason})
+    waybill_cancelled.send(waybill, principal=principal)
     return waybill
 
 

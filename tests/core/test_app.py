@@ -51,12 +51,13 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     assert cfg["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
-def test_health_ready_and_metrics(client):
+def test_health_ready_and_metrics(client, app, monkeypatch):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
     assert ready.status_code == 200 and ready.get_json()["database"] == "ok"
     client.get("/api/v1/waybills")
-    metrics = client.get("/metrics")
+    monkeypatch.setitem(app.config, "METRICS_KEY", "scrape-key")
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer scrape-key"})
     assert metrics.status_code == 200
     text = metrics.get_data(as_text=True)
     assert "delivery_sign_http_requests_total" in text
@@ -161,3 +162,95 @@ def test_log_lines_mask_phone_numbers(app):
     line = buffer.getvalue().strip().splitlines()[-1]
     assert "13800138000" not in line and "138****8000" in line
     assert json.loads(line)["level"] == "WARNING"
+
+
+# --- issue 15.15: /metrics is not public; the instance folder and database are private -----
+
+def test_metrics_are_not_public(client, app, monkeypatch):
+    assert client.get("/metrics").status_code == 404          # neither a key nor a bind: off
+    monkeypatch.setitem(app.config, "METRICS_KEY", "scrape-key")
+    refused = client.get("/metrics")
+    assert refused.status_code == 401 and refused.mimetype == "application/problem+json"
+    assert client.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.get("/metrics", headers={"Authorization": "Bearer scrape-key"}).status_code == 200
+
+
+def test_metrics_on_their_own_listener(client, app, monkeypatch):
+    import socket
+
+    # Two real listening sockets, as gunicorn binds BIND and METRICS_BIND; gunicorn hands
+    # the app the accepted connection's socket, whose local address names the listener.
+    public, private = socket.socket(), socket.socket()
+    try:
+        for sock in (public, private):
+            sock.bind(("127.0.0.1", 0))
+            sock.listen()
+        monkeypatch.setitem(app.config, "METRICS_BIND", f"127.0.0.1:{private.getsockname()[1]}")
+        assert client.get("/metrics", environ_base={"gunicorn.socket": private}).status_code == 200
+        assert client.get("/metrics", environ_base={"gunicorn.socket": public}).status_code == 404
+        # A forged Host naming the metrics port changes nothing.
+        forged = client.get("/metrics", environ_base={"gunicorn.socket": public},
+                            headers={"Host": app.config["METRICS_BIND"]})
+        assert forged.status_code == 404
+    finally:
+        public.close()
+        private.close()
+
+
+def test_gunicorn_adds_the_metrics_bind(monkeypatch):
+    import importlib.util
+    import os
+
+    monkeypatch.setenv("METRICS_BIND", "127.0.0.1:9100")
+    path = os.path.join(os.path.dirname(__file__), "..", "..", "gunicorn.conf.py")
+    spec = importlib.util.spec_from_file_location("gunicorn_conf_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.bind[-1] == "127.0.0.1:9100" and len(module.bind) == 2
+
+
+def test_instance_folder_and_sqlite_database_are_private(database_url, tmp_path, monkeypatch):
+    import os
+    import stat
+
+    from tests.conftest import test_config
+
+    instance = tmp_path / "fresh-instance"
+    monkeypatch.setenv("INSTANCE_PATH", str(instance))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = {**test_config(database_url, tmp_path), "SQLALCHEMY_DATABASE_URI": f"sqlite:///{instance / 'ds.db'}"}
+    config.pop("SECRET_KEY")
+    other = create_app(config)
+    try:
+        assert stat.S_IMODE(os.stat(instance).st_mode) == 0o700
+        assert stat.S_IMODE(os.stat(instance / "ds.db").st_mode) == 0o600
+        assert stat.S_IMODE(os.stat(instance / "secret_key").st_mode) == 0o600
+        # An existing world-readable database from an older release is tightened.
+        os.chmod(instance / "ds.db", 0o644)
+        create_app(config)
+        assert stat.S_IMODE(os.stat(instance / "ds.db").st_mode) == 0o600
+    finally:
+        from delivery_sign.extensions import db
+
+        with other.app_context():
+            db.engine.dispose()
+
+
+def test_config_reads_the_hardening_variables(tmp_path):
+    from delivery_sign.config import load_config
+
+    env = {"SECRET_KEY": "k", "TRUSTED_PROXIES": "2", "AUDIT_KEY": "audit", "METRICS_KEY": "m",
+           "METRICS_BIND": "127.0.0.1:9100"}
+    cfg = load_config(str(tmp_path), env)
+    assert (cfg["TRUSTED_PROXIES"], cfg["AUDIT_KEY"], cfg["METRICS_KEY"], cfg["METRICS_BIND"]) == \
+        (2, "audit", "m", "127.0.0.1:9100")
+    defaults = load_config(str(tmp_path), {"SECRET_KEY": "k"})
+    assert (defaults["TRUSTED_PROXIES"], defaults["AUDIT_KEY"], defaults["METRICS_KEY"]) == (0, None, None)
+
+
+def test_openapi_documents_the_audit_and_scope_additions(client):
+    spec = client.get("/api/v1/openapi.json").get_json()
+    assert {"/api/v1/audit/head", "/api/v1/audit/anchors", "/api/v1/audit/verify"} <= set(spec["paths"])
+    schemas = spec["components"]["schemas"]
+    assert "scopes" in schemas["ApiKeyIn"]["properties"] and "scopes" in schemas["ApiKeyOut"]["properties"]
+    assert "bad_receipts" in schemas["AuditVerify"]["properties"]

@@ -22,7 +22,7 @@ def test_changes_are_recorded_in_order(world):
     assert [seq for seq, _, _ in events] == list(range(1, len(events) + 1))
     assert [t for _, t, s in events if s == f"waybill:{number}"] == \
         ["waybill.created", "waybill.assigned", "waybill.cancelled"]
-    assert world.get("/audit/verify").get_json() == {"ok": True, "events": len(events), "first_bad_seq": None}
+    assert _verdict(world) == {"ok": True, "events": len(events), "first_bad_seq": None}
 
 
 def test_failed_requests_leave_no_events(world):
@@ -30,6 +30,12 @@ def test_failed_requests_leave_no_events(world):
     world.post("/waybills", waybill_payload(number="x"))
     world.post("/waybills/NOPE-1/cancel", {"reason": "x"})
     assert len(_events(world)) == before
+
+
+def _verdict(world):
+    """The chain part of /audit/verify's answer."""
+    result = world.get("/audit/verify").get_json()
+    return {key: result[key] for key in ("ok", "events", "first_bad_seq")}
 
 
 def _tamper(world, sql, **params):
@@ -42,7 +48,7 @@ def test_edited_event_is_found(world):
     world.waybill()
     world.waybill()
     _tamper(world, "UPDATE audit_events SET actor = 'user:mallory' WHERE tenant_id = :tenant AND seq = 3")
-    assert world.get("/audit/verify").get_json() == {"ok": False, "events": 3, "first_bad_seq": 3}
+    assert _verdict(world) == {"ok": False, "events": 3, "first_bad_seq": 3}
 
 
 def test_removed_event_is_found(world):
@@ -56,7 +62,7 @@ def test_removed_last_event_is_found(world):
     world.waybill()
     last = len(_events(world))
     _tamper(world, "DELETE FROM audit_events WHERE tenant_id = :tenant AND seq = :seq", seq=last)
-    assert world.get("/audit/verify").get_json() == {"ok": False, "events": last - 1, "first_bad_seq": last}
+    assert _verdict(world) == {"ok": False, "events": last - 1, "first_bad_seq": last}
 
 
 def test_inserted_event_is_found(world):
@@ -94,3 +100,125 @@ def test_concurrent_writers_leave_no_gaps(app, world):
     seqs = [seq for seq, _, _ in _events(world)]
     assert seqs == list(range(1, len(seqs) + 1))
     assert world.get("/audit/verify").get_json()["ok"] is True
+
+
+# --- issue 15.6: a keyed chain, and receipts checked against it ----------------------------
+
+def _recompute_plain_sha256(world, from_seq):
+    """What a database editor can do without the key: recompute the old plain chain from
+    ``from_seq`` on, and update the head to match."""
+    from delivery_sign.core.audit import AuditHead, _event_body, chain_hash
+
+    with world.app.app_context():
+        events = db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id).order_by(AuditEvent.seq).all()
+        prev = events[from_seq - 2].hash if from_seq > 1 else "0" * 64
+        for event in events[from_seq - 1:]:
+            event.prev_hash, event.alg = prev, None
+            event.hash = prev = chain_hash(prev, _event_body(event), alg=None)
+        db.session.get(AuditHead, world.tenant_id).hash = prev
+        db.session.commit()
+
+
+def test_new_events_are_keyed(world):
+    world.waybill()
+    with world.app.app_context():
+        algs = {e.alg for e in db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id)}
+    assert algs == {"hmac-sha256-v1"}
+
+
+def test_edit_and_recompute_the_plain_chain_is_still_caught(world):
+    for _ in range(3):
+        world.waybill()
+    _tamper(world, "UPDATE audit_events SET actor = 'user:mallory' WHERE tenant_id = :tenant AND seq = 2")
+    _recompute_plain_sha256(world, 2)
+    assert _verdict(world) == {"ok": False, "events": 2, "first_bad_seq": 2}
+
+
+def test_recomputing_with_another_key_is_caught(world, app):
+    # An attacker who guesses a key (here: the SHA-256 of the edited rows under a wrong key)
+    # still fails: the verifier only knows the configured key.
+    import hashlib
+    import hmac
+
+    from delivery_sign.core.audit import AuditHead, _event_body, canonical_json
+
+    world.waybill()
+    world.waybill()
+    with app.app_context():
+        events = db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id).order_by(AuditEvent.seq).all()
+        events[1].actor, prev = "user:mallory", events[0].hash
+        for event in events[1:]:
+            event.prev_hash = prev
+            event.hash = prev = hmac.new(b"guessed", prev.encode() + canonical_json(_event_body(event)),
+                                         hashlib.sha256).hexdigest()
+        db.session.get(AuditHead, world.tenant_id).hash = prev
+        db.session.commit()
+    assert _verdict(world)["first_bad_seq"] == 2
+
+
+def test_the_key_comes_from_audit_key_else_secret_key(app):
+    from delivery_sign.core.audit import audit_key
+
+    with app.app_context():
+        derived = audit_key()
+        assert derived != app.config["SECRET_KEY"].encode() and len(derived) == 32
+        app.config["AUDIT_KEY"] = "an operator's key"
+        try:
+            assert audit_key() == b"an operator's key"
+        finally:
+            app.config["AUDIT_KEY"] = None
+
+
+def _signed_receipt(door):
+    response = door.submit()
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["receipt_id"]
+
+
+def test_verify_rehashes_receipts(door):
+    receipt_id = _signed_receipt(door)
+    result = door.world.get("/audit/verify").get_json()
+    assert result["ok"] is True and result["receipts"] == 1 and result["bad_receipts"] == []
+    assert door.world.get(f"/receipts/{receipt_id}").status_code == 200
+
+
+def test_edited_evidence_is_caught(door, app):
+    import json
+
+    receipt_id = _signed_receipt(door)
+    with app.app_context():
+        evidence = db.session.execute(text("SELECT evidence FROM receipts WHERE public_id = :id"),
+                                      {"id": receipt_id}).scalar_one()
+        evidence = json.loads(evidence) if isinstance(evidence, str) else evidence
+        evidence["signer"]["name"] = "王伪造"
+        db.session.execute(text("UPDATE receipts SET evidence = :ev, signer_name = '王伪造' WHERE public_id = :id"),
+                           {"ev": json.dumps(evidence, ensure_ascii=False), "id": receipt_id})
+        db.session.commit()
+    result = door.world.get("/audit/verify").get_json()
+    assert result["ok"] is False and result["bad_receipts"] == [receipt_id]
+    assert result["first_bad_seq"] is None   # the chain itself is intact: the receipt check found it
+
+
+def test_edited_evidence_with_its_hash_recomputed_is_caught(door, app):
+    import hashlib
+    import json
+
+    from delivery_sign.core.audit import canonical_json
+    from delivery_sign.receipts.models import Receipt
+
+    receipt_id = _signed_receipt(door)
+    with app.app_context():
+        receipt = db.session.query(Receipt).filter_by(public_id=receipt_id).one()
+        evidence = json.loads(json.dumps(receipt.evidence))
+        evidence["signer"]["name"] = "王伪造"
+        receipt.evidence, receipt.signer_name = evidence, "王伪造"
+        receipt.evidence_hash = hashlib.sha256(canonical_json(evidence)).hexdigest()
+        db.session.commit()
+    assert door.world.get("/audit/verify").get_json()["bad_receipts"] == [receipt_id]
+
+
+def test_signer_column_edited_alone_is_caught(door):
+    receipt_id = _signed_receipt(door)
+    _tamper(door.world, "UPDATE receipts SET signer_name = '王伪造' WHERE tenant_id = :tenant")
+    result = door.world.get("/audit/verify").get_json()
+    assert result["ok"] is False and result["bad_receipts"] == [receipt_id]

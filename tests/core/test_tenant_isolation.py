@@ -44,6 +44,8 @@ NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/we
                         "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg",
                         # The caller's own certificate and seal; verify is public (the upload is the subject).
                         "/tenant/certificate", "/tenant/seal", "/verify"}
+# The caller's own tenant's chain head and anchors (tests/core/test_audit_anchors.py).
+NOT_TENANT_ADDRESSED |= {"/audit/head", "/audit/anchors"}
 
 
 def _routes(app):
