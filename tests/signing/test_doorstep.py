@@ -229,3 +229,22 @@ def test_openapi_documents_the_new_route_and_fields(client):
     assert {"receipt_code", "verify_url"} <= set(schemas["SubmitResult"]["properties"])
     assert {"taken_by", "retake", "blocks_submit"} <= set(schemas["PhotoOut"]["properties"])
     assert {"photos_by", "photo_upload", "photo_quality"} <= set(schemas["Policy"]["properties"])
+
+
+def test_pdf_says_who_took_each_photo(world, make_door):
+    import io
+
+    from pypdf import PdfReader
+
+    from delivery_sign.core import jobs
+
+    set_policy(world, photos_by="either", photos_min=1)
+    door = make_door()
+    courier_upload(world, door, client_exif=json.dumps({"taken_at": "2026:12:01 10:02:03", "resized": True}))
+    receipt_id = door.submit(door.body()).get_json()["receipt_id"]
+    jobs.run_due(world.app, tenant_id=world.tenant_id)
+    pdf = world.get(f"/receipts/{receipt_id}/pdf")
+    assert pdf.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "拍摄：快递员 courier1" in text and "拍摄：签收人" in text
+    assert "2026:12:01 10:02:03" in text and "客户端声明" in text
