@@ -169,10 +169,11 @@
   }
 
   /** What the server's answer asks of the person: the message key of the first finding. */
-  var RETAKE = { dark_photo: "photo.dark", blurry_photo: "photo.blurry", duplicate_photo: "photo.duplicate" };
+  // A dark photo also measures as blurry; "too dark" is the one to fix first.
+  var RETAKE = [["dark_photo", "photo.dark"], ["blurry_photo", "photo.blurry"], ["duplicate_photo", "photo.duplicate"]];
   function retakeReason(answer) {
     var found = (answer && answer.checks && answer.checks.anomalies) || [];
-    for (var i = 0; i < found.length; i++) if (RETAKE[found[i]]) return RETAKE[found[i]];
+    for (var i = 0; i < RETAKE.length; i++) if (found.indexOf(RETAKE[i][0]) >= 0) return RETAKE[i][1];
     return null;
   }
 
