@@ -29,7 +29,8 @@ def _link_out(link, token):
     base = current_app.config["PUBLIC_BASE_URL"]
     return {"token": token, "url": links.sign_url(token), "expires_at": link.expires_at,
             "waybills": [w.number for w in link.waybills],
-            "qr_png": f"{base}/api/v1/sign-links/{token}/qr.png", "qr_svg": f"{base}/api/v1/sign-links/{token}/qr.svg"}
+            "qr_png": f"{base}/api/v1/sign-links/{token}/qr.png", "qr_svg": f"{base}/api/v1/sign-links/{token}/qr.svg",
+            "photos": recipient.photo_policy(link)}
 
 
 def _qr_response(data, mimetype):
@@ -69,7 +70,7 @@ def sign_link_status(token):
     return {"state": links.state_of(link), "receipt_id": receipt.public_id if receipt else None,
             "outcome": receipt.outcome if receipt else None,
             "signer": {"name": receipt.signer_name, "relation": receipt.signer_relation} if receipt else None,
-            "expires_at": link.expires_at}
+            "expires_at": link.expires_at, "photos": recipient.photo_policy(link)}
 
 
 @blp.route("/sign/<token>", methods=["GET"])

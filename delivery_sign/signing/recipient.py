@@ -58,6 +58,13 @@ def courier_photos(link) -> list[Photo]:
         .order_by(Photo.id)).scalars().all()
 
 
+def photo_policy(link) -> dict:
+    """The photo rules of a link and how many courier photos it has (the courier's screen)."""
+    policy = policy_of(link)
+    return {key: policy[key] for key in ("photos_by", "photos_min", "photos_max", "photo_upload", "photo_quality")} | {
+        "courier_photos": len(courier_photos(link))}
+
+
 def signature_limits() -> dict:
     from ..evidence import strokes
 

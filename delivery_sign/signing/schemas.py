@@ -18,6 +18,17 @@ class SignLinkInSchema(StrictSchema):
     courier_location = fields.Nested(CourierLocationSchema, load_default=None, allow_none=True)
 
 
+class PhotoPolicySchema(StrictSchema):
+    """What the courier's app needs to know about photos at this door (issue 12)."""
+
+    photos_by = fields.String(metadata={"description": "courier | recipient | either"})
+    photos_min = fields.Integer()
+    photos_max = fields.Integer()
+    photo_upload = fields.String(metadata={"description": "resized | original"})
+    photo_quality = fields.String(metadata={"description": "warn | block"})
+    courier_photos = fields.Integer(metadata={"description": "Courier photos taken so far."})
+
+
 class SignLinkOutSchema(StrictSchema):
     token = fields.String()
     url = fields.String()
@@ -25,6 +36,7 @@ class SignLinkOutSchema(StrictSchema):
     waybills = fields.List(fields.String())
     qr_png = fields.String()
     qr_svg = fields.String()
+    photos = fields.Nested(PhotoPolicySchema)
 
 
 class LinkStatusSchema(StrictSchema):
@@ -33,6 +45,7 @@ class LinkStatusSchema(StrictSchema):
     outcome = fields.String(allow_none=True)
     signer = fields.Dict(allow_none=True)
     expires_at = UtcDateTime()
+    photos = fields.Nested(PhotoPolicySchema)
 
 
 class QrQuerySchema(StrictSchema):

@@ -248,3 +248,13 @@ def test_pdf_says_who_took_each_photo(world, make_door):
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
     assert "拍摄：快递员 courier1" in text and "拍摄：签收人" in text
     assert "2026:12:01 10:02:03" in text and "客户端声明" in text
+
+
+def test_the_courier_screen_learns_the_photo_rules(world, make_door):
+    set_policy(world, photos_by="courier", photos_min=2, photo_quality="block")
+    door = make_door()
+    assert door.link["photos"] == {"photos_by": "courier", "photos_min": 2, "photos_max": 9,
+                                   "photo_upload": "resized", "photo_quality": "block", "courier_photos": 0}
+    courier_upload(world, door)
+    status = world.get(f"/sign-links/{door.token}/status", who="courier1").get_json()
+    assert status["photos"]["courier_photos"] == 1
