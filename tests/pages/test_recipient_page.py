@@ -492,3 +492,33 @@ def test_strict_policy_otp_and_a_flaky_upload(phone, world, sign_link, quick_sig
     assert stored["checks"]["otp_verified"] is True
     assert stored["signer"]["relation"] == "self"
     assert len(stored["photos"]) == 1
+
+
+def test_the_server_stays_the_authority_and_its_422_is_shown_at_the_pad(phone, world, sign_link, quick_signature,
+                                                                        photo_file):
+    """`strict` handwriting is not judged on the phone: a signature too simple for a long
+    name passes the pad, the server's 422 comes back in words at the pad, and the link
+    stays usable."""
+    set_policy(world, handwriting="strict")
+    page = phone.page
+    number, link = sign_link()
+    page.goto(link["url"])
+    add_photo(page, photo_file)
+    choose(page, "self")
+    assert page.get_by_test_id("signer-name").is_visible()        # strict: the name is needed
+    page.get_by_test_id("signer-name").fill("爱新觉罗溥仪的表哥")
+    to_sign(page)
+    draw(page, quick_signature["strokes"])
+    page.get_by_test_id("submit").click()
+    error = error_box(page, "signature")
+    expect(error).to_have_attribute("data-codes", "signature_too_simple")
+    assert error.inner_text() == "签名过于简单，请写下完整姓名"
+    assert page.get_by_test_id("signature-pad").is_visible() and len(submits(phone)) == 1
+    assert world.get(f"/waybills/{number}").get_json()["status"] == "out_for_delivery"
+
+    page.get_by_test_id("back").click()
+    page.get_by_test_id("signer-name").fill(quick_signature["signer_name"])
+    to_sign(page)
+    page.get_by_test_id("submit").click()
+    stored = evidence(world, receipt_of(page))
+    assert stored["signer"]["name"] == quick_signature["signer_name"]
