@@ -39,7 +39,9 @@ class Receipt(db.Model):
     __table_args__ = (
         UniqueConstraint("link_id"),
         Index("ix_receipts_tenant_created", "tenant_id", "created_at"),
-        UniqueConstraint("tenant_id", "receipt_code", name="uq_receipts_tenant_code"),
+        # An index, not a table constraint, so SQLite adds it in place (no table rebuild
+        # under the photos that reference receipts).
+        Index("uq_receipts_tenant_code", "tenant_id", "receipt_code", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -103,15 +105,15 @@ class Photo(db.Model):
     phash: Mapped[int] = mapped_column(BigInteger)   # the 64-bit hash as a signed integer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Who took it: the recipient on the sign page, or the courier (a user) at the door.
+    # The username as it was, like the audit chain's actors: no foreign key, so SQLite adds
+    # the column in place.
     taken_by: Mapped[str] = mapped_column(String(10), default="recipient", server_default="recipient")
-    taken_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    taken_by_user: Mapped[str | None] = mapped_column(String(80))
     # What the phone said about the original before it shrank it (DateTimeOriginal, GPS,
     # make/model, original size): declared by the client, kept apart from ``exif``.
     client_exif: Mapped[dict | None] = mapped_column(JSON)
     # A courier's retake withdraws the earlier photo; the sweep removes it with the link.
     removed_at: Mapped[datetime | None]
-
-    taken_by_user = relationship("User")
 
 
 class PhotoHashChunk(db.Model):

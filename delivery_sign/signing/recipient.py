@@ -194,14 +194,14 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
     from ..evidence.photo_hash import chunk_keys
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
 
+    with reading():
+        if principal is not None:
+            link_for_staff(principal, token)   # 404 outside the caller's reach, before anything else
+        tenant_id = usable_link(token).tenant_id
     if kind not in PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(PHOTO_KINDS)}.")])
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
-    with reading():
-        if principal is not None:
-            link_for_staff(principal, token)   # 404 outside the caller's reach
-        tenant_id = usable_link(token).tenant_id
     # Decoding and storing happen before the write transaction: SQLite's one write lock is
     # never held while a 12-MP photo is being measured or written to disk.
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
@@ -230,7 +230,7 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
         storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
         exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of), anomalies=anomalies,
         phash=_signed64(report.phash), taken_by=taken_by,
-        taken_by_user_id=principal.user_id if principal is not None else None, client_exif=client_exif,
+        taken_by_user=_username(principal), client_exif=client_exif,
         created_at=utcnow(),
     )
     db.session.add(photo)
@@ -241,6 +241,15 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
                  f"link:{link.id}", {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind,
                                      "size": len(data), "taken_by": taken_by})
     return photo
+
+
+def _username(principal) -> str | None:
+    if principal is None:
+        return None
+    from ..accounts.models import User
+
+    user = db.session.get(User, principal.user_id) if principal.user_id else None
+    return user.username if user is not None else principal.actor
 
 
 def remove_courier_photo(principal, token: str, photo_id: str) -> None:

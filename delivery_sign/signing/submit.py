@@ -325,8 +325,7 @@ def _receipt_code(tenant_id) -> str:
 
 def _photo_evidence(photo) -> dict:
     """A photo as evidence: who took it and when, and what the phone declared about it."""
-    taker = {"party": photo.taken_by,
-             "user": photo.taken_by_user.username if photo.taken_by_user is not None else None}
+    taker = {"party": photo.taken_by, "user": photo.taken_by_user}
     return {"photo_id": photo.public_id, "kind": photo.kind, "sha256": photo.sha256, "mime": photo.mime,
             "size": photo.size, "width": photo.width, "height": photo.height, "exif": photo.exif,
             "checks": photo.checks, "taken_by": taker, "taken_at": isoformat(photo.created_at),
