@@ -122,6 +122,7 @@ def test_courier_location_goes_with_the_link_when_permitted(request, permitted, 
 def test_wrong_password_is_explained(phone, world):
     page = phone.page
     page.goto(f"/courier?tenant={world.slug}")
+    assert_accessible(page, "courier login")
     page.get_by_test_id("login-username").fill("courier1")
     page.get_by_test_id("login-password").fill("wrong password")
     page.get_by_test_id("login-submit").click()
