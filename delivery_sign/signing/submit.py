@@ -314,7 +314,7 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
 
 
 def _receipt_code(tenant_id) -> str:
-    """A fresh code for the tenant; the unique constraint backs this look-up."""
+    """A fresh code for the tenant; the unique (tenant, code) index backs this look-up."""
     while True:
         code = new_receipt_code()
         taken = db.session.execute(
