@@ -25,7 +25,7 @@
       "problem.partial.hint": "请填写每件货物的实收和损坏数量，可以拍下损坏处。", "problem.refused.hint": "拒收全部货物，请写明原因。",
       "items.report.none": "还没有填写少件或损坏。如全部收到，请点“没问题了，全部收到”。",
       "refuse.reason": "拒收原因", "refuse.placeholder": "例如：外包装破损、货物不符",
-      "courier.photos": "快递员已拍摄 {n} 张货物照片", "courier.photos.none": "快递员还没有拍货物照片",
+      "courier.photos": "快递员已拍摄 {n} 张货物照片", "courier.photos.none": "快递员还没有拍货物照片，签收前请他先拍照",
       "signer.who": "谁在签收？", "signer.name": "签收人姓名", "signer.name.placeholder": "请输入签收人姓名",
       "signer.phone": "手机号",
       "relation.self": "本人", "relation.family": "家属", "relation.colleague": "同事",
@@ -86,7 +86,7 @@
       "problem.refused.hint": "You refuse all the goods; say why.",
       "items.report.none": "Nothing is short or damaged yet. If all arrived, tap “No problem, all received”.",
       "refuse.reason": "Reason for refusal", "refuse.placeholder": "e.g. box broken, wrong goods",
-      "courier.photos": "The courier took {n} photo(s) of the goods", "courier.photos.none": "The courier has not photographed the goods yet",
+      "courier.photos": "The courier took {n} photo(s) of the goods", "courier.photos.none": "The courier has not photographed the goods yet; ask him to before you sign",
       "signer.who": "Who is signing?", "signer.name": "Name of the person signing", "signer.name.placeholder": "Full name",
       "signer.phone": "Phone",
       "relation.self": "Consignee", "relation.family": "Family", "relation.colleague": "Colleague",
@@ -299,9 +299,13 @@
         el("p", { class: "meta", text: t("items.to", { name: w.consignee.name_masked, phone: w.consignee.phone_masked }) }),
         list));
     });
+    // Under photos_by: courier the person at the door should know early that the courier
+    // still has to take them (the submit would say so too).
     var courier = $("#courier-photos");
-    courier.hidden = !view.courier_photos;
-    courier.textContent = view.courier_photos ? t("courier.photos", { n: view.courier_photos }) : "";
+    var missing = courierPhotosMissing();
+    courier.hidden = !view.courier_photos && !missing;
+    courier.classList.toggle("warn", missing);
+    courier.textContent = missing ? t("courier.photos.none") : view.courier_photos ? t("courier.photos", { n: view.courier_photos }) : "";
   }
 
   function qtyField(labelKey, testid, value, max, onChange) {

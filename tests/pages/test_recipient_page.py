@@ -522,3 +522,24 @@ def test_the_server_stays_the_authority_and_its_422_is_shown_at_the_pad(phone, w
     page.get_by_test_id("submit").click()
     stored = evidence(world, receipt_of(page))
     assert stored["signer"]["name"] == quick_signature["signer_name"]
+
+
+def test_signing_before_the_courier_photographed_the_goods_is_no_dead_end(phone, world, sign_link, quick_signature,
+                                                                          photo_jpeg):
+    set_policy(world, photos_by="courier")
+    page = phone.page
+    _, link = sign_link()
+    page.goto(link["url"])
+    expect(page.get_by_test_id("courier-photos")).to_contain_text("快递员还没有拍货物照片")
+    assert_accessible(page, "confirm, courier photos missing")
+    choose(page, "self")
+    to_sign(page)
+    draw(page, quick_signature["strokes"])
+    page.get_by_test_id("submit").click()
+    expect(error_box(page, "submit")).to_contain_text("请让快递员先在他的手机上拍照")
+    assert submits(phone) == []              # the page asked the view again, not the submit
+
+    courier_photo(world, link, photo_jpeg)   # the courier takes it now
+    page.get_by_test_id("submit").click()     # the signature is still there
+    stored = evidence(world, receipt_of(page))
+    assert [p["taken_by"]["party"] for p in stored["photos"]] == ["courier"]
