@@ -53,6 +53,10 @@ class World:
                 user = accounts.user_by_username(Principal(tenant_id=tenant.id, role="admin", actor=actor), username)
                 tokens[username] = accounts.issue_token(user)[0]
             _, api_key = accounts.create_api_key(Principal(tenant_id=tenant.id, role="admin", actor=actor), "tms")
+            # The suite's flows predate courier photos (issue 12): the recipient takes them.
+            # Tests of the courier default (photos_by: courier) set it themselves.
+            default = accounts.doc_type_by_code(tenant.id, "default")
+            default.policy = {**default.policy, "photos_by": "recipient"}
             db.session.commit()
             world = cls(app=app, client=client, slug=slug, tenant_id=tenant.id, tokens=tokens, api_key=api_key)
         return world

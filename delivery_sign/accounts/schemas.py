@@ -148,6 +148,14 @@ class PolicySchema(StrictSchema):
     allow_partial = fields.Boolean()
     allow_refuse = fields.Boolean()
     auto_seal = fields.Boolean()
+    # Doorstep (issue 12): who photographs the goods, whether the page shrinks photos
+    # before upload, and whether a blurry/dark/duplicate photo blocks the sign-off.
+    photos_by = fields.String(validate=validate.OneOf(("courier", "recipient", "either")),
+                              metadata={"description": "Whose photos photos_min counts (default courier)."})
+    photo_upload = fields.String(validate=validate.OneOf(("resized", "original")),
+                                 metadata={"description": "resized: long edge ≤ 1920 px JPEG made on the phone."})
+    photo_quality = fields.String(validate=validate.OneOf(("warn", "block")),
+                                  metadata={"description": "block: a flagged photo fails submit with 422."})
 
     @validates_schema
     def _photo_bounds(self, data, **kwargs):

@@ -3,6 +3,7 @@
 Photos and signature fingerprints carry their own small index tables so duplicate and
 replay lookups are index probes, not scans (issue #3: sublinear at a million rows).
 """
+import secrets
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
@@ -12,6 +13,24 @@ from ..core.clock import utcnow
 from ..extensions import BigId, db
 
 OUTCOMES = ("signed", "partial", "refused")
+PHOTO_PARTIES = ("courier", "recipient")
+
+# Crockford base32: no I, L, O or U, so a code read out over the phone is not misheard.
+CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+RECEIPT_CODE_LENGTH = 8      # 40 bits: a tenant would need ~10^6 receipts for a 1-in-10^6 clash per draw
+_READ_AS = str.maketrans({"I": "1", "L": "1", "O": "0"})
+
+
+def new_receipt_code() -> str:
+    return "".join(secrets.choice(CROCKFORD) for _ in range(RECEIPT_CODE_LENGTH))
+
+
+def normalize_receipt_code(text: str) -> str | None:
+    """What a person typed (lower case, a hyphen, O for 0) as a code, or None if it is not one."""
+    code = text.strip().upper().replace("-", "").replace(" ", "").translate(_READ_AS)
+    if len(code) == RECEIPT_CODE_LENGTH and all(c in CROCKFORD for c in code):
+        return code
+    return None
 RELATIONS = ("self", "family", "colleague", "guard", "locker", "other")
 
 
@@ -20,6 +39,9 @@ class Receipt(db.Model):
     __table_args__ = (
         UniqueConstraint("link_id"),
         Index("ix_receipts_tenant_created", "tenant_id", "created_at"),
+        # An index, not a table constraint, so SQLite adds it in place (no table rebuild
+        # under the photos that reference receipts).
+        Index("uq_receipts_tenant_code", "tenant_id", "receipt_code", unique=True),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -40,6 +62,9 @@ class Receipt(db.Model):
     pdf_key: Mapped[str | None] = mapped_column(String(200))
     pdf_sha256: Mapped[str | None] = mapped_column(String(64))
     pdf_rendered_at: Mapped[datetime | None]
+    # What the recipient can read out on the phone (8 Crockford base32 characters);
+    # receipts made before issue 12 have none.
+    receipt_code: Mapped[str | None] = mapped_column(String(8))
 
     lines = relationship("ReceiptLine", order_by="ReceiptLine.id", cascade="all, delete-orphan")
 
@@ -79,6 +104,16 @@ class Photo(db.Model):
     anomalies: Mapped[list] = mapped_column(JSON)
     phash: Mapped[int] = mapped_column(BigInteger)   # the 64-bit hash as a signed integer
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Who took it: the recipient on the sign page, or the courier (a user) at the door.
+    # The username as it was, like the audit chain's actors: no foreign key, so SQLite adds
+    # the column in place.
+    taken_by: Mapped[str] = mapped_column(String(10), default="recipient", server_default="recipient")
+    taken_by_user: Mapped[str | None] = mapped_column(String(80))
+    # What the phone said about the original before it shrank it (DateTimeOriginal, GPS,
+    # make/model, original size): declared by the client, kept apart from ``exif``.
+    client_exif: Mapped[dict | None] = mapped_column(JSON)
+    # A courier's retake withdraws the earlier photo; the sweep removes it with the link.
+    removed_at: Mapped[datetime | None]
 
 
 class PhotoHashChunk(db.Model):

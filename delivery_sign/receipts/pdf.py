@@ -270,6 +270,7 @@ def render(doc: ReceiptDocument) -> bytes:
         for photo in ev["photos"]:
             p.text(M, f"{photo['kind']}  {photo['width']}×{photo['height']}  SHA-256 {photo['sha256']}",
                    size=7, font=MONO, color=GREY, lead=9)
+            p.text(M, _photo_taker(photo), size=7.5, color=GREY, lead=10)
 
     p.heading("位置与时间")
     location = ev["location"]
@@ -436,3 +437,14 @@ def sign(doc: ReceiptDocument, signer, timestamper=None) -> bytes:
     if size_key not in sizes:
         sizes[size_key] = _reserved_size(data)
     return data
+
+
+def _photo_taker(photo: dict) -> str:
+    """Who took a photo and when (issue 12); receipts from before say only that it was uploaded."""
+    taker = photo.get("taken_by") or {"party": "recipient"}
+    who = f"快递员 {taker.get('user') or ''}".strip() if taker["party"] == "courier" else "签收人"
+    line = f"拍摄：{who}，上传于 {photo.get('taken_at') or '—'} (UTC)"
+    declared = photo.get("declared_by_client") or {}
+    if declared.get("taken_at"):
+        line += f"；手机声明拍摄时间 {declared['taken_at']}{declared.get('offset') or ''}（客户端声明）"
+    return line

@@ -29,7 +29,8 @@ def _link_out(link, token):
     base = current_app.config["PUBLIC_BASE_URL"]
     return {"token": token, "url": links.sign_url(token), "expires_at": link.expires_at,
             "waybills": [w.number for w in link.waybills],
-            "qr_png": f"{base}/api/v1/sign-links/{token}/qr.png", "qr_svg": f"{base}/api/v1/sign-links/{token}/qr.svg"}
+            "qr_png": f"{base}/api/v1/sign-links/{token}/qr.png", "qr_svg": f"{base}/api/v1/sign-links/{token}/qr.svg",
+            "photos": recipient.photo_policy(link)}
 
 
 def _qr_response(data, mimetype):
@@ -69,7 +70,7 @@ def sign_link_status(token):
     return {"state": links.state_of(link), "receipt_id": receipt.public_id if receipt else None,
             "outcome": receipt.outcome if receipt else None,
             "signer": {"name": receipt.signer_name, "relation": receipt.signer_relation} if receipt else None,
-            "expires_at": link.expires_at}
+            "expires_at": link.expires_at, "photos": recipient.photo_policy(link)}
 
 
 @blp.route("/sign/<token>", methods=["GET"])
@@ -101,15 +102,44 @@ def verify_otp(body, token):
     return {"verified": True}
 
 
+PHOTO_FORM = {"kind": {"type": "string", "enum": list(recipient.PHOTO_KINDS)},
+              "client_exif": {"type": "string", "description": (
+                  "JSON: what the phone read from the original before shrinking it "
+                  "(taken_at, offset, gps {lat, lng, altitude}, make, model, orientation, "
+                  "original {width, height, bytes, mime}, resized). Stored as declared by the client.")}}
+
+
 @blp.route("/sign/<token>/photos", methods=["POST"])
-@accepts("multipart/form-data", form={"kind": {"type": "string", "enum": list(recipient.PHOTO_KINDS)}})
+@accepts("multipart/form-data", form=PHOTO_FORM)
 @recipient_limits
 @blp.response(201, PhotoOutSchema)
 def upload_photo(token):
-    """One photo per request (multipart ``file``, form field ``kind``), JPEG/PNG/WebP by content."""
-    photo = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"))
-    return {"photo_id": photo.public_id, "width": photo.width, "height": photo.height, "sha256": photo.sha256,
-            "checks": dict(photo.checks, anomalies=photo.anomalies)}
+    """One photo per request (multipart ``file``, form fields ``kind``, ``client_exif``), JPEG/PNG/WebP by content."""
+    client_exif = recipient.parse_client_exif(request.form.get("client_exif"))
+    photo = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"),
+                                   client_exif=client_exif)
+    return recipient.photo_out(photo)
+
+
+@blp.route("/sign-links/<token>/photos", methods=["POST"])
+@accepts("multipart/form-data", form=PHOTO_FORM)
+@require("courier", "dispatcher", "admin")
+@blp.response(201, PhotoOutSchema)
+def upload_courier_photo(token):
+    """The courier photographs the goods at the door (multipart like the recipient's; the
+    courier of the link, or a dispatcher/admin in reach). ``photos_by`` says whose photos count."""
+    client_exif = recipient.parse_client_exif(request.form.get("client_exif"))
+    photo = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"),
+                                   principal=current(), client_exif=client_exif)
+    return recipient.photo_out(photo)
+
+
+@blp.route("/sign-links/<token>/photos/<photo_id>", methods=["DELETE"])
+@require("courier", "dispatcher", "admin")
+@blp.response(204)
+def remove_courier_photo(token, photo_id):
+    """Withdraw a courier photo before the sign-off (a retake); it no longer counts."""
+    recipient.remove_courier_photo(current(), token, photo_id)
 
 
 @blp.route("/sign/<token>/submit", methods=["POST"])

@@ -1,6 +1,8 @@
 """The recipient's side: view the delivery, prove the phone, upload photos.
 
 No account: the sign link's token is the credential. The sign-off itself is in ``submit``.
+The courier's photos at the door (issue 12) go through the same ``upload_photo``, with the
+courier's principal instead of the token alone.
 """
 import hashlib
 import hmac
@@ -23,7 +25,7 @@ from ..core.transactions import reading
 from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk
 from ..waybills.schemas import number_out
-from .links import usable_link
+from .links import link_for_staff, usable_link
 from .models import OtpCode
 
 OTP_TTL_S = 300            # SPEC: a code lives 5 minutes
@@ -33,6 +35,43 @@ OTP_MAX_FAILURES = 5       # SPEC: 5 wrong codes lock the link
 # Retakes are normal; 3× the most a policy can ask leaves room and stops a flood.
 MAX_UPLOADS_PER_LINK = 27
 PHOTO_KINDS = ("goods", "scene", "id", "other")
+# Photo findings that ask for a retake on the spot (and block submit under photo_quality: block).
+RETAKE_ANOMALIES = ("blurry_photo", "dark_photo", "duplicate_photo")
+# Links made before issue 12 carry policies without these keys: they mean today's behaviour.
+LEGACY_POLICY = {"photos_by": "recipient", "photo_upload": "original", "photo_quality": "warn"}
+
+
+def policy_of(link) -> dict:
+    return {**LEGACY_POLICY, **link.policy}
+
+
+def name_needed_for_self(policy: dict) -> bool:
+    """Whether the signer must type a name even as the consignee: only ``basic``
+    handwriting leaves the name out of the stroke checks, so only then is the consignee's
+    name on the waybill a safe default."""
+    return policy.get("handwriting", "basic") != "basic"
+
+
+def courier_photos(link) -> list[Photo]:
+    return db.session.execute(
+        select(Photo).where(Photo.link_id == link.id, Photo.taken_by == "courier", Photo.removed_at.is_(None))
+        .order_by(Photo.id)).scalars().all()
+
+
+def photo_policy(link) -> dict:
+    """The photo rules of a link and how many courier photos it has (the courier's screen)."""
+    policy = policy_of(link)
+    return {key: policy[key] for key in ("photos_by", "photos_min", "photos_max", "photo_upload", "photo_quality")} | {
+        "courier_photos": len(courier_photos(link))}
+
+
+def signature_limits() -> dict:
+    from ..evidence import strokes
+
+    return {"min_points": strokes.MIN_POINTS, "dot_max_px": strokes.DOT_MAX_EXTENT_PX,
+            "line_max_thickness": strokes.LINE_MAX_THICKNESS_RATIO, "small_box_fraction": strokes.SMALL_BOX_FRACTION,
+            "small_ink_fraction": strokes.SMALL_INK_FRACTION, "min_ms_per_character": strokes.MIN_MS_PER_CHARACTER,
+            "min_total_ms": strokes.MIN_TOTAL_MS, "max_points": strokes.MAX_POINTS}
 
 
 class TooManyRequests(Problem):
@@ -53,11 +92,14 @@ def view(token: str) -> dict:
             "consignee": {"name_masked": mask_name(w.consignee_name), "phone_masked": mask_phone(w.consignee_phone),
                           "address": w.consignee_address},
         } for w in link.waybills],
-        "policy": link.policy,
+        "policy": policy_of(link),
         "expires_at": link.expires_at,
         "tenant": {"name": tenant.name},
         "doc_type": {"name": link.waybills[0].doc_type.name},
         "otp_verified": link.otp_verified_at is not None,
+        "courier_photos": len(courier_photos(link)),
+        "name_needed_for_self": name_needed_for_self(policy_of(link)),
+        "signature_limits": signature_limits(),
     }
 
 
@@ -121,16 +163,45 @@ def _signed64(h: int) -> int:
     return h - (1 << 64) if h >= 1 << 63 else h
 
 
-def upload_photo(token: str, upload, kind: str) -> Photo:
+def parse_client_exif(text: str | None) -> dict | None:
+    """The ``client_exif`` form field (JSON) checked against its schema, or None."""
+    import json
+
+    from marshmallow import ValidationError
+
+    from ..core.errors import flatten_messages
+    from .schemas import ClientExifSchema
+
+    if text is None or text == "":
+        return None
+    if len(text) > 4096:
+        raise ValidationFailed([field_error("client_exif", "length", "At most 4096 characters.")])
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ValidationFailed([field_error("client_exif", "invalid", "Send a JSON object.")]) from None
+    if not isinstance(data, dict):
+        raise ValidationFailed([field_error("client_exif", "invalid", "Send a JSON object.")])
+    try:
+        return ClientExifSchema().load(data)
+    except ValidationError as exc:
+        raise ValidationFailed(flatten_messages(exc.messages, "client_exif")) from None
+
+
+def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: dict | None = None) -> Photo:
+    """Store one photo for a usable link: the recipient's (token only) or, with
+    ``principal``, the courier's or a dispatcher's in reach (taken_by ``courier``)."""
     from ..evidence.photo_hash import chunk_keys
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
 
+    with reading():
+        if principal is not None:
+            link_for_staff(principal, token)   # 404 outside the caller's reach, before anything else
+        tenant_id = usable_link(token).tenant_id
     if kind not in PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(PHOTO_KINDS)}.")])
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
-    with reading():
-        tenant_id = usable_link(token).tenant_id
     # Decoding and storing happen before the write transaction: SQLite's one write lock is
     # never held while a 12-MP photo is being measured or written to disk.
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
@@ -153,19 +224,58 @@ def upload_photo(token: str, upload, kind: str) -> Photo:
     duplicate_of = _near_photo(link, report.phash)
     if duplicate_of is not None:
         anomalies.append("duplicate_photo")
+    taken_by = "recipient" if principal is None else "courier"
     photo = Photo(
         public_id=uuid.uuid4().hex, tenant_id=link.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
         storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
         exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of), anomalies=anomalies,
-        phash=_signed64(report.phash),
+        phash=_signed64(report.phash), taken_by=taken_by,
+        taken_by_user=_username(principal), client_exif=client_exif,
+        created_at=utcnow(),
     )
     db.session.add(photo)
     db.session.flush()
     db.session.add_all([PhotoHashChunk(tenant_id=link.tenant_id, chunk=(no << 16) | value, photo_id=photo.id)
                         for no, value in chunk_keys(report.phash)])
-    audit.record(link.tenant_id, "photo.uploaded", "recipient", f"link:{link.id}",
-                 {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind, "size": len(data)})
+    audit.record(link.tenant_id, "photo.uploaded", "recipient" if principal is None else principal.actor,
+                 f"link:{link.id}", {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind,
+                                     "size": len(data), "taken_by": taken_by})
     return photo
+
+
+def _username(principal) -> str | None:
+    if principal is None:
+        return None
+    from ..accounts.models import User
+
+    user = db.session.get(User, principal.user_id) if principal.user_id else None
+    return user.username if user is not None else principal.actor
+
+
+def remove_courier_photo(principal, token: str, photo_id: str) -> None:
+    """A courier's retake: the earlier photo no longer counts and never reaches the receipt."""
+    from ..core.errors import NotFound
+
+    link_for_staff(principal, token)
+    link = usable_link(token, for_update=True)
+    photo = db.session.execute(
+        select(Photo).where(Photo.link_id == link.id, Photo.public_id == photo_id, Photo.taken_by == "courier",
+                            Photo.removed_at.is_(None))).scalar_one_or_none()
+    if photo is None:
+        raise NotFound("No such courier photo on this sign link.")
+    photo.removed_at = utcnow()
+    audit.record(link.tenant_id, "photo.removed", principal.actor, f"link:{link.id}", {"photo_id": photo_id})
+
+
+def photo_out(photo: Photo) -> dict:
+    from .models import SignLink
+
+    policy = policy_of(db.session.get(SignLink, photo.link_id))
+    retake = any(code in RETAKE_ANOMALIES for code in photo.anomalies)
+    return {"photo_id": photo.public_id, "width": photo.width, "height": photo.height, "sha256": photo.sha256,
+            "checks": dict(photo.checks, anomalies=photo.anomalies), "taken_by": photo.taken_by,
+            "taken_at": photo.created_at, "retake": retake,
+            "blocks_submit": retake and policy.get("photo_quality") == "block"}
 
 
 def _near_photo(link, phash):

@@ -18,6 +18,17 @@ class SignLinkInSchema(StrictSchema):
     courier_location = fields.Nested(CourierLocationSchema, load_default=None, allow_none=True)
 
 
+class PhotoPolicySchema(StrictSchema):
+    """What the courier's app needs to know about photos at this door (issue 12)."""
+
+    photos_by = fields.String(metadata={"description": "courier | recipient | either"})
+    photos_min = fields.Integer()
+    photos_max = fields.Integer()
+    photo_upload = fields.String(metadata={"description": "resized | original"})
+    photo_quality = fields.String(metadata={"description": "warn | block"})
+    courier_photos = fields.Integer(metadata={"description": "Courier photos taken so far."})
+
+
 class SignLinkOutSchema(StrictSchema):
     token = fields.String()
     url = fields.String()
@@ -25,6 +36,7 @@ class SignLinkOutSchema(StrictSchema):
     waybills = fields.List(fields.String())
     qr_png = fields.String()
     qr_svg = fields.String()
+    photos = fields.Nested(PhotoPolicySchema)
 
 
 class LinkStatusSchema(StrictSchema):
@@ -33,10 +45,24 @@ class LinkStatusSchema(StrictSchema):
     outcome = fields.String(allow_none=True)
     signer = fields.Dict(allow_none=True)
     expires_at = UtcDateTime()
+    photos = fields.Nested(PhotoPolicySchema)
 
 
 class QrQuerySchema(StrictSchema):
     size = fields.Integer(load_default=480, validate=validate.Range(128, 1024))
+
+
+class SignatureLimitsSchema(StrictSchema):
+    """The server's cheap stroke thresholds, so the pad refuses a dot before submit."""
+
+    min_points = fields.Integer()
+    dot_max_px = fields.Float()
+    line_max_thickness = fields.Float()
+    small_box_fraction = fields.Float()
+    small_ink_fraction = fields.Float()
+    min_ms_per_character = fields.Float()
+    min_total_ms = fields.Float()
+    max_points = fields.Integer()
 
 
 class RecipientViewSchema(StrictSchema):
@@ -46,6 +72,10 @@ class RecipientViewSchema(StrictSchema):
     tenant = fields.Dict()
     doc_type = fields.Dict()
     otp_verified = fields.Boolean()
+    courier_photos = fields.Integer(metadata={"description": "Photos the courier has taken for this link."})
+    name_needed_for_self = fields.Boolean(metadata={
+        "description": "false: with relation self and no name, the server signs in the consignee's name."})
+    signature_limits = fields.Nested(SignatureLimitsSchema)
 
 
 class OtpSentSchema(StrictSchema):
@@ -58,12 +88,44 @@ class OtpVerifySchema(StrictSchema):
     code = fields.String(required=True, validate=validate.Regexp(r"^\d{6}$", error="format: Six digits."))
 
 
+class ClientGpsSchema(StrictSchema):
+    lat = FiniteFloat(required=True, validate=validate.Range(-90, 90))
+    lng = FiniteFloat(required=True, validate=validate.Range(-180, 180))
+    altitude = FiniteFloat(load_default=None, allow_none=True, validate=validate.Range(-1000, 100_000))
+
+
+class ClientOriginalSchema(StrictSchema):
+    width = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 100_000))
+    height = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 100_000))
+    bytes = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 1 << 31))
+    mime = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+
+
+class ClientExifSchema(StrictSchema):
+    """Form field ``client_exif`` (JSON): what the phone read from the original before it
+    shrank it. Stored as declared by the client; the server cannot check it."""
+
+    taken_at = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40),
+                             metadata={"description": "EXIF DateTimeOriginal as written, e.g. 2026:12:01 10:02:03"})
+    offset = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=10))
+    gps = fields.Nested(ClientGpsSchema, load_default=None, allow_none=True)
+    make = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    model = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=64))
+    orientation = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(1, 8))
+    original = fields.Nested(ClientOriginalSchema, load_default=None, allow_none=True)
+    resized = fields.Boolean(load_default=False)
+
+
 class PhotoOutSchema(StrictSchema):
     photo_id = fields.String()
     width = fields.Integer()
     height = fields.Integer()
     sha256 = fields.String()
     checks = fields.Dict()
+    taken_by = fields.String(metadata={"description": "courier | recipient"})
+    taken_at = UtcDateTime(metadata={"description": "When the server received it."})
+    retake = fields.Boolean(metadata={"description": "Blurry, dark or a duplicate: ask for another photo."})
+    blocks_submit = fields.Boolean(metadata={"description": "photo_quality: block and this photo is flagged."})
 
 
 class SignerSchema(StrictSchema):
@@ -133,6 +195,9 @@ class SubmitSchema(StrictSchema):
 
 class SubmitResultSchema(StrictSchema):
     receipt_id = fields.String()
+    receipt_code = fields.String(metadata={"description": "8 Crockford base32 characters, unique per tenant; "
+                                                          "GET /waybills?q=<code> finds it."})
+    verify_url = fields.String(metadata={"description": "The public verification page /v/<receipt_id>."})
     status = fields.String()
     checks = fields.Dict()
     anomalies = fields.List(fields.String())

@@ -22,7 +22,7 @@ from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
 from ..core.masking import mask_phone
 from ..extensions import db
-from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint
+from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint, new_receipt_code
 from ..receipts.tasks import RENDER_PDF
 from ..waybills.models import WaybillAnomaly
 from ..waybills.schemas import number_out
@@ -37,7 +37,9 @@ WAYBILL_STATUS = {"signed": "signed", "partial": "partially_signed", "refused": 
 
 def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     with reading():
-        policy = dict(find_link(token).policy)
+        found_link = find_link(token)
+        policy = dict(found_link.policy)
+        body = _default_signer_name(body, policy, found_link.waybills[0].consignee_name)
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
 
@@ -59,6 +61,17 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     anomalies = _anomalies(link, body, checked, now, openid)
     receipt = _write(link, body, checked, anomalies, now, client_ip)
     return receipt.response, 201
+
+
+def _default_signer_name(body, policy, consignee_name) -> dict:
+    """The consignee signing for themself needs no typed name where the policy's checks do
+    not use it (issue 12): the waybill's consignee name stands in, and the evidence says so."""
+    from .recipient import name_needed_for_self
+
+    signer = body["signer"]
+    if signer["relation"] == "self" and not signer["name"].strip() and not name_needed_for_self(policy):
+        return {**body, "signer": {**signer, "name": consignee_name, "name_from": "consignee"}}
+    return {**body, "signer": {**signer, "name_from": "typed"}}
 
 
 # --- hard checks (422) ------------------------------------------------------------------
@@ -101,10 +114,7 @@ def _check(link, body, strokes) -> dict:
             errors.append(field_error("refuse_reason", "refuse_reason_required", "Say why the goods are refused."))
 
     photos = _photos(link, body["photo_ids"], errors)
-    if len(photos) < policy["photos_min"]:
-        errors.append(field_error("photo_ids", "photos_missing", f"Take at least {policy['photos_min']} photo(s)."))
-    elif len(photos) > policy["photos_max"]:
-        errors.append(field_error("photo_ids", "photos_invalid", f"At most {policy['photos_max']} photos."))
+    _photo_policy(link, photos, errors)
     lines = _lines(link, outcome, body["items"], errors)
     errors.extend(strokes["errors"])
     if errors:
@@ -113,15 +123,49 @@ def _check(link, body, strokes) -> dict:
 
 
 def _photos(link, photo_ids, errors) -> list[Photo]:
+    """The photos the receipt gets: the ones the recipient lists, then every courier photo
+    of the link that was not withdrawn (the recipient's phone does not know those)."""
+    from .recipient import courier_photos
+
     ids = list(dict.fromkeys(photo_ids))
-    if not ids:
-        return []
-    found = {p.public_id: p for p in db.session.execute(
-        select(Photo).where(Photo.link_id == link.id, Photo.public_id.in_(ids))).scalars()}
+    found = {}
+    if ids:
+        found = {p.public_id: p for p in db.session.execute(
+            select(Photo).where(Photo.link_id == link.id, Photo.public_id.in_(ids),
+                                Photo.removed_at.is_(None))).scalars()}
     for i, photo_id in enumerate(ids):
         if photo_id not in found:
             errors.append(field_error(f"photo_ids.{i}", "photo_invalid", "No such photo uploaded for this delivery."))
-    return [found[i] for i in ids if i in found]
+    listed = [found[i] for i in ids if i in found]
+    return listed + [p for p in courier_photos(link) if p.public_id not in found]
+
+
+def _photo_policy(link, photos, errors) -> None:
+    """``photos_min`` counts the photos of the party ``photos_by`` names; ``photos_max`` all
+    of them; under ``photo_quality: block`` a blurry, dark or duplicate photo fails."""
+    from .recipient import RETAKE_ANOMALIES, policy_of
+
+    policy = policy_of(link)
+    by, least = policy["photos_by"], policy["photos_min"]
+    counted = [p for p in photos if by == "either" or p.taken_by == by]
+    if len(counted) < least:
+        missing = least - len(counted)
+        message = {
+            "courier": f"The courier has not photographed the goods yet ({missing} more photo(s) needed from the "
+                       "courier's app); ask the courier to take them, then submit again.",
+            "recipient": f"Take at least {least} photo(s) ({missing} more).",
+            "either": f"At least {least} photo(s) of the goods are needed ({missing} more), by you or the courier.",
+        }[by]
+        errors.append(field_error("photo_ids", "photos_missing", message))
+    elif len(photos) > policy["photos_max"]:
+        errors.append(field_error("photo_ids", "photos_invalid", f"At most {policy['photos_max']} photos."))
+    if policy["photo_quality"] == "block":
+        for photo in photos:
+            flagged = [code for code in photo.anomalies if code in RETAKE_ANOMALIES]
+            if flagged:
+                who = "the courier must take it again" if photo.taken_by == "courier" else "take it again"
+                errors.append(field_error(f"photos.{photo.public_id}", "photo_flagged",
+                                          f"A photo is {', '.join(c.replace('_photo', '') for c in flagged)}; {who}."))
 
 
 def _lines(link, outcome, reported, errors) -> list[dict]:
@@ -238,16 +282,18 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
                             for code in found["codes"] if code not in existing])
         waybill.has_anomalies = bool(existing or found["codes"])
     recorded = audit.record_many(link.tenant_id, events)
+    base = current_app.config["PUBLIC_BASE_URL"]
     response = {
         "receipt_id": public_id, "status": status,
         "checks": evidence["checks"], "anomalies": found["codes"],
-        "receipt_pdf": f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/receipts/{public_id}/pdf",
+        "receipt_pdf": f"{base}/api/v1/receipts/{public_id}/pdf",
+        "receipt_code": evidence["receipt_code"], "verify_url": f"{base}/v/{public_id}",
     }
     receipt = Receipt(
         public_id=public_id, tenant_id=link.tenant_id, link_id=link.id, submission_id=body["submission_id"],
         outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
         evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found["codes"],
-        response=response, created_at=now,
+        response=response, created_at=now, receipt_code=evidence["receipt_code"],
     )
     db.session.add(receipt)
     db.session.flush()
@@ -269,6 +315,25 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
     return receipt
 
 
+def _receipt_code(tenant_id) -> str:
+    """A fresh code for the tenant; the unique (tenant, code) index backs this look-up."""
+    while True:
+        code = new_receipt_code()
+        taken = db.session.execute(
+            select(Receipt.id).where(Receipt.tenant_id == tenant_id, Receipt.receipt_code == code)).first()
+        if taken is None:
+            return code
+
+
+def _photo_evidence(photo) -> dict:
+    """A photo as evidence: who took it and when, and what the phone declared about it."""
+    taker = {"party": photo.taken_by, "user": photo.taken_by_user}
+    return {"photo_id": photo.public_id, "kind": photo.kind, "sha256": photo.sha256, "mime": photo.mime,
+            "size": photo.size, "width": photo.width, "height": photo.height, "exif": photo.exif,
+            "checks": photo.checks, "taken_by": taker, "taken_at": isoformat(photo.created_at),
+            "declared_by_client": photo.client_exif}
+
+
 def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
     """The canonical evidence document (SPEC §6). No full phone number is ever in it."""
     tenant = db.session.get(Tenant, link.tenant_id)
@@ -277,6 +342,7 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
     location = body["location"]
     return {
         "receipt_id": public_id,
+        "receipt_code": _receipt_code(link.tenant_id),
         "tenant": {"slug": tenant.slug, "name": tenant.name},
         "doc_type": {"code": link.waybills[0].doc_type.code, "name": link.waybills[0].doc_type.name},
         "policy": link.policy,
@@ -296,12 +362,10 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
         } for w in link.waybills],
         "signer": {"name": body["signer"]["name"].strip(), "relation": body["signer"]["relation"],
                    "phone_masked": mask_phone(body["signer"]["phone"]),
-                   "wechat_openid": found["openid"]},
+                   "wechat_openid": found["openid"], "name_from": body["signer"]["name_from"]},
         "signature": {"strokes": body["signature"]["strokes"], "canvas": body["signature"]["canvas"],
                       "metrics": checked["verdict"].metrics},
-        "photos": [{"photo_id": p.public_id, "kind": p.kind, "sha256": p.sha256, "mime": p.mime, "size": p.size,
-                    "width": p.width, "height": p.height, "exif": p.exif, "checks": p.checks}
-                   for p in checked["photos"]],
+        "photos": [_photo_evidence(p) for p in checked["photos"]],
         "location": {"raw": location, "wgs84": found["location"]["signer_wgs84"],
                      "distance_to_consignee_m": found["location"]["distance_to_consignee_m"],
                      "distance_to_courier_m": found["location"]["distance_to_courier_m"],

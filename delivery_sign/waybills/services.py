@@ -276,7 +276,17 @@ def filtered(principal: Principal, filters: dict, query=None):
             select(DocType.id).where(DocType.tenant_id == tenant_id, DocType.code == filters["doc_type"])))
     if filters.get("q"):
         q = filters["q"].strip()
-        query = query.where(_prefix_range(Waybill.number, q) | _prefix_range(Waybill.consignee_name, q))
+        match = _prefix_range(Waybill.number, q) | _prefix_range(Waybill.consignee_name, q)
+        # Issue 12: the receipt code read out at the door. Through the link's waybill rows,
+        # so it is index probes (receipts' unique code, the link table's key), not a scan.
+        from ..receipts.models import Receipt, normalize_receipt_code
+        from ..signing.models import SignLinkWaybill
+        code = normalize_receipt_code(q)
+        if code is not None:
+            match = match | Waybill.id.in_(
+                select(SignLinkWaybill.waybill_id).join(Receipt, Receipt.link_id == SignLinkWaybill.link_id)
+                .where(Receipt.tenant_id == tenant_id, Receipt.receipt_code == code))
+        query = query.where(match)
     for key, column, op in (("created_from", Waybill.created_at, "ge"), ("created_to", Waybill.created_at, "lt"),
                             ("signed_from", Waybill.signed_at, "ge"), ("signed_to", Waybill.signed_at, "lt")):
         if filters.get(key) is not None:

@@ -1,5 +1,7 @@
-/* The courier's H5 app (/courier): log in, pick today's waybills for one consignee, show
- * the QR full screen, and turn green as soon as the recipient has signed. */
+/* The courier's H5 app (/courier): log in, see today's waybills grouped by consignee with
+ * one "一起签收" per group, photograph the goods at the door when the policy asks the
+ * courier to (issue 12: shrunk on the phone like the recipient's), show the QR full
+ * screen, and turn green as soon as the recipient has signed. */
 (function () {
   "use strict";
   var $ = DS.$, $all = DS.$all, el = DS.el;
@@ -14,6 +16,14 @@
       "filter.open": "待签收", "filter.done": "今日已完成", "filter.all": "全部",
       "list.items": "{n} 件货物", "list.make": "生成签收码", "list.make.n": "生成签收码（{n} 单）",
       "list.mismatch": "一次只能为同一收货人生成签收码",
+      "list.title": "我的运单", "qr.title": "签收码", "list.filter": "运单状态", "group.together": "一起签收（{n} 单）", "group.count": "{n} 单",
+      "why.closed": "已完成，无需签收", "why.other": "收货人不同，不能和已选运单一起签收",
+      "photos.first": "先拍货物照片", "photos.take": "拍照", "photos.more": "补拍货物照片",
+      "photos.need": "签收前请拍摄货物照片，至少 {n} 张（已拍 {done} 张）。", "photos.enough": "已拍 {done} 张，可以出示签收码了。",
+      "photos.optional": "可以拍摄货物照片（选填），收件人也可以自己拍。", "photos.uploading": "上传中…", "photos.done": "已上传",
+      "photos.retake": "重拍", "photos.failed": "上传失败，请重拍", "photos.short": "还需要拍 {n} 张货物照片",
+      "photo.dark": "照片太暗，请重拍", "photo.blurry": "照片模糊，请重拍", "photo.duplicate": "这张照片和以前的签收重复，请重拍",
+      "qr.show": "出示签收码", "qr.assisted": "收件人无法扫码或无法共享位置？可以在您的手机上为收件人代签（需收件人手机验证码）。",
       "status.created": "待分配", "status.assigned": "待派送", "status.out_for_delivery": "派送中",
       "status.signed": "已签收", "status.partially_signed": "部分签收", "status.refused": "已拒收", "status.cancelled": "已取消",
       "qr.hint": "请收货人用手机扫码签收", "qr.left": "二维码剩余有效时间 {t}", "qr.expired": "二维码已过期",
@@ -31,6 +41,14 @@
       "filter.open": "To deliver", "filter.done": "Done today", "filter.all": "All",
       "list.items": "{n} item(s)", "list.make": "Make sign QR", "list.make.n": "Make sign QR ({n})",
       "list.mismatch": "One QR is for one consignee only",
+      "list.title": "My waybills", "qr.title": "Sign QR", "list.filter": "Waybill status", "group.together": "Sign together ({n})", "group.count": "{n} waybill(s)",
+      "why.closed": "Done; nothing to sign", "why.other": "Another consignee: cannot join the selected waybills",
+      "photos.first": "Photograph the goods first", "photos.take": "Take photo", "photos.more": "Add a goods photo",
+      "photos.need": "Photograph the goods before the sign-off: at least {n} (taken {done}).", "photos.enough": "{done} taken; you can show the QR now.",
+      "photos.optional": "You may photograph the goods (optional); the recipient can too.", "photos.uploading": "Uploading…", "photos.done": "Uploaded",
+      "photos.retake": "Retake", "photos.failed": "Upload failed; retake", "photos.short": "{n} more goods photo(s) needed",
+      "photo.dark": "Too dark; please retake", "photo.blurry": "Blurry; please retake", "photo.duplicate": "Same as an earlier delivery's photo; please retake",
+      "qr.show": "Show the sign QR", "qr.assisted": "Recipient cannot scan or share a location? You can sign them in on your phone (a code goes to the consignee's phone).",
       "status.created": "New", "status.assigned": "Assigned", "status.out_for_delivery": "Out for delivery",
       "status.signed": "Signed", "status.partially_signed": "Partly signed", "status.refused": "Refused", "status.cancelled": "Cancelled",
       "qr.hint": "Ask the recipient to scan and sign", "qr.left": "QR valid for {t}", "qr.expired": "The QR code has expired",
@@ -142,8 +160,8 @@
       if (r.status !== 200) { showError(box, (r.body && r.body.detail) || t("offline")); return; }
       showError(box, "");
       var list = $("#waybills");
-      if (!cursor) list.textContent = "";
-      r.body.items.forEach(function (w) { list.appendChild(row(w)); });
+      if (!cursor) { list.textContent = ""; groups = {}; }
+      r.body.items.forEach(function (w) { placeRow(list, w); });
       nextCursor = r.body.next_cursor;
       $("#more").hidden = !nextCursor;
       $("#list-empty").hidden = list.children.length > 0;
@@ -152,6 +170,45 @@
   }
 
   function consigneeKey(w) { return [w.consignee.name, w.consignee.phone, w.consignee.address].join("|"); }
+
+  function isOpen(status) { return OPEN.split(",").indexOf(status) >= 0; }
+
+  // Waybills of one consignee sit together under one header; the header's "一起签收"
+  // makes one QR for all of that consignee's open waybills in one tap.
+  var groups = {};   // consignee key → {node, list, waybills}
+  function placeRow(list, w) {
+    var key = consigneeKey(w);
+    var group = groups[key];
+    if (!group) {
+      group = groups[key] = { waybills: [], list: el("ul", { class: "group-rows" }) };
+      group.count = el("span", { class: "meta" });
+      group.button = el("button", { type: "button", class: "btn small primary", dataset: { testid: "sign-together" },
+                                    hidden: true, on: { click: function () { signTogether(group); } } });
+      group.node = el("li", { class: "group", dataset: { testid: "consignee-group", consignee: key } },
+        el("div", { class: "group-head" },
+          el("span", { class: "group-who" }, el("strong", { text: w.consignee.name }), " ", group.count),
+          group.button),
+        group.list);
+      list.appendChild(group.node);
+    }
+    group.waybills.push(w);
+    group.list.appendChild(row(w));
+    renderGroup(group);
+  }
+
+  function renderGroup(group) {
+    var open = group.waybills.filter(function (w) { return isOpen(w.status); });
+    group.count.textContent = (group.waybills[0].consignee.phone || "") + " · " + t("group.count", { n: group.waybills.length });
+    group.button.hidden = open.length < 2;
+    group.button.textContent = t("group.together", { n: open.length });
+  }
+
+  function signTogether(group) {
+    selected = {};
+    group.waybills.forEach(function (w) { if (isOpen(w.status)) selected[w.number] = w; });
+    refreshSelection();
+    makeQr(Object.keys(selected));
+  }
 
   function row(w) {
     var open = OPEN.split(",").indexOf(w.status) >= 0;
@@ -167,7 +224,8 @@
             el("span", { class: "badge badge--" + w.status, text: t("status." + w.status) })),
           el("span", { class: "waybill-consignee", text: w.consignee.name + " · " + (w.consignee.phone || "") }),
           el("span", { class: "waybill-address", text: w.consignee.address || "" }),
-          el("span", { class: "meta", text: t("list.items", { n: items }) }))));
+          el("span", { class: "meta", text: t("list.items", { n: items }) }),
+          el("span", { class: "why", dataset: { testid: "row-why" }, hidden: true }))));
   }
 
   function toggle(w, on) {
@@ -181,10 +239,16 @@
     var key = numbers.length ? consigneeKey(selected[numbers[0]]) : null;
     $all("[data-testid=waybill-row]").forEach(function (li) {
       var box = li.querySelector("input");
-      var open = OPEN.split(",").indexOf(li.dataset.status) >= 0;
-      box.disabled = !open || (key !== null && li.dataset.consignee !== key);
+      var open = isOpen(li.dataset.status);
+      var other = key !== null && li.dataset.consignee !== key;
+      box.disabled = !open || other;
       li.classList.toggle("is-selected", box.checked);
+      // A row that cannot join says why, in the row, not in a toast elsewhere.
+      var why = li.querySelector("[data-testid=row-why]");
+      why.hidden = open && !other;
+      why.textContent = !open ? t("why.closed") : other ? t("why.other") : "";
     });
+    Object.keys(groups).forEach(function (k) { renderGroup(groups[k]); });
     var button = $("#make-qr");
     button.disabled = numbers.length === 0;
     button.textContent = numbers.length ? t("list.make.n", { n: numbers.length }) : t("list.make");
@@ -245,9 +309,104 @@
     }, function (err) { button.disabled = false; if (err.message !== "unauthorized") showError($("#list-error"), t("offline")); });
   }
 
+  // --- courier photos ------------------------------------------------------------------
+
+  var courierPhotos = [];   // {photo_id, status, retake, url}
+
+  function photoRules() { return (link && link.photos) || { photos_by: "recipient", photos_min: 0 }; }
+
+  function photosMissing() {
+    var rules = photoRules();
+    if (rules.photos_by !== "courier") return 0;
+    var good = courierPhotos.filter(function (p) { return p.status === "done" || (p.status === "flagged" && rules.photo_quality !== "block"); });
+    return Math.max(0, rules.photos_min - good.length);
+  }
+
+  function renderPhotos() {
+    var rules = photoRules();
+    var done = courierPhotos.filter(function (p) { return p.status === "done" || p.status === "flagged"; }).length;
+    var missing = photosMissing();
+    $("#qr-photos-hint").textContent = rules.photos_by === "courier"
+      ? (missing ? t("photos.need", { n: rules.photos_min, done: done }) : t("photos.enough", { done: done }))
+      : t("photos.optional");
+    var box = $("#courier-thumbs");
+    box.textContent = "";
+    courierPhotos.forEach(function (photo) {
+      var caption = photo.status === "uploading" ? t("photos.uploading") : photo.status === "failed" ? t("photos.failed")
+        : photo.retake ? t(photo.retake) : t("photos.done");
+      box.appendChild(el("figure", { class: "thumb", dataset: { testid: "courier-photo", status: photo.status } },
+        photo.url ? el("img", { src: photo.url, alt: t("photos.take") }) : el("div", { class: "thumb-blank" }),
+        el("figcaption", { class: "thumb-status", text: caption }),
+        photo.status !== "uploading" ? el("button", { type: "button", class: "btn small" + (photo.retake || photo.status === "failed" ? " primary" : ""),
+          text: t("photos.retake"), dataset: { testid: "courier-photo-retake" },
+          on: { click: function () { retaking = photo; $("#courier-photo-input").click(); } } }) : null));
+    });
+    $("#show-qr").disabled = missing > 0 || courierPhotos.some(function (p) { return p.status === "uploading"; });
+  }
+
+  var retaking = null;
+  $("#courier-photo-input").addEventListener("change", function () {
+    var input = $("#courier-photo-input");
+    var file = input.files && input.files[0];
+    input.value = "";
+    if (!file || !link) return;
+    var old = retaking;
+    retaking = null;
+    if (old) withdraw(old);
+    takePhoto(file);
+  });
+
+  function withdraw(photo) {
+    courierPhotos = courierPhotos.filter(function (p) { return p !== photo; });
+    if (photo.url) URL.revokeObjectURL(photo.url);
+    if (photo.photo_id) {
+      call("DELETE", "/sign-links/" + encodeURIComponent(link.token) + "/photos/" + encodeURIComponent(photo.photo_id)).catch(function () {});
+    }
+    renderPhotos();
+  }
+
+  function takePhoto(file) {
+    var current = link;
+    var photo = { status: "uploading", photo_id: null, retake: null, url: null };
+    courierPhotos.push(photo);
+    showError($("#photo-error"), "");
+    renderPhotos();
+    DS.photo.prepare(file, photoRules().photo_upload || "resized").then(function (prepared) {
+      photo.url = URL.createObjectURL(prepared.blob);
+      var form = new FormData();
+      form.append("file", prepared.blob, "photo.jpg");
+      form.append("kind", "goods");
+      form.append("client_exif", JSON.stringify(prepared.clientExif || {}));
+      return fetch("/api/v1/sign-links/" + encodeURIComponent(current.token) + "/photos", {
+        method: "POST", body: form, headers: { Authorization: "Bearer " + session.token, Accept: "application/json" } });
+    }).then(function (response) {
+      return response.json().catch(function () { return null; }).then(function (body) {
+        if (response.status === 201) {
+          photo.photo_id = body.photo_id;
+          photo.retake = DS.photo.retakeReason(body);
+          photo.status = photo.retake ? "flagged" : "done";
+        } else {
+          photo.status = "failed";
+          showError($("#photo-error"), (body && body.detail) || t("offline"));
+        }
+        if (link === current) renderPhotos();
+      });
+    }).catch(function () { photo.status = "failed"; if (link === current) renderPhotos(); });
+  }
+
+  $("#show-qr").addEventListener("click", function () { revealQr(); });
+  $("#more-photos").addEventListener("click", function () { $("#qr-photos").hidden = false; $("#qr-box").hidden = true; renderPhotos(); });
+
+  function revealQr() {
+    $("#qr-photos").hidden = true;
+    $("#qr-box").hidden = false;
+    $("#more-photos").hidden = false;
+  }
+
   function showQr(created) {
     stopQr();
     link = created;
+    courierPhotos = [];
     show("qr-screen");
     document.body.classList.add("qr-open");
     var img = $("#qr");
@@ -259,7 +418,12 @@
     var numbers = $("#qr-numbers");
     numbers.textContent = "";
     created.waybills.forEach(function (n) { numbers.appendChild(el("li", { text: n })); });
-    $("#qr-box").hidden = false;
+    // The policy wants the courier's photos: ask for them before the QR goes up.
+    var first = photoRules().photos_by === "courier" && photoRules().photos_min > 0;
+    $("#qr-photos").hidden = !first;
+    $("#qr-box").hidden = first;
+    $("#more-photos").hidden = first;
+    renderPhotos();
     $("#signed-banner").hidden = true;
     $("#qr-renew").hidden = true;
     showError($("#qr-error"), "");
@@ -309,6 +473,8 @@
     banner.dataset.receiptId = status.receipt_id || "";
     banner.hidden = false;
     $("#qr-box").hidden = true;
+    $("#qr-photos").hidden = true;
+    $("#more-photos").hidden = true;
     if (navigator.vibrate) navigator.vibrate(200);
   }
 

@@ -50,7 +50,10 @@
     this.strings = strings;
     var saved = null;
     try { saved = localStorage.getItem(LANG_KEY); } catch (e) { /* private mode */ }
-    this.lang = saved === "en" ? "en" : "zh";
+    // First visit: the phone's language (zh-* → Chinese, anything else → English);
+    // after that, whatever the switch last chose.
+    var wanted = saved || (/^zh\b/i.test(global.navigator.language || "zh") ? "zh" : "en");
+    this.lang = wanted === "en" ? "en" : "zh";
   }
 
   I18n.prototype.t = function (key, vars) {

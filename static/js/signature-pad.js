@@ -227,5 +227,51 @@
     this.resize();
   };
 
+  /** The server's cheap checks (evidence/strokes.py), run on the phone so a dot or a line
+   * is refused where it is drawn. `limits` come from the sign view (signature_limits), so
+   * the thresholds live in one place; the server stays the authority. Returns the code of
+   * the first failure, in the server's order, or null. */
+  SignaturePad.check = function (strokes, canvas, limits, characters) {
+    var points = [];
+    strokes.forEach(function (s) { if (s.points.length) points.push(s.points); });
+    if (!points.length) return "signature_empty";
+    var all = [].concat.apply([], points);
+    var n = all.length;
+    if (n > limits.max_points) return "signature_too_many_points";
+    var minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity, ink = 0;
+    points.forEach(function (stroke) {
+      for (var i = 0; i < stroke.length; i++) {
+        var p = stroke[i];
+        minX = Math.min(minX, p.x); maxX = Math.max(maxX, p.x); minY = Math.min(minY, p.y); maxY = Math.max(maxY, p.y);
+        if (i) ink += Math.hypot(p.x - stroke[i - 1].x, p.y - stroke[i - 1].y);
+      }
+    });
+    var boxW = maxX - minX, boxH = maxY - minY;
+    var isDot = Math.max(boxW, boxH) <= limits.dot_max_px;
+    if (n < limits.min_points) return isDot ? "signature_dot" : "signature_too_few_points";
+    if (isDot) return "signature_dot";
+    if (points.length === 1 && n >= 2) {
+      var mx = 0, my = 0;
+      all.forEach(function (p) { mx += p.x; my += p.y; });
+      mx /= n; my /= n;
+      var sxx = 0, syy = 0, sxy = 0;
+      all.forEach(function (p) { var dx = p.x - mx, dy = p.y - my; sxx += dx * dx; syy += dy * dy; sxy += dx * dy; });
+      var trace = sxx + syy, det = sxx * syy - sxy * sxy;
+      var root = Math.sqrt(Math.max(trace * trace / 4 - det, 0));
+      var major = trace / 2 + root, minor = Math.max(trace / 2 - root, 0);
+      if ((major > 0 ? Math.sqrt(minor / major) : 0) < limits.line_max_thickness) return "signature_line";
+    }
+    var boxShare = Math.max(boxW / canvas.width, boxH / canvas.height);
+    if (boxShare < limits.small_box_fraction || ink / Math.hypot(canvas.width, canvas.height) < limits.small_ink_fraction) {
+      return "signature_too_small";
+    }
+    for (var j = 1; j < n; j++) if (!(all[j].time >= all[j - 1].time)) return "signature_timing_invalid";
+    var duration = all[n - 1].time - all[0].time;
+    if (duration < Math.max(limits.min_total_ms, limits.min_ms_per_character * Math.max(characters || 1, 1))) {
+      return "signature_timing_invalid";
+    }
+    return null;
+  };
+
   global.SignaturePad = SignaturePad;
 })(window);

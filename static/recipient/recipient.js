@@ -1,137 +1,149 @@
-/* The recipient's sign page (/s/<token>): items → signer → photos → signature → location
- * → submit → done. Everything entered is kept in sessionStorage under the token until the
- * server accepts the sign-off, so a reload or a dropped connection loses nothing. */
+/* The recipient's sign page (/s/<token>), issue 12: one confirm screen (the goods, "有问题?"
+ * for short/damaged/refused, who is signing, photos and OTP only when the policy asks) and
+ * one sign screen (the pad, 确认签收). Location is asked once at page open, in the
+ * background. The pad runs the server's cheap stroke checks before anything is sent.
+ * Everything entered is kept in sessionStorage under the token until the server accepts
+ * the sign-off, so a reload or a dropped connection loses nothing. */
 (function () {
   "use strict";
   var $ = DS.$, $all = DS.$all, el = DS.el;
 
   var STRINGS = {
     zh: {
-      "app.title": "送货签收", "lang.other": "English", loading: "正在加载…", next: "下一步", back: "上一步",
-      optional: "（选填）", step: "第 {n}/{total} 步",
+      "app.title": "送货签收", "lang.other": "English", loading: "正在加载…", optional: "（选填）",
+      "step.confirm": "第 1/2 步 确认", "step.sign": "第 2/2 步 签名",
       "state.unknown.title": "链接无效", "state.unknown.body": "找不到这次签收，请让快递员重新出示二维码。",
       "state.used.title": "已签收", "state.used.body": "这次送货已经签收过了，无需再次签收。",
-      "state.expired.title": "二维码已过期", "state.expired.body": "请让快递员重新生成签收二维码。",
+      "state.expired.title": "二维码已过期", "state.expired.body": "请让快递员重新生成签收二维码，再扫一次即可。",
       "state.locked.title": "签收已锁定", "state.locked.body": "验证码错误次数过多，请让快递员重新生成签收二维码。",
-      "state.offline.title": "网络不可用", "state.offline.body": "请检查网络后刷新页面。",
-      "items.title": "核对货物", "items.confirm": "全部收到，完好无损", "items.report": "少件或损坏",
-      "items.refuse": "拒收", "items.back": "返回重选", "items.waybill": "运单 {number}",
-      "items.to": "收货人 {name} · {phone}", "items.qty": "应收 {qty} {unit}",
-      "items.received": "实收", "items.damaged": "损坏", "items.note": "备注",
-      "items.report.hint": "请填写每件货物的实收和损坏数量。", "items.report.none": "没有填写少件或损坏，如全部收到请返回选择“全部收到”。",
-      "items.meta": "{tenant} · {doc}",
+      "state.offline.title": "网络不可用", "state.offline.body": "请检查网络后刷新页面，已填写的内容不会丢失。",
+      "confirm.title": "确认收货", "confirm.next": "下一步：签名",
+      "items.waybill": "运单 {number}", "items.to": "收货人 {name} · {phone}", "items.qty": "{qty} {unit}",
+      "items.received": "实收", "items.damaged": "损坏", "items.note": "备注", "items.meta": "{tenant} · {doc}",
+      "items.report": "少件或损坏", "items.refuse": "拒收",
+      "problem.open": "有问题？少件、损坏或拒收", "problem.title": "问题类型", "problem.cancel": "没问题了，全部收到",
+      "problem.partial.hint": "请填写每件货物的实收和损坏数量，可以拍下损坏处。", "problem.refused.hint": "拒收全部货物，请写明原因。",
+      "items.report.none": "还没有填写少件或损坏。如全部收到，请点“没问题了，全部收到”。",
       "refuse.reason": "拒收原因", "refuse.placeholder": "例如：外包装破损、货物不符",
-      "signer.title": "签收人", "signer.name": "姓名", "signer.name.placeholder": "请输入签收人姓名",
-      "signer.relation": "与收货人关系", "signer.phone": "手机号",
+      "courier.photos": "快递员已拍摄 {n} 张货物照片", "courier.photos.none": "快递员还没有拍货物照片，签收前请他先拍照",
+      "signer.who": "谁在签收？", "signer.name": "签收人姓名", "signer.name.placeholder": "请输入签收人姓名",
+      "signer.phone": "手机号",
       "relation.self": "本人", "relation.family": "家属", "relation.colleague": "同事",
       "relation.guard": "门卫保安", "relation.locker": "快递柜驿站", "relation.other": "其他",
       "otp.hint": "需验证收货人手机，验证码将发送至 {phone}", "otp.send": "发送验证码", "otp.resend": "{s} 秒后可重发",
       "otp.code": "验证码", "otp.verify": "验证", "otp.ok": "验证通过", "otp.sent": "验证码已发送至 {phone}",
       "otp.wrong": "验证码错误或已过期，请重新输入", "otp.format": "请输入 6 位数字验证码",
-      "photos.title": "拍照留证", "photos.hint": "请拍摄货物照片，至少 {min} 张，最多 {max} 张。", "photos.take": "拍照",
-      "photos.uploading": "上传中 {pct}%", "photos.done": "已上传", "photos.failed": "上传失败",
-      "photos.retry": "重试", "photos.remove": "删除", "photos.retake": "重拍", "photos.wait": "请等待照片上传完成",
-      "photos.max": "最多 {max} 张照片",
-      "signature.title": "手写签名", "signature.hint": "请在下方框内用手指写下签收人全名：{name}",
+      "photos.title": "拍照留证", "photos.hint": "请拍摄货物照片，至少 {min} 张。", "photos.hint.optional": "可以拍下损坏或问题处（选填）。",
+      "photos.take": "拍照", "photos.preparing": "正在处理…", "photos.uploading": "上传中 {pct}%", "photos.done": "已上传",
+      "photos.failed": "上传失败", "photos.retry": "重试", "photos.remove": "删除", "photos.retake": "重拍",
+      "photos.wait": "请等待照片上传完成", "photos.max": "最多 {max} 张照片", "photos.blocked": "有照片需要重拍，请点照片上的“重拍”",
+      "photo.dark": "照片太暗，请重拍", "photo.blurry": "照片模糊，请重拍", "photo.duplicate": "这张照片和以前的签收重复，请重拍",
+      "signature.title": "手写签名", "signature.hint": "请在框内写下：{name}", "signature.hint.self": "请在框内写下您的全名",
       "signature.undo": "撤销", "signature.clear": "清除", "signature.full": "横屏签", "signature.done": "完成",
       "signature.rotate": "请横过手机书写", "signature.aria": "签名板，请用手指书写",
-      "location.title": "签收位置", "location.why": "为证明货物送达，我们会记录本次签收的位置，仅用于签收凭证。",
-      "location.allow": "允许获取位置", "location.skip": "不提供位置", "location.getting": "正在获取位置…",
-      "location.got": "已获取位置（精度约 {m} 米）", "location.skipped": "未提供位置",
-      "location.denied": "未获得位置权限，请在浏览器设置中允许访问位置。",
-      "location.denied.optional": "未获得位置权限，可以不提供位置继续签收。",
-      "location.failed": "暂时无法获取位置，请重试。",
-      "summary.outcome": "签收结果", "summary.signer": "签收人", "summary.photos": "照片",
-      "outcome.signed": "全部签收", "outcome.partial": "部分签收", "outcome.refused": "拒收",
-      submit: "确认签收", "submit.busy": "正在提交…", "submit.retrying": "网络不稳定，正在重试…",
-      "submit.offline": "网络不可用，已保存填写内容，请稍后点“确认签收”重试。",
-      "submit.failed": "提交失败，请稍后重试。",
+      "location.asking": "正在获取位置…", "location.got": "已记录签收位置（精度约 {m} 米）",
+      "location.none": "未提供位置", "location.need.title": "本次签收需要您的位置",
+      "location.need.body": "位置权限被拒绝了。请按下面的方法打开，然后点“再试一次”。",
+      "location.how.wechat.title": "微信", "location.how.wechat": "点右上角“…”，允许使用位置；或在手机“设置 → 微信 → 位置”中选“使用期间”。",
+      "location.how.ios.title": "iPhone Safari", "location.how.ios": "打开“设置 → 隐私与安全性 → 定位服务”，打开定位，并把“Safari 网站”设为“使用 App 期间”。",
+      "location.how.android.title": "安卓 Chrome", "location.how.android": "点地址栏左侧的图标 →“权限”→“位置信息”→“允许”，再打开手机的定位。",
+      "location.retry": "再试一次", "location.assisted": "仍然不行？请快递员在他的手机上为您代签（会向收货人手机发送验证码）。",
+      "summary.outcome": "结果", "summary.signer": "签收人", "summary.consignee": "收货人本人",
+      "outcome.signed": "全部收到", "outcome.partial": "部分签收", "outcome.refused": "拒收",
+      submit: "确认签收", "submit.busy": "正在提交…", "submit.retrying": "网络不稳定，正在重试…", "back.edit": "返回修改",
+      "submit.offline": "网络不可用，已保存填写内容，请稍后再点“确认签收”。", "submit.failed": "提交失败，请稍后重试。",
       "done.title": "签收完成", "done.title.partial": "部分签收完成", "done.title.refused": "已记录拒收",
-      "done.receipt": "签收凭证编号", "done.close": "您可以关闭此页面。",
+      "done.receipt": "签收凭证号（可告诉快递员或客服）", "done.verify": "查看签收凭证", "done.close": "您可以关闭此页面。",
       "error.generic": "请检查填写内容",
-      "err.signature_empty": "请先签名", "err.signature_too_few_points": "签名太短，请写全名",
-      "err.signature_dot": "签名不能只是一个点，请写全名", "err.signature_line": "签名不能只是一条线，请写全名",
-      "err.signature_too_small": "签名太小，请写大一些、写全名", "err.signature_timing_invalid": "签名数据异常，请清除后重新签名",
-      "err.signature_out_of_canvas": "签名超出了签名框，请清除后重新签名", "err.signature_too_simple": "签名过于简单，请写全名",
+      "err.signature_empty": "请先在框内签名", "err.signature_too_few_points": "签名太短，请写下完整姓名",
+      "err.signature_dot": "只点了一个点，请写下完整姓名", "err.signature_line": "只画了一条线，请写下完整姓名",
+      "err.signature_too_small": "签名太小，请写大一些，写满框的一半", "err.signature_timing_invalid": "签名数据异常，请清除后重新签名",
+      "err.signature_out_of_canvas": "签名超出了签名框，请清除后重新签名", "err.signature_too_simple": "签名过于简单，请写下完整姓名",
       "err.signature_too_many_points": "签名过长，请清除后重新签名", "err.signature_invalid": "签名数据无效，请清除后重新签名",
-      "err.photos_missing": "照片数量不足，请再拍 {n} 张", "err.photo_invalid": "照片无法识别，请重新拍摄",
+      "err.photos_missing": "还需要拍 {n} 张照片", "err.photos_missing.courier": "快递员还没有为货物拍照。请让快递员先在他的手机上拍照，然后再点“确认签收”。",
+      "err.photo_invalid": "照片无法识别，请重新拍摄", "err.photo_flagged": "有照片不清楚，请重拍后再签收",
       "err.photos_invalid": "照片数量超出上限", "err.too_many_photos": "上传次数过多，无法继续上传",
-      "err.otp_required": "请先完成手机验证码验证", "err.location_required": "本次签收必须提供位置，请允许获取位置",
-      "err.signer_name_required": "请填写签收人姓名", "err.relation_required": "请选择与收货人关系",
+      "err.otp_required": "请先完成手机验证码验证", "err.location_required": "本次签收需要您的位置，请按上方说明打开位置权限",
+      "err.signer_name_required": "请填写签收人姓名", "err.relation_required": "请选择谁在签收",
       "err.consignee_only": "本次送货须由收货人本人签收", "err.items_invalid": "货物数量填写有误，请检查",
       "err.refuse_reason_required": "请填写拒收原因", "err.partial_not_allowed": "本次送货不允许部分签收",
       "err.refuse_not_allowed": "本次送货不允许拒收",
     },
     en: {
-      "app.title": "Delivery sign-off", "lang.other": "中文", loading: "Loading…", next: "Next", back: "Back",
-      optional: "(optional)", step: "Step {n} of {total}",
+      "app.title": "Delivery sign-off", "lang.other": "中文", loading: "Loading…", optional: "(optional)",
+      "step.confirm": "Step 1 of 2: check", "step.sign": "Step 2 of 2: sign",
       "state.unknown.title": "Invalid link", "state.unknown.body": "This sign-off does not exist. Ask the courier to show the QR code again.",
-      "state.used.title": "Already signed", "state.used.body": "This delivery has already been signed for.",
-      "state.expired.title": "QR code expired", "state.expired.body": "Ask the courier for a new QR code.",
+      "state.used.title": "Already signed", "state.used.body": "This delivery has already been signed for. Nothing more to do.",
+      "state.expired.title": "QR code expired", "state.expired.body": "Ask the courier for a new QR code and scan it again.",
       "state.locked.title": "Sign-off locked", "state.locked.body": "Too many wrong codes. Ask the courier for a new QR code.",
-      "state.offline.title": "No connection", "state.offline.body": "Check your network and reload the page.",
-      "items.title": "Check the goods", "items.confirm": "All received, undamaged", "items.report": "Short or damaged",
-      "items.refuse": "Refuse", "items.back": "Choose again", "items.waybill": "Waybill {number}",
-      "items.to": "Consignee {name} · {phone}", "items.qty": "{qty} {unit} shipped",
-      "items.received": "Received", "items.damaged": "Damaged", "items.note": "Note",
-      "items.report.hint": "Enter how many of each item arrived, and how many are damaged.",
-      "items.report.none": "Nothing is short or damaged. If all arrived, go back and choose “All received”.",
-      "items.meta": "{tenant} · {doc}",
+      "state.offline.title": "No connection", "state.offline.body": "Check your network and reload; nothing you entered is lost.",
+      "confirm.title": "Check the delivery", "confirm.next": "Next: sign",
+      "items.waybill": "Waybill {number}", "items.to": "Consignee {name} · {phone}", "items.qty": "{qty} {unit}",
+      "items.received": "Received", "items.damaged": "Damaged", "items.note": "Note", "items.meta": "{tenant} · {doc}",
+      "items.report": "Short or damaged", "items.refuse": "Refuse",
+      "problem.open": "A problem? Short, damaged or refused", "problem.title": "Kind of problem", "problem.cancel": "No problem, all received",
+      "problem.partial.hint": "Enter how many of each item arrived and how many are damaged; you can photograph the damage.",
+      "problem.refused.hint": "You refuse all the goods; say why.",
+      "items.report.none": "Nothing is short or damaged yet. If all arrived, tap “No problem, all received”.",
       "refuse.reason": "Reason for refusal", "refuse.placeholder": "e.g. box broken, wrong goods",
-      "signer.title": "Who is signing", "signer.name": "Name", "signer.name.placeholder": "Full name of the person signing",
-      "signer.relation": "Relation to the consignee", "signer.phone": "Phone",
+      "courier.photos": "The courier took {n} photo(s) of the goods", "courier.photos.none": "The courier has not photographed the goods yet; ask him to before you sign",
+      "signer.who": "Who is signing?", "signer.name": "Name of the person signing", "signer.name.placeholder": "Full name",
+      "signer.phone": "Phone",
       "relation.self": "Consignee", "relation.family": "Family", "relation.colleague": "Colleague",
-      "relation.guard": "Doorman / guard", "relation.locker": "Locker / parcel station", "relation.other": "Other",
+      "relation.guard": "Doorman / guard", "relation.locker": "Locker / station", "relation.other": "Other",
       "otp.hint": "The consignee's phone must be verified; a code goes to {phone}", "otp.send": "Send code",
       "otp.resend": "Resend in {s} s", "otp.code": "Code", "otp.verify": "Verify", "otp.ok": "Verified",
       "otp.sent": "Code sent to {phone}", "otp.wrong": "Wrong or expired code; try again", "otp.format": "Enter the 6-digit code",
-      "photos.title": "Photos", "photos.hint": "Take at least {min} photo(s) of the goods (up to {max}).", "photos.take": "Take photo",
-      "photos.uploading": "Uploading {pct}%", "photos.done": "Uploaded", "photos.failed": "Upload failed",
-      "photos.retry": "Retry", "photos.remove": "Remove", "photos.retake": "Retake", "photos.wait": "Wait for the photos to finish uploading",
-      "photos.max": "At most {max} photos",
-      "signature.title": "Signature", "signature.hint": "Write the full name in the box with your finger: {name}",
+      "photos.title": "Photos", "photos.hint": "Take at least {min} photo(s) of the goods.", "photos.hint.optional": "You can photograph the damage or problem (optional).",
+      "photos.take": "Take photo", "photos.preparing": "Preparing…", "photos.uploading": "Uploading {pct}%", "photos.done": "Uploaded",
+      "photos.failed": "Upload failed", "photos.retry": "Retry", "photos.remove": "Remove", "photos.retake": "Retake",
+      "photos.wait": "Wait for the photos to finish uploading", "photos.max": "At most {max} photos", "photos.blocked": "A photo needs retaking; tap “Retake” on it",
+      "photo.dark": "Too dark; please retake", "photo.blurry": "Blurry; please retake", "photo.duplicate": "Same as an earlier delivery's photo; please retake",
+      "signature.title": "Signature", "signature.hint": "Write in the box: {name}", "signature.hint.self": "Write your full name in the box",
       "signature.undo": "Undo", "signature.clear": "Clear", "signature.full": "Landscape", "signature.done": "Done",
       "signature.rotate": "Turn your phone sideways", "signature.aria": "Signature pad, write with your finger",
-      "location.title": "Location", "location.why": "To prove the goods arrived here, the place of this sign-off is recorded on the receipt only.",
-      "location.allow": "Share my location", "location.skip": "Don't share", "location.getting": "Getting your location…",
-      "location.got": "Location found (about {m} m)", "location.skipped": "No location shared",
-      "location.denied": "Location permission was denied. Allow location access in the browser settings.",
-      "location.denied.optional": "Location permission was denied. You can sign without it.",
-      "location.failed": "The location is not available right now; try again.",
-      "summary.outcome": "Result", "summary.signer": "Signed by", "summary.photos": "Photos",
+      "location.asking": "Getting your location…", "location.got": "Location recorded (about {m} m)",
+      "location.none": "No location shared", "location.need.title": "This delivery needs your location",
+      "location.need.body": "Location permission was refused. Allow it as below, then tap “Try again”.",
+      "location.how.wechat.title": "WeChat", "location.how.wechat": "Tap “…” at the top right and allow location, or in the phone's Settings → WeChat → Location choose “While using”.",
+      "location.how.ios.title": "iPhone Safari", "location.how.ios": "Open Settings → Privacy & Security → Location Services, turn it on, and set “Safari Websites” to “While Using the App”.",
+      "location.how.android.title": "Android Chrome", "location.how.android": "Tap the icon left of the address → Permissions → Location → Allow, and turn on the phone's location.",
+      "location.retry": "Try again", "location.assisted": "Still not working? Ask the courier to sign you in on his phone (a code goes to the consignee's phone).",
+      "summary.outcome": "Result", "summary.signer": "Signed by", "summary.consignee": "the consignee",
       "outcome.signed": "All received", "outcome.partial": "Partly received", "outcome.refused": "Refused",
-      submit: "Confirm sign-off", "submit.busy": "Submitting…", "submit.retrying": "Weak network, retrying…",
+      submit: "Confirm sign-off", "submit.busy": "Submitting…", "submit.retrying": "Weak network, retrying…", "back.edit": "Back to edit",
       "submit.offline": "No connection. What you entered is saved; tap “Confirm sign-off” again later.",
       "submit.failed": "The sign-off failed; try again shortly.",
       "done.title": "Signed", "done.title.partial": "Partly signed", "done.title.refused": "Refusal recorded",
-      "done.receipt": "Receipt number", "done.close": "You can close this page.",
+      "done.receipt": "Receipt code (tell it to the courier or customer service)", "done.verify": "View the receipt", "done.close": "You can close this page.",
       "error.generic": "Please check what you entered",
-      "err.signature_empty": "Please sign first", "err.signature_too_few_points": "The signature is too short; write the full name",
-      "err.signature_dot": "A dot is not a signature; write the full name", "err.signature_line": "A line is not a signature; write the full name",
-      "err.signature_too_small": "The signature is too small; write the full name larger",
+      "err.signature_empty": "Please sign in the box first", "err.signature_too_few_points": "The signature is too short; write the full name",
+      "err.signature_dot": "That is only a dot; write the full name", "err.signature_line": "That is only a line; write the full name",
+      "err.signature_too_small": "The signature is too small; write larger, across half the box",
       "err.signature_timing_invalid": "The signature data is not valid; clear and sign again",
       "err.signature_out_of_canvas": "The signature left the box; clear and sign again",
       "err.signature_too_simple": "The signature is too simple; write the full name",
       "err.signature_too_many_points": "The signature is too long; clear and sign again",
       "err.signature_invalid": "The signature data is not valid; clear and sign again",
-      "err.photos_missing": "Not enough photos; take {n} more", "err.photo_invalid": "That photo cannot be read; take it again",
+      "err.photos_missing": "Take {n} more photo(s)", "err.photos_missing.courier": "The courier has not photographed the goods yet. Ask the courier to take the photos on his phone, then tap “Confirm sign-off” again.",
+      "err.photo_invalid": "That photo cannot be read; take it again", "err.photo_flagged": "A photo is not clear; retake it, then sign",
       "err.photos_invalid": "Too many photos", "err.too_many_photos": "Too many uploads for this delivery",
-      "err.otp_required": "Verify the phone code first", "err.location_required": "This delivery needs your location; allow location access",
-      "err.signer_name_required": "Enter the name of the person signing", "err.relation_required": "Choose the relation to the consignee",
+      "err.otp_required": "Verify the phone code first", "err.location_required": "This delivery needs your location; allow it as explained above",
+      "err.signer_name_required": "Enter the name of the person signing", "err.relation_required": "Choose who is signing",
       "err.consignee_only": "Only the consignee may sign for this delivery", "err.items_invalid": "The quantities are not right; check them",
       "err.refuse_reason_required": "Say why the goods are refused", "err.partial_not_allowed": "Partial receipt is not allowed for this delivery",
       "err.refuse_not_allowed": "Refusal is not allowed for this delivery",
     },
   };
 
-  var STEPS = ["items", "signer", "photos", "signature", "location", "done"];
-  // Which step a server error sends the recipient back to.
-  var ERROR_STEP = {
+  // Which box on which screen a server error is shown in.
+  var ERROR_BOX = {
     items_invalid: "items", refuse_reason_required: "items", partial_not_allowed: "items", refuse_not_allowed: "items",
     signer_name_required: "signer", relation_required: "signer", consignee_only: "signer", otp_required: "signer",
-    photos_missing: "photos", photo_invalid: "photos", photos_invalid: "photos", too_many_photos: "photos",
-    location_required: "location",
+    photos_missing: "photos", photo_invalid: "photos", photos_invalid: "photos", too_many_photos: "photos", photo_flagged: "photos",
+    location_required: "submit",
   };
+  var BOX_STEP = { items: "confirm", signer: "confirm", photos: "confirm", signature: "sign", submit: "sign" };
 
   var i18n = new DS.I18n(STRINGS);
   var t = i18n.t.bind(i18n);
@@ -141,15 +153,15 @@
   var storeKey = "ds:sign:" + token;
   var view = null;          // GET /sign/<token>
   var pad = null;
-  var uploads = {};         // client id → {xhr, file, objectUrl} while uploading
+  var uploads = {};         // client id → {xhr, blob, objectUrl} while uploading
   var replacing = null;     // client id of the photo being retaken
+  var locationState = "asking";
   var state = load() || fresh();
 
   function fresh() {
     return {
-      submissionId: uuid(), step: "items", outcome: null, lines: {}, refuseReason: "",
-      signer: { name: "", relation: null, phone: "" }, photos: [], strokes: [], canvas: null,
-      location: undefined, locationNote: "",
+      submissionId: uuid(), step: "confirm", outcome: "signed", lines: {}, refuseReason: "", problemOpen: false,
+      signer: { name: "", relation: null, phone: "" }, photos: [], strokes: [], canvas: null, location: undefined,
     };
   }
 
@@ -162,7 +174,10 @@
   }
 
   function load() {
-    try { return JSON.parse(sessionStorage.getItem(storeKey)); } catch (e) { return null; }
+    try {
+      var saved = JSON.parse(sessionStorage.getItem(storeKey));
+      return saved && saved.step ? saved : null;
+    } catch (e) { return null; }
   }
 
   function save() {
@@ -174,7 +189,7 @@
 
   function applyLanguage() {
     i18n.apply(app);
-    if (view) { renderItems(); renderStepTexts(); renderPhotos(); renderSummary(); }
+    if (view) { renderItems(); renderProblem(); renderSigner(); renderPhotos(); renderSignScreen(); renderLocation(); }
     showProgress();
     rerenderErrors();
   }
@@ -190,6 +205,7 @@
   function showState(name) {
     $all(".step").forEach(function (s) { s.hidden = true; });
     $("#loading").hidden = true;
+    $("#location-help").hidden = true;
     var screen = $("#state-screen");
     screen.hidden = false;
     screen.dataset.state = name;
@@ -209,53 +225,48 @@
     return null;
   }
 
-  // --- steps --------------------------------------------------------------------------
+  // --- screens ------------------------------------------------------------------------
 
   function go(step) {
+    if ($("#pad-frame").classList.contains("fullscreen")) exitFullscreen();
     state.step = step;
     $all(".step").forEach(function (s) { s.hidden = s.dataset.step !== step; });
-    if (step === "signature") { pad.resize(); }
-    if (step === "location") renderSummary();
+    if (step === "sign") { renderSignScreen(); pad.resize(); }
     showProgress();
     save();
     window.scrollTo(0, 0);
   }
 
   function showProgress() {
-    var n = STEPS.indexOf(state.step) + 1;
-    $("#progress").textContent = view && n < STEPS.length ? t("step", { n: n, total: STEPS.length - 1 }) : "";
+    $("#progress").textContent = view && state.step !== "done" ? t("step." + state.step) : "";
   }
 
-  // --- errors -------------------------------------------------------------------------
+  // --- errors: one message per box, gone when fixed -------------------------------------
 
-  var shownErrors = {};   // step → [{code, message, vars}]
+  var shownErrors = {};   // box → {code, message, vars}
 
   function errorText(e) {
-    var key = "err." + e.code;
+    var key = "err." + e.code + (e.variant ? "." + e.variant : "");
     var text = t(key, e.vars);
     return text === key ? (e.message || t("error.generic")) : text;
   }
 
-  function showErrors(step, list) {
-    shownErrors[step] = list;
-    var box = $(".error[data-for=" + step + "]");
-    if (!box) return;
-    box.textContent = list.map(errorText).join("\n");
-    box.hidden = list.length === 0;
-    if (list.length) box.dataset.codes = list.map(function (e) { return e.code; }).join(" ");
+  function showError(box, error) {
+    if (error) shownErrors[box] = error; else delete shownErrors[box];
+    var node = $(".error[data-for=" + box + "]");
+    if (!node) return;
+    node.textContent = error ? errorText(error) : "";
+    node.hidden = !error;
+    node.dataset.codes = error ? error.code : "";
   }
 
-  function clearErrors(step) {
-    (step ? [step] : Object.keys(shownErrors)).forEach(function (s) { showErrors(s, []); });
-  }
+  function clearErrors() { Object.keys(shownErrors).forEach(function (box) { showError(box, null); }); }
 
-  function rerenderErrors() {
-    Object.keys(shownErrors).forEach(function (s) { showErrors(s, shownErrors[s]); });
-  }
+  function rerenderErrors() { Object.keys(shownErrors).forEach(function (box) { showError(box, shownErrors[box]); }); }
 
-  function message(step, key, vars) { showErrors(step, [{ code: "_", message: t(key, vars) }]); }
+  function note(box, key, vars) { showError(box, { code: "_", message: t(key, vars) }); }
 
-  // --- 1. items -----------------------------------------------------------------------
+  // --- the goods ----------------------------------------------------------------------
 
   function lineKey(number, line) { return number + "#" + line; }
 
@@ -272,8 +283,7 @@
         var row = el("li", { class: "item", dataset: { testid: "item-row", number: w.number, line: item.line } },
           el("div", { class: "item-head" },
             el("span", { class: "item-name", text: item.name }),
-            el("span", { class: "item-qty", text: t("items.qty", { qty: item.qty, unit: item.unit || "" }) })),
-          item.sku ? el("div", { class: "item-sku", text: item.sku }) : null);
+            el("span", { class: "item-qty", text: t("items.qty", { qty: item.qty, unit: item.unit || "" }) })));
         if (detail) {
           row.appendChild(el("div", { class: "item-edit" },
             qtyField("items.received", "item-received", entry.received, item.qty, function (v) { update(key, "received", v); }),
@@ -287,22 +297,24 @@
       box.appendChild(el("div", { class: "waybill" },
         el("h2", { text: t("items.waybill", { number: w.number }) }),
         el("p", { class: "meta", text: t("items.to", { name: w.consignee.name_masked, phone: w.consignee.phone_masked }) }),
-        el("p", { class: "meta", text: w.consignee.address }),
         list));
     });
-    if (detail) box.insertBefore(el("p", { class: "hint", text: t("items.report.hint") }), box.firstChild);
-    var choosing = !state.outcome || state.outcome === "signed";
-    $("#items-choice").hidden = !choosing;
-    $("#items-detail-actions").hidden = choosing;
-    $("#refuse-panel").hidden = state.outcome !== "refused";
-    $("#report-short").hidden = !view.policy.allow_partial;
-    $("#refuse").hidden = !view.policy.allow_refuse;
+    // Under photos_by: courier the person at the door should know early that the courier
+    // still has to take them (the submit would say so too).
+    var courier = $("#courier-photos");
+    var missing = courierPhotosMissing();
+    courier.hidden = !view.courier_photos && !missing;
+    courier.classList.toggle("warn", missing);
+    courier.textContent = missing ? t("courier.photos.none") : view.courier_photos ? t("courier.photos", { n: view.courier_photos }) : "";
   }
 
   function qtyField(labelKey, testid, value, max, onChange) {
     var input = el("input", { type: "number", inputMode: "decimal", min: 0, max: max, step: "any", value: value,
                               dataset: { testid: testid } });
-    input.addEventListener("input", function () { onChange(input.value === "" ? null : Number(input.value)); });
+    input.addEventListener("input", function () {
+      onChange(input.value === "" ? null : Number(input.value));
+      if (shownErrors.items) showError("items", checkItems()[0]);
+    });
     return el("label", { class: "field qty" }, el("span", { text: t(labelKey) }), input);
   }
 
@@ -343,21 +355,41 @@
     });
   }
 
-  $("[data-testid=items-confirm]").addEventListener("click", function () {
-    state.outcome = "signed"; state.lines = {}; state.refuseReason = "";
-    clearErrors("items"); renderItems(); go("signer");
+  // --- "有问题?" -----------------------------------------------------------------------
+
+  function renderProblem() {
+    var open = state.problemOpen;
+    $("#problem").hidden = open || (!view.policy.allow_partial && !view.policy.allow_refuse);
+    $("#problem").setAttribute("aria-expanded", open ? "true" : "false");
+    $("#problem-panel").hidden = !open;
+    $("#report-short").hidden = !view.policy.allow_partial;
+    $("#refuse").hidden = !view.policy.allow_refuse;
+    $("#report-short").setAttribute("aria-pressed", state.outcome === "partial" ? "true" : "false");
+    $("#refuse").setAttribute("aria-pressed", state.outcome === "refused" ? "true" : "false");
+    $("#refuse-panel").hidden = state.outcome !== "refused";
+    var hint = state.outcome === "partial" ? t("problem.partial.hint") : state.outcome === "refused" ? t("problem.refused.hint") : "";
+    $("#problem-hint").textContent = hint;
+    $("#problem-hint").hidden = !hint;
+  }
+
+  function setOutcome(outcome) {
+    state.outcome = outcome;
+    if (outcome !== "partial") state.lines = {};
+    showError("items", null);
+    renderItems(); renderProblem(); renderPhotos(); save();
+  }
+
+  $("#problem").addEventListener("click", function () {
+    state.problemOpen = true;
+    setOutcome(view.policy.allow_partial ? "partial" : "refused");
   });
-  $("#report-short").addEventListener("click", function () {
-    state.outcome = "partial"; clearErrors("items"); renderItems(); save();
+  $("#report-short").addEventListener("click", function () { setOutcome("partial"); });
+  $("#refuse").addEventListener("click", function () { setOutcome("refused"); $("#refuse-reason").focus(); });
+  $("#problem-cancel").addEventListener("click", function () { state.problemOpen = false; setOutcome("signed"); });
+  $("#refuse-reason").addEventListener("input", function (e) {
+    state.refuseReason = e.target.value; save();
+    if (shownErrors.items) showError("items", checkItems()[0]);
   });
-  $("#refuse").addEventListener("click", function () {
-    state.outcome = "refused"; state.lines = {}; clearErrors("items"); renderItems(); save();
-    $("#refuse-reason").focus();
-  });
-  $("#items-back").addEventListener("click", function () {
-    state.outcome = null; state.lines = {}; clearErrors("items"); renderItems(); save();
-  });
-  $("#refuse-reason").addEventListener("input", function (e) { state.refuseReason = e.target.value; save(); });
 
   function checkItems() {
     if (state.outcome === "refused" && !state.refuseReason.trim()) return [{ code: "refuse_reason_required" }];
@@ -372,14 +404,30 @@
     return [];
   }
 
-  // --- 2. signer ----------------------------------------------------------------------
+  // --- who is signing -----------------------------------------------------------------
 
   var nameInput = $("#signer-name"), phoneInput = $("#signer-phone");
-  nameInput.addEventListener("input", function () { state.signer.name = nameInput.value; renderStepTexts(); save(); });
+  nameInput.addEventListener("input", function () {
+    state.signer.name = nameInput.value; save();
+    if (shownErrors.signer) showError("signer", checkSigner()[0]);
+  });
   phoneInput.addEventListener("input", function () { state.signer.phone = phoneInput.value; save(); });
   $all("#signer-relation input").forEach(function (radio) {
-    radio.addEventListener("change", function () { state.signer.relation = radio.value; save(); });
+    radio.addEventListener("change", function () {
+      state.signer.relation = radio.value; save(); renderSigner();
+      if (shownErrors.signer) showError("signer", checkSigner()[0]);
+    });
   });
+
+  function nameNeeded() {
+    return !!state.signer.relation && (state.signer.relation !== "self" || view.name_needed_for_self);
+  }
+
+  function renderSigner() {
+    $("#name-field").hidden = !nameNeeded();
+    $("#phone-field").hidden = !state.signer.relation || state.signer.relation === "self";
+    renderOtp();
+  }
 
   function otpRequired() { return view.policy.otp === "required"; }
 
@@ -392,17 +440,15 @@
         $("#otp-hint").textContent = t("otp.sent", { phone: r.body.sent_to });
         countdown(r.body.resend_after || 60);
         $("#otp-code").focus();
-        clearErrors("signer");
+        showError("signer", null);
         return;
       }
       button.disabled = false;
       var s = stateForResponse(r);
       if (s) return showState(s);
-      if (r.status === 429) {
-        countdown(Number(r.headers.get("Retry-After")) || 60);
-      }
-      showErrors("signer", [{ code: "_", message: (r.body && r.body.detail) || t("submit.failed") }]);
-    }, function () { button.disabled = false; message("signer", "submit.offline"); });
+      if (r.status === 429) countdown(Number(r.headers.get("Retry-After")) || 60);
+      showError("signer", { code: "_", message: (r.body && r.body.detail) || t("submit.failed") });
+    }, function () { button.disabled = false; note("signer", "submit.offline"); });
   });
 
   function countdown(seconds) {
@@ -420,13 +466,13 @@
 
   $("#otp-verify").addEventListener("click", function () {
     var code = $("#otp-code").value.trim();
-    if (!/^\d{6}$/.test(code)) { message("signer", "otp.format"); return; }
+    if (!/^\d{6}$/.test(code)) { note("signer", "otp.format"); return; }
     DS.request("POST", api + "/otp/verify", { json: { code: code } }).then(function (r) {
-      if (r.status === 200) { view.otp_verified = true; renderOtp(); clearErrors("signer"); return; }
+      if (r.status === 200) { view.otp_verified = true; renderOtp(); showError("signer", checkSigner()[0]); return; }
       var s = stateForResponse(r);
       if (s) return showState(s);
-      message("signer", "otp.wrong");
-    }, function () { message("signer", "submit.offline"); });
+      note("signer", "otp.wrong");
+    }, function () { note("signer", "submit.offline"); });
   });
 
   function renderOtp() {
@@ -442,14 +488,21 @@
 
   function checkSigner() {
     var errors = [];
-    if (!state.signer.name.trim()) errors.push({ code: "signer_name_required" });
     if (!state.signer.relation) errors.push({ code: "relation_required" });
     else if (view.policy.signer === "consignee_only" && state.signer.relation !== "self") errors.push({ code: "consignee_only" });
+    if (nameNeeded() && !state.signer.name.trim()) errors.push({ code: "signer_name_required" });
     if (otpRequired() && !view.otp_verified) errors.push({ code: "otp_required" });
     return errors;
   }
 
-  // --- 3. photos ----------------------------------------------------------------------
+  // --- photos (only when the policy asks the recipient, or to show a problem) ---------------
+
+  function photosNeeded() {
+    var by = view.policy.photos_by || "recipient", least = view.policy.photos_min;
+    if (by === "courier") return 0;
+    if (by === "either") return Math.max(0, least - (view.courier_photos || 0));
+    return least;
+  }
 
   var photoInput = $("#photo-input");
   photoInput.addEventListener("change", function () {
@@ -459,17 +512,26 @@
   });
 
   function addPhoto(file) {
-    clearErrors("photos");
+    showError("photos", null);
     var target = replacing;
     replacing = null;
     if (target) removePhoto(target);
-    if (state.photos.length >= view.policy.photos_max) { message("photos", "photos.max", { max: view.policy.photos_max }); return; }
-    var photo = { id: uuid(), status: "uploading", pct: 0, photo_id: null, sha256: null, thumb: null };
+    if (state.photos.length >= view.policy.photos_max) { note("photos", "photos.max", { max: view.policy.photos_max }); return; }
+    var photo = { id: uuid(), status: "preparing", pct: 0, photo_id: null, sha256: null, thumb: null, retake: null };
     state.photos.push(photo);
-    uploads[photo.id] = { file: file, objectUrl: URL.createObjectURL(file) };
-    makeThumb(uploads[photo.id].objectUrl).then(function (dataUrl) { photo.thumb = dataUrl; save(); });
+    uploads[photo.id] = { file: file };
     renderPhotos();
-    upload(photo, 0);
+    DS.photo.prepare(file, view.policy.photo_upload || "original").then(function (prepared) {
+      var pending = uploads[photo.id];
+      if (!pending) return;
+      pending.blob = prepared.blob;
+      pending.clientExif = prepared.clientExif;
+      pending.objectUrl = URL.createObjectURL(prepared.blob);
+      makeThumb(pending.objectUrl).then(function (dataUrl) { photo.thumb = dataUrl; save(); });
+      photo.status = "uploading";
+      renderPhotos();
+      upload(photo, 0);
+    });
   }
 
   function makeThumb(url) {
@@ -493,8 +555,9 @@
     var pending = uploads[photo.id];
     if (!pending) return;
     var form = new FormData();
-    form.append("file", pending.file, pending.file.name || "photo.jpg");
+    form.append("file", pending.blob, "photo.jpg");
     form.append("kind", "goods");
+    form.append("client_exif", JSON.stringify(pending.clientExif || {}));
     var xhr = new XMLHttpRequest();
     pending.xhr = xhr;
     xhr.open("POST", api + "/photos");
@@ -517,16 +580,19 @@
       var body = null;
       try { body = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
       if (xhr.status === 201) {
-        photo.status = "done"; photo.photo_id = body.photo_id; photo.sha256 = body.sha256;
+        photo.photo_id = body.photo_id; photo.sha256 = body.sha256;
+        photo.retake = DS.photo.retakeReason(body);
+        photo.blocks = !!body.blocks_submit;
+        photo.status = photo.retake ? "flagged" : "done";
         save(); renderPhotos();
+        if (shownErrors.photos) showError("photos", checkPhotos()[0]);
         return;
       }
       if (xhr.status >= 500 || xhr.status === 429) { retry(); return; }
       var s = stateForResponse({ status: xhr.status, body: body });
       if (s) { showState(s); return; }
       removePhoto(photo.id);
-      var errors = (body && body.errors) || [{ code: "photo_invalid" }];
-      showErrors("photos", errors);
+      showError("photos", ((body && body.errors) || [{ code: "photo_invalid" }])[0]);
     };
     xhr.send(form);
   }
@@ -535,7 +601,7 @@
     var pending = uploads[id];
     if (pending) {
       if (pending.xhr && pending.xhr.readyState !== 4) pending.xhr.abort();
-      URL.revokeObjectURL(pending.objectUrl);
+      if (pending.objectUrl) URL.revokeObjectURL(pending.objectUrl);
       delete uploads[id];
     }
     state.photos = state.photos.filter(function (p) { return p.id !== id; });
@@ -545,21 +611,26 @@
 
   function renderPhotos() {
     if (!view) return;
+    var need = photosNeeded();
+    var optional = need === 0 && state.outcome !== "signed";
+    $("#photos-panel").hidden = need === 0 && !optional && !state.photos.length;
+    $("#photos-hint").textContent = need ? t("photos.hint", { min: need }) : t("photos.hint.optional");
     var box = $("#thumbs");
     box.textContent = "";
     // Only uploaded photos survive a reload; the files of unfinished ones are gone.
-    state.photos = state.photos.filter(function (p) { return p.status === "done" || uploads[p.id]; });
+    state.photos = state.photos.filter(function (p) { return p.status === "done" || p.status === "flagged" || uploads[p.id]; });
     state.photos.forEach(function (photo) {
-      var src = uploads[photo.id] ? uploads[photo.id].objectUrl : photo.thumb;
+      var pending = uploads[photo.id];
+      var src = pending && pending.objectUrl ? pending.objectUrl : photo.thumb;
       var figure = el("figure", { class: "thumb", dataset: { testid: "photo-thumb", status: photo.status, photoId: photo.photo_id || "" } },
-        src ? el("img", { src: src, alt: "" }) : el("div", { class: "thumb-blank" }),
-        el("progress", { max: 100, value: photo.pct || 0, hidden: photo.status !== "uploading" }),
-        el("figcaption", { class: "thumb-status" }),
+        src ? el("img", { src: src, alt: t("photos.title") }) : el("div", { class: "thumb-blank" }),
+        el("progress", { max: 100, value: photo.pct || 0, hidden: photo.status !== "uploading", "aria-label": t("photos.uploading", { pct: photo.pct || 0 }) }),
+        el("figcaption", { class: "thumb-status", dataset: { testid: "photo-status" } }),
         el("div", { class: "thumb-tools" },
           photo.status === "failed" ? el("button", { type: "button", class: "btn small", text: t("photos.retry"),
             dataset: { testid: "photo-retry" }, on: { click: function () { photo.status = "uploading"; renderPhotos(); upload(photo, 0); } } }) : null,
-          el("button", { type: "button", class: "btn small", text: t("photos.retake"), dataset: { testid: "photo-retake" },
-            on: { click: function () { replacing = photo.id; photoInput.click(); } } }),
+          el("button", { type: "button", class: "btn small" + (photo.status === "flagged" ? " primary" : ""), text: t("photos.retake"),
+            dataset: { testid: "photo-retake" }, on: { click: function () { replacing = photo.id; photoInput.click(); } } }),
           el("button", { type: "button", class: "btn small", text: t("photos.remove"), dataset: { testid: "photo-remove" },
             on: { click: function () { removePhoto(photo.id); } } })));
       box.appendChild(figure);
@@ -575,21 +646,66 @@
     var bar = figure.querySelector("progress");
     bar.value = photo.pct || 0;
     bar.hidden = photo.status !== "uploading";
-    figure.querySelector(".thumb-status").textContent =
-      photo.status === "done" ? t("photos.done") : photo.status === "failed" ? t("photos.failed") : t("photos.uploading", { pct: photo.pct || 0 });
+    var text = { done: t("photos.done"), failed: t("photos.failed"), preparing: t("photos.preparing"),
+                 flagged: photo.retake ? t(photo.retake) : "" }[photo.status];
+    figure.querySelector(".thumb-status").textContent = text === undefined ? t("photos.uploading", { pct: photo.pct || 0 }) : text;
   }
 
   function checkPhotos() {
-    if (state.photos.some(function (p) { return p.status === "uploading"; })) return [{ code: "_", message: t("photos.wait") }];
-    var done = state.photos.filter(function (p) { return p.status === "done"; }).length;
-    if (done < view.policy.photos_min) return [{ code: "photos_missing", vars: { n: view.policy.photos_min - done } }];
+    if (state.photos.some(function (p) { return p.status === "uploading" || p.status === "preparing"; })) {
+      return [{ code: "_", message: t("photos.wait") }];
+    }
+    if (state.photos.some(function (p) { return p.status === "flagged" && p.blocks; })) return [{ code: "_", message: t("photos.blocked") }];
+    var done = state.photos.filter(function (p) { return p.status === "done" || p.status === "flagged"; }).length;
+    var need = photosNeeded();
+    if (done < need) return [{ code: "photos_missing", vars: { n: need - done } }];
     return [];
   }
 
-  // --- 4. signature -------------------------------------------------------------------
+  function courierPhotosMissing() {
+    return view.policy.photos_by === "courier" && (view.courier_photos || 0) < view.policy.photos_min;
+  }
+
+  // --- location: once, in the background, at page open ------------------------------
+
+  function askLocation() {
+    if (!navigator.geolocation) { locationState = "none"; state.location = null; renderLocation(); return; }
+    locationState = "asking";
+    renderLocation();
+    navigator.geolocation.getCurrentPosition(function (pos) {
+      var c = pos.coords;
+      state.location = { lat: c.latitude, lng: c.longitude, accuracy: Math.min(c.accuracy, 1000000), coord_system: "wgs84",
+                         source: c.accuracy <= 100 ? "gps" : "network" };
+      locationState = "ok";
+      save();
+      renderLocation();
+      if (shownErrors.submit && shownErrors.submit.code === "location_required") showError("submit", null);
+    }, function (err) {
+      locationState = err.code === 1 ? "denied" : "failed";
+      if (!state.location) state.location = null;
+      renderLocation();
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
+  function locationRequired() { return view.policy.location === "required"; }
+
+  function renderLocation() {
+    if (!view) return;
+    var status = $("#location-status");
+    if (state.location) status.textContent = t("location.got", { m: Math.round(state.location.accuracy || 0) });
+    else status.textContent = locationState === "asking" ? t("location.asking") : t("location.none");
+    $("#location-help").hidden = !(locationRequired() && !state.location && locationState !== "asking" && state.step !== "done");
+  }
+
+  $("#location-retry").addEventListener("click", askLocation);
+
+  // --- sign ---------------------------------------------------------------------------
 
   function setupPad() {
-    pad = new SignaturePad($("#signature-pad"), { onChange: function () { clearErrors("signature"); save(); } });
+    pad = new SignaturePad($("#signature-pad"), { onChange: function () {
+      save();
+      if (shownErrors.signature) showError("signature", padError());   // gone as soon as it is fixed
+    } });
     if (state.strokes && state.strokes.length) pad.fromData(state.strokes, state.canvas);
     $("#signature-clear").addEventListener("click", function () { pad.clear(); });
     $("#signature-undo").addEventListener("click", function () { pad.undo(); });
@@ -597,8 +713,32 @@
     $("#signature-done").addEventListener("click", exitFullscreen);
   }
 
+  function signerName() { return nameNeeded() ? state.signer.name.trim() : ""; }
+
+  function padError() {
+    var name = signerName();
+    var chars = (name.match(/[\u3400-\u9fff]/g) || []).length + Math.floor((name.match(/[A-Za-z]/g) || []).length / 4);
+    var code = SignaturePad.check(pad.toData(), pad.canvasInfo(), view.signature_limits, chars || 1);
+    return code ? { code: code } : null;
+  }
+
+  function renderSignScreen() {
+    if (!view) return;
+    var name = signerName();
+    $("#signature-hint").textContent = name ? t("signature.hint", { name: name }) : t("signature.hint.self");
+    var dl = $("#summary");
+    dl.textContent = "";
+    var who = state.signer.relation === "self" && !name ? t("summary.consignee")
+      : name + (state.signer.relation ? " · " + t("relation." + state.signer.relation) : "");
+    [["summary.outcome", t("outcome." + state.outcome)], ["summary.signer", who]].forEach(function (row) {
+      dl.appendChild(el("dt", { text: t(row[0]) }));
+      dl.appendChild(el("dd", { text: row[1] }));
+    });
+  }
+
   // A long name needs a wide pad: fill the screen and ask for landscape where the browser
   // lets us lock it; elsewhere the pad fills the screen and follows the phone's rotation.
+  // The hint with the name sits inside the frame, so it stays in view.
   function enterFullscreen() {
     var frame = $("#pad-frame");
     frame.classList.add("fullscreen");
@@ -631,97 +771,34 @@
     save();
   }
 
-  function checkSignature() { return pad.isEmpty() ? [{ code: "signature_empty" }] : []; }
+  // --- moving on ----------------------------------------------------------------------
 
-  // --- 5. location and submit -----------------------------------------------------------
+  function refreshView() {
+    return DS.request("GET", api).then(function (r) {
+      if (r.status === 200) { view = r.body; renderItems(); renderPhotos(); }
+      else { var s = stateForResponse(r); if (s) showState(s); }
+    }, function () {});
+  }
 
-  $("#location-allow").addEventListener("click", function () {
-    clearErrors("location");
-    if (!navigator.geolocation) { locationDenied(); return; }
-    showLocationStatus(t("location.getting"));
-    navigator.geolocation.getCurrentPosition(function (pos) {
-      var c = pos.coords;
-      state.location = { lat: c.latitude, lng: c.longitude, accuracy: c.accuracy, coord_system: "wgs84",
-                         source: c.accuracy <= 100 ? "gps" : "network" };
-      save();
-      renderLocation();
-    }, function (err) {
-      if (err.code === 1) locationDenied();
-      else { showLocationStatus(""); message("location", "location.failed"); }
-    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  $("#to-sign").addEventListener("click", function () {
+    var boxes = { items: checkItems()[0], photos: checkPhotos()[0], signer: checkSigner()[0] };
+    Object.keys(boxes).forEach(function (box) { showError(box, boxes[box] || null); });
+    var first = ["items", "photos", "signer"].filter(function (b) { return boxes[b]; })[0];
+    if (first) { $(".error[data-for=" + first + "]").scrollIntoView({ block: "center" }); return; }
+    go("sign");
   });
-
-  $("#location-skip").addEventListener("click", function () {
-    state.location = null; clearErrors("location"); save(); renderLocation();
-  });
-
-  function locationRequired() { return view.policy.location === "required"; }
-
-  function locationDenied() {
-    showLocationStatus("");
-    message("location", locationRequired() ? "location.denied" : "location.denied.optional");
-  }
-
-  function showLocationStatus(text) {
-    var status = $("#location-status");
-    status.textContent = text;
-    status.hidden = !text;
-  }
-
-  function renderLocation() {
-    $("#location-skip").hidden = locationRequired();
-    if (state.location) showLocationStatus(t("location.got", { m: Math.round(state.location.accuracy || 0) }));
-    else if (state.location === null) showLocationStatus(t("location.skipped"));
-    $("#submit").hidden = state.location === undefined;
-  }
-
-  function renderSummary() {
-    if (!view || !state.outcome) return;
-    var dl = $("#summary");
-    dl.textContent = "";
-    var done = state.photos.filter(function (p) { return p.status === "done"; }).length;
-    [["summary.outcome", t("outcome." + state.outcome)],
-     ["summary.signer", state.signer.name + (state.signer.relation ? " · " + t("relation." + state.signer.relation) : "")],
-     ["summary.photos", String(done)]].forEach(function (row) {
-      dl.appendChild(el("dt", { text: t(row[0]) }));
-      dl.appendChild(el("dd", { text: row[1] }));
-    });
-    dl.hidden = false;
-  }
-
-  function renderStepTexts() {
-    $("#photos-hint").textContent = t("photos.hint", { min: view.policy.photos_min, max: view.policy.photos_max });
-    $("#signature-hint").textContent = t("signature.hint", { name: state.signer.name.trim() || "…" });
-    renderLocation();
-  }
-
-  var CHECKS = { items: checkItems, signer: checkSigner, photos: checkPhotos, signature: checkSignature };
-
-  $all("[data-next]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var step = button.dataset.next;
-      var errors = CHECKS[step]();
-      showErrors(step, errors);
-      if (!errors.length) go(STEPS[STEPS.indexOf(step) + 1]);
-    });
-  });
-  $all("[data-back]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      if ($("#pad-frame").classList.contains("fullscreen")) exitFullscreen();
-      go(STEPS[Math.max(STEPS.indexOf(state.step) - 1, 0)]);
-    });
-  });
+  $all("[data-back]").forEach(function (button) { button.addEventListener("click", function () { go("confirm"); }); });
 
   function submitBody() {
     save();
     return {
       submission_id: state.submissionId,
       outcome: state.outcome,
-      signer: { name: state.signer.name.trim(), relation: state.signer.relation,
-                phone: state.signer.phone.trim() ? state.signer.phone.trim() : undefined },
+      signer: { name: signerName(), relation: state.signer.relation,
+                phone: state.signer.relation !== "self" && state.signer.phone.trim() ? state.signer.phone.trim() : undefined },
       signature: { strokes: pad.toData(), canvas: pad.canvasInfo() },
       location: state.location || null,
-      photo_ids: state.photos.filter(function (p) { return p.status === "done"; }).map(function (p) { return p.photo_id; }),
+      photo_ids: state.photos.filter(function (p) { return p.photo_id; }).map(function (p) { return p.photo_id; }),
       items: state.outcome === "partial" ? reportedItems() : [],
       refuse_reason: state.outcome === "refused" ? state.refuseReason.trim() : "",
       client: { platform: "h5", user_agent: navigator.userAgent.slice(0, 500), time: new Date().toISOString() },
@@ -731,16 +808,28 @@
   var submitting = false;
   $("#submit").addEventListener("click", function () {
     if (submitting) return;
-    if (locationRequired() && !state.location) { showErrors("location", [{ code: "location_required" }]); return; }
-    submitting = true;
-    var button = $("#submit");
-    button.disabled = true;
-    button.textContent = t("submit.busy");
-    clearErrors();
-    sendSubmit(submitBody(), 0).then(function () {
-      submitting = false;
-      button.disabled = false;
-      button.textContent = t("submit");
+    var local = padError();
+    showError("signature", local);
+    if (local) return;                       // refused on the pad: nothing is sent
+    if (locationRequired() && !state.location) {
+      showError("submit", { code: "location_required" });
+      renderLocation();
+      window.scrollTo(0, 0);
+      return;
+    }
+    var go_on = courierPhotosMissing() ? refreshView() : Promise.resolve();
+    go_on.then(function () {
+      if (courierPhotosMissing()) { showError("submit", { code: "photos_missing", variant: "courier" }); return; }
+      submitting = true;
+      var button = $("#submit");
+      button.disabled = true;
+      button.textContent = t("submit.busy");
+      showError("submit", null);
+      sendSubmit(submitBody(), 0).then(function () {
+        submitting = false;
+        button.disabled = false;
+        button.textContent = t("submit");
+      });
     });
   });
 
@@ -748,8 +837,8 @@
   // replay with the stored receipt.
   function sendSubmit(body, attempt) {
     var again = function () {
-      if (attempt >= 4) { message("submit", "submit.offline"); return Promise.resolve(); }
-      message("submit", "submit.retrying");
+      if (attempt >= 4) { note("submit", "submit.offline"); return Promise.resolve(); }
+      note("submit", "submit.retrying");
       return DS.sleep(1000 * Math.pow(2, attempt)).then(function () { return sendSubmit(body, attempt + 1); });
     };
     return DS.request("POST", api + "/submit", { json: body, timeout: 30000 }).then(function (r) {
@@ -757,20 +846,20 @@
       if (r.status >= 500 || r.status === 429) return again();
       var s = stateForResponse(r);
       if (s) { showState(s); return; }
-      clearErrors("submit");
+      showError("submit", null);
       var errors = (r.body && r.body.errors) || [{ code: "_", message: (r.body && r.body.detail) || t("submit.failed") }];
-      var byStep = {};
+      var byBox = {};
       errors.forEach(function (e) {
-        var step = ERROR_STEP[e.code] || (/^signature/.test(e.code) || /^signature/.test(e.field || "") ? "signature" : "location");
-        if (e.code === "photos_missing") e.vars = { n: Math.max(view.policy.photos_min - body.photo_ids.length, 1) };
-        (byStep[step] = byStep[step] || []).push(e);
+        var box = ERROR_BOX[e.code] || (/^signature/.test(e.code) || /^signature/.test(e.field || "") ? "signature" : "submit");
+        if (e.code === "photos_missing") {
+          if (view.policy.photos_by === "courier") { box = "submit"; e.variant = "courier"; }
+          e.vars = { n: Math.max(photosNeeded() - body.photo_ids.length, 1) };
+        }
+        if (!byBox[box]) byBox[box] = e;            // one message per place
       });
-      Object.keys(byStep).forEach(function (step) { showErrors(step, byStep[step]); });
-      var first = STEPS.filter(function (s) { return byStep[s]; })[0];
-      if (first && first !== "location") {
-        go(first);
-        // A rejected signature is redrawn from scratch; keep the old ink until they clear.
-      }
+      Object.keys(byBox).forEach(function (box) { showError(box, byBox[box]); });
+      var firstConfirm = ["items", "photos", "signer"].filter(function (b) { return byBox[b]; })[0];
+      if (firstConfirm) go("confirm");
     }, again);
   }
 
@@ -780,9 +869,13 @@
     $("#done-title").dataset.i18n = title;
     $("#done-title").textContent = t(title);
     var done = $("#done");
-    done.textContent = result.receipt_id;
+    var code = result.receipt_code || result.receipt_id;
+    done.textContent = code.length === 8 ? code.slice(0, 4) + " " + code.slice(4) : code;
     done.dataset.receiptId = result.receipt_id;
+    done.dataset.code = code;
+    $("#verify-link").href = "/v/" + encodeURIComponent(result.receipt_id);
     state.step = "done";
+    $("#location-help").hidden = true;
     $all(".step").forEach(function (s) { s.hidden = s.dataset.step !== "done"; });
     showProgress();
   }
@@ -810,9 +903,9 @@
       $("#state-screen").hidden = true;
       setupPad();
       restoreForm();
-      renderOtp();
       applyLanguage();
-      go(state.step === "done" ? "items" : state.step);
+      go(state.step === "sign" ? "sign" : "confirm");
+      askLocation();
     }, function () {
       if (attempt < 3) setTimeout(function () { start(attempt + 1); }, 1500);
       else showState("offline");

@@ -55,7 +55,9 @@ def test_only_admins_manage_users(world):
 
 def test_tenant_starts_with_default_doc_type(world):
     doc_types = world.get("/doc-types").get_json()
-    assert doc_types == [{"code": "default", "name": "送货签收单", "policy": DEFAULT_POLICY}]
+    # The test world switches photos_by to recipient (tests/factories.py); the rest is the default.
+    assert doc_types == [{"code": "default", "name": "送货签收单", "policy": {**DEFAULT_POLICY, "photos_by": "recipient"}}]
+    assert DEFAULT_POLICY["photos_by"] == "courier" and DEFAULT_POLICY["photo_upload"] == "resized"
 
 
 def test_create_and_patch_doc_type(world):

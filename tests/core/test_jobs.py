@@ -36,7 +36,7 @@ def _enqueue(app, world, kind, n=1, **kw):
 
 def test_job_exists_only_when_the_sign_off_commits(app, world, door):
     pdf_jobs = select(jobs.Job).where(jobs.Job.tenant_id == world.tenant_id, jobs.Job.kind == "receipt.render_pdf")
-    bad = door.submit(door.body(signer={"name": "", "relation": "self"}))
+    bad = door.submit(door.body(signer={"name": "", "relation": "family"}))
     assert bad.status_code == 422
     with app.app_context():
         assert db.session.execute(pdf_jobs).first() is None

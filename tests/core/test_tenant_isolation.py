@@ -18,6 +18,8 @@ WALK = [
     ("POST", "/sign-links", {"waybills": ["{number}"]}),
     ("GET", "/sign-links/{token}/status", None),
     ("GET", "/sign-links/{token}/wxacode.png", None),
+    ("POST", "/sign-links/{token}/photos", "photo"),
+    ("DELETE", "/sign-links/{token}/photos/{photo_id}", None),
     ("GET", "/receipts/{receipt_id}", None),
     ("GET", "/receipts/{receipt_id}/pdf", None),
     ("GET", "/receipts/{receipt_id}/signature.png", None),
@@ -88,6 +90,8 @@ def test_other_tenant_gets_404(world, other_world, make_door, method, template, 
     kwargs = {"headers": other_world.auth(intruder)}
     if body == "pdf":
         kwargs.update(data=b"%PDF-1.4\n", content_type="application/pdf")
+    elif body == "photo":
+        kwargs.update(data={"file": (io.BytesIO(b"\xff\xd8\xff"), "p.jpg")}, content_type="multipart/form-data")
     elif body is not None:
         kwargs["json"] = {k: [v.format(**names) for v in vs] if isinstance(vs, list) else vs for k, vs in body.items()}
     response = world.client.open(path, method=method, **kwargs)

@@ -142,7 +142,9 @@ def test_kill_nine_under_load_loses_nothing(deployment, signature):
                 link = session.post(base + "/api/v1/sign-links", headers=courier, json={"waybills": [number]},
                                     timeout=10).json()
                 token = link["token"]
-                uploaded = session.post(f"{base}/api/v1/sign/{token}/photos", data={"kind": "goods"}, timeout=10,
+                # The courier photographs the goods (photos_by: courier, the default since issue 12).
+                uploaded = session.post(f"{base}/api/v1/sign-links/{token}/photos", data={"kind": "goods"},
+                                        headers=courier, timeout=10,
                                         files={"file": ("p.jpg", io.BytesIO(photo + uuid.uuid4().bytes))}).json()
                 body = {"submission_id": str(uuid.uuid4()), "outcome": "signed",
                         "signer": {"name": signature["signer_name"], "relation": "self"},

@@ -13,8 +13,8 @@ PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 3, "i
 class Phone:
     """A phone-shaped browser page that remembers every host it asked for."""
 
-    def __init__(self, browser, origin, *, geolocation=True):
-        options = dict(PHONE, base_url=origin)
+    def __init__(self, browser, origin, *, geolocation=True, locale="zh-CN"):
+        options = dict(PHONE, base_url=origin, locale=locale)
         if geolocation:
             options.update(geolocation=CONSIGNEE, permissions=["geolocation"])
         self.context = browser.new_context(**options)

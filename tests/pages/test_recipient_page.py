@@ -1,18 +1,26 @@
-"""The recipient's sign page in a phone browser: what the person at the door does, and
-what the server stored as evidence."""
+"""The recipient's sign page in a phone browser (390×844, touch): what the person at the
+door does — confirm, sign, done — and what the server stored as evidence (issue 12)."""
 import hashlib
 import re
 
+import pytest
 from playwright.sync_api import expect
 
-import pytest
+from tests.evidence.photo_fixtures import darkened, exif_bytes, jpeg, scene
+from tests.factories import photo_file as multipart_file
 
-from .phone import draw
+from .axe import assert_accessible
+from .phone import Phone, draw
 
 pytestmark = pytest.mark.browser
 
 # A hasty zigzag, written small: a real hand's timing, but no signature.
 SCRIBBLE = [[[10 + i * 2, 20 + (i % 4) * 3, i * 17 + (i % 3), 0.4 + (i % 5) / 20] for i in range(30)]]
+# One tap of the finger, and one straight stroke, at a hand's pace.
+DOT = [[[50, 50, 0, 0.5], [50.5, 50.2, 16, 0.5]]]
+LINE = [[[20 + i * 8, 60 + i * 0.2, i * 16, 0.5] for i in range(40)]]
+CAMERA_EXIF = {"orientation": 6, "datetime_original": "2026:12:01 10:02:03", "gps": (31.2304, 121.4737),
+               "make": "Xiaomi", "model": "Redmi Note 12"}
 
 
 @pytest.fixture
@@ -35,31 +43,55 @@ def photo_file(tmp_path, photo_jpeg):
     return path
 
 
+@pytest.fixture(scope="module")
+def camera_jpeg():
+    """A 12-MP camera photo (4000×3000, sideways: EXIF orientation 6) with GPS and a time."""
+    return jpeg(scene(12, 4000, 3000), quality=92, exif=exif_bytes(**CAMERA_EXIF))
+
+
+def set_policy(world, **policy):
+    assert world.patch("/doc-types/default", {"policy": policy}).status_code == 200
+
+
+def courier_photo(world, link, data):
+    response = world.post(f"/sign-links/{link['token']}/photos", who="courier1",
+                          data={"file": multipart_file(data), "kind": "goods"}, content_type="multipart/form-data")
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()
+
+
 def visible(page, testid):
     return page.locator(f"[data-testid={testid}]:visible")
 
 
-def next_step(page):
-    visible(page, "next").click()
+def error_box(page, box):
+    return page.locator(f"[data-testid=error][data-for={box}]")
 
 
-def fill_signer(page, name, relation="self"):
-    page.get_by_test_id("signer-name").fill(name)
+def choose(page, relation, name=None):
     page.locator(f"[data-testid=signer-relation] input[value={relation}]").check()
-    next_step(page)
+    if name is not None:
+        page.get_by_test_id("signer-name").fill(name)
 
 
-def add_photo(page, path):
+def to_sign(page):
+    page.get_by_test_id("next").click()
+    page.get_by_test_id("signature-pad").wait_for()
+
+
+def add_photo(page, path, status="done"):
     page.get_by_test_id("photo-input").set_input_files(str(path))
-    thumb = page.get_by_test_id("photo-thumb").last
-    thumb.and_(page.locator("[data-status=done]")).wait_for()
+    page.locator(f"[data-testid=photo-thumb][data-status={status}]").last.wait_for()
 
 
 def receipt_of(page):
     done = page.get_by_test_id("done")
     done.wait_for()
     receipt_id = done.get_attribute("data-receipt-id")
-    assert receipt_id and done.inner_text() == receipt_id
+    code = done.get_attribute("data-code")
+    assert receipt_id and re.fullmatch(r"[0-9A-HJKMNP-TV-Z]{8}", code)
+    assert done.inner_text().replace(" ", "") == code
+    assert page.get_by_test_id("verify-link").get_attribute("href") == f"/v/{receipt_id}"
     return receipt_id
 
 
@@ -67,6 +99,10 @@ def evidence(world, receipt_id):
     response = world.get(f"/receipts/{receipt_id}")
     assert response.status_code == 200, response.get_json()
     return response.get_json()["evidence"]
+
+
+def submits(phone):
+    return [url for url in phone.requests if url.endswith("/submit")]
 
 
 def assert_strokes_recorded(stored, drawn):
@@ -82,51 +118,6 @@ def assert_strokes_recorded(stored, drawn):
     assert sum(len(s["points"]) for s in strokes) >= sum(len(s) for s in drawn)
 
 
-def test_happy_path(phone, world, sign_link, signature, photo_file, photo_jpeg):
-    page = phone.page
-    number, link = sign_link()
-    page.goto(link["url"])
-    rows = page.get_by_test_id("item-row")
-    rows.first.wait_for()
-    assert rows.count() == 2
-    assert "三人位沙发" in rows.first.inner_text()
-    assert number in page.locator(".waybill h2").inner_text()
-    phone.screenshot("recipient-1-items")
-    page.get_by_test_id("items-confirm").click()
-
-    page.get_by_test_id("signer-name").fill(signature["signer_name"])
-    page.locator("[data-testid=signer-relation] input[value=self]").check()
-    phone.screenshot("recipient-2-signer")
-    next_step(page)
-
-    add_photo(page, photo_file)
-    phone.screenshot("recipient-3-photos")
-    next_step(page)
-
-    draw(page, signature["strokes"])
-    phone.screenshot("recipient-4-signature")
-    next_step(page)
-
-    page.get_by_test_id("location-allow").click()
-    page.locator("#location-status", has_text=re.compile("12")).wait_for()
-    phone.screenshot("recipient-5-location")
-    page.get_by_test_id("submit").click()
-    receipt_id = receipt_of(page)
-    phone.screenshot("recipient-6-done")
-
-    stored = evidence(world, receipt_id)
-    assert stored["outcome"] == "signed"
-    assert stored["signer"] == {**stored["signer"], "name": signature["signer_name"], "relation": "self"}
-    assert_strokes_recorded(stored, signature["strokes"])
-    assert stored["signature"]["canvas"]["dpr"] == 3
-    assert [p["sha256"] for p in stored["photos"]] == [hashlib.sha256(photo_jpeg).hexdigest()]
-    assert stored["location"]["raw"]["lat"] == pytest.approx(31.2304)
-    assert stored["location"]["raw"]["coord_system"] == "wgs84"
-    assert stored["client"]["platform"] == "h5"
-    assert world.get(f"/waybills/{number}").get_json()["status"] == "signed"
-    assert phone.offsite_requests() == []
-
-
 @pytest.fixture(scope="module")
 def quick_signature(genuine):
     """A genuine three-character name of ~100 points: real dynamics, quick to replay."""
@@ -134,32 +125,70 @@ def quick_signature(genuine):
                key=lambda s: sum(map(len, s["strokes"])))
 
 
-def sign_to_location(page, name, strokes, photo, relation="self"):
-    """From the signer step to the location step: name, relation, a photo, the signature."""
-    fill_signer(page, name, relation)
-    add_photo(page, photo)
-    next_step(page)
-    draw(page, strokes)
-    next_step(page)
+def test_a_consignee_signs_for_everything_in_three_taps(phone, world, sign_link, signature, photo_jpeg):
+    """Flow (a), the default policy: the courier photographed the goods; the consignee
+    taps 本人, 下一步, signs, taps 确认签收 — and never types a name."""
+    set_policy(world, photos_by="courier")
+    page = phone.page
+    number, link = sign_link()
+    taken = courier_photo(world, link, photo_jpeg)
+    page.goto(link["url"])
+    rows = page.get_by_test_id("item-row")
+    rows.first.wait_for()
+    assert rows.count() == 2 and "三人位沙发" in rows.first.inner_text()
+    expect(page.get_by_test_id("courier-photos")).to_have_text("快递员已拍摄 1 张货物照片")
+    assert page.locator("#photos-panel").is_hidden()            # the courier's photos count, not ours
+    expect(page.get_by_test_id("location-status")).to_contain_text("12")   # asked at open, in the background
+    phone.screenshot("recipient-1-confirm")
+    assert_accessible(page, "confirm")
+
+    choose(page, "self")                                        # tap 1
+    assert page.get_by_test_id("signer-name").is_hidden()      # no typed name for the consignee
+    to_sign(page)                                               # tap 2
+    assert page.get_by_test_id("signature-hint").inner_text() == "请在框内写下您的全名"
+    draw(page, signature["strokes"])
+    phone.screenshot("recipient-2-sign")
+    assert_accessible(page, "sign")
+    page.get_by_test_id("submit").click()                       # tap 3
+    receipt_id = receipt_of(page)
+    phone.screenshot("recipient-3-done")
+    assert_accessible(page, "done")
+
+    stored = evidence(world, receipt_id)
+    assert stored["outcome"] == "signed"
+    assert (stored["signer"]["name"], stored["signer"]["relation"], stored["signer"]["name_from"]) == \
+        ("李娜", "self", "consignee")
+    assert_strokes_recorded(stored, signature["strokes"])
+    assert stored["signature"]["canvas"]["dpr"] == 3
+    assert [(p["photo_id"], p["taken_by"]["party"]) for p in stored["photos"]] == [(taken["photo_id"], "courier")]
+    assert stored["location"]["raw"]["lat"] == pytest.approx(31.2304)
+    assert stored["client"]["platform"] == "h5"
+    assert stored["receipt_code"] == page.get_by_test_id("done").get_attribute("data-code")
+    assert world.get(f"/waybills/{number}").get_json()["status"] == "signed"
+    found = world.get(f"/waybills?q={stored['receipt_code']}").get_json()["items"]
+    assert [w["number"] for w in found] == [number]
+    assert len(submits(phone)) == 1 and phone.offsite_requests() == []
 
 
-def test_partial_delivery_without_location(phone_no_location, world, sign_link, quick_signature, photo_file):
+def test_a_family_member_reports_one_damaged_item(phone_no_location, world, sign_link, quick_signature, photo_file):
+    """Flow (b): location refused where it is optional (no screen about it), one item damaged."""
+    set_policy(world, photos_by="courier", photos_min=0)
     page = phone_no_location.page
     number, link = sign_link()
     page.goto(link["url"])
-    page.get_by_test_id("report-short").click()
-    sofa, chairs = page.get_by_test_id("item-row").all()
+    page.get_by_test_id("problem").click()
+    sofa, _chairs = page.get_by_test_id("item-row").all()
     sofa.get_by_test_id("item-damaged").fill("1")
     sofa.get_by_test_id("item-note").fill("扶手划伤")
-    chairs.get_by_test_id("item-received").fill("3")
-    phone_no_location.screenshot("recipient-1b-partial")
-    next_step(page)
-    sign_to_location(page, quick_signature["signer_name"], quick_signature["strokes"], photo_file, "family")
-
-    page.get_by_test_id("location-allow").click()
-    error = visible(page, "error")
-    assert "未获得位置权限" in error.inner_text()
-    page.get_by_test_id("location-skip").click()
+    add_photo(page, photo_file)                                # optional: the damage
+    assert page.get_by_test_id("location-help").is_hidden()
+    choose(page, "family", quick_signature["signer_name"])
+    phone_no_location.screenshot("recipient-1b-problem")
+    assert_accessible(page, "confirm with a problem")
+    to_sign(page)
+    expect(page.get_by_test_id("location-status")).to_have_text("未提供位置")
+    assert quick_signature["signer_name"] in page.get_by_test_id("signature-hint").inner_text()
+    draw(page, quick_signature["strokes"])
     page.get_by_test_id("submit").click()
     receipt_id = receipt_of(page)
     assert "部分签收" in page.locator("#done-title").inner_text()
@@ -168,89 +197,187 @@ def test_partial_delivery_without_location(phone_no_location, world, sign_link, 
     assert stored["outcome"] == "partial"
     items = {i["sku"]: i for i in stored["waybills"][0]["items"]}
     assert (items["SOFA-3"]["received_qty"], items["SOFA-3"]["damaged_qty"], items["SOFA-3"]["note"]) == (1, 1, "扶手划伤")
-    assert (items["CHR-01"]["received_qty"], items["CHR-01"]["damaged_qty"]) == (3, 0)
-    assert stored["signer"]["relation"] == "family"
+    assert (items["CHR-01"]["received_qty"], items["CHR-01"]["damaged_qty"]) == (4, 0)
+    assert (stored["signer"]["relation"], stored["signer"]["name"]) == ("family", quick_signature["signer_name"])
+    assert stored["photos"][0]["taken_by"]["party"] == "recipient"
     assert stored["location"]["raw"] is None
     assert {"partial_delivery", "no_location", "signer_not_consignee"} <= set(stored["anomalies"])
     assert world.get(f"/waybills/{number}").get_json()["status"] == "partially_signed"
 
 
-def test_refused_needs_a_reason(phone, world, sign_link, quick_signature, photo_file):
+def test_a_doorman_signs_with_a_camera_photo_made_small_on_the_phone(phone, world, sign_link, quick_signature,
+                                                                      camera_jpeg, tmp_path):
+    """Flow (c), recipient photos: a 12-MP sideways camera JPEG goes up upright, ≤ 1920 px
+    and ≤ 500 KB, with what its EXIF said declared beside it."""
     page = phone.page
-    number, link = sign_link()
+    _, link = sign_link()
+    path = tmp_path / "IMG_20261201_100203.jpg"
+    path.write_bytes(camera_jpeg)
+    assert len(camera_jpeg) > 2_000_000
     page.goto(link["url"])
-    page.get_by_test_id("refuse").click()
-    next_step(page)
-    assert visible(page, "error").inner_text() == "请填写拒收原因"
-    page.get_by_test_id("refuse-reason").fill("外包装破损，货物受潮")
-    next_step(page)
-    sign_to_location(page, quick_signature["signer_name"], quick_signature["strokes"], photo_file)
-    page.get_by_test_id("location-allow").click()
+    page.get_by_test_id("item-row").first.wait_for()
+    with page.expect_request(lambda r: r.url.endswith("/photos") and r.method == "POST") as sent:
+        page.get_by_test_id("photo-input").set_input_files(str(path))
+    # Chromium does not hand multipart bodies with files to the protocol; the bytes on the
+    # wire are the request's Content-Length.
+    sent_bytes = int(sent.value.all_headers()["content-length"])
+    assert 50_000 < sent_bytes <= 500 * 1024, f"{sent_bytes} bytes"
+    page.locator("[data-testid=photo-thumb][data-status=done]").wait_for()
+    choose(page, "guard", quick_signature["signer_name"])
+    page.get_by_test_id("signer-phone").fill("13911112222")
+    to_sign(page)
+    draw(page, quick_signature["strokes"])
     page.get_by_test_id("submit").click()
-    receipt_id = receipt_of(page)
+    stored = evidence(world, receipt_of(page))
 
-    stored = evidence(world, receipt_id)
-    assert (stored["outcome"], stored["refuse_reason"]) == ("refused", "外包装破损，货物受潮")
-    assert all(i["received_qty"] == 0 for i in stored["waybills"][0]["items"])
-    assert world.get(f"/waybills/{number}").get_json()["status"] == "refused"
+    [photo] = stored["photos"]
+    assert (photo["width"], photo["height"]) == (1440, 1920)   # orientation applied, long edge 1920
+    assert photo["size"] <= 500 * 1024
+    declared = photo["declared_by_client"]
+    assert declared["taken_at"] == "2026:12:01 10:02:03" and declared["orientation"] == 6
+    assert declared["gps"]["lat"] == pytest.approx(31.2304, abs=1e-4)
+    assert declared["gps"]["lng"] == pytest.approx(121.4737, abs=1e-4)
+    assert (declared["make"], declared["model"]) == ("Xiaomi", "Redmi Note 12")
+    assert declared["resized"] is True and declared["original"]["bytes"] == len(camera_jpeg)
+    assert stored["signer"]["relation"] == "guard" and stored["signer"]["phone_masked"] == "139****2222"
 
 
-def test_rejected_signature_is_explained_and_fixed_on_the_page(phone, world, sign_link, quick_signature, photo_file):
+def test_originals_policy_uploads_the_camera_bytes(phone, world, sign_link, photo_file, photo_jpeg):
+    set_policy(world, photo_upload="original")
     page = phone.page
-    number, link = sign_link()
+    _, link = sign_link()
     page.goto(link["url"])
-    page.get_by_test_id("items-confirm").click()
-    fill_signer(page, quick_signature["signer_name"])
     add_photo(page, photo_file)
-    next_step(page)
-    draw(page, SCRIBBLE, box_fraction=0.12)
-    next_step(page)
-    page.get_by_test_id("location-allow").click()
-    page.get_by_test_id("submit").click()
+    thumbs = page.evaluate("() => JSON.parse(sessionStorage.getItem('ds:sign:' + location.pathname.slice(3))).photos")
+    assert thumbs[0]["sha256"] == hashlib.sha256(photo_jpeg).hexdigest()
 
-    # The server's 422 sends the recipient back to the signature, in words.
-    error = page.locator("[data-testid=error][data-for=signature]")
-    error.wait_for()
-    assert page.get_by_test_id("signature-pad").is_visible()
-    assert "写全名" in error.inner_text()
-    assert "signature_" in error.get_attribute("data-codes")
-    phone.screenshot("recipient-4b-signature-rejected")
-    assert world.get(f"/waybills/{number}").get_json()["status"] == "out_for_delivery"
+
+def test_a_dot_or_a_line_is_refused_on_the_pad_without_a_submit_request(phone, world, sign_link, quick_signature,
+                                                                        photo_file):
+    page = phone.page
+    _, link = sign_link()
+    page.goto(link["url"])
+    add_photo(page, photo_file)
+    choose(page, "self")
+    to_sign(page)
+
+    page.get_by_test_id("submit").click()
+    expect(error_box(page, "signature")).to_have_text("请先在框内签名")
+    draw(page, DOT, box_fraction=0.005)
+    page.get_by_test_id("submit").click()
+    expect(error_box(page, "signature")).to_have_text("只点了一个点，请写下完整姓名")
+    phone.screenshot("recipient-2b-dot-refused")
+    page.get_by_test_id("signature-clear").click()
+    draw(page, LINE)
+    expect(error_box(page, "signature")).to_have_text("只画了一条线，请写下完整姓名")   # re-checked as drawn
+    page.get_by_test_id("signature-clear").click()
+    draw(page, SCRIBBLE, box_fraction=0.12)
+    expect(error_box(page, "signature")).to_have_attribute("data-codes", "signature_too_small")
+    assert submits(phone) == []                                 # nothing was sent
 
     page.get_by_test_id("signature-clear").click()
     draw(page, quick_signature["strokes"])
-    page.get_by_test_id("signature-undo").click()                       # a slip of the finger…
-    draw(page, quick_signature["strokes"][-1:], frame=quick_signature["strokes"])   # …written again
-    next_step(page)
+    expect(error_box(page, "signature")).to_be_hidden()         # gone once fixed, before any tap
     page.get_by_test_id("submit").click()
-    receipt_id = receipt_of(page)
-
-    stored = evidence(world, receipt_id)
+    stored = evidence(world, receipt_of(page))
     assert_strokes_recorded(stored, quick_signature["strokes"])
-    assert stored["photos"][0]["sha256"] == hashlib.sha256(photo_file.read_bytes()).hexdigest()
+    assert len(submits(phone)) == 1
+
+
+def test_location_required_and_denied_has_a_way_forward(browser, site, world, sign_link, quick_signature,
+                                                         photo_file):
+    set_policy(world, location="required")
+    phone = Phone(browser, site, geolocation=False)
+    try:
+        page = phone.page
+        _, link = sign_link()
+        page.goto(link["url"])
+        help_panel = page.get_by_test_id("location-help")
+        help_panel.wait_for()
+        text = help_panel.inner_text()
+        assert all(word in text for word in ("微信", "iPhone Safari", "安卓 Chrome", "代签"))
+        assert page.get_by_test_id("location-retry").is_visible()
+        phone.screenshot("recipient-1c-location-denied")
+        assert_accessible(page, "location denied")
+
+        add_photo(page, photo_file)
+        choose(page, "self")
+        to_sign(page)
+        draw(page, quick_signature["strokes"])
+        page.get_by_test_id("submit").click()
+        expect(error_box(page, "submit")).to_contain_text("需要您的位置")
+        assert help_panel.is_visible() and submits(phone) == []
+
+        # They follow the instructions and allow it; "try again" picks it up.
+        phone.context.grant_permissions(["geolocation"])
+        phone.context.set_geolocation({"latitude": 31.2305, "longitude": 121.4738, "accuracy": 20})
+        page.get_by_test_id("location-retry").click()
+        expect(help_panel).to_be_hidden()
+        expect(page.get_by_test_id("location-status")).to_contain_text("20")
+        page.get_by_test_id("submit").click()
+        stored = evidence(world, receipt_of(page))
+        assert stored["location"]["raw"]["lat"] == pytest.approx(31.2305)
+    finally:
+        phone.close()
+
+
+def test_a_flagged_photo_shows_on_its_thumbnail_and_blocks_under_block(phone, world, sign_link, photo_file, tmp_path):
+    set_policy(world, photo_quality="block")
+    page = phone.page
+    _, link = sign_link()
+    dark = tmp_path / "dark.jpg"
+    dark.write_bytes(jpeg(darkened(scene(41), 0.08)))
+    page.goto(link["url"])
+    add_photo(page, dark, status="flagged")
+    thumb = page.get_by_test_id("photo-thumb")
+    expect(thumb.get_by_test_id("photo-status")).to_have_text("照片太暗，请重拍")
+    phone.screenshot("recipient-1d-dark-photo")
+    choose(page, "self")
+    page.get_by_test_id("next").click()
+    expect(error_box(page, "photos")).to_contain_text("重拍")
+    thumb.get_by_test_id("photo-retake").click()
+    page.get_by_test_id("photo-input").set_input_files(str(photo_file))
+    page.locator("[data-testid=photo-thumb][data-status=done]").wait_for()
+    expect(page.get_by_test_id("photo-thumb")).to_have_count(1)
+    expect(error_box(page, "photos")).to_be_hidden()
+    to_sign(page)
+
+
+def test_landscape_pad_keeps_the_name_hint(phone, sign_link, quick_signature, photo_file):
+    page = phone.page
+    _, link = sign_link()
+    page.goto(link["url"])
+    add_photo(page, photo_file)
+    choose(page, "colleague", "王小明")
+    to_sign(page)
+    page.get_by_test_id("signature-fullscreen").click()
+    page.set_viewport_size({"width": 844, "height": 390})
+    hint = page.get_by_test_id("signature-hint")
+    expect(hint).to_have_text("请在框内写下：王小明")
+    box = hint.bounding_box()
+    assert box and 0 <= box["y"] < 390
+    phone.screenshot("recipient-2c-landscape")
 
 
 def test_reload_keeps_entries_and_a_lost_answer_is_retried_with_the_same_submission(
         phone, world, sign_link, quick_signature, photo_file):
     page = phone.page
-    number, link = sign_link()
+    _, link = sign_link()
     page.goto(link["url"])
-    page.get_by_test_id("items-confirm").click()
-    sign_to_location(page, quick_signature["signer_name"], quick_signature["strokes"], photo_file, "colleague")
+    add_photo(page, photo_file)
+    choose(page, "colleague", quick_signature["signer_name"])
+    to_sign(page)
+    draw(page, quick_signature["strokes"])
 
     page.reload()
-    page.get_by_test_id("location-allow").wait_for()
-    page.locator("[data-back]:visible").click()                         # back to the signature: still there
+    page.get_by_test_id("signature-pad").wait_for()            # back on the sign screen, ink kept
     saved = "() => JSON.parse(sessionStorage.getItem('ds:sign:' + location.pathname.slice(3)))"
     assert len(page.evaluate(saved)["strokes"]) == len(quick_signature["strokes"])
-    page.locator("[data-back]:visible").click()
+    page.get_by_test_id("back").click()
     assert page.get_by_test_id("photo-thumb").get_attribute("data-status") == "done"
-    page.locator("[data-back]:visible").click()
     assert page.get_by_test_id("signer-name").input_value() == quick_signature["signer_name"]
     assert page.locator("[data-testid=signer-relation] input[value=colleague]").is_checked()
-    next_step(page)
-    next_step(page)
-    next_step(page)
+    to_sign(page)
     submission_id = page.evaluate(saved)["submissionId"]
 
     # The first submit reaches the server but its answer is lost; the page tries again.
@@ -264,7 +391,6 @@ def test_reload_keeps_entries_and_a_lost_answer_is_retried_with_the_same_submiss
             route.continue_()
 
     page.route("**/submit", lose_answer)
-    page.get_by_test_id("location-allow").click()
     page.get_by_test_id("submit").click()
     receipt_id = receipt_of(page)
     assert lost == [201]
@@ -280,17 +406,17 @@ def test_expired_and_unknown_links_show_a_clear_page(phone, world, sign_link):
     page = phone.page
     number, old = sign_link()
     page.goto(old["url"])
-    page.get_by_test_id("items-confirm").click()
+    page.get_by_test_id("item-row").first.wait_for()
 
     # The courier makes a new QR: the open page's link dies, and says so at the next call.
     world.post("/sign-links", {"waybills": [number]}, who="courier1")
-    fill_signer(page, "李娜")
     page.get_by_test_id("photo-input").set_input_files(
         files=[{"name": "x.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8\xff"}])
     state = page.get_by_test_id("link-state")
     state.wait_for()
     assert state.get_attribute("data-state") == "expired"
-    assert "二维码已过期" in state.inner_text()
+    assert "二维码已过期" in state.inner_text() and "再扫一次" in state.inner_text()
+    assert_accessible(page, "expired")
 
     response = page.goto(old["url"])
     assert response.status == 410
@@ -305,36 +431,51 @@ def test_expired_and_unknown_links_show_a_clear_page(phone, world, sign_link):
     assert "链接无效" in page.get_by_test_id("link-state").inner_text()
 
 
-def test_english_switch(phone, sign_link):
-    page = phone.page
+def test_language_follows_the_phone_on_first_visit_then_the_switch(browser, site, sign_link):
     _, link = sign_link()
-    page.goto(link["url"])
-    page.get_by_test_id("item-row").first.wait_for()
-    page.get_by_test_id("lang-switch").click()
-    assert page.locator("h1:visible").inner_text() == "Check the goods"
-    assert "1 件 shipped" in page.get_by_test_id("item-row").first.inner_text()
-    assert page.evaluate("() => document.documentElement.lang") == "en"
-    page.get_by_test_id("lang-switch").click()
-    assert page.locator("h1:visible").inner_text() == "核对货物"
+    phone = Phone(browser, site, locale="en-US")
+    try:
+        page = phone.page
+        page.goto(link["url"])
+        expect(page.locator("h1:visible")).to_have_text("Check the delivery")
+        assert page.evaluate("() => document.documentElement.lang") == "en"
+        assert_accessible(page, "confirm (English)")
+        page.get_by_test_id("lang-switch").click()
+        expect(page.locator("h1:visible")).to_have_text("确认收货")
+        page.reload()
+        expect(page.locator("h1:visible")).to_have_text("确认收货")       # the switch is remembered
+    finally:
+        phone.close()
+    zh = Phone(browser, site)
+    try:
+        zh.page.goto(link["url"])
+        expect(zh.page.locator("h1:visible")).to_have_text("确认收货")
+    finally:
+        zh.close()
 
 
 def test_strict_policy_otp_and_a_flaky_upload(phone, world, sign_link, quick_signature, photo_file):
     """Consignee only, OTP to the consignee's phone, location required; the first photo
     upload dies on the network and is retried by the page."""
-    world.patch("/doc-types/default", {"policy": {"otp": "required", "signer": "consignee_only",
-                                                  "location": "required"}})
+    set_policy(world, otp="required", signer="consignee_only", location="required")
     page = phone.page
     _, link = sign_link()
     page.goto(link["url"])
-    page.get_by_test_id("items-confirm").click()
+    page.get_by_test_id("item-row").first.wait_for()
 
-    page.get_by_test_id("signer-name").fill(quick_signature["signer_name"])
-    page.locator("[data-testid=signer-relation] input[value=family]").check()
-    next_step(page)
-    error = page.locator("[data-testid=error][data-for=signer]")
-    assert error.get_attribute("data-codes") == "consignee_only otp_required"
-    assert "本次送货须由收货人本人签收" in error.inner_text()
-    page.locator("[data-testid=signer-relation] input[value=self]").check()
+    dropped = []
+    page.route("**/photos", lambda route: (dropped.append(1), route.abort("connectionreset")) if not dropped
+               else route.continue_())
+    add_photo(page, photo_file)
+    assert dropped == [1]
+
+    choose(page, "family", quick_signature["signer_name"])
+    page.get_by_test_id("next").click()
+    error = error_box(page, "signer")
+    expect(error).to_have_attribute("data-codes", "consignee_only")      # one message at a time
+    assert error.inner_text() == "本次送货须由收货人本人签收"
+    choose(page, "self")
+    expect(error).to_have_attribute("data-codes", "otp_required")         # the next one, once that is fixed
 
     page.get_by_test_id("otp-send").click()
     expect(page.locator("#otp-hint")).to_have_text("验证码已发送至 138****8000")
@@ -342,20 +483,63 @@ def test_strict_policy_otp_and_a_flaky_upload(phone, world, sign_link, quick_sig
     page.get_by_test_id("otp-code").fill(re.search(r"\b(\d{6})\b", sms).group(1))
     page.get_by_test_id("otp-verify").click()
     page.locator("#otp-ok").wait_for()
-    next_step(page)
-
-    dropped = []
-    page.route("**/photos", lambda route: (dropped.append(1), route.abort("connectionreset")) if not dropped
-               else route.continue_())
-    add_photo(page, photo_file)
-    assert dropped == [1]
-    next_step(page)
+    expect(error).to_be_hidden()
+    assert_accessible(page, "confirm with OTP")
+    to_sign(page)
     draw(page, quick_signature["strokes"])
-    next_step(page)
-    assert page.get_by_test_id("location-skip").is_hidden()
-    page.get_by_test_id("location-allow").click()
     page.get_by_test_id("submit").click()
     stored = evidence(world, receipt_of(page))
     assert stored["checks"]["otp_verified"] is True
     assert stored["signer"]["relation"] == "self"
     assert len(stored["photos"]) == 1
+
+
+def test_the_server_stays_the_authority_and_its_422_is_shown_at_the_pad(phone, world, sign_link, quick_signature,
+                                                                        photo_file):
+    """`strict` handwriting is not judged on the phone: a signature too simple for a long
+    name passes the pad, the server's 422 comes back in words at the pad, and the link
+    stays usable."""
+    set_policy(world, handwriting="strict")
+    page = phone.page
+    number, link = sign_link()
+    page.goto(link["url"])
+    add_photo(page, photo_file)
+    choose(page, "self")
+    assert page.get_by_test_id("signer-name").is_visible()        # strict: the name is needed
+    page.get_by_test_id("signer-name").fill("爱新觉罗溥仪的表哥")
+    to_sign(page)
+    draw(page, quick_signature["strokes"])
+    page.get_by_test_id("submit").click()
+    error = error_box(page, "signature")
+    expect(error).to_have_attribute("data-codes", "signature_too_simple")
+    assert error.inner_text() == "签名过于简单，请写下完整姓名"
+    assert page.get_by_test_id("signature-pad").is_visible() and len(submits(phone)) == 1
+    assert world.get(f"/waybills/{number}").get_json()["status"] == "out_for_delivery"
+
+    page.get_by_test_id("back").click()
+    page.get_by_test_id("signer-name").fill(quick_signature["signer_name"])
+    to_sign(page)
+    page.get_by_test_id("submit").click()
+    stored = evidence(world, receipt_of(page))
+    assert stored["signer"]["name"] == quick_signature["signer_name"]
+
+
+def test_signing_before_the_courier_photographed_the_goods_is_no_dead_end(phone, world, sign_link, quick_signature,
+                                                                          photo_jpeg):
+    set_policy(world, photos_by="courier")
+    page = phone.page
+    _, link = sign_link()
+    page.goto(link["url"])
+    expect(page.get_by_test_id("courier-photos")).to_contain_text("快递员还没有拍货物照片")
+    assert_accessible(page, "confirm, courier photos missing")
+    choose(page, "self")
+    to_sign(page)
+    draw(page, quick_signature["strokes"])
+    page.get_by_test_id("submit").click()
+    expect(error_box(page, "submit")).to_contain_text("请让快递员先在他的手机上拍照")
+    assert submits(phone) == []              # the page asked the view again, not the submit
+
+    courier_photo(world, link, photo_jpeg)   # the courier takes it now
+    page.get_by_test_id("submit").click()     # the signature is still there
+    stored = evidence(world, receipt_of(page))
+    assert [p["taken_by"]["party"] for p in stored["photos"]] == ["courier"]
