@@ -14,7 +14,7 @@ types get the new defaults (courier, resized, warn). Sign links keep the policy 
 made with; the code reads a missing key as today's behaviour.
 
 Revision ID: b12d0000009c
-Revises: a1d4c0e70008
+Revises: b15a0000009b
 Create Date: 2026-12-01 22:30:00.000000
 
 """
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b12d0000009c'
-down_revision = 'a1d4c0e70008'
+down_revision = 'b15a0000009b'
 branch_labels = None
 depends_on = None
 
