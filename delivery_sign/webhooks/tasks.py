@@ -19,7 +19,7 @@ from datetime import timedelta
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from ..core import audit
+from ..core import audit, jobs
 from ..core.clock import utcnow
 from ..core.crypto import decrypt
 from ..core.jobs import RetryLater, handler
@@ -145,7 +145,13 @@ def _failed(row, tenant_id: int, now, status_code: int | None) -> bool:
     return True
 
 
-@handler(DELIVER, max_attempts=10_000)
+# Deliveries have threads of their own (a slow receiver never delays a PDF), one at a time
+# per thread (it never delays the next delivery of the batch), and one tenant may hold at
+# most WEBHOOK_TENANT_CONCURRENCY of them.
+LANE = jobs.lane("webhooks", threads="WEBHOOK_WORKERS", tenant_concurrency="WEBHOOK_TENANT_CONCURRENCY", batch=1)
+
+
+@handler(DELIVER, max_attempts=10_000, lane=LANE.name)
 def deliver(ctx):
     config = current_app.config
     now = max(ctx.now, utcnow())
