@@ -1,7 +1,8 @@
 """Subscriptions, the events they receive, and one delivery row per (subscription, event).
 
 An event's body is serialised once when it is emitted, so every attempt and every
-manual redelivery sends the same bytes under the same event id.
+manual redelivery sends the same body under the same event id — but for the signed
+links in ``data.links``, which are minted afresh for each attempt (tasks.py).
 """
 from datetime import datetime
 

@@ -13,14 +13,15 @@ import binascii
 import functools
 import hashlib
 import hmac
+import json
 import time
 from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
 
-from ..core import audit, jobs
-from ..core.clock import utcnow
+from ..core import audit, jobs, signed_urls
+from ..core.clock import isoformat, utcnow
 from ..core.crypto import decrypt
 from ..core.jobs import RetryLater, handler
 from ..extensions import db
@@ -61,6 +62,23 @@ def signature_headers(secrets: list[str], event_id: str, body: bytes, timestamp:
         for secret in secrets)
     return {"webhook-id": event_id, "webhook-timestamp": str(timestamp), "webhook-signature": standard,
             "X-Event-Id": event_id, "X-Signature": f"t={timestamp},{legacy}"}
+
+
+def with_fresh_links(body: str) -> bytes:
+    """The event's bytes, its ``data.links`` (paths, as emitted) signed for this attempt.
+
+    Signed links expire (SIGNED_URL_TTL_S), and an attempt may come hours after the event
+    (the retry schedule), so they are minted per attempt: the rest of the body, the event
+    id and so the receiver's deduplication stay the same across attempts.
+    """
+    if '"links":' not in body:
+        return body.encode()
+    event = json.loads(body)
+    links = event.get("data", {}).get("links")
+    if links is None:
+        return body.encode()
+    event["data"]["links"] = {**signed_urls.sign_links(links), "expires_at": isoformat(signed_urls.expiry())}
+    return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def post(url: str, body: bytes, event_id: str, event_type: str, secrets: list[str], attempt: int, *,
@@ -171,7 +189,7 @@ def deliver(ctx):
     attempt = row.attempts + 1
     db.session.commit()
 
-    status_code, error = post(row.url, row.body.encode(), row.public_id, row.type, secrets, attempt,
+    status_code, error = post(row.url, with_fresh_links(row.body), row.public_id, row.type, secrets, attempt,
                               timeout=config["WEBHOOK_TIMEOUT_S"], allow_private_hosts=allow_private())
 
     finished = max(now, utcnow())   # ``now`` is ahead of the wall clock only when a test moves time
