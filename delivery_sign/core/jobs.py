@@ -22,6 +22,7 @@ by one for a moment; the cap is there to leave room for others, not to count exa
 first request (so ``flask db …`` and gunicorn's master never run jobs);
 ``flask --app wsgi worker`` runs the same loops in its own process, as many as you like.
 """
+import functools
 import logging
 import os
 import socket
@@ -31,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Index, String, and_, bindparam, func, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -210,29 +211,19 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
     """
     now = now or utcnow()
     token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
-    scope = []
-    if kinds:
-        scope.append(Job.kind.in_(kinds))
-    if lane is not None and (lane_filter := _lane_filter(lane)) is not None:
-        scope.append(lane_filter)
     if tenant_id is not None:
         tenants = (tenant_id,)
-    if tenants is not None:
-        scope.append(Job.tenant_id.in_(tenants))
-    due = or_(and_(Job.status == PENDING, Job.run_after <= now),
-              and_(Job.status == RUNNING, Job.claimed_until < now))
+    statements = _statements(tuple(kinds) if kinds else None, lane, tuple(tenants) if tenants is not None else None,
+                             len(_HANDLERS), db.engine.dialect.name == "postgresql")
     # Who waits, and who already holds how many of this lane's threads.
-    waiting = db.session.execute(
-        select(Job.tenant_id, func.min(Job.run_after)).where(due, *scope).group_by(Job.tenant_id)
-        .order_by(func.min(Job.run_after)).limit(max(limit, 1) * 8)).all()
+    waiting = db.session.execute(statements.waiting, {"now": now, "tenants_limit": max(limit, 1) * 8}).all()
     if not waiting:
         db.session.commit()
         return token, []
-    running = dict(db.session.execute(
-        select(Job.tenant_id, func.count()).where(Job.status == RUNNING, Job.claimed_until >= now, *scope)
-        .group_by(Job.tenant_id)).all())
+    running = dict(db.session.execute(statements.running, {"now": now}).all())
     order = [tenant for tenant, _ in sorted(waiting, key=lambda w: (running.get(w[0], 0), w[1]))]
     held = {tenant: running.get(tenant, 0) for tenant in order}
+    values = {"now": now, "token": token, "until": now + timedelta(seconds=lease_s)}
     rows = []
     while order and len(rows) < limit:
         # An even split of what is left; a tenant with fewer due jobs than its share
@@ -243,7 +234,11 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
             share = -(-left // (len(this_round) - index)) if left > 0 else 0
             if tenant_concurrency is not None:
                 share = min(share, tenant_concurrency - held[tenant])
-            got = _claim_some(token, now, lease_s, share, due, scope, tenant) if share > 0 else []
+            got = []
+            if share > 0:
+                stmt = statements.claim_untenanted if tenant is None else statements.claim_tenant
+                got = db.session.execute(stmt, {**values, "tenant": tenant, "limit": share},
+                                         execution_options={"synchronize_session": False}).all()
             rows += got
             held[tenant] += len(got)
             if len(got) < share or share <= 0:
@@ -257,17 +252,44 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
     return token, [row for _, _, row in sorted(ranked, key=lambda r: r[:2])]
 
 
-def _claim_some(token: str, now: datetime, lease_s: float, limit: int, due, scope: list, tenant):
-    ids = (select(Job.id).where(due, *scope,
-                                Job.tenant_id.is_(None) if tenant is None else Job.tenant_id == tenant)
-           .order_by(Job.run_after, Job.id).limit(limit))
-    if db.engine.dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    stmt = (update(Job).where(Job.id.in_(ids.scalar_subquery()))
-            .values(status=RUNNING, claimed_by=token, claimed_until=now + timedelta(seconds=lease_s),
-                    attempts=Job.attempts + 1)
-            .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
-    return db.session.execute(stmt, execution_options={"synchronize_session": False}).all()
+@dataclass(frozen=True)
+class _ClaimStatements:
+    waiting: object
+    running: object
+    claim_tenant: object
+    claim_untenanted: object
+
+
+@functools.lru_cache(maxsize=64)
+def _statements(kinds, lane, tenants, _handlers_known: int, postgresql: bool) -> _ClaimStatements:
+    """A claim's statements, built once per scope (kinds, lane, tenants) with the times,
+    token and limits as parameters: building them per claim cost more than running them."""
+    scope = []
+    if kinds:
+        scope.append(Job.kind.in_(kinds))
+    if lane is not None and (lane_filter := _lane_filter(lane)) is not None:
+        scope.append(lane_filter)
+    if tenants is not None:
+        scope.append(Job.tenant_id.in_(tenants))
+    now = bindparam("now")
+    due = or_(and_(Job.status == PENDING, Job.run_after <= now), and_(Job.status == RUNNING, Job.claimed_until < now))
+    waiting = (select(Job.tenant_id, func.min(Job.run_after)).where(due, *scope).group_by(Job.tenant_id)
+               .order_by(func.min(Job.run_after)).limit(bindparam("tenants_limit", type_=Integer)))
+    running = (select(Job.tenant_id, func.count()).where(Job.status == RUNNING, Job.claimed_until >= now, *scope)
+               .group_by(Job.tenant_id))
+
+    def claim_of(tenant_clause):
+        ids = (select(Job.id).where(due, *scope, tenant_clause).order_by(Job.run_after, Job.id)
+               .limit(bindparam("limit", type_=Integer)))
+        if postgresql:
+            ids = ids.with_for_update(skip_locked=True)
+        return (update(Job).where(Job.id.in_(ids.scalar_subquery()))
+                .values(status=RUNNING, claimed_by=bindparam("token"), claimed_until=bindparam("until"),
+                        attempts=Job.attempts + 1)
+                .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
+
+    return _ClaimStatements(waiting, running, claim_of(Job.tenant_id == bindparam("tenant")),
+                            claim_of(Job.tenant_id.is_(None) & (bindparam("tenant") == None)))  # noqa: E711
 
 
 # Only the holder of the lease may settle the job; a worker that lost it changes nothing.
