@@ -84,6 +84,12 @@ def test_rotate_secret_signs_with_both_during_the_overlap(app, world, make_door,
     bad = world.post(f"/webhooks/{hook['id']}/rotate-secret", {"overlap_s": -1})
     assert bad.status_code == 422 and bad.headers["Content-Type"].startswith("application/problem+json")
     assert world.post(f"/webhooks/{hook['id']}/rotate-secret", {"overlap_s": "x"}).status_code == 422
+    assert world.post(f"/webhooks/{hook['id']}/rotate-secret", {"overlap_s": 1, "extra": 1}).status_code == 422
+    assert world.post(f"/webhooks/{hook['id']}/rotate-secret", []).status_code == 422
+    assert world.client.post(f"/api/v1/webhooks/{hook['id']}/rotate-secret", data="{", headers={
+        **world.auth(), "Content-Type": "application/json"}).status_code in (400, 422)
+    assert world.client.post(f"/api/v1/webhooks/{hook['id']}/rotate-secret",
+                             headers=world.auth()).status_code == 200      # no body: the default overlap
     assert world.post(f"/webhooks/{hook['id']}/rotate-secret", who="disp_east").status_code == 403
     assert world.post("/webhooks/wh_nope/rotate-secret").status_code == 404
 
