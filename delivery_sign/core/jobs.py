@@ -289,7 +289,7 @@ def _statements(kinds, lane, tenants, _handlers_known: int, postgresql: bool) ->
                 .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
 
     return _ClaimStatements(waiting, running, claim_of(Job.tenant_id == bindparam("tenant")),
-                            claim_of(Job.tenant_id.is_(None) & (bindparam("tenant") == None)))  # noqa: E711
+                            claim_of(Job.tenant_id.is_(None)))
 
 
 # Only the holder of the lease may settle the job; a worker that lost it changes nothing.

@@ -30,7 +30,6 @@ from .models import DEAD, PENDING, SUCCEEDED, WebhookDelivery, WebhookEvent, Web
 from .services import DELIVER, SECRET_PURPOSE, allow_private
 
 
-
 def signing_key(secret: str) -> bytes:
     """The HMAC key of ``webhook-signature`` for a secret.
 

@@ -184,3 +184,17 @@ def test_every_lane_gets_its_threads(app):
             thread.join(20)
         app.config["WEBHOOK_WORKERS"] = 4
     assert names == ["delivery_sign-jobs-default-0"] + [f"delivery_sign-jobs-webhooks-{i}" for i in range(3)]
+
+
+@jobs.handler("test.untenanted")
+def _untenanted(ctx):
+    CALLS.append(ctx.payload["n"])
+
+
+def test_jobs_of_no_tenant_are_claimed_and_run(app):
+    with app.app_context():
+        job = jobs.enqueue("test.untenanted", {"n": 555})
+        db.session.commit()
+        job_id = job.id
+    assert jobs.run_due(app, kinds=("test.untenanted",)) == 1
+    assert 555 in CALLS and _job(app, job_id).status == "done"
