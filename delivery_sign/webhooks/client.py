@@ -99,6 +99,14 @@ def vet(url: str, *, allow_private_hosts: bool) -> Target:
     return Target(scheme, host, port, addresses[0].split("%")[0])
 
 
+def _is_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.split("%")[0])
+        return True
+    except ValueError:
+        return False
+
+
 @dataclass(frozen=True)
 class Answer:
     status_code: int | None
@@ -146,7 +154,7 @@ def post(url: str, body: bytes, headers: dict, *, deadline_s: float, allow_priva
         sockets.append(opened)   # pycurl keeps a dup() of it; ours is closed after the transfer
         return opened
 
-    if target.address is not None:
+    if target.address is not None and not _is_literal(target.host):
         literal = f"[{target.address}]" if ":" in target.address else target.address
         curl.setopt(pycurl.RESOLVE, [f"-{target.host}:{target.port}", f"{target.host}:{target.port}:{literal}"])
     curl.setopt(pycurl.URL, url)

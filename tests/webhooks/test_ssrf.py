@@ -82,3 +82,34 @@ def test_every_socket_curl_opens_is_checked_against_the_vetted_address(receiver,
     answer = client.post(receiver.url, b"{}", {}, deadline_s=2, allow_private_hosts=False)
     assert answer.status_code is None and "not vetted" in answer.error
     assert receiver.received == []
+
+
+def test_an_ipv6_literal_receiver_is_reached(monkeypatch):
+    import http.server
+    import threading
+
+    class V6Server(http.server.ThreadingHTTPServer):
+        address_family = socket.AF_INET6
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    try:
+        server = V6Server(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        answer = client.post(f"http://[::1]:{server.server_address[1]}/h", b"{}", {}, deadline_s=5,
+                             allow_private_hosts=True)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert answer == client.Answer(204, None)
