@@ -1,5 +1,5 @@
 """Receipt read shapes."""
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, RAISE, fields, validate
 
 from ..core.schema import StrictSchema, UtcDateTime
 from .services import PHOTO_VARIANTS
@@ -19,9 +19,15 @@ class SignedLinkQuerySchema(StrictSchema):
     expires = fields.String(metadata={"description": "Unix time the link stops working (signed links only)."})
     signature = fields.String(metadata={"description": "HMAC of the path, query and expiry (signed links only)."})
 
+    class Meta:
+        unknown = EXCLUDE   # the PDF and signature routes ignored their query before; they still do
+
 
 class PhotoQuerySchema(SignedLinkQuerySchema):
     variant = fields.String(load_default="original", validate=validate.OneOf(PHOTO_VARIANTS))
+
+    class Meta:
+        unknown = RAISE
 
 
 class PhotoLinksSchema(StrictSchema):

@@ -91,3 +91,12 @@ def test_a_changed_or_expired_link_is_403_and_says_nothing(app, world, other_wor
     _assert_refused(_get(client, expired), receipt_id)
     # And a signed link does not open the evidence JSON, which never takes one.
     assert client.get(f"/api/v1/receipts/{receipt_id}?{urlsplit(links['pdf']).query}").status_code == 401
+
+
+def test_bearer_requests_are_as_before(world, door):
+    receipt_id = door.submit().get_json()["receipt_id"]
+    assert world.get(f"/receipts/{receipt_id}/signature.png?cache=1").status_code == 200   # a stray query is ignored
+    assert world.get(f"/receipts/{receipt_id}/pdf").status_code == 202
+    photo_id = world.get(f"/receipts/{receipt_id}").get_json()["evidence"]["photos"][0]["photo_id"]
+    assert world.get(f"/receipts/{receipt_id}/photos/{photo_id}?variant=thumb").status_code == 200
+    assert world.get(f"/receipts/{receipt_id}/photos/{photo_id}?variant=huge").status_code == 422
