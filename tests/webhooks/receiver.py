@@ -4,6 +4,7 @@ Given the subscription's secrets, it verifies every delivery with the ``standard
 package (PyPI), as an integrator's receiver would, and records the outcome.
 """
 import json
+import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,10 +23,16 @@ class Receiver:
         self.release = threading.Event()
         self.lock = threading.Lock()
         self.bytes_sent = 0         # of the answers (huge, drip)
+        self.connections = []       # open keep-alive connections, cut on close()
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+
+            def setup(self):
+                super().setup()
+                with receiver.lock:
+                    receiver.connections.append(self.connection)
 
             def do_POST(self):
                 body = self.rfile.read(int(self.headers["Content-Length"]))
@@ -109,6 +116,14 @@ class Receiver:
         return False
 
     def close(self):
+        # Cut the kept-alive connections too: a later receiver given the same port must
+        # not have its deliveries answered by this one's lingering handler threads.
         self.release.set()
         self.server.shutdown()
         self.server.server_close()
+        with self.lock:
+            for connection in self.connections:
+                try:
+                    connection.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
