@@ -88,15 +88,21 @@ def reports_rebuild_command():
 @click.option("--once", is_flag=True, help="Run the jobs due now, then exit.")
 @click.option("--poll", default=0.5, show_default=True, help="Seconds to sleep when no job is due.")
 @click.option("--kind", "kinds", multiple=True, help="Only jobs of this kind (repeatable), e.g. webhook.deliver.")
+@click.option("--lane", "lanes", multiple=True,
+              help="Only this lane's threads (repeatable): default, webhooks. Default: every lane.")
 @with_appcontext
-def worker_command(once, poll, kinds):
-    """Run durable jobs (receipt PDFs, webhooks) until SIGTERM; start as many as you like."""
+def worker_command(once, poll, kinds, lanes):
+    """Run durable jobs (receipt PDFs, webhooks) until SIGTERM; start as many as you like.
+
+    Each lane runs in threads of its own (webhook deliveries apart from PDFs, sized by
+    WEBHOOK_WORKERS); ``--kind`` instead runs one loop over just those kinds.
+    """
     import signal
     import threading
 
     from flask import current_app
 
-    from .core.jobs import run_due, work
+    from .core.jobs import run_due, start_lanes, work
 
     app = current_app._get_current_object()
     if once:
@@ -106,7 +112,13 @@ def worker_command(once, poll, kinds):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     click.echo("worker started")
-    work(app, stop, poll_s=poll, kinds=kinds or None)
+    if kinds:
+        work(app, stop, poll_s=poll, kinds=kinds)
+        return
+    threads = start_lanes(app, stop, lanes=lanes or None, poll_s=poll, name="worker")
+    stop.wait()
+    for thread in threads:
+        thread.join(app.config["WEBHOOK_TIMEOUT_S"] + 30)
 
 
 def register_cli(app):

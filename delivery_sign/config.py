@@ -35,6 +35,30 @@ def _secret_key(instance_path: Path) -> str:
     return key
 
 
+# Standard Webhooks' schedule: the delays after the 1st, 2nd, … failed attempt.
+STANDARD_RETRY_SCHEDULE_S = (5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400)
+
+
+def _retry_schedule(env) -> tuple:
+    """``WEBHOOK_RETRY_SCHEDULE_S`` (comma-separated seconds), else the standard one.
+
+    A deployment that set only the older ``WEBHOOK_BACKOFF_BASE_S`` keeps what it asked
+    for: delays doubling from that base for 24 h.
+    """
+    if env.get("WEBHOOK_RETRY_SCHEDULE_S"):
+        return tuple(float(part) for part in env["WEBHOOK_RETRY_SCHEDULE_S"].split(","))
+    if env.get("WEBHOOK_BACKOFF_BASE_S"):
+        base = float(env["WEBHOOK_BACKOFF_BASE_S"])
+        if base <= 0:
+            return (0.0,) * len(STANDARD_RETRY_SCHEDULE_S)
+        delays, total = [], 0.0
+        while total + base * 2 ** len(delays) <= 24 * 3600:
+            delays.append(base * 2 ** len(delays))
+            total += delays[-1]
+        return tuple(delays)
+    return tuple(float(d) for d in STANDARD_RETRY_SCHEDULE_S)
+
+
 def load_config(instance_path: str, env=None) -> dict:
     """Return the Flask config mapping built from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -64,7 +88,18 @@ def load_config(instance_path: str, env=None) -> dict:
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
         # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),
+        # The whole attempt (DNS, connect, TLS, send, answer) must finish within this.
         "WEBHOOK_TIMEOUT_S": float(env.get("WEBHOOK_TIMEOUT_S") or 10),
+        "WEBHOOK_RETRY_SCHEDULE_S": _retry_schedule(env),
+        "WEBHOOK_MAX_PER_TENANT": _int(env.get("WEBHOOK_MAX_PER_TENANT"), 20),
+        # After rotate-secret the old secret keeps signing beside the new one this long.
+        "WEBHOOK_SECRET_OVERLAP_S": _int(env.get("WEBHOOK_SECRET_OVERLAP_S"), 24 * 3600),
+        "WEBHOOK_DISABLE_AFTER_S": _int(env.get("WEBHOOK_DISABLE_AFTER_S"), 5 * 24 * 3600),
+        # The webhook lane's threads per worker process, and how many of them one tenant may hold.
+        "WEBHOOK_WORKERS": _int(env.get("WEBHOOK_WORKERS"), 4),
+        "WEBHOOK_TENANT_CONCURRENCY": _int(env.get("WEBHOOK_TENANT_CONCURRENCY"), 2),
+        # Lifetime of the signed links in webhook payloads and GET /receipts/<id>/links.
+        "SIGNED_URL_TTL_S": _int(env.get("SIGNED_URL_TTL_S"), 1800),
         # A job claim lasts this long; a worker that dies mid-job frees it when it runs out.
         "JOB_LEASE_S": float(env.get("JOB_LEASE_S") or 120),
         "DEMO_TENANT": _bool(env.get("DEMO_TENANT"), default=True),

@@ -33,3 +33,8 @@ def decrypt(blob: bytes, purpose: str, secret_key: str | None = None) -> bytes:
         raise ValueError("unknown ciphertext version")
     key = _key(secret_key or current_app.config["SECRET_KEY"], purpose)
     return AESGCM(key).decrypt(blob[1:13], blob[13:], purpose.encode())
+
+
+def derived_key(purpose: str, secret_key: str | None = None) -> bytes:
+    """A 32-byte key for ``purpose`` alone (e.g. the HMAC of signed links)."""
+    return _key(secret_key or current_app.config["SECRET_KEY"], purpose)

@@ -9,10 +9,20 @@ nothing, its lease runs out and the next claim picks the job up again — so han
 written to be safe to run twice. Failures retry with exponential backoff; after the last
 try a job is ``dead`` and stays in the table for an operator to read.
 
-``WORKER=inline`` runs a daemon thread in each web process, started on its first request
-(so ``flask db …`` and gunicorn's master never run jobs); ``flask --app wsgi worker``
-runs the same loop in its own process, as many as you like.
+Lanes keep one kind of work from waiting behind another: a handler names its lane
+(``default`` unless it says otherwise; webhook deliveries have their own), and every
+worker process runs each lane in its own threads. Inside a lane claims are fair between
+tenants: a claim serves the tenants holding the fewest running jobs of the lane first
+(then the one waiting longest), spreads a batch over them, and skips a tenant already
+holding the lane's ``tenant_concurrency`` — so one tenant's backlog or slow receiver
+cannot take every thread. On PostgreSQL two claimers racing may let a tenant exceed that
+by one for a moment; the cap is there to leave room for others, not to count exactly.
+
+``WORKER=inline`` runs the lanes' daemon threads in each web process, started on its
+first request (so ``flask db …`` and gunicorn's master never run jobs);
+``flask --app wsgi worker`` runs the same loops in its own process, as many as you like.
 """
+import functools
 import logging
 import os
 import socket
@@ -22,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Index, String, and_, bindparam, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, and_, bindparam, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -82,19 +92,54 @@ class _Spec:
     run: object
     max_attempts: int
     backoff_s: float
+    lane: str
 
 
 _HANDLERS: dict[str, _Spec] = {}
 
+DEFAULT_LANE = "default"
 
-def handler(kind: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: float = 5.0):
-    """Register ``fn(ctx: JobContext)`` for jobs of ``kind``."""
+
+@dataclass(frozen=True)
+class Lane:
+    """A share of each worker process: its threads, their batch, and a tenant's share of them.
+
+    ``threads`` and ``tenant_concurrency`` name config keys (read when workers start), so
+    an operator sizes a lane without core knowing the domain that registered it.
+    """
+    name: str
+    threads: str | None = None              # config key; None: one thread
+    tenant_concurrency: str | None = None   # config key; None: no cap
+    batch: int = 4
+
+
+_LANES: dict[str, Lane] = {DEFAULT_LANE: Lane(DEFAULT_LANE)}
+
+
+def lane(name: str, *, threads: str | None = None, tenant_concurrency: str | None = None, batch: int = 4) -> Lane:
+    """Declare a lane of its own for the handlers that name it."""
+    _LANES[name] = Lane(name, threads, tenant_concurrency, batch)
+    return _LANES[name]
+
+
+def handler(kind: str, *, max_attempts: int = DEFAULT_MAX_ATTEMPTS, backoff_s: float = 5.0,
+            lane: str = DEFAULT_LANE):
+    """Register ``fn(ctx: JobContext)`` for jobs of ``kind``, run in ``lane``'s threads."""
 
     def decorator(fn):
-        _HANDLERS[kind] = _Spec(fn, max_attempts, backoff_s)
+        _HANDLERS[kind] = _Spec(fn, max_attempts, backoff_s, lane)
         return fn
 
     return decorator
+
+
+def _lane_filter(name: str):
+    """Jobs of a lane: its kinds; the default lane takes every kind no other lane claims
+    (so a kind whose handler is not loaded here still runs, and fails visibly)."""
+    others = sorted(kind for kind, spec in _HANDLERS.items() if spec.lane != DEFAULT_LANE)
+    if name == DEFAULT_LANE:
+        return Job.kind.not_in(others) if others else None
+    return Job.kind.in_(sorted(kind for kind, spec in _HANDLERS.items() if spec.lane == name))
 
 
 _PERIODIC: list["_Periodic"] = []
@@ -155,31 +200,96 @@ def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after
 # --- claiming and running ----------------------------------------------------------------
 
 def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = None,
-          kinds: tuple | None = None, tenant_id: int | None = None) -> tuple[str, list]:
+          kinds: tuple | None = None, tenant_id: int | None = None, lane: str | None = None,
+          tenant_concurrency: int | None = None, tenants: tuple | None = None) -> tuple[str, list]:
     """Lease up to ``limit`` due jobs (pending and due, or running with an expired lease).
 
-    ``kinds`` dedicates a worker to some job kinds (e.g. webhooks apart from PDFs);
-    ``tenant_id`` limits it to one tenant (tests, or a tenant's own worker).
+    ``lane`` or ``kinds`` dedicates a worker to some job kinds (webhooks apart from PDFs);
+    ``tenant_id``/``tenants`` limit it to some tenants (tests, or a tenant's own worker).
+    The batch is spread over tenants, fewest running jobs first (see the module docstring);
+    the rows come back interleaved by tenant, in id order within each.
     """
     now = now or utcnow()
     token = f"{worker_id}:{uuid.uuid4().hex[:8]}"
-    due = or_(and_(Job.status == PENDING, Job.run_after <= now),
-              and_(Job.status == RUNNING, Job.claimed_until < now))
-    ids = select(Job.id).where(due)
-    if kinds:
-        ids = ids.where(Job.kind.in_(kinds))
     if tenant_id is not None:
-        ids = ids.where(Job.tenant_id == tenant_id)
-    ids = ids.order_by(Job.run_after, Job.id).limit(limit)
-    if db.engine.dialect.name == "postgresql":
-        ids = ids.with_for_update(skip_locked=True)
-    stmt = (update(Job).where(Job.id.in_(ids.scalar_subquery()))
-            .values(status=RUNNING, claimed_by=token, claimed_until=now + timedelta(seconds=lease_s),
-                    attempts=Job.attempts + 1)
-            .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
-    rows = db.session.execute(stmt, execution_options={"synchronize_session": False}).all()
+        tenants = (tenant_id,)
+    statements = _statements(tuple(kinds) if kinds else None, lane, tuple(tenants) if tenants is not None else None,
+                             len(_HANDLERS), db.engine.dialect.name == "postgresql")
+    # Who waits, and who already holds how many of this lane's threads.
+    waiting = db.session.execute(statements.waiting, {"now": now, "tenants_limit": max(limit, 1) * 8}).all()
+    if not waiting:
+        db.session.commit()
+        return token, []
+    running = dict(db.session.execute(statements.running, {"now": now}).all())
+    order = [tenant for tenant, _ in sorted(waiting, key=lambda w: (running.get(w[0], 0), w[1]))]
+    held = {tenant: running.get(tenant, 0) for tenant in order}
+    values = {"now": now, "token": token, "until": now + timedelta(seconds=lease_s)}
+    rows = []
+    while order and len(rows) < limit:
+        # An even split of what is left; a tenant with fewer due jobs than its share
+        # leaves the rest to the others in the next round.
+        this_round = list(order)
+        for index, tenant in enumerate(this_round):
+            left = limit - len(rows)
+            share = -(-left // (len(this_round) - index)) if left > 0 else 0
+            if tenant_concurrency is not None:
+                share = min(share, tenant_concurrency - held[tenant])
+            got = []
+            if share > 0:
+                stmt = statements.claim_untenanted if tenant is None else statements.claim_tenant
+                got = db.session.execute(stmt, {**values, "tenant": tenant, "limit": share},
+                                         execution_options={"synchronize_session": False}).all()
+            rows += got
+            held[tenant] += len(got)
+            if len(got) < share or share <= 0:
+                order.remove(tenant)      # nothing more due (or at its cap)
     db.session.commit()
-    return token, sorted(rows, key=lambda r: r.id)
+    rank = {}
+    ranked = []
+    for row in sorted(rows, key=lambda r: r.id):
+        rank[row.tenant_id] = rank.get(row.tenant_id, -1) + 1
+        ranked.append((rank[row.tenant_id], row.id, row))
+    return token, [row for _, _, row in sorted(ranked, key=lambda r: r[:2])]
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    waiting: object
+    running: object
+    claim_tenant: object
+    claim_untenanted: object
+
+
+@functools.lru_cache(maxsize=64)
+def _statements(kinds, lane, tenants, _handlers_known: int, postgresql: bool) -> _ClaimStatements:
+    """A claim's statements, built once per scope (kinds, lane, tenants) with the times,
+    token and limits as parameters: building them per claim cost more than running them."""
+    scope = []
+    if kinds:
+        scope.append(Job.kind.in_(kinds))
+    if lane is not None and (lane_filter := _lane_filter(lane)) is not None:
+        scope.append(lane_filter)
+    if tenants is not None:
+        scope.append(Job.tenant_id.in_(tenants))
+    now = bindparam("now")
+    due = or_(and_(Job.status == PENDING, Job.run_after <= now), and_(Job.status == RUNNING, Job.claimed_until < now))
+    waiting = (select(Job.tenant_id, func.min(Job.run_after)).where(due, *scope).group_by(Job.tenant_id)
+               .order_by(func.min(Job.run_after)).limit(bindparam("tenants_limit", type_=Integer)))
+    running = (select(Job.tenant_id, func.count()).where(Job.status == RUNNING, Job.claimed_until >= now, *scope)
+               .group_by(Job.tenant_id))
+
+    def claim_of(tenant_clause):
+        ids = (select(Job.id).where(due, *scope, tenant_clause).order_by(Job.run_after, Job.id)
+               .limit(bindparam("limit", type_=Integer)))
+        if postgresql:
+            ids = ids.with_for_update(skip_locked=True)
+        return (update(Job).where(Job.id.in_(ids.scalar_subquery()))
+                .values(status=RUNNING, claimed_by=bindparam("token"), claimed_until=bindparam("until"),
+                        attempts=Job.attempts + 1)
+                .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
+
+    return _ClaimStatements(waiting, running, claim_of(Job.tenant_id == bindparam("tenant")),
+                            claim_of(Job.tenant_id.is_(None)))
 
 
 # Only the holder of the lease may settle the job; a worker that lost it changes nothing.
@@ -222,9 +332,11 @@ def _run(row, token: str, now: datetime) -> None:
 
 
 def run_batch(worker_id: str, *, limit: int = 10, lease_s: float = 120, now: datetime | None = None,
-              kinds: tuple | None = None, tenant_id: int | None = None) -> int:
-    """Claim one batch and run it in id order (inside an app context); returns how many ran."""
-    token, rows = claim(worker_id, limit=limit, lease_s=lease_s, now=now, kinds=kinds, tenant_id=tenant_id)
+              kinds: tuple | None = None, tenant_id: int | None = None, lane: str | None = None,
+              tenant_concurrency: int | None = None, tenants: tuple | None = None) -> int:
+    """Claim one batch and run it (inside an app context); returns how many ran."""
+    token, rows = claim(worker_id, limit=limit, lease_s=lease_s, now=now, kinds=kinds, tenant_id=tenant_id,
+                        lane=lane, tenant_concurrency=tenant_concurrency, tenants=tenants)
     for row in rows:
         _run(row, token, now or utcnow())
     return len(rows)
@@ -251,15 +363,21 @@ def worker_name() -> str:
     return f"{socket.gethostname()[:40]}:{os.getpid()}:{threading.get_ident() % 100000}"
 
 
-def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10, kinds: tuple | None = None) -> None:
-    """The worker loop: claim, run, sleep when idle, until ``stop`` is set."""
+def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10, kinds: tuple | None = None,
+         lane: str | None = None, tenant_concurrency: int | None = None, tenants: tuple | None = None) -> None:
+    """The worker loop: claim, run, sleep when idle, until ``stop`` is set.
+
+    The periodic upkeep runs in the loop that serves the default lane (or every kind).
+    """
     name = worker_name()
+    upkeep = kinds is None and lane in (None, DEFAULT_LANE)
     while not stop.is_set():
         ran = 0
         with app.app_context():
             try:
-                ran = run_batch(name, limit=batch, lease_s=app.config["JOB_LEASE_S"], kinds=kinds)
-                if kinds is None:
+                ran = run_batch(name, limit=batch, lease_s=app.config["JOB_LEASE_S"], kinds=kinds, lane=lane,
+                                tenant_concurrency=tenant_concurrency, tenants=tenants)
+                if upkeep:
                     run_periodic()
             except OperationalError as exc:
                 # The database is away or busy; try again after the poll interval.
@@ -274,26 +392,43 @@ def work(app, stop: threading.Event, *, poll_s: float = 0.5, batch: int = 10, ki
             stop.wait(poll_s)
 
 
+def start_lanes(app, stop: threading.Event, *, lanes: tuple | None = None, poll_s: float = 0.5,
+                tenants: tuple | None = None, name: str = "delivery_sign-jobs") -> list[threading.Thread]:
+    """Start every lane's threads (or only ``lanes``); each runs ``work`` until ``stop``."""
+    threads = []
+    for lane_ in _LANES.values():
+        if lanes is not None and lane_.name not in lanes:
+            continue
+        count = int(app.config.get(lane_.threads, 1)) if lane_.threads else 1
+        cap = app.config.get(lane_.tenant_concurrency) if lane_.tenant_concurrency else None
+        for index in range(max(count, 1)):
+            thread = threading.Thread(
+                target=work, args=(app, stop), name=f"{name}-{lane_.name}-{index}", daemon=True,
+                kwargs={"poll_s": poll_s, "batch": lane_.batch, "lane": lane_.name,
+                        "tenant_concurrency": int(cap) if cap else None, "tenants": tenants})
+            thread.start()
+            threads.append(thread)
+    return threads
+
+
 # --- the inline worker ---------------------------------------------------------------------
 
 _inline_lock = threading.Lock()
 _inline_pid = None
 
 
-def start_inline_worker(app) -> threading.Thread | None:
-    """Start this process's job thread once (after a fork, once more in the child)."""
+def start_inline_worker(app) -> list[threading.Thread] | None:
+    """Start this process's job threads once (after a fork, once more in the child)."""
     global _inline_pid
     with _inline_lock:
         if _inline_pid == os.getpid():
             return None
         _inline_pid = os.getpid()
-    thread = threading.Thread(target=work, args=(app, threading.Event()), name="delivery_sign-jobs", daemon=True)
-    thread.start()
-    return thread
+    return start_lanes(app, threading.Event())
 
 
 def init_inline_worker(app) -> None:
-    """``WORKER=inline``: the first request of each process starts its job thread.
+    """``WORKER=inline``: the first request of each process starts its job threads.
 
     Not at import or in ``create_app`` itself: the CLI (``flask db upgrade``) and
     gunicorn's master build an app too and must not run jobs. Tests run jobs explicitly.

@@ -1,5 +1,5 @@
 """Receipt read shapes."""
-from marshmallow import fields, validate
+from marshmallow import EXCLUDE, RAISE, fields, validate
 
 from ..core.schema import StrictSchema, UtcDateTime
 from .services import PHOTO_VARIANTS
@@ -14,5 +14,34 @@ class EvidenceOutSchema(StrictSchema):
     pdf = fields.Dict()
 
 
-class PhotoQuerySchema(StrictSchema):
+class SignedLinkQuerySchema(StrictSchema):
+    """A link from GET /receipts/<id>/links or a webhook payload: valid without a bearer."""
+    expires = fields.String(metadata={"description": "Unix time the link stops working (signed links only)."})
+    signature = fields.String(metadata={"description": "HMAC of the path, query and expiry (signed links only)."})
+
+    class Meta:
+        unknown = EXCLUDE   # the PDF and signature routes ignored their query before; they still do
+
+
+class PhotoQuerySchema(SignedLinkQuerySchema):
     variant = fields.String(load_default="original", validate=validate.OneOf(PHOTO_VARIANTS))
+
+    class Meta:
+        unknown = RAISE
+
+
+class PhotoLinksSchema(StrictSchema):
+    photo_id = fields.String()
+    kind = fields.String()
+    thumb = fields.String()
+    display = fields.String()
+
+
+class ReceiptLinksSchema(StrictSchema):
+    """Signed, expiring links to a receipt's files (SIGNED_URL_TTL_S), fetchable without a bearer."""
+    receipt_id = fields.String()
+    expires_at = UtcDateTime()
+    pdf = fields.String(metadata={"description": "202 with Retry-After until the PDF is rendered."})
+    signature_png = fields.String()
+    signature_svg = fields.String()
+    photos = fields.List(fields.Nested(PhotoLinksSchema))

@@ -34,6 +34,26 @@ def get_receipt(principal: Principal, public_id: str) -> Receipt:
     return receipt
 
 
+def linked_receipt(public_id: str) -> Receipt:
+    """The receipt a signed link names: the link's HMAC (core.signed_urls) binds it to this
+    receipt, so no principal is needed; a receipt gone since is a 404."""
+    receipt = db.session.execute(select(Receipt).where(Receipt.public_id == public_id)).scalar_one_or_none()
+    if receipt is None:
+        raise NotFound(f"No receipt {public_id!r}.")
+    return receipt
+
+
+def link_paths(receipt: Receipt) -> dict:
+    """The paths of a receipt's files, to be signed (core.signed_urls.sign_links) into links
+    that work without a bearer: the PDF, the signature image and each photo's thumbnail."""
+    base = f"/api/v1/receipts/{receipt.public_id}"
+    photos = db.session.execute(select(Photo.public_id, Photo.kind).where(Photo.receipt_id == receipt.id)
+                                .order_by(Photo.id)).all()
+    return {"pdf": f"{base}/pdf", "signature_png": f"{base}/signature.png", "signature_svg": f"{base}/signature.svg",
+            "photos": [{"photo_id": pid, "kind": kind, "thumb": f"{base}/photos/{pid}?variant=thumb",
+                        "display": f"{base}/photos/{pid}?variant=display"} for pid, kind in photos]}
+
+
 def evidence_view(receipt: Receipt, base_url: str) -> dict:
     return {
         "receipt_id": receipt.public_id,

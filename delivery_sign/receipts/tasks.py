@@ -17,7 +17,7 @@ from ..waybills.models import Waybill
 from . import pdf
 from .certificates import TenantSeal, active_certificate, signer_for
 from .models import Photo, Receipt
-from .services import stored_photo
+from .services import link_paths, stored_photo
 
 RENDER_PDF = "receipt.render_pdf"
 
@@ -122,4 +122,5 @@ def render_receipt_pdf(ctx):
         "receipt_id": receipt.public_id, "waybills": numbers, "pdf_sha256": digest,
         "rendered_at": isoformat(receipt.pdf_rendered_at), "evidence_hash": receipt.evidence_hash,
         "receipt_pdf": f"{config['PUBLIC_BASE_URL']}/api/v1/receipts/{receipt.public_id}/pdf",
+        "links": link_paths(receipt),   # signed afresh at each delivery attempt (webhooks/tasks.py)
     }, waybill_number=numbers[0])

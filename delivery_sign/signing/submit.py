@@ -23,6 +23,7 @@ from ..core.errors import Conflict, Gone, ValidationFailed, field_error
 from ..core.masking import mask_phone
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint, new_receipt_code
+from ..receipts.services import link_paths
 from ..receipts.tasks import RENDER_PDF
 from ..waybills.models import WaybillAnomaly
 from ..waybills.schemas import number_out
@@ -307,11 +308,13 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
     db.session.flush()
     # Same transaction as the receipt: the PDF and the webhooks exist exactly when it does.
     jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=link.tenant_id, dedupe_key=f"receipt-pdf:{receipt.id}")
+    links = link_paths(receipt)   # signed afresh at each delivery attempt (webhooks/tasks.py)
     for waybill in link.waybills:
         webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
             "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
             "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
-            "anomalies": found["codes"], "receipt_pdf": response["receipt_pdf"]}, waybill_number=waybill.number)
+            "anomalies": found["codes"], "receipt_pdf": response["receipt_pdf"], "links": links},
+            waybill_number=waybill.number)
     return receipt
 
 

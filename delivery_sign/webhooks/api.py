@@ -2,8 +2,8 @@
 from ..core.auth import current, require
 from . import services
 from .blueprint import blp
-from .schemas import (DeliveryListSchema, DeliveryOutSchema, WebhookCreatedSchema, WebhookInSchema,
-                      WebhookListQuerySchema, WebhookListSchema)
+from .schemas import (DeliveryListSchema, DeliveryOutSchema, RotateSecretInSchema, WebhookCreatedSchema,
+                      WebhookInSchema, WebhookListQuerySchema, WebhookListSchema, WebhookOutSchema)
 
 MANAGERS = ("admin", "system")
 
@@ -15,8 +15,15 @@ MANAGERS = ("admin", "system")
 def create_webhook(body):
     """Subscribe a URL to events; the response carries the signing secret, once."""
     subscription, secret = services.create_subscription(current(), body["url"], body["events"])
-    return {"public_id": subscription.public_id, "url": subscription.url, "events": subscription.events,
-            "created_at": subscription.created_at, "secret": secret}
+    return _with_secret(subscription, secret)
+
+
+_SHOWN = ("public_id", "url", "events", "created_at", "disabled_at", "disabled_reason", "failing_since",
+          "previous_secret_expires_at")
+
+
+def _with_secret(subscription, secret: str) -> dict:
+    return {**{name: getattr(subscription, name) for name in _SHOWN}, "secret": secret}
 
 
 @blp.route("/webhooks", methods=["GET"])
@@ -26,6 +33,32 @@ def create_webhook(body):
 def list_webhooks(args):
     rows, next_cursor = services.list_subscriptions(current(), limit=args["limit"], cursor=args["cursor"])
     return {"items": rows, "next_cursor": next_cursor}
+
+
+@blp.route("/webhooks/<webhook_id>", methods=["GET"])
+@require(*MANAGERS)
+@blp.response(200, WebhookOutSchema)
+def get_webhook(webhook_id):
+    """One subscription, with whether it is disabled (410, or 5 days of failures) and since when it fails."""
+    return services.get_subscription(current(), webhook_id)
+
+
+@blp.route("/webhooks/<webhook_id>/rotate-secret", methods=["POST"])
+@require(*MANAGERS)
+@blp.arguments(RotateSecretInSchema, required=False)
+@blp.response(200, WebhookCreatedSchema)
+def rotate_secret(body, webhook_id):
+    """A new signing secret, shown once; the previous one keeps signing during the overlap."""
+    subscription, secret = services.rotate_secret(current(), webhook_id, (body or {}).get("overlap_s"))
+    return _with_secret(subscription, secret)
+
+
+@blp.route("/webhooks/<webhook_id>/enable", methods=["POST"])
+@require(*MANAGERS)
+@blp.response(200, WebhookOutSchema)
+def enable_webhook(webhook_id):
+    """Deliver to a disabled subscription again (new events; redeliver the ones it missed)."""
+    return services.enable_subscription(current(), webhook_id)
 
 
 @blp.route("/webhooks/<webhook_id>", methods=["DELETE"])

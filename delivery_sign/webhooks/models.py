@@ -1,7 +1,8 @@
 """Subscriptions, the events they receive, and one delivery row per (subscription, event).
 
 An event's body is serialised once when it is emitted, so every attempt and every
-manual redelivery sends the same bytes under the same event id.
+manual redelivery sends the same body under the same event id — but for the signed
+links in ``data.links``, which are minted afresh for each attempt (tasks.py).
 """
 from datetime import datetime
 
@@ -27,6 +28,13 @@ class WebhookSubscription(db.Model):
     events: Mapped[list] = mapped_column(JSON)
     # Encrypted, not hashed: the server signs every delivery with it (core.crypto).
     secret_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    # After a rotation the previous secret signs beside the new one until it expires.
+    previous_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    previous_secret_expires_at: Mapped[datetime | None]
+    # Set on the first failed attempt after a success; five days of failures disable it.
+    failing_since: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+    disabled_reason: Mapped[str | None] = mapped_column(String(200))
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]

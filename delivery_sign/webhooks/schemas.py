@@ -16,10 +16,25 @@ class WebhookOutSchema(StrictSchema):
     url = fields.String()
     events = fields.List(fields.String())
     created_at = UtcDateTime()
+    disabled_at = UtcDateTime(allow_none=True, metadata={
+        "description": "Set when the receiver answered 410 or every delivery failed for 5 days; "
+                       "nothing is sent until POST /webhooks/<id>/enable."})
+    disabled_reason = fields.String(allow_none=True)
+    failing_since = UtcDateTime(allow_none=True, metadata={
+        "description": "The first failed attempt since the last success."})
+    previous_secret_expires_at = UtcDateTime(allow_none=True, metadata={
+        "description": "After a rotation: until then the previous secret signs beside the new one."})
 
 
 class WebhookCreatedSchema(WebhookOutSchema):
-    secret = fields.String(metadata={"description": "Shown once: the HMAC key of X-Signature."})
+    secret = fields.String(metadata={
+        "description": "Shown once: whsec_<base64 key>, the key of webhook-signature (Standard Webhooks); "
+                       "the whole string is the HMAC key of X-Signature."})
+
+
+class RotateSecretInSchema(StrictSchema):
+    overlap_s = fields.Integer(load_default=None, validate=validate.Range(0, 7 * 24 * 3600), metadata={
+        "description": "How long the previous secret keeps signing (default WEBHOOK_SECRET_OVERLAP_S)."})
 
 
 class WebhookListSchema(StrictSchema):

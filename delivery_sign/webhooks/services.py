@@ -4,32 +4,34 @@
 all in the caller's transaction: an event exists exactly when the change it reports
 committed. tasks.py sends them.
 """
-import ipaddress
+import base64
 import json
 import secrets
-import socket
 import uuid
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from ..accounts.models import Tenant
 from ..core import audit, jobs
 from ..core.clock import isoformat, utcnow
 from ..core.crypto import encrypt
 from ..core.errors import Conflict, NotFound, ValidationFailed, field_error
 from ..core.pagination import keyset_page
 from ..extensions import db
+from .client import UrlNotAllowed, parse, vet
 from .models import EVENT_TYPES, PENDING, WebhookDelivery, WebhookEvent, WebhookSubscription
+
+__all__ = ["UrlNotAllowed", "check_url"]
 
 SECRET_PURPOSE = "webhook-secret"
 DELIVER = "webhook.deliver"
-RETRY_WINDOW = timedelta(hours=24)
 
 
-class UrlNotAllowed(ValueError):
-    pass
+def retry_window() -> timedelta:
+    """How long a delivery keeps trying: the sum of the retry schedule."""
+    return timedelta(seconds=sum(current_app.config["WEBHOOK_RETRY_SCHEDULE_S"]))
 
 
 def allow_private() -> bool:
@@ -38,23 +40,20 @@ def allow_private() -> bool:
 
 
 def check_url(url: str, *, allow_private_hosts: bool) -> None:
-    """Refuse what would let a tenant make us call inside our own network (SSRF)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UrlNotAllowed("Only http:// and https:// URLs with a host are allowed.")
-    if parts.username or parts.password:
-        raise UrlNotAllowed("Credentials in the URL are not allowed; verify the X-Signature header instead.")
+    """Refuse what would let a tenant make us call inside our own network (SSRF).
+
+    The same check runs again at every attempt, where its answer is also the address
+    the client connects to (client.py).
+    """
     if allow_private_hosts:
+        parse(url)
         return
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or (443 if parts.scheme == "https" else 80),
-                                   type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        raise UrlNotAllowed("The host name does not resolve.") from None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
-        if not address.is_global or address.is_multicast:
-            raise UrlNotAllowed("The host resolves to a private, loopback or reserved address.")
+    vet(url, allow_private_hosts=False)
+
+
+def new_secret() -> str:
+    """``whsec_`` + standard base64 of 32 random bytes: the Standard Webhooks form."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 def create_subscription(principal, url: str, events: list[str]) -> tuple[WebhookSubscription, str]:
@@ -62,7 +61,16 @@ def create_subscription(principal, url: str, events: list[str]) -> tuple[Webhook
         check_url(url, allow_private_hosts=allow_private())
     except UrlNotAllowed as exc:
         raise ValidationFailed([field_error("url", "url_not_allowed", str(exc))]) from None
-    secret = "whsec_" + secrets.token_urlsafe(32)
+    cap = current_app.config["WEBHOOK_MAX_PER_TENANT"]
+    # The tenant's row lock (PostgreSQL; SQLite serialises writers) keeps two concurrent
+    # creations from both passing the cap.
+    db.session.execute(select(Tenant.id).where(Tenant.id == principal.tenant_id).with_for_update())
+    held = db.session.execute(select(func.count()).select_from(WebhookSubscription).where(
+        WebhookSubscription.tenant_id == principal.tenant_id, WebhookSubscription.deleted_at.is_(None))).scalar()
+    if held >= cap:
+        raise Conflict(f"This tenant already has {held} webhooks, the most allowed ({cap}); "
+                       "delete one first.", slug="webhook-limit", title="Too many webhooks")
+    secret = new_secret()
     subscription = WebhookSubscription(
         public_id="wh_" + uuid.uuid4().hex, tenant_id=principal.tenant_id, url=url,
         events=list(dict.fromkeys(events)), secret_encrypted=encrypt(secret.encode(), SECRET_PURPOSE),
@@ -80,6 +88,36 @@ def _subscription(principal, public_id: str) -> WebhookSubscription:
         WebhookSubscription.deleted_at.is_(None))).scalar_one_or_none()
     if subscription is None:
         raise NotFound(f"No webhook {public_id!r}.")
+    return subscription
+
+
+def get_subscription(principal, public_id: str) -> WebhookSubscription:
+    return _subscription(principal, public_id)
+
+
+def rotate_secret(principal, public_id: str, overlap_s: int | None) -> tuple[WebhookSubscription, str]:
+    """A new secret; the current one keeps signing beside it for ``overlap_s`` seconds."""
+    subscription = _subscription(principal, public_id)
+    overlap = current_app.config["WEBHOOK_SECRET_OVERLAP_S"] if overlap_s is None else overlap_s
+    secret = new_secret()
+    now = utcnow()
+    if overlap > 0:
+        subscription.previous_secret_encrypted = subscription.secret_encrypted
+        subscription.previous_secret_expires_at = now + timedelta(seconds=overlap)
+    else:
+        subscription.previous_secret_encrypted = subscription.previous_secret_expires_at = None
+    subscription.secret_encrypted = encrypt(secret.encode(), SECRET_PURPOSE)
+    audit.record(principal.tenant_id, "webhook.secret_rotated", principal.actor, f"webhook:{public_id}",
+                 {"overlap_s": overlap})
+    return subscription, secret
+
+
+def enable_subscription(principal, public_id: str) -> WebhookSubscription:
+    """Turn a disabled subscription back on; its failure clock starts afresh."""
+    subscription = _subscription(principal, public_id)
+    if subscription.disabled_at is not None:
+        subscription.disabled_at = subscription.disabled_reason = subscription.failing_since = None
+        audit.record(principal.tenant_id, "webhook.enabled", principal.actor, f"webhook:{public_id}", {})
     return subscription
 
 
@@ -124,8 +162,11 @@ def redeliver(principal, public_id: str, event_public_id: str) -> dict:
     delivery, event = row
     if delivery.status == PENDING:
         raise Conflict("This event is still being delivered; wait for it to succeed or give up.")
+    if subscription.disabled_at is not None:
+        raise Conflict("This webhook is disabled; enable it first (POST /webhooks/<id>/enable).",
+                       slug="webhook-disabled", title="Webhook disabled")
     now = utcnow()
-    delivery.status, delivery.attempts, delivery.retry_until = PENDING, 0, now + RETRY_WINDOW
+    delivery.status, delivery.attempts, delivery.retry_until = PENDING, 0, now + retry_window()
     delivery.next_attempt_at, delivery.last_error = now, None
     jobs.enqueue(DELIVER, {"delivery": delivery.id}, tenant_id=principal.tenant_id)
     audit.record(principal.tenant_id, "webhook.redelivered", principal.actor, f"webhook:{public_id}",
@@ -142,11 +183,12 @@ def emit(tenant_id: int, type: str, data: dict, waybill_number: str | None = Non
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
     subscriptions = [s for s in db.session.execute(select(WebhookSubscription).where(
-        WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.deleted_at.is_(None))).scalars()
+        WebhookSubscription.tenant_id == tenant_id, WebhookSubscription.deleted_at.is_(None),
+        WebhookSubscription.disabled_at.is_(None))).scalars()
         if type in s.events]
     if not subscriptions:
         return None
-    now = utcnow()
+    now, window = utcnow(), retry_window()
     public_id = "evt_" + uuid.uuid4().hex
     body = json.dumps({"id": public_id, "type": type, "created_at": isoformat(now), "data": data},
                       ensure_ascii=False, separators=(",", ":"), default=str)
@@ -155,7 +197,7 @@ def emit(tenant_id: int, type: str, data: dict, waybill_number: str | None = Non
     db.session.add(event)
     db.session.flush()
     rows = [WebhookDelivery(tenant_id=tenant_id, subscription_id=s.id, event_id=event.id, order_key=waybill_number,
-                            status=PENDING, attempts=0, next_attempt_at=now, retry_until=now + RETRY_WINDOW,
+                            status=PENDING, attempts=0, next_attempt_at=now, retry_until=now + window,
                             created_at=now) for s in subscriptions]
     db.session.add_all(rows)
     db.session.flush()

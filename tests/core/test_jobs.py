@@ -123,3 +123,78 @@ def test_inline_worker_is_off_under_tests_and_runs_when_asked(app, world):
         stop.set()
         thread.join(20)
     assert 42 in CALLS
+
+
+@jobs.handler("test.own_lane", lane="test-own-lane")
+def _own_lane(ctx):
+    CALLS.append(ctx.payload["n"])
+
+
+def test_a_claim_serves_the_tenant_with_one_job_beside_one_with_a_backlog(app, world, other_world):
+    backlog = [_enqueue(app, world, "test.ok", n=i) for i in range(20)]
+    lone = _enqueue(app, other_world, "test.ok", n=99)
+    tenants = (world.tenant_id, other_world.tenant_id)
+    with app.app_context():
+        _, rows = jobs.claim("w", limit=4, lease_s=60, tenants=tenants)
+        db.session.remove()
+    assert lone in [r.id for r in rows] and len(rows) == 4
+    # Interleaved: the lone job is not behind the backlog's share of the batch.
+    assert {rows[0].tenant_id, rows[1].tenant_id} == set(tenants)
+    assert [r.id for r in rows if r.tenant_id == world.tenant_id] == backlog[:3]
+
+
+def test_a_tenant_holds_at_most_its_share_of_a_lanes_threads(app, world, other_world):
+    for i in range(6):
+        _enqueue(app, world, "test.ok", n=i)
+    tenants = (world.tenant_id, other_world.tenant_id)
+    with app.app_context():
+        _, first = jobs.claim("w1", limit=5, lease_s=60, tenants=tenants, tenant_concurrency=2)
+        _, second = jobs.claim("w2", limit=5, lease_s=60, tenants=tenants, tenant_concurrency=2)
+        db.session.remove()
+    assert len(first) == 2 and second == []          # two running: the tenant waits for one to finish
+    lone = _enqueue(app, other_world, "test.ok", n=7)
+    with app.app_context():
+        _, third = jobs.claim("w3", limit=5, lease_s=60, tenants=tenants, tenant_concurrency=2)
+        db.session.remove()
+    assert [r.id for r in third] == [lone]           # another tenant is served at once
+
+
+def test_lanes_keep_their_kinds_apart(app, world):
+    own = _enqueue(app, world, "test.own_lane", n=1)
+    plain = _enqueue(app, world, "test.ok", n=2)
+    with app.app_context():
+        _, default_rows = jobs.claim("w", limit=10, lease_s=60, tenant_id=world.tenant_id, lane="default")
+        _, own_rows = jobs.claim("w", limit=10, lease_s=60, tenant_id=world.tenant_id, lane="test-own-lane")
+        _, webhook_rows = jobs.claim("w", limit=10, lease_s=60, tenant_id=world.tenant_id, lane="webhooks")
+        db.session.remove()
+    assert [r.id for r in default_rows] == [plain]
+    assert [r.id for r in own_rows] == [own]
+    assert webhook_rows == []
+
+
+def test_every_lane_gets_its_threads(app):
+    stop = threading.Event()
+    app.config["WEBHOOK_WORKERS"] = 3
+    try:
+        threads = jobs.start_lanes(app, stop, poll_s=0.05, tenants=(-1,))
+        names = sorted(t.name for t in threads)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(20)
+        app.config["WEBHOOK_WORKERS"] = 4
+    assert names == ["delivery_sign-jobs-default-0"] + [f"delivery_sign-jobs-webhooks-{i}" for i in range(3)]
+
+
+@jobs.handler("test.untenanted")
+def _untenanted(ctx):
+    CALLS.append(ctx.payload["n"])
+
+
+def test_jobs_of_no_tenant_are_claimed_and_run(app):
+    with app.app_context():
+        job = jobs.enqueue("test.untenanted", {"n": 555})
+        db.session.commit()
+        job_id = job.id
+    assert jobs.run_due(app, kinds=("test.untenanted",)) == 1
+    assert 555 in CALLS and _job(app, job_id).status == "done"

@@ -25,6 +25,7 @@ WALK = [
     ("GET", "/receipts/{receipt_id}/signature.png", None),
     ("GET", "/receipts/{receipt_id}/signature.svg", None),
     ("GET", "/receipts/{receipt_id}/photos/{photo_id}", None),
+    ("GET", "/receipts/{receipt_id}/links", None),
     ("POST", "/waybills/{number}/assign", {"courier": "courier1"}),
     ("POST", "/waybills/{number}/cancel", {"reason": "x"}),
     ("PUT", "/waybills/{number}/document", "pdf"),
@@ -34,6 +35,9 @@ WALK = [
     ("DELETE", "/webhooks/{webhook_id}", None),
     ("GET", "/webhooks/{webhook_id}/deliveries", None),
     ("POST", "/webhooks/{webhook_id}/deliveries/{event_id}/redeliver", None),
+    ("GET", "/webhooks/{webhook_id}", None),
+    ("POST", "/webhooks/{webhook_id}/rotate-secret", {"overlap_s": 0}),
+    ("POST", "/webhooks/{webhook_id}/enable", None),
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
 COLLECTIONS = ["/waybills", "/waybills/export", "/reports/summary", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox",

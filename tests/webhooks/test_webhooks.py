@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -29,10 +29,12 @@ def subscribe(world, url, events=ALL, who="admin"):
 
 
 def check_signature(secret, headers, body):
-    fields = dict(part.split("=", 1) for part in headers["X-Signature"].split(","))
-    expected = hmac.new(secret.encode(), f"{fields['t']}.".encode() + body, hashlib.sha256).hexdigest()
-    assert hmac.compare_digest(fields["v1"], expected)
-    assert abs(int(fields["t"]) - time.time()) < 600
+    """The older scheme: ``X-Signature: t=…,v1=<hex>[,v1=<hex>]`` keyed by the secret string."""
+    parts = [part.split("=", 1) for part in headers["X-Signature"].split(",")]
+    t = dict(parts)["t"]
+    expected = hmac.new(secret.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    assert any(k == "v1" and hmac.compare_digest(v, expected) for k, v in parts)
+    assert abs(int(t) - time.time()) < 600
 
 
 def test_subscribe_list_delete(world):
@@ -93,10 +95,12 @@ def test_every_event_arrives_signed_once_in_order_through_failures(world, make_d
         check_signature(hook["secret"], headers, raw)
         assert headers["X-Event-Id"] == json.loads(raw)["id"]
         assert b"13800138000" not in raw
-    # A retried event is the same bytes under the same id.
+    # A retried event is the same body under the same id (its signed links are minted per attempt).
     by_id = {}
     for _, headers, raw in receiver.received:
-        by_id.setdefault(headers["X-Event-Id"], set()).add(raw)
+        event = json.loads(raw)
+        event["data"].pop("links")
+        by_id.setdefault(headers["X-Event-Id"], set()).add(json.dumps(event, sort_keys=True))
     assert all(len(bodies) == 1 for bodies in by_id.values())
     # Per waybill: the sign-off event before its receipt.pdf_ready.
     for door in doors:
@@ -114,27 +118,30 @@ def test_every_event_arrives_signed_once_in_order_through_failures(world, make_d
     assert any(d["attempts"] > 1 for d in log)
 
 
-def test_backoff_doubles_then_dead_after_24h_then_redeliver(app, world, door, receiver):
+def test_retries_follow_the_standard_schedule_then_dead_then_redeliver(app, world, door, receiver):
     hook = subscribe(world, receiver.url, ["waybill.signed"])
-    receiver.script = ["fail"] * 3
-    app.config["WEBHOOK_BACKOFF_BASE_S"] = 20000
-    try:
-        start = utcnow()
-        door.submit()
-        drain(world)
+    schedule = app.config["WEBHOOK_RETRY_SCHEDULE_S"]
+    assert list(schedule) == [5, 300, 1800, 7200, 18000, 36000, 50400, 72000, 86400]
+    receiver.script = ["fail"] * (len(schedule) + 1)
+    door.submit()
+    drain(world)
+    now = utcnow()
+    gaps = []
+    for attempt in range(1, len(schedule) + 1):
         [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
-        assert delivery["status"] == "pending" and delivery["attempts"] == 1 and delivery["last_status_code"] == 500
-        drain(world)   # nothing is due yet
-        assert len(receiver.received) == 1
-        drain(world, now=start + timedelta(seconds=20600))
-        [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
-        assert delivery["attempts"] == 2 and delivery["status"] == "pending"
-        # Tries at 0, 20000 and 60000 s; the fourth would be at 140000 s, past 24 h: dead.
-        drain(world, now=start + timedelta(seconds=20600 + 40600))
-        [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
-        assert delivery["status"] == "dead" and delivery["attempts"] == 3
-    finally:
-        app.config["WEBHOOK_BACKOFF_BASE_S"] = 0
+        assert delivery["status"] == "pending" and delivery["attempts"] == attempt
+        assert delivery["last_status_code"] == 500
+        due = datetime.fromisoformat(delivery["next_attempt_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+        last = datetime.fromisoformat(delivery["last_attempt_at"].replace("Z", "+00:00")).replace(tzinfo=None)
+        gaps.append(round((due - last).total_seconds()))
+        drain(world, now=due - timedelta(seconds=1))      # not due yet: nothing is sent
+        assert len(receiver.received) == attempt
+        now = max(now, due) + timedelta(seconds=1)
+        drain(world, now=now)
+        assert len(receiver.received) == attempt + 1
+    assert gaps == list(schedule)
+    [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
+    assert delivery["status"] == "dead" and delivery["attempts"] == len(schedule) + 1
     redo = world.post(f"/webhooks/{hook['id']}/deliveries/{delivery['event_id']}/redeliver")
     assert redo.status_code == 202 and redo.get_json()["status"] == "pending"
     assert world.post(f"/webhooks/{hook['id']}/deliveries/{delivery['event_id']}/redeliver").status_code == 409
