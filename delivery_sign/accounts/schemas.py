@@ -102,6 +102,9 @@ class PolicySchema(StrictSchema):
     allow_partial = fields.Boolean()
     allow_refuse = fields.Boolean()
     auto_seal = fields.Boolean()
+    # Issue 14: the assisted sign-off on the courier's phone, and drops without an answer.
+    assisted = fields.String(validate=validate.OneOf(("forbidden", "otp_required")))
+    drop_without_consent = fields.String(validate=validate.OneOf(("refuse", "record")))
 
     @validates_schema
     def _photo_bounds(self, data, **kwargs):

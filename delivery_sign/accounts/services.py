@@ -17,6 +17,7 @@ DEFAULT_POLICY = {
     "signer": "anyone", "otp": "none", "handwriting": "basic",
     "photos_min": 1, "photos_max": 9, "location": "optional", "geofence_m": 300,
     "link_ttl_s": 900, "allow_partial": True, "allow_refuse": True, "auto_seal": True,
+    "assisted": "otp_required", "drop_without_consent": "refuse",
 }
 DEFAULT_DOC_TYPE = {"code": "default", "name": "送货签收单"}
 

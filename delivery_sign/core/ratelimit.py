@@ -19,3 +19,20 @@ def _missed(response):
 def recipient_limits(view):
     view = limiter.limit(RECIPIENT_LIMIT, scope="sign-recipient")(view)
     return limiter.limit(TOKEN_MISS_LIMIT, scope="sign-token-miss", deduct_when=_missed)(view)
+
+
+def within(limits: str, scope: str, key: str) -> bool:
+    """True when another hit under ``key`` keeps within every one of ``limits`` ("1 per
+    minute;5 per hour"). For budgets keyed by what a request names (a link, a phone), not
+    by the client address; kept in the limiter's storage, so Redis shares them."""
+    from limits import parse_many
+
+    return all(limiter.limiter.test(item, scope, key) for item in parse_many(limits))
+
+
+def spend(limits: str, scope: str, key: str) -> None:
+    """Count one hit under ``key`` (after the thing it limits has happened)."""
+    from limits import parse_many
+
+    for item in parse_many(limits):
+        limiter.limiter.hit(item, scope, key)

@@ -24,7 +24,7 @@ from ..core.masking import mask_phone
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint
 from ..receipts.tasks import RENDER_PDF
-from ..waybills.models import WaybillAnomaly
+from ..waybills.models import FINAL_STATUSES, Waybill, WaybillAnomaly
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
@@ -51,12 +51,27 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
         raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
     if link.locked_at is not None:
         raise Locked("Too many wrong codes; ask the courier for a new QR code.")
+    _lock_open_waybills(link)
 
     checked = _check(link, body, strokes)
     now = utcnow()
     anomalies = _anomalies(link, body, checked, now, openid)
     receipt = _write(link, body, checked, anomalies, now, client_ip)
     return receipt.response, 201
+
+
+def _lock_open_waybills(link) -> None:
+    """Lock the link's waybills and refuse when one is already final: a consented drop
+    (consent.drops) locks the same row, so a drop and a sign-off never both win."""
+    from .models import SignLinkWaybill
+
+    waybills = db.session.execute(
+        select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+        .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id)
+        .with_for_update(of=Waybill).execution_options(populate_existing=True)).unique().scalars().all()
+    for waybill in waybills:
+        if waybill.status in FINAL_STATUSES:
+            raise Conflict(f"Waybill {waybill.number} is already {waybill.status}.", slug="waybill-final")
 
 
 # --- hard checks (422) ------------------------------------------------------------------
@@ -194,7 +209,10 @@ def _anomalies(link, body, checked, now, openid) -> dict:
         found.append("refused")
     if any(w.deadline is not None and w.deadline < now for w in link.waybills):
         found.append("late_signature")
-    if openid and link.courier is not None and link.courier.wechat_openid == openid:
+    # A declared assisted sign-off, proven by a code to a phone, is the honest way to sign on
+    # the courier's device; an undeclared one still is a finding.
+    assisted_verified = link.assisted and link.otp_verified_at is not None
+    if openid and link.courier is not None and link.courier.wechat_openid == openid and not assisted_verified:
         found.append("signed_on_courier_device")
     return {"codes": list(dict.fromkeys(found)), "location": location, "fingerprint": fp, "band_keys": keys,
             "replay_of": replay_of, "openid": openid}
@@ -273,7 +291,7 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
     signature = checked["signature"]
     first_times = [float(s[0, 2]) for s in signature.strokes if len(s)]
     location = body["location"]
-    return {
+    evidence = {
         "receipt_id": public_id,
         "tenant": {"slug": tenant.slug, "name": tenant.name},
         "doc_type": {"code": link.waybills[0].doc_type.code, "name": link.waybills[0].doc_type.name},
@@ -315,3 +333,8 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
         "times": {"link_created_at": isoformat(link.created_at), "link_opened_at": isoformat(link.opened_at),
                   "otp_verified_at": isoformat(link.otp_verified_at), "submitted_at": isoformat(now)},
     }
+    if link.assisted:
+        # Declared on the courier's device: whose phone proved the receiver (issue 14).
+        evidence["assisted"] = {"declared": True, "otp_to": link.otp_verified_whose,
+                                "otp_phone_masked": link.otp_verified_to}
+    return evidence
