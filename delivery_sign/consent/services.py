@@ -224,7 +224,7 @@ def answer(token: str, body: dict, client: dict) -> dict:
     if state == "expired":
         raise Gone("This link has expired; the courier can ask again.", slug="consent-expired")
     waybill = db.session.execute(select(Waybill).where(Waybill.id == request.waybill_id)
-                                 .with_for_update()).scalar_one()
+                                 .with_for_update(of=Waybill)).scalar_one()
     if waybill.status in FINAL_STATUSES:
         raise Conflict(f"This parcel is already {waybill.status}; nothing to choose any more.", slug="waybill-final")
     choice, errors = body["choice"], []
