@@ -22,6 +22,7 @@ from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, ValidationFailed, field_error
 from ..core.masking import mask_phone
 from ..core.storage import get_storage
+from ..core.transactions import reading
 from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk, Receipt, ReceiptLine
 from ..receipts.tasks import RENDER_PDF
@@ -40,8 +41,8 @@ MAX_UPLOADS_PER_DROP = 27                # as for a sign link: retakes, not a fl
 PLACE_LABELS = {"locker": "快递柜", "station": "驿站", "door": "门口", "guard": "门卫", "neighbour": "邻居处"}
 
 
-def _open_waybill(principal: Principal, number: str) -> Waybill:
-    waybill = get_waybill(principal, number, for_update=True)
+def _open_waybill(principal: Principal, number: str, *, lock=True) -> Waybill:
+    waybill = get_waybill(principal, number, for_update=lock)
     if waybill.status in FINAL_STATUSES:
         raise Conflict(f"Waybill {number} is {waybill.status}; it can no longer be dropped.", slug="waybill-final")
     return waybill
@@ -74,6 +75,10 @@ def upload_photo(principal: Principal, number: str, upload, kind: str) -> Photo:
 
     if kind not in DROP_PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(DROP_PHOTO_KINDS)}.")])
+    with reading():
+        # Authorize first (404 for a waybill out of reach, 409 for a final one), and end the
+        # transaction, so SQLite's write lock is not held while a 12-MP photo is decoded.
+        _open_waybill(principal, number, lock=False)
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
