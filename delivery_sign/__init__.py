@@ -102,6 +102,7 @@ def _register_api(app):
 
 
 def _register_pages(app):
+    from .consent.pages import bp as consent_pages_bp
     from .core.ops import bp as ops_bp
     from .core.ops import register_wechat_verify_file
     from .dashboard.blueprint import bp as dashboard_bp
@@ -112,6 +113,7 @@ def _register_pages(app):
     app.register_blueprint(pages_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(receipt_pages_bp)
+    app.register_blueprint(consent_pages_bp)
     register_wechat_verify_file(app)
 
 

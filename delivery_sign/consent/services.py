@@ -358,3 +358,15 @@ def courier_view(principal: Principal, number: str) -> dict:
                   "answer": _answer_out(pending)}
     return {"number": waybill.number, "status": waybill.status,
             "consent": consent.evidence() if consent else None, "latest_request": latest}
+
+
+def page_state(token: str) -> tuple[str, list[dict]]:
+    """For the page behind the SMS: ``unknown | expired | answered | open`` and the standing
+    consents the consignee may revoke there, whatever the state of the question."""
+    try:
+        request = find_request(token)
+    except NotFound:
+        return "unknown", []
+    waybill = request.waybill
+    return state_of(request), [_standing_out(s) for s in active_standing(
+        request.tenant_id, waybill.consignee_phone, waybill.consignee_address)]
