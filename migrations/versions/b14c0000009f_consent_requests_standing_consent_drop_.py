@@ -76,28 +76,23 @@ def upgrade():
     with op.batch_alter_table('standing_consents', schema=None) as batch_op:
         batch_op.create_index('ix_standing_consents_lookup', ['tenant_id', 'phone_hash', 'address_hash', 'id'], unique=False)
 
-    with op.batch_alter_table('otp_codes', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('sent_to', sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column('to_consignee', sa.Boolean(), nullable=True))
-
-    with op.batch_alter_table('sign_links', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('purpose', sa.String(length=10), server_default='sign', nullable=False))
-        batch_op.add_column(sa.Column('assisted', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('otp_verified_whose', sa.String(length=10), nullable=True))
-        batch_op.add_column(sa.Column('otp_verified_to', sa.String(length=20), nullable=True))
-
+    # Plain ALTER TABLE … ADD COLUMN, not a batch copy: recreating sign_links on SQLite would
+    # DROP a table that photos and receipts reference.
+    op.add_column('otp_codes', sa.Column('sent_to', sa.String(length=20), nullable=True))
+    op.add_column('otp_codes', sa.Column('to_consignee', sa.Boolean(), nullable=True))
+    op.add_column('sign_links', sa.Column('purpose', sa.String(length=10), server_default='sign', nullable=False))
+    op.add_column('sign_links', sa.Column('assisted', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('sign_links', sa.Column('otp_verified_whose', sa.String(length=10), nullable=True))
+    op.add_column('sign_links', sa.Column('otp_verified_to', sa.String(length=20), nullable=True))
 
 
 def downgrade():
-    with op.batch_alter_table('sign_links', schema=None) as batch_op:
-        batch_op.drop_column('otp_verified_to')
-        batch_op.drop_column('otp_verified_whose')
-        batch_op.drop_column('assisted')
-        batch_op.drop_column('purpose')
-
-    with op.batch_alter_table('otp_codes', schema=None) as batch_op:
-        batch_op.drop_column('to_consignee')
-        batch_op.drop_column('sent_to')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite ≥ 3.35, PostgreSQL): a batch copy of
+    # sign_links would DROP a table other tables reference, which SQLite's foreign keys refuse.
+    for table, column in (("sign_links", "otp_verified_to"), ("sign_links", "otp_verified_whose"),
+                          ("sign_links", "assisted"), ("sign_links", "purpose"),
+                          ("otp_codes", "to_consignee"), ("otp_codes", "sent_to")):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
 
     with op.batch_alter_table('standing_consents', schema=None) as batch_op:
         batch_op.drop_index('ix_standing_consents_lookup')

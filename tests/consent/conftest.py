@@ -88,7 +88,3 @@ def http_sms(app):
     app.config.update(saved)
     for provider in providers:
         provider.close()
-
-
-# The browser fixtures of the page tests: the live server, Debian's Chromium, a phone.
-from tests.pages.conftest import browser, live_server, phone, site  # noqa: E402,F401

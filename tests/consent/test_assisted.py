@@ -1,6 +1,7 @@
 """The assisted sign-off on the courier's phone, the sign link sent by SMS, and WeChat's subscription message."""
 import json
 import re
+import uuid
 
 import pytest
 from sqlalchemy import select
@@ -38,7 +39,8 @@ def fake_wechat(app):
     fake = SubscribingWechat()
     keys = ("WECHAT_APPID", "WECHAT_SECRET", "WECHAT_API_BASE", "WECHAT_CONSENT_TEMPLATE_ID")
     saved = {k: app.config[k] for k in keys}
-    app.config.update(WECHAT_APPID="wx-test-app", WECHAT_SECRET="wx-secret", WECHAT_API_BASE=fake.url,
+    # An appid of its own: the process caches access_token per appid, and this fake issues its own.
+    app.config.update(WECHAT_APPID=f"wx-consent-{uuid.uuid4().hex[:8]}", WECHAT_SECRET="wx-secret", WECHAT_API_BASE=fake.url,
                       WECHAT_CONSENT_TEMPLATE_ID="tmpl-consent")
     yield fake
     app.config.update(saved)

@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tests.pages.test_courier_app import log_in, row
 
-from .conftest import last_token, outbox
+from ..conftest import last_token, outbox
 
 pytestmark = pytest.mark.browser
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from delivery_sign.consent.models import ConsentRequest
 from delivery_sign.extensions import db
 
-from .conftest import outbox
+from ..conftest import outbox
 
 pytestmark = pytest.mark.browser
 
