@@ -31,7 +31,6 @@ from ..waybills.models import FINAL_STATUSES, Waybill
 from ..waybills.schemas import number_out
 from ..waybills.services import get_waybill, mark_dropped
 from ..webhooks import services as webhooks
-from .models import DROP_PLACES
 from .services import consent_for
 
 DROP_PHOTO_KINDS = ("scene", "goods", "other")
@@ -175,7 +174,8 @@ def drop(principal: Principal, number: str, body: dict, client_ip: str | None) -
     link.used_at = now
     mark_dropped(waybill, public_id, anomalies, now)
     db.session.flush()
-    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=waybill.tenant_id, dedupe_key=f"receipt-pdf:{receipt.id}")
+    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=waybill.tenant_id,
+                 dedupe_key=f"receipt-pdf:{receipt.id}")
     webhooks.emit(waybill.tenant_id, "waybill.dropped", {
         "number": waybill.number, "external_ref": waybill.external_ref, "status": "dropped", "outcome": "dropped",
         "place": place, "place_name": place_name, "place_code": body.get("place_code"),

@@ -200,7 +200,8 @@ def _view_of(request: ConsentRequest, state: str) -> dict:
     tenant = db.session.get(Tenant, request.tenant_id)
     return {
         "state": state,
-        "waybill": {"number_masked": _mask_number(waybill.number), "consignee_name_masked": mask_name(waybill.consignee_name),
+        "waybill": {"number_masked": _mask_number(waybill.number),
+                    "consignee_name_masked": mask_name(waybill.consignee_name),
                     "phone_masked": mask_phone(waybill.consignee_phone), "address": waybill.consignee_address,
                     "items": [{"name": i.name, "qty": float(i.qty), "unit": i.unit} for i in waybill.items]},
         "options": request.options, "places": request.places, "note": request.note,

@@ -87,7 +87,8 @@ def view(token):
 @blp.arguments(OtpSendSchema)
 @blp.response(200, OtpSentSchema)
 def send_otp(body, token):
-    """Send a 6-digit code to the consignee's phone, or on an assisted link to the receiver's (≤ 1 per 60 s, ≤ 5 per hour)."""
+    """Send a 6-digit code to the consignee's phone, or on an assisted link to the phone the receiver
+    gives (≤ 1 per 60 s, ≤ 5 per hour per link; ≤ 5 per hour per phone)."""
     return recipient.send_otp(token, body["phone"])
 
 
