@@ -4,9 +4,10 @@ from flask import request
 from ..core.auth import current, require
 from ..core.content import accepts
 from ..core.ratelimit import recipient_limits
-from . import drops, services, sign_later
+from . import drops, reports, services, sign_later
 from .blueprint import blp
 from .schemas import (DROP_PHOTO_FORM, ConsentAnswerInSchema, ConsentRequestInSchema, ConsentRequestOutSchema,
+                      ConsentSummaryQuerySchema, ConsentSummarySchema,
                       ConsentViewSchema, CourierConsentSchema, DropInSchema, DropOutSchema, DropPhotoOutSchema,
                       RevokedSchema, SendLinkInSchema, SendLinkOutSchema)
 
@@ -81,3 +82,13 @@ def drop_waybill(body, number):
 def send_sign_link(body, token):
     """Send the sign link by SMS to the consignee (or a phone they name): ≤ 1 a minute and 3 an hour per link."""
     return sign_later.send_link(current(), token, body["phone"])
+
+
+@blp.route("/reports/consent", methods=["GET"])
+@require("admin", "dispatcher", "system")
+@blp.arguments(ConsentSummaryQuerySchema, location="query")
+@blp.response(200, ConsentSummarySchema)
+def consent_summary(args):
+    """Drops by place and consent kind and assisted sign-offs in ``[from, to)``, and the
+    waybills waiting for the consignee's answer now."""
+    return reports.summary(current(), args["from_"], args["to"])

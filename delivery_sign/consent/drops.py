@@ -31,6 +31,7 @@ from ..waybills.models import FINAL_STATUSES, Waybill
 from ..waybills.schemas import number_out
 from ..waybills.services import get_waybill, mark_dropped
 from ..webhooks import services as webhooks
+from .models import Drop
 from .services import consent_for
 
 DROP_PHOTO_KINDS = ("scene", "goods", "other")
@@ -172,6 +173,8 @@ def drop(principal: Principal, number: str, body: dict, client_ip: str | None) -
     for photo in photos:
         photo.receipt_id = receipt.id
     link.used_at = now
+    db.session.add(Drop(tenant_id=waybill.tenant_id, waybill_id=waybill.id, receipt_id=receipt.id, place=place,
+                        consent=consent.kind if consent else "none", created_at=now))
     mark_dropped(waybill, public_id, anomalies, now)
     db.session.flush()
     jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=waybill.tenant_id,

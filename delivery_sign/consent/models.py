@@ -71,3 +71,19 @@ class StandingConsent(db.Model):
     revoked_at: Mapped[datetime | None]
 
     request = relationship("ConsentRequest")
+
+
+class Drop(db.Model):
+    """One consented (or recorded unconsented) drop, as the reports count it: by place and
+    by the kind of consent it relied on. The receipt holds the evidence."""
+
+    __tablename__ = "consent_drops"
+    __table_args__ = (Index("ix_consent_drops_tenant_created", "tenant_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
+    waybill_id: Mapped[int] = mapped_column(BigId, ForeignKey("waybills.id", ondelete="CASCADE"), unique=True)
+    receipt_id: Mapped[int] = mapped_column(BigId, ForeignKey("receipts.id", ondelete="CASCADE"))
+    place: Mapped[str] = mapped_column(String(12))
+    consent: Mapped[str] = mapped_column(String(10))    # one_off | standing | none
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,7 +1,7 @@
 """Shapes of the consent, drop and sign-later API (SPEC §8 "Consent and drops", "Assisted and SMS links")."""
 from marshmallow import fields, validate
 
-from ..core.schema import Phone, StrictSchema, UtcDateTime
+from ..core.schema import Instant, Phone, StrictSchema, UtcDateTime
 from ..signing.schemas import ClientSchema, SubmitLocationSchema
 from .drops import DROP_PHOTO_KINDS, MAX_DROP_PHOTOS
 from .models import DROP_PLACES, NAMED_PLACES, OPTIONS
@@ -159,3 +159,29 @@ class SendLinkOutSchema(StrictSchema):
 
 
 DROP_PHOTO_FORM = {"kind": {"type": "string", "enum": list(DROP_PHOTO_KINDS)}}
+
+
+class ConsentSummaryQuerySchema(StrictSchema):
+    from_ = Instant(data_key="from", load_default=None, metadata={"description": "default: 30 days before to"})
+    to = Instant(load_default=None, metadata={"description": "default: now"})
+
+
+class DropCountSchema(StrictSchema):
+    place = fields.String()
+    consent = fields.String(metadata={"description": "one_off | standing | none"})
+    n = fields.Integer()
+
+
+class WaitingSchema(StrictSchema):
+    number = fields.String()
+    asked_at = UtcDateTime()
+    expires_at = UtcDateTime()
+
+
+class ConsentSummarySchema(StrictSchema):
+    from_ = UtcDateTime(data_key="from")
+    to = UtcDateTime()
+    drops = fields.List(fields.Nested(DropCountSchema))
+    assisted_sign_offs = fields.Integer()
+    waiting_for_answer = fields.List(fields.Nested(WaitingSchema),
+                                     metadata={"description": "open questions, oldest first (at most 200)"})

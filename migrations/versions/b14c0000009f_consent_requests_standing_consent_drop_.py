@@ -1,7 +1,8 @@
 """consent requests, standing consent, drop and assisted links (issue 14)
 
-consent_requests (one SMS question per waybill, one answer) and standing_consents (per
-tenant, HMAC of the consignee phone and of the address). sign_links gain ``purpose``
+consent_requests (one SMS question per waybill, one answer), standing_consents (per
+tenant, HMAC of the consignee phone and of the address) and consent_drops (a drop's place
+and the kind of consent it relied on, for the reports). sign_links gain ``purpose``
 (``sign``, or ``drop`` for the hidden link a consented drop's photos and receipt hang
 off), ``assisted`` and whose phone the verified code went to; otp_codes say where each
 code went (masked). Every new column is nullable or has a server default, so the code
@@ -76,6 +77,23 @@ def upgrade():
     with op.batch_alter_table('standing_consents', schema=None) as batch_op:
         batch_op.create_index('ix_standing_consents_lookup', ['tenant_id', 'phone_hash', 'address_hash', 'id'], unique=False)
 
+    op.create_table('consent_drops',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('tenant_id', sa.Integer(), nullable=False),
+    sa.Column('waybill_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('receipt_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
+    sa.Column('place', sa.String(length=12), nullable=False),
+    sa.Column('consent', sa.String(length=10), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['receipt_id'], ['receipts.id'], name=op.f('fk_consent_drops_receipt_id_receipts'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_consent_drops_tenant_id_tenants')),
+    sa.ForeignKeyConstraint(['waybill_id'], ['waybills.id'], name=op.f('fk_consent_drops_waybill_id_waybills'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_consent_drops')),
+    sa.UniqueConstraint('waybill_id', name=op.f('uq_consent_drops_waybill_id'))
+    )
+    with op.batch_alter_table('consent_drops', schema=None) as batch_op:
+        batch_op.create_index('ix_consent_drops_tenant_created', ['tenant_id', 'created_at'], unique=False)
+
     # Plain ALTER TABLE … ADD COLUMN, not a batch copy: recreating sign_links on SQLite would
     # DROP a table that photos and receipts reference.
     op.add_column('otp_codes', sa.Column('sent_to', sa.String(length=20), nullable=True))
@@ -93,6 +111,10 @@ def downgrade():
                           ("sign_links", "assisted"), ("sign_links", "purpose"),
                           ("otp_codes", "to_consignee"), ("otp_codes", "sent_to")):
         op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+
+    with op.batch_alter_table('consent_drops', schema=None) as batch_op:
+        batch_op.drop_index('ix_consent_drops_tenant_created')
+    op.drop_table('consent_drops')
 
     with op.batch_alter_table('standing_consents', schema=None) as batch_op:
         batch_op.drop_index('ix_standing_consents_lookup')

@@ -40,7 +40,7 @@ WALK = [
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
 COLLECTIONS = ["/waybills", "/waybills/export", "/reports/summary", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox",
-               "/webhooks"]
+               "/webhooks", "/reports/consent"]
 # Endpoints with no tenant object in the path, checked in their own tests; the recipient's
 # endpoints take the sign token as the credential, not a staff login (tests/signing).
 NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch",
