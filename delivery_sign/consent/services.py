@@ -36,6 +36,7 @@ TOKEN_BYTES = 24                 # 192 bits, like the sign link's
 REQUEST_LIMITS_WAYBILL = "1 per minute;5 per hour"
 REQUEST_LIMITS_PHONE = "10 per hour"
 RESCHEDULE_MAX_DAYS = 14
+WECHAT_NOT_SUBSCRIBED = 43101     # subscribeMessage.send: "user refuse to accept the msg"
 CHINA = timezone(timedelta(hours=8))
 
 CONSENT_TEMPLATE = ("【{tenant}】您的快递（尾号{tail}）无人签收，请选择放置方式：{url} "
@@ -138,6 +139,9 @@ def _send_wechat(openid, waybill, request, token):
             "time3": {"value": china_clock(request.expires_at)},
         })
     except wechat.WechatError as exc:
+        if exc.errcode == WECHAT_NOT_SUBSCRIBED:
+            raise Conflict("The consignee has not subscribed to these messages; send an SMS instead.",
+                           slug="wechat-not-subscribed") from None
         raise Problem(f"WeChat did not send the message ({exc.errcode}).", status=503, slug="wechat-unavailable",
                       title="WeChat unavailable", headers={"Retry-After": "5"}) from None
 
@@ -348,15 +352,15 @@ def courier_view(principal: Principal, number: str) -> dict:
     """What the courier sees before dropping: the consent in force and the open question."""
     waybill = get_waybill(principal, number)
     consent = consent_for(waybill)
-    pending = db.session.execute(
+    newest = db.session.execute(
         select(ConsentRequest).where(ConsentRequest.tenant_id == waybill.tenant_id,
                                      ConsentRequest.waybill_id == waybill.id)
         .order_by(ConsentRequest.id.desc()).limit(1)).scalar_one_or_none()
     latest = None
-    if pending is not None:
-        latest = {"id": pending.public_id, "state": state_of(pending), "options": pending.options,
-                  "created_at": pending.created_at, "expires_at": pending.expires_at,
-                  "answer": _answer_out(pending)}
+    if newest is not None:
+        latest = {"id": newest.public_id, "state": state_of(newest), "options": newest.options,
+                  "created_at": newest.created_at, "expires_at": newest.expires_at,
+                  "answer": _answer_out(newest)}
     return {"number": waybill.number, "status": waybill.status,
             "consent": consent.evidence() if consent else None, "latest_request": latest}
 

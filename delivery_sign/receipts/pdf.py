@@ -239,7 +239,7 @@ def render(doc: ReceiptDocument) -> bytes:
         # Issue 14: "放置于××驿站，经收货人同意（短信确认 12-01 18:02）".
         for line in _wrap(ev["drop"]["consent_line"], W - 2 * M, 10.5):
             p.text(M, line, size=10.5)
-        p.text(M, f"放置人：{ev['drop']['by']}", size=9.5, color=GREY)
+        p.text(M, f"放置人：{ev['drop']['by'].split(':', 1)[-1]}", size=9.5, color=GREY)
     if ev.get("assisted"):
         assisted = ev["assisted"]
         whose = {"consignee": "收货人手机", "receiver": "签收人手机"}.get(assisted.get("otp_to"), "手机")

@@ -170,11 +170,11 @@ def test_consent_question_as_a_wechat_subscription_message(world, parcel, fake_w
     token = message["page"].split("token=")[1]
     assert world.client.get(f"/api/v1/consent/{token}").get_json()["state"] == "open"
     assert outbox(world) == []
-    # A consignee who did not subscribe: 503, and no request is left behind.
+    # A consignee who did not subscribe: 409 (send an SMS), and no request is left behind.
     other = parcel.world.waybill(courier="courier1", org_unit="EAST-1")["number"]
     refused = world.post(f"/waybills/{other}/consent-requests", {"options": ["guard"], "wechat_openid": "openid-x"},
                          who="courier1")
-    assert refused.status_code == 503
+    assert refused.status_code == 409 and refused.get_json()["type"].endswith("wechat-not-subscribed")
     assert world.get(f"/waybills/{other}/consent", who="courier1").get_json()["latest_request"] is None
 
 
