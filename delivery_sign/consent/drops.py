@@ -27,6 +27,7 @@ from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk, Receipt, ReceiptLine
 from ..receipts.tasks import RENDER_PDF
 from ..signing.models import SignLink, SignLinkWaybill
+from ..signing.sweep import schedule_sweep
 from ..waybills.models import FINAL_STATUSES, Waybill
 from ..waybills.schemas import number_out
 from ..waybills.services import get_waybill, mark_dropped
@@ -63,6 +64,7 @@ def _drop_link(principal: Principal, waybill: Waybill, now, *, create: bool) -> 
     db.session.add(link)
     db.session.flush()
     db.session.add(SignLinkWaybill(link_id=link.id, waybill_id=waybill.id))
+    schedule_sweep(link)   # photos of a drop never made are removed like a sign link's
     return link
 
 

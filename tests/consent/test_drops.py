@@ -9,7 +9,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from delivery_sign.extensions import db
-from delivery_sign.receipts.models import Receipt
+from delivery_sign.receipts.models import Photo, Receipt
 from tests.webhooks.receiver import Receiver
 
 from .conftest import FAR, Parcel, drain
@@ -195,3 +195,20 @@ def test_a_sign_off_after_a_drop_is_409(world, door):
     assert parcel_like.drop(place="guard").status_code == 201
     late = door.submit(body)
     assert late.status_code == 409 and late.get_json()["type"].endswith("waybill-final")
+
+
+def test_photos_of_a_drop_never_made_are_swept(app, world, parcel):
+    from datetime import timedelta
+
+    from delivery_sign.core.clock import utcnow
+    from delivery_sign.core.storage import get_storage
+
+    parcel.photo_id()
+    with app.app_context():
+        photo = db.session.execute(select(Photo).where(Photo.tenant_id == world.tenant_id)).scalar_one()
+        key = photo.storage_key
+        assert get_storage().exists(key)
+    drain(world, now=utcnow() + timedelta(hours=13))
+    with app.app_context():
+        assert db.session.execute(select(Photo).where(Photo.tenant_id == world.tenant_id)).first() is None
+        assert not get_storage().exists(key)
