@@ -81,6 +81,7 @@ def _register_models():
     # Import every model module so metadata (and Alembic) sees all tables.
     from .accounts import models as _accounts  # noqa: F401
     from .core import anchors as _anchors  # noqa: F401  (the daily anchor registers on import)
+    from .consent import models as _consent  # noqa: F401
     from .core import audit as _audit  # noqa: F401
     from .core import jobs as _jobs  # noqa: F401
     from .core.sms import backends as _sms  # noqa: F401
@@ -98,17 +99,19 @@ def _register_models():
 
 def _register_api(app):
     from .accounts.api import blp as accounts_blp
+    from .consent.api import blp as consent_blp
     from .receipts.api import blp as receipts_blp
     from .reports.api import blp as reports_blp
     from .signing.api import blp as signing_blp
     from .waybills.api import blp as waybills_blp
     from .webhooks.api import blp as webhooks_blp
 
-    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp, webhooks_blp):
+    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp, webhooks_blp, consent_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 
 def _register_pages(app):
+    from .consent.pages import bp as consent_pages_bp
     from .core.ops import bp as ops_bp
     from .core.ops import register_wechat_verify_file
     from .dashboard.blueprint import bp as dashboard_bp
@@ -119,6 +122,7 @@ def _register_pages(app):
     app.register_blueprint(pages_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(receipt_pages_bp)
+    app.register_blueprint(consent_pages_bp)
     register_wechat_verify_file(app)
 
 

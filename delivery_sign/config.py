@@ -85,6 +85,11 @@ def load_config(instance_path: str, env=None) -> dict:
         # Keys the audit chain (HMAC-SHA256); derived from SECRET_KEY when unset. Never rotate
         # it in place: events keyed with the old key would no longer verify.
         "AUDIT_KEY": env.get("AUDIT_KEY") or None,
+        # Issue 14: how long a consent link answers, how long "always put it there" lasts,
+        # and the subscription-message template the consent question uses on WeChat.
+        "CONSENT_LINK_TTL_S": _int(env.get("CONSENT_LINK_TTL_S"), 24 * 3600),
+        "CONSENT_STANDING_DAYS": _int(env.get("CONSENT_STANDING_DAYS"), 180),
+        "WECHAT_CONSENT_TEMPLATE_ID": env.get("WECHAT_CONSENT_TEMPLATE_ID") or None,
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
         # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),

@@ -156,6 +156,9 @@ class PolicySchema(StrictSchema):
                                  metadata={"description": "resized: long edge ≤ 1920 px JPEG made on the phone."})
     photo_quality = fields.String(validate=validate.OneOf(("warn", "block")),
                                   metadata={"description": "block: a flagged photo fails submit with 422."})
+    # Issue 14: the assisted sign-off on the courier's phone, and drops without an answer.
+    assisted = fields.String(validate=validate.OneOf(("forbidden", "otp_required")))
+    drop_without_consent = fields.String(validate=validate.OneOf(("refuse", "record")))
 
     @validates_schema
     def _photo_bounds(self, data, **kwargs):

@@ -18,6 +18,7 @@ DEFAULT_POLICY = {
     "photos_min": 1, "photos_max": 9, "location": "optional", "geofence_m": 300,
     "link_ttl_s": 900, "allow_partial": True, "allow_refuse": True, "auto_seal": True,
     "photos_by": "courier", "photo_upload": "resized", "photo_quality": "warn",
+    "assisted": "otp_required", "drop_without_consent": "refuse",
 }
 DEFAULT_DOC_TYPE = {"code": "default", "name": "送货签收单"}
 

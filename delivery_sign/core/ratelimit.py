@@ -67,3 +67,20 @@ def token_limits(token_exists):
         return per_address_misses(per_token(view))
 
     return decorator
+
+
+def within(limits: str, scope: str, key: str) -> bool:
+    """True when another hit under ``key`` keeps within every one of ``limits`` ("1 per
+    minute;5 per hour"). For budgets keyed by what a request names (a link, a phone), not
+    by the client address; kept in the limiter's storage, so Redis shares them."""
+    from limits import parse_many
+
+    return all(limiter.limiter.test(item, scope, key) for item in parse_many(limits))
+
+
+def spend(limits: str, scope: str, key: str) -> None:
+    """Count one hit under ``key`` (after the thing it limits has happened)."""
+    from limits import parse_many
+
+    for item in parse_many(limits):
+        limiter.limiter.hit(item, scope, key)

@@ -160,3 +160,10 @@ def wxacode_unlimited(scene: str, page: str = "pages/sign/index", width: int = 4
         raise ValueError("scene must be 1–32 characters")
     return _call("POST", f"/wxa/getwxacodeunlimit?access_token={access_token()}",
                  body={"scene": scene, "page": page, "width": width, "check_path": False}, raw=True)
+
+
+def send_subscribe_message(touser: str, template_id: str, page: str, data: dict) -> None:
+    """A subscription message (``subscribeMessage.send``) to a user who subscribed to ``template_id``."""
+    _call("POST", f"/cgi-bin/message/subscribe/send?access_token={access_token()}",
+          body={"touser": touser, "template_id": template_id, "page": page, "data": data,
+                "miniprogram_state": "formal", "lang": "zh_CN"})

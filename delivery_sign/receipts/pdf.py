@@ -34,7 +34,7 @@ QR_MASK = 2                      # ISO 18004 mask 2: every third column
 SEAL_RED = Color(0.86, 0.08, 0.10, alpha=0.85)
 GREY = HexColor("#666666")
 
-OUTCOME_LABELS = {"signed": "全部签收", "partial": "部分签收", "refused": "拒收"}
+OUTCOME_LABELS = {"signed": "全部签收", "partial": "部分签收", "refused": "拒收", "dropped": "放置（无人签收）"}
 RELATION_LABELS = {"self": "本人", "family": "家人", "colleague": "同事", "guard": "门卫/保安",
                    "locker": "快递柜/驿站", "other": "其他"}
 ANOMALY_LABELS = {
@@ -43,6 +43,7 @@ ANOMALY_LABELS = {
     "replayed_signature": "签名与历史签收重复", "duplicate_photo": "照片与其他签收重复", "blurry_photo": "照片模糊",
     "dark_photo": "照片过暗", "signed_on_courier_device": "在快递员设备上签收", "partial_delivery": "部分签收",
     "refused": "拒收", "late_signature": "超时签收", "courier_far_from_signer": "快递员不在签收现场",
+    "dropped_without_consent": "未经收货人同意放置",
 }
 
 
@@ -55,7 +56,7 @@ class ReceiptDocument:
     evidence_json: bytes             # canonical JSON, embedded as the attachment
     evidence_hash: str
     verify_url: str
-    signature_png: bytes
+    signature_png: bytes | None      # None for a consented drop
     thumbnails: list = field(default_factory=list)   # JPEG bytes, in evidence order
     seal_png: bytes | None = None    # the tenant's uploaded seal
     auto_seal: bool = False          # stamp a seal (the uploaded one, else a drawn one)
@@ -231,17 +232,29 @@ def render(doc: ReceiptDocument) -> bytes:
     if ev.get("refuse_reason"):
         for line in _wrap(f"拒收原因：{ev['refuse_reason']}", W - 2 * M, 9.5):
             p.text(M, line)
-    p.text(M, f"签收人：{signer['name']}（{RELATION_LABELS.get(signer['relation'], signer['relation'])}）"
-              + (f"  电话 {signer['phone_masked']}" if signer.get("phone_masked") else ""), size=10.5)
+    if signer is not None:
+        p.text(M, f"签收人：{signer['name']}（{RELATION_LABELS.get(signer['relation'], signer['relation'])}）"
+                  + (f"  电话 {signer['phone_masked']}" if signer.get("phone_masked") else ""), size=10.5)
+    if ev.get("drop"):
+        # Issue 14: "放置于××驿站，经收货人同意（短信确认 12-01 18:02）".
+        for line in _wrap(ev["drop"]["consent_line"], W - 2 * M, 10.5):
+            p.text(M, line, size=10.5)
+        p.text(M, f"放置人：{ev['drop']['by'].split(':', 1)[-1]}", size=9.5, color=GREY)
+    if ev.get("assisted"):
+        assisted = ev["assisted"]
+        whose = {"consignee": "收货人手机", "receiver": "签收人手机"}.get(assisted.get("otp_to"), "手机")
+        p.text(M, f"协助签收：在快递员设备上签收，验证码发送至{whose} {assisted.get('otp_phone_masked') or ''}",
+               size=9.5)
 
     # The signature, and the seal over its right-hand side as a stamped form would have it.
     p.need(110)
-    sig = _png_streams(doc.signature_png)
-    scale = min(220 / sig.width, 95 / sig.height)
     c.setFont(FONT, 8.5)
     c.setFillColor(GREY)
-    c.drawString(M, p.y - 10, "手写签名")
-    _draw_png(c, sig, M + 50, p.y - 100, sig.width * scale, sig.height * scale)
+    if doc.signature_png is not None:
+        sig = _png_streams(doc.signature_png)
+        scale = min(220 / sig.width, 95 / sig.height)
+        c.drawString(M, p.y - 10, "手写签名")
+        _draw_png(c, sig, M + 50, p.y - 100, sig.width * scale, sig.height * scale)
     if doc.auto_seal:
         if doc.seal_png:
             seal = _seal_streams(doc.seal_png)

@@ -70,6 +70,8 @@ def signature_of(receipt: Receipt):
     from ..evidence.strokes import parse_signature
 
     signature = receipt.evidence["signature"]
+    if signature is None:
+        raise NotFound("This receipt is a consented drop; nobody signed.")
     return parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]})
 
 

@@ -66,7 +66,9 @@ def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
     return pdf.ReceiptDocument(
         receipt_id=sources.receipt_id, evidence=evidence, evidence_json=canonical_json(evidence),
         evidence_hash=sources.evidence_hash, verify_url=f"{base_url}/v/{sources.receipt_id}",
-        signature_png=render_png(parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]})),
+        # A consented drop (issue 14) has no signature: its evidence carries the consent instead.
+        signature_png=render_png(parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]}))
+        if signature else None,
         thumbnails=[stored_photo(*photo, "thumb")[0] for photo in sources.photos],
         seal_png=_seal_bytes(sources.seal_key) if sources.seal_key else None,
         auto_seal=bool(evidence["policy"].get("auto_seal")),

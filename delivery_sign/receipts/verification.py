@@ -144,6 +144,7 @@ def _receipt_consistent(receipt: Receipt, recorded_hash: str | None, canonical_j
         return False
     if receipt.evidence_hash != recorded_hash:
         return False
-    signer = evidence.get("signer") or {}
+    # A consented drop has no signer: its columns say so with an empty name and "none".
+    signer = evidence.get("signer") or {"name": "", "relation": "none"}
     return (evidence.get("receipt_id") == receipt.public_id and evidence.get("outcome") == receipt.outcome
             and signer.get("name") == receipt.signer_name and signer.get("relation") == receipt.signer_relation)

@@ -8,7 +8,7 @@ from ..extensions import db, writes_on_read
 from . import links, qr, recipient
 from .links import recipient_limits
 from .blueprint import blp
-from .schemas import (LinkStatusSchema, OtpSentSchema, OtpVerifySchema, PhotoOutSchema, QrQuerySchema,
+from .schemas import (LinkStatusSchema, OtpSendSchema, OtpSentSchema, OtpVerifySchema, PhotoOutSchema, QrQuerySchema,
                       RecipientViewSchema, SignLinkInSchema, SignLinkOutSchema, SubmitResultSchema, SubmitSchema)
 from .submit import submit as submit_signoff
 
@@ -21,7 +21,7 @@ MAX_SUBMIT_BYTES = 2 * 1024 * 1024   # strokes of a long name are ~200 KB; 2 MB 
 @blp.response(201, SignLinkOutSchema)
 def create_sign_link(body):
     """Make a QR sign link for one or several waybills of one consignee."""
-    link, token = links.create_link(current(), body["waybills"], body["courier_location"])
+    link, token = links.create_link(current(), body["waybills"], body["courier_location"], body["assisted"])
     return _link_out(link, token)
 
 
@@ -30,7 +30,7 @@ def _link_out(link, token):
     return {"token": token, "url": links.sign_url(token), "expires_at": link.expires_at,
             "waybills": [w.number for w in link.waybills],
             "qr_png": f"{base}/api/v1/sign-links/{token}/qr.png", "qr_svg": f"{base}/api/v1/sign-links/{token}/qr.svg",
-            "photos": recipient.photo_policy(link)}
+            "photos": recipient.photo_policy(link), "assisted": link.assisted}
 
 
 def _qr_response(data, mimetype):
@@ -84,10 +84,12 @@ def view(token):
 
 @blp.route("/sign/<token>/otp", methods=["POST"])
 @recipient_limits
+@blp.arguments(OtpSendSchema)
 @blp.response(200, OtpSentSchema)
-def send_otp(token):
-    """Send a 6-digit code to the consignee's phone (≤ 1 per 60 s, ≤ 5 per hour)."""
-    return recipient.send_otp(token)
+def send_otp(body, token):
+    """Send a 6-digit code to the consignee's phone, or on an assisted link to the phone the receiver
+    gives (≤ 1 per 60 s, ≤ 5 per hour per link; ≤ 5 per hour per phone)."""
+    return recipient.send_otp(token, body["phone"])
 
 
 @blp.route("/sign/<token>/otp/verify", methods=["POST"])

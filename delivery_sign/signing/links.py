@@ -33,7 +33,8 @@ def sign_url(token: str) -> str:
     return f"{current_app.config['PUBLIC_BASE_URL']}/s/{token}"
 
 
-def create_link(principal: Principal, numbers: list[str], courier_location: dict | None) -> tuple[SignLink, str]:
+def create_link(principal: Principal, numbers: list[str], courier_location: dict | None,
+                assisted: bool = False) -> tuple[SignLink, str]:
     if principal.role not in ("courier", "dispatcher", "admin"):
         raise Forbidden("Sign links are made by couriers and dispatchers.")
     numbers = list(dict.fromkeys(numbers))
@@ -63,14 +64,22 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
     if errors:
         raise ValidationFailed(errors)
 
+    doc_type = waybills[0].doc_type
+    policy = dict(doc_type.policy)
+    if assisted:
+        # Issue 14: the receiver signs on the courier's phone, so a code to a phone proves them.
+        if policy.get("assisted", "otp_required") == "forbidden":
+            raise Conflict("This document type does not allow an assisted sign-off on the courier's device.",
+                           slug="assisted-forbidden",
+                           errors=[field_error("assisted", "assisted_forbidden", "Assisted sign-off is forbidden.")])
+        policy["otp"] = "required"
     now = utcnow()
     _revoke_open_links([w.id for w in waybills], now)
-    doc_type = waybills[0].doc_type
     token = secrets.token_urlsafe(TOKEN_BYTES)
     courier_id = principal.user_id if principal.role == "courier" else waybills[0].courier_id
     link = SignLink(
         tenant_id=principal.tenant_id, token_hash=hash_secret(token), doc_type_id=doc_type.id,
-        policy=dict(doc_type.policy), consignee_phone=waybills[0].consignee_phone, courier_id=courier_id,
+        policy=policy, assisted=assisted, consignee_phone=waybills[0].consignee_phone, courier_id=courier_id,
         created_by=principal.actor, courier_location=courier_location, created_at=now,
         expires_at=now + timedelta(seconds=doc_type.policy["link_ttl_s"]),
     )
@@ -79,7 +88,7 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
     db.session.add_all([SignLinkWaybill(link_id=link.id, waybill_id=w.id) for w in waybills])
     events = [("link.created", principal.actor, f"link:{link.id}",
                {"waybills": [w.number for w in waybills], "expires_at": link.expires_at.isoformat() + "Z",
-                "courier_location": courier_location is not None})]
+                "courier_location": courier_location is not None, "assisted": assisted})]
     for waybill in waybills:
         if waybill.status != "out_for_delivery":
             waybill.status, waybill.out_for_delivery_at = "out_for_delivery", now
@@ -95,7 +104,7 @@ def _revoke_open_links(waybill_ids, now):
     """A new QR for a waybill retires the older ones, so one delivery has one live link."""
     open_links = db.session.execute(
         select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
-        .where(SignLinkWaybill.waybill_id.in_(waybill_ids), SignLink.used_at.is_(None),
+        .where(SignLinkWaybill.waybill_id.in_(waybill_ids), SignLink.purpose == "sign", SignLink.used_at.is_(None),
                SignLink.revoked_at.is_(None), SignLink.expires_at > now)
     ).scalars().unique().all()
     for link in open_links:
@@ -133,7 +142,8 @@ def find_link(token: str, *, for_update=False) -> SignLink:
     """The link of a token, or 404 — the same answer whatever tenant might own it."""
     if not token or len(token) > 100:
         raise NotFound("No such sign link.")
-    query = select(SignLink).where(SignLink.token_hash == hash_secret(token))
+    # Drop records (consent.drops) are links too, but never a recipient's or a QR's.
+    query = select(SignLink).where(SignLink.token_hash == hash_secret(token), SignLink.purpose == "sign")
     if for_update:
         query = query.with_for_update()
     link = db.session.execute(query).scalar_one_or_none()

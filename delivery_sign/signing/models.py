@@ -4,7 +4,7 @@ A link's token is the recipient's only credential: 256 random bits, stored as SH
 """
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import utcnow
@@ -34,6 +34,15 @@ class SignLink(db.Model):
     otp_verified_at: Mapped[datetime | None]
     otp_failures: Mapped[int] = mapped_column(default=0)
     locked_at: Mapped[datetime | None]
+    # ``drop``: the courier's own record of a consented drop (issue 14). Its token is never
+    # shown to anyone, so no recipient endpoint can reach it; it only carries the photos
+    # and the receipt of the drop the way a sign link carries a sign-off's.
+    purpose: Mapped[str] = mapped_column(String(10), default="sign", server_default="sign")
+    # Declared assisted sign-off on the courier's device (issue 14): OTP is required.
+    assisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Whose phone the verified code went to: ``consignee`` or ``receiver``, and masked.
+    otp_verified_whose: Mapped[str | None] = mapped_column(String(10))
+    otp_verified_to: Mapped[str | None] = mapped_column(String(20))
 
     courier = relationship("User")
     waybills = relationship("Waybill", secondary="sign_link_waybills", order_by="Waybill.id")
@@ -57,3 +66,6 @@ class OtpCode(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # Where the code went (masked) and whether that is the consignee's own phone.
+    sent_to: Mapped[str | None] = mapped_column(String(20))
+    to_consignee: Mapped[bool | None] = mapped_column(Boolean)

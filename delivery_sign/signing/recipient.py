@@ -100,6 +100,7 @@ def view(token: str) -> dict:
         "courier_photos": len(courier_photos(link)),
         "name_needed_for_self": name_needed_for_self(policy_of(link)),
         "signature_limits": signature_limits(),
+        "assisted": link.assisted,
     }
 
 
@@ -108,10 +109,23 @@ def _otp_hash(link_id: int, code: str) -> str:
     return hmac.new(key, f"{link_id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def send_otp(token: str) -> dict:
+# Issue 14: a phone the receiver names on an assisted link gets at most this many codes
+# an hour, whatever link asks, so the page cannot be used to flood someone's phone.
+OTP_PER_PHONE = "5 per hour"
+
+
+def send_otp(token: str, phone: str | None = None) -> dict:
+    from ..core.ratelimit import spend, within
+
     link = usable_link(token, for_update=True)
     if link.policy.get("otp") != "required":
         raise Conflict("This delivery does not ask for a verification code.", slug="otp-not-required")
+    if phone and not link.assisted:
+        raise ValidationFailed([field_error("phone", "phone_not_allowed",
+                                            "The code goes to the consignee's phone for this delivery.")])
+    to = phone or link.consignee_phone
+    phone_budget = hmac.new(current_app.config["SECRET_KEY"].encode(), f"otp-phone:{link.tenant_id}:{to}".encode(),
+                            hashlib.sha256).hexdigest()
     now = utcnow()
     last = db.session.execute(
         select(func.max(OtpCode.created_at)).where(OtpCode.link_id == link.id)).scalar()
@@ -124,18 +138,23 @@ def send_otp(token: str) -> dict:
                                              OtpCode.created_at > now - timedelta(hours=1))).scalar_one()
     if sent_last_hour >= OTP_PER_HOUR:
         raise TooManyRequests("Too many codes for this delivery in the last hour.", headers={"Retry-After": "3600"})
+    if not within(OTP_PER_PHONE, "otp-phone", phone_budget):
+        raise TooManyRequests("Too many codes to this phone in the last hour.", headers={"Retry-After": "3600"})
     code = f"{secrets.randbelow(10 ** 6):06d}"
+    to_consignee = to == link.consignee_phone
     db.session.add(OtpCode(link_id=link.id, code_hash=_otp_hash(link.id, code), created_at=now,
-                           expires_at=now + timedelta(seconds=OTP_TTL_S)))
+                           expires_at=now + timedelta(seconds=OTP_TTL_S), sent_to=mask_phone(to),
+                           to_consignee=to_consignee))
     tenant = db.session.get(Tenant, link.tenant_id)
     try:
-        send_sms(link.tenant_id, link.consignee_phone, OTP_TEMPLATE.format(tenant=tenant.name, code=code))
+        send_sms(link.tenant_id, to, OTP_TEMPLATE.format(tenant=tenant.name, code=code))
     except SmsError as exc:
         raise Problem(f"The code could not be sent: {exc}", status=503, slug="sms-unavailable",
                       title="SMS unavailable", headers={"Retry-After": "30"}) from None
+    spend(OTP_PER_PHONE, "otp-phone", phone_budget)
     audit.record(link.tenant_id, "otp.sent", "recipient", f"link:{link.id}",
-                 {"to": mask_phone(link.consignee_phone)})
-    return {"sent_to": mask_phone(link.consignee_phone), "expires_in": OTP_TTL_S, "resend_after": OTP_RESEND_S}
+                 {"to": mask_phone(to), "whose": "consignee" if to_consignee else "receiver"})
+    return {"sent_to": mask_phone(to), "expires_in": OTP_TTL_S, "resend_after": OTP_RESEND_S}
 
 
 def verify_otp(token: str, code: str) -> bool:
@@ -149,7 +168,11 @@ def verify_otp(token: str, code: str) -> bool:
     ).scalar_one_or_none()
     if live is not None and hmac.compare_digest(live.code_hash, _otp_hash(link.id, code)):
         live.used_at = link.otp_verified_at = now
-        audit.record(link.tenant_id, "otp.verified", "recipient", f"link:{link.id}", {})
+        link.otp_verified_to = live.sent_to
+        link.otp_verified_whose = None if live.to_consignee is None else (
+            "consignee" if live.to_consignee else "receiver")
+        audit.record(link.tenant_id, "otp.verified", "recipient", f"link:{link.id}",
+                     {"to": live.sent_to, "whose": link.otp_verified_whose})
         return True
     link.otp_failures += 1
     if link.otp_failures >= OTP_MAX_FAILURES:

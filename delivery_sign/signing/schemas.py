@@ -1,7 +1,7 @@
 """Shapes of the sign-link and recipient API (SPEC §4 "Sign links", "Recipient")."""
 from marshmallow import fields, post_load, validate
 
-from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, StrictSchema, UtcDateTime
+from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, Phone, StrictSchema, UtcDateTime
 from ..receipts.models import OUTCOMES, RELATIONS
 from ..waybills.schemas import Quantity
 
@@ -16,6 +16,8 @@ class SignLinkInSchema(StrictSchema):
     waybills = fields.List(fields.String(validate=validate.Length(1, 40)), required=True,
                            validate=validate.Length(1, MAX_LINK_WAYBILLS))
     courier_location = fields.Nested(CourierLocationSchema, load_default=None, allow_none=True)
+    assisted = fields.Boolean(load_default=False, metadata={
+        "description": "帮收件人签收: the sign page opens on the courier's device; an OTP is required"})
 
 
 class PhotoPolicySchema(StrictSchema):
@@ -37,6 +39,7 @@ class SignLinkOutSchema(StrictSchema):
     qr_png = fields.String()
     qr_svg = fields.String()
     photos = fields.Nested(PhotoPolicySchema)
+    assisted = fields.Boolean()
 
 
 class LinkStatusSchema(StrictSchema):
@@ -76,6 +79,12 @@ class RecipientViewSchema(StrictSchema):
     name_needed_for_self = fields.Boolean(metadata={
         "description": "false: with relation self and no name, the server signs in the consignee's name."})
     signature_limits = fields.Nested(SignatureLimitsSchema)
+    assisted = fields.Boolean()
+
+
+class OtpSendSchema(StrictSchema):
+    phone = Phone(load_default=None, allow_none=True, metadata={
+        "description": "Assisted links only: the receiver's own phone, when they are not the consignee"})
 
 
 class OtpSentSchema(StrictSchema):

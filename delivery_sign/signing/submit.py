@@ -25,7 +25,7 @@ from ..extensions import db
 from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint, new_receipt_code
 from ..receipts.services import link_paths
 from ..receipts.tasks import RENDER_PDF
-from ..waybills.models import WaybillAnomaly
+from ..waybills.models import Waybill, WaybillAnomaly
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
@@ -50,7 +50,9 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
         if previous.submission_id == body["submission_id"]:
             return previous.response, 200
         raise Conflict("This delivery has already been signed for.", slug="link-used")
-    # Re-checked under the link lock: a cancel that committed while the strokes were measured wins.
+    # Re-checked under the locks: a cancel or a drop that committed while the strokes were
+    # measured wins (and says so before "expired": cancelling is what retired the link).
+    _lock_waybills(link)
     check_deliverable(link)
     if state_of(link) == "expired":
         raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
@@ -73,6 +75,15 @@ def _default_signer_name(body, policy, consignee_name) -> dict:
     if signer["relation"] == "self" and not signer["name"].strip() and not name_needed_for_self(policy):
         return {**body, "signer": {**signer, "name": consignee_name, "name_from": "consignee"}}
     return {**body, "signer": {**signer, "name_from": "typed"}}
+def _lock_waybills(link) -> None:
+    """Lock the link's waybills (fresh from the database): a consented drop (consent.drops)
+    locks the same rows, so a drop and a sign-off never both win."""
+    from .models import SignLinkWaybill
+
+    db.session.execute(
+        select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+        .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id)
+        .with_for_update(of=Waybill).execution_options(populate_existing=True)).unique().scalars().all()
 
 
 # --- hard checks (422) ------------------------------------------------------------------
@@ -241,7 +252,10 @@ def _anomalies(link, body, checked, now, openid) -> dict:
         found.append("refused")
     if any(w.deadline is not None and w.deadline < now for w in link.waybills):
         found.append("late_signature")
-    if openid and link.courier is not None and link.courier.wechat_openid == openid:
+    # A declared assisted sign-off, proven by a code to a phone, is the honest way to sign on
+    # the courier's device; an undeclared one still is a finding.
+    assisted_verified = link.assisted and link.otp_verified_at is not None
+    if openid and link.courier is not None and link.courier.wechat_openid == openid and not assisted_verified:
         found.append("signed_on_courier_device")
     return {"codes": list(dict.fromkeys(found)), "location": location, "fingerprint": fp, "band_keys": keys,
             "replay_of": replay_of, "openid": openid}
@@ -343,7 +357,7 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
     signature = checked["signature"]
     first_times = [float(s[0, 2]) for s in signature.strokes if len(s)]
     location = body["location"]
-    return {
+    evidence = {
         "receipt_id": public_id,
         "receipt_code": _receipt_code(link.tenant_id),
         "tenant": {"slug": tenant.slug, "name": tenant.name},
@@ -384,3 +398,8 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
         "times": {"link_created_at": isoformat(link.created_at), "link_opened_at": isoformat(link.opened_at),
                   "otp_verified_at": isoformat(link.otp_verified_at), "submitted_at": isoformat(now)},
     }
+    if link.assisted:
+        # Declared on the courier's device: whose phone proved the receiver (issue 14).
+        evidence["assisted"] = {"declared": True, "otp_to": link.otp_verified_whose,
+                                "otp_phone_masked": link.otp_verified_to}
+    return evidence

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..core.clock import utcnow
 from ..extensions import BigId, db
 
-STATUSES = ("created", "assigned", "out_for_delivery", "signed", "partially_signed", "refused", "cancelled")
-FINAL_STATUSES = ("signed", "partially_signed", "refused", "cancelled")
+STATUSES = ("created", "assigned", "out_for_delivery", "signed", "partially_signed", "refused", "cancelled",
+            "dropped")
+# ``dropped``: left at a locker, station, door, guard or neighbour with the consignee's consent.
+FINAL_STATUSES = ("signed", "partially_signed", "refused", "cancelled", "dropped")
 CANCELLABLE = ("created", "assigned", "out_for_delivery")
 
 

@@ -347,6 +347,19 @@ def cancel(principal: Principal, number: str, reason: str) -> Waybill:
     return waybill
 
 
+def mark_dropped(waybill: Waybill, receipt_public_id: str, anomalies: list[str], now: datetime) -> None:
+    """The waybill's final state after a consented drop (the consent domain asks, the waybill
+    domain moves its state). The caller holds the row lock and has checked it is open."""
+    if waybill.status in FINAL_STATUSES:
+        raise Conflict(f"Waybill {waybill.number} is {waybill.status}; it can no longer be dropped.",
+                       slug="waybill-final")
+    waybill.status, waybill.signed_at, waybill.receipt_public_id = "dropped", now, receipt_public_id
+    existing = {a.code for a in waybill.anomalies}
+    db.session.add_all([WaybillAnomaly(tenant_id=waybill.tenant_id, waybill_id=waybill.id, code=code, created_at=now)
+                        for code in dict.fromkeys(anomalies) if code not in existing])
+    waybill.has_anomalies = bool(existing or anomalies)
+
+
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
 
 
@@ -384,7 +397,7 @@ def attach_document(principal: Principal, number: str, data: bytes) -> Waybill:
 
 # --- reconciliation ---------------------------------------------------------------------
 
-RECONCILABLE = ("signed", "partially_signed", "refused")
+RECONCILABLE = ("signed", "partially_signed", "refused", "dropped")
 
 
 def reconcile(principal: Principal, number: str, decision: str, note: str | None) -> Waybill:

@@ -13,7 +13,7 @@ from ..core.clock import utcnow
 from ..extensions import BigId, db
 
 EVENT_TYPES = ("waybill.signed", "waybill.partially_signed", "waybill.refused", "receipt.pdf_ready",
-               "waybill.reconciled")
+               "waybill.reconciled", "waybill.dropped")
 PENDING, SUCCEEDED, DEAD = "pending", "succeeded", "dead"
 
 

@@ -38,10 +38,15 @@ WALK = [
     ("GET", "/webhooks/{webhook_id}", None),
     ("POST", "/webhooks/{webhook_id}/rotate-secret", {"overlap_s": 0}),
     ("POST", "/webhooks/{webhook_id}/enable", None),
+    ("POST", "/waybills/{number}/consent-requests", {"options": ["guard"]}),
+    ("GET", "/waybills/{number}/consent", None),
+    ("POST", "/waybills/{number}/drop-photos", "multipart"),
+    ("POST", "/waybills/{number}/drop", {"place": "guard", "photo_ids": [], "location": None}),
+    ("POST", "/sign-links/{token}/send", {}),
 ]
 # Collections: the other tenant gets 200 with only its own rows (checked below).
 COLLECTIONS = ["/waybills", "/waybills/export", "/reports/summary", "/users", "/org-units", "/doc-types", "/api-keys", "/audit/verify", "/dev/sms-outbox",
-               "/webhooks"]
+               "/webhooks", "/reports/consent"]
 # Endpoints with no tenant object in the path, checked in their own tests; the recipient's
 # endpoints take the sign token as the credential, not a staff login (tests/signing).
 NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/wechat/bind", "/waybills/batch",
@@ -49,7 +54,9 @@ NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/we
                         "/sign/{token}", "/sign/{token}/otp", "/sign/{token}/otp/verify", "/sign/{token}/photos",
                         "/sign/{token}/submit", "/sign-links/{token}/qr.png", "/sign-links/{token}/qr.svg",
                         # The caller's own certificate and seal; verify is public (the upload is the subject).
-                        "/tenant/certificate", "/tenant/seal", "/verify"}
+                        "/tenant/certificate", "/tenant/seal", "/verify",
+                        # The consignee's consent link: its token is the credential (tests/consent).
+                        "/consent/{token}", "/consent/{token}/standing/revoke"}
 # The caller's own tenant's chain head and anchors (tests/core/test_audit_anchors.py).
 NOT_TENANT_ADDRESSED |= {"/audit/head", "/audit/anchors"}
 
@@ -96,10 +103,14 @@ def test_other_tenant_gets_404(world, other_world, make_door, method, template, 
         kwargs.update(data=b"%PDF-1.4\n", content_type="application/pdf")
     elif body == "photo":
         kwargs.update(data={"file": (io.BytesIO(b"\xff\xd8\xff"), "p.jpg")}, content_type="multipart/form-data")
+    elif body == "multipart":
+        kwargs.update(data={"file": (io.BytesIO(b"\xff\xd8 not ours"), "x.jpg"), "kind": "scene"},
+                      content_type="multipart/form-data")
     elif body is not None:
         kwargs["json"] = {k: [v.format(**names) for v in vs] if isinstance(vs, list) else vs for k, vs in body.items()}
     response = world.client.open(path, method=method, **kwargs)
-    staff_only = ("/users", "/doc-types", "/api-keys", "/sign-links", "/waybills/{number}/reconcile")
+    staff_only = ("/users", "/doc-types", "/api-keys", "/sign-links", "/waybills/{number}/reconcile",
+                  "/waybills/{number}/drop")
     expected = 403 if intruder == "api" and template.startswith(staff_only) else 404
     assert response.status_code == expected, (path, response.get_json())
     # And our objects are untouched.

@@ -1,9 +1,6 @@
 """Migration b12d0000009c on a database with sign-offs in it: rows survive both ways, and
 doc types that existed before it keep today's photo behaviour."""
-import pathlib
-
 import pytest
-from alembic.script import ScriptDirectory
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select
 
@@ -15,11 +12,7 @@ from delivery_sign.receipts.models import Photo, Receipt
 from ..conftest import _drop_postgres, _fresh_postgres
 from ..conftest import test_config as config_for
 from ..factories import Door, World
-
-
-MIGRATIONS = pathlib.Path(__file__).resolve().parents[2] / "migrations"
-# The revision just before this one, whatever other revisions get chained in ahead of it.
-BEFORE = ScriptDirectory(str(MIGRATIONS)).get_revision("b12d0000009c").down_revision
+from ..revisions import before
 
 
 @pytest.fixture
@@ -45,7 +38,7 @@ def test_down_and_up_with_receipts_and_photos_in_place(fresh_app, signature, pho
     door = Door(world, signature, photo_jpeg)
     assert door.submit().status_code == 201
     with fresh_app.app_context():
-        downgrade(revision=BEFORE)
+        downgrade(revision=before("b12d0000009c"))
         policy = db.session.execute(select(DocType.policy).where(DocType.tenant_id == world.tenant_id)).scalar_one()
         assert "photos_by" not in policy
         db.session.commit()

@@ -1,0 +1,54 @@
+"""Sign later by SMS: the courier or a dispatcher sends the sign link itself ("leave it with
+my neighbour, I will sign"), to the consignee's phone or a phone they name.
+
+Budgets per link and per phone live in the rate limiter's storage (Redis when set), so
+every process counts the same messages.
+"""
+from ..accounts.models import Tenant
+from ..core import audit
+from ..core.auth import Principal
+from ..core.clock import utcnow
+from ..core.errors import Gone, Problem
+from ..core.masking import mask_phone
+from ..core.ratelimit import spend, within
+from ..core.sms import SmsError, send_sms
+from ..extensions import db
+from ..signing import links
+from .services import TooManyRequests, phone_key
+
+LINK_LIMITS = "1 per minute;3 per hour"
+PHONE_LIMITS = "5 per hour"
+RESEND_AFTER_S = 60
+SIGN_LINK_TEMPLATE = "【{tenant}】您的快递（尾号{tail}）请点击 {url} 查看并签收，{minutes}分钟内有效。"
+
+
+def send_link(principal: Principal, token: str, phone: str | None) -> dict:
+    link = links.link_for_staff(principal, token)
+    state = links.state_of(link)
+    if state == "signed":
+        raise Gone("This delivery has already been signed for.", slug="link-used")
+    if state == "expired":
+        raise Gone("This sign link has expired; make a new one.", slug="link-expired")
+    if link.locked_at is not None:
+        raise links.Locked("Too many wrong codes; make a new sign link.")
+    to = phone or link.consignee_phone
+    phone_budget = f"{link.tenant_id}:{phone_key(to)}"
+    if not within(LINK_LIMITS, "sign-link-sms", str(link.id)):
+        raise TooManyRequests("The link was sent moments ago or too often for this delivery.",
+                              headers={"Retry-After": str(RESEND_AFTER_S)})
+    if not within(PHONE_LIMITS, "sign-link-sms-phone", phone_budget):
+        raise TooManyRequests("Too many links to this phone in the last hour.", headers={"Retry-After": "3600"})
+    tenant = db.session.get(Tenant, link.tenant_id)
+    minutes = max(1, int((link.expires_at - utcnow()).total_seconds() // 60))
+    number = link.waybills[0].number
+    try:
+        send_sms(link.tenant_id, to, SIGN_LINK_TEMPLATE.format(tenant=tenant.name, tail=number[-4:],
+                                                               url=links.sign_url(token), minutes=minutes))
+    except SmsError as exc:
+        raise Problem(f"The message could not be sent: {exc}", status=503, slug="sms-unavailable",
+                      title="SMS unavailable", headers={"Retry-After": "30"}) from None
+    audit.record(link.tenant_id, "link.sent", principal.actor, f"link:{link.id}",
+                 {"to": mask_phone(to), "whose": "consignee" if to == link.consignee_phone else "other"})
+    spend(LINK_LIMITS, "sign-link-sms", str(link.id))
+    spend(PHONE_LIMITS, "sign-link-sms-phone", phone_budget)
+    return {"sent_to": mask_phone(to), "expires_at": link.expires_at, "resend_after": RESEND_AFTER_S}
