@@ -202,8 +202,11 @@ def link_for_staff(principal: Principal, token: str) -> SignLink:
     link = find_link(token)
     if link.tenant_id != principal.tenant_id:
         raise NotFound("No such sign link.")
-    if principal.role == "courier" and link.courier_id != principal.user_id:
-        raise NotFound("No such sign link.")
-    if principal.org_unit_ids is not None and not any(w.org_unit_id in principal.org_unit_ids for w in link.waybills):
+    # The same reach as waybills.services.scoped: a courier their own links, others their units.
+    if principal.role == "courier":
+        if link.courier_id != principal.user_id:
+            raise NotFound("No such sign link.")
+    elif principal.org_unit_ids is not None and not any(w.org_unit_id in principal.org_unit_ids
+                                                        for w in link.waybills):
         raise NotFound("No such sign link.")
     return link

@@ -59,3 +59,21 @@ def test_dispatcher_without_org_unit_sees_nothing(world):
     # And it cannot create waybills nowhere in particular either.
     made = world.client.post("/api/v1/waybills", json=_payload(), headers=headers)
     assert made.status_code == 422
+
+
+def test_a_courier_without_an_org_unit_photographs_their_own_link(world, photo_jpeg):
+    # Couriers reach their own waybills and links, org unit or not (found by the kill test:
+    # the unit-less courier's photo was 404 once dispatchers without a unit failed closed).
+    world.post("/users", {"username": "rider", "password": PASSWORD, "role": "courier"})
+    number = world.waybill(courier="rider")["number"]
+    headers = _login(world, "rider")
+    link = world.client.post("/api/v1/sign-links", json={"waybills": [number]}, headers=headers)
+    assert link.status_code == 201, link.get_json()
+    token = link.get_json()["token"]
+    from tests.factories import photo_file
+
+    photo = world.client.post(f"/api/v1/sign-links/{token}/photos", headers=headers,
+                              data={"kind": "goods", "file": photo_file(photo_jpeg)},
+                              content_type="multipart/form-data")
+    assert photo.status_code == 201, photo.get_json()
+    assert world.client.get(f"/api/v1/sign-links/{token}/status", headers=headers).status_code == 200
