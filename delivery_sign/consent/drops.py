@@ -73,7 +73,7 @@ def upload_photo(principal: Principal, number: str, upload, kind: str) -> Photo:
     size and pixel limits, blur, darkness, near-duplicates of other deliveries)."""
     from ..evidence.photo_hash import chunk_keys
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
-    from ..signing.recipient import _near_photo, _signed64
+    from ..signing.recipient import _near_photo, _signed64, _username
 
     if kind not in DROP_PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(DROP_PHOTO_KINDS)}.")])
@@ -105,8 +105,9 @@ def upload_photo(principal: Principal, number: str, upload, kind: str) -> Photo:
     photo = Photo(
         public_id=uuid.uuid4().hex, tenant_id=waybill.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
         storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
-        exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of, taken_by="courier"),
-        anomalies=anomalies, phash=_signed64(report.phash), created_at=now)
+        exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of),
+        anomalies=anomalies, phash=_signed64(report.phash), created_at=now,
+        taken_by="courier", taken_by_user=_username(principal))
     db.session.add(photo)
     db.session.flush()
     db.session.add_all([PhotoHashChunk(tenant_id=waybill.tenant_id, chunk=(no << 16) | value, photo_id=photo.id)
@@ -234,9 +235,7 @@ def _evidence(waybill, link, body, consent, photos, location, anomalies, place_n
         "consent": consent.evidence() if consent else None,
         "signer": None,
         "signature": None,
-        "photos": [{"photo_id": p.public_id, "kind": p.kind, "sha256": p.sha256, "mime": p.mime, "size": p.size,
-                    "width": p.width, "height": p.height, "exif": p.exif, "checks": p.checks, "taken_by": "courier",
-                    "taken_at": isoformat(p.created_at)} for p in photos],
+        "photos": [p.as_evidence() for p in photos],
         "location": {"raw": body["location"], "wgs84": location["signer_wgs84"],
                      "distance_to_consignee_m": location["distance_to_consignee_m"],
                      "distance_to_courier_m": None, "courier_at_link_time": None},

@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ..core.clock import utcnow
+from ..core.clock import isoformat, utcnow
 from ..extensions import BigId, db
 
 OUTCOMES = ("signed", "partial", "refused")
@@ -114,6 +114,14 @@ class Photo(db.Model):
     client_exif: Mapped[dict | None] = mapped_column(JSON)
     # A courier's retake withdraws the earlier photo; the sweep removes it with the link.
     removed_at: Mapped[datetime | None]
+
+    def as_evidence(self) -> dict:
+        """The photo in a receipt's evidence: who took it and when, and what the phone
+        declared about it (one shape for sign-offs and drops)."""
+        return {"photo_id": self.public_id, "kind": self.kind, "sha256": self.sha256, "mime": self.mime,
+                "size": self.size, "width": self.width, "height": self.height, "exif": self.exif,
+                "checks": self.checks, "taken_by": {"party": self.taken_by, "user": self.taken_by_user},
+                "taken_at": isoformat(self.created_at), "declared_by_client": self.client_exif}
 
 
 class PhotoHashChunk(db.Model):

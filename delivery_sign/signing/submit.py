@@ -342,15 +342,6 @@ def _receipt_code(tenant_id) -> str:
             return code
 
 
-def _photo_evidence(photo) -> dict:
-    """A photo as evidence: who took it and when, and what the phone declared about it."""
-    taker = {"party": photo.taken_by, "user": photo.taken_by_user}
-    return {"photo_id": photo.public_id, "kind": photo.kind, "sha256": photo.sha256, "mime": photo.mime,
-            "size": photo.size, "width": photo.width, "height": photo.height, "exif": photo.exif,
-            "checks": photo.checks, "taken_by": taker, "taken_at": isoformat(photo.created_at),
-            "declared_by_client": photo.client_exif}
-
-
 def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
     """The canonical evidence document (SPEC §6). No full phone number is ever in it."""
     tenant = db.session.get(Tenant, link.tenant_id)
@@ -382,7 +373,7 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
                    "wechat_openid": found["openid"], "name_from": body["signer"]["name_from"]},
         "signature": {"strokes": body["signature"]["strokes"], "canvas": body["signature"]["canvas"],
                       "metrics": checked["verdict"].metrics},
-        "photos": [_photo_evidence(p) for p in checked["photos"]],
+        "photos": [p.as_evidence() for p in checked["photos"]],
         "location": {"raw": location, "wgs84": found["location"]["signer_wgs84"],
                      "distance_to_consignee_m": found["location"]["distance_to_consignee_m"],
                      "distance_to_courier_m": found["location"]["distance_to_courier_m"],
