@@ -1,0 +1,123 @@
+"""Signature fingerprints in the database: the replay lookup, and the re-index to the
+current fingerprint version (issue 21).
+
+`find_replay` is the submit's lookup: the tenant's rows that share a band key with the
+new signature, confirmed with `is_replay`. While the tenant still has rows of a legacy
+fingerprint version (evidence/replay.py, `LEGACY_VERSIONS`), the signature's legacy
+fingerprint and its keys are probed too, so a receipt not yet re-indexed is still found.
+
+`REINDEX` recomputes the fingerprint and band keys of receipts with legacy rows from the
+strokes stored in their evidence, `REINDEX_BATCH` receipts per job in receipt id order,
+each batch one transaction (old rows out, new rows in: a receipt is never without its
+rows), and then enqueues the next batch (the job payload is the cursor). A receipt whose
+strokes are gone (purged, unparseable) keeps its legacy rows: they are all that is left
+to match against, and the lookup keeps probing legacy keys for that tenant. The chain is
+started by `ensure_reindex`, a periodic worker task, so a deployment needs no step of
+its own; its dedupe key makes it start once per fingerprint version.
+"""
+import logging
+
+from sqlalchemy import delete, select
+
+from ..core import jobs
+from ..evidence.replay import (FINGERPRINT_VERSION, LEGACY_VERSIONS, band_keys, fingerprint, is_replay,
+                               legacy_fingerprint)
+from ..evidence.strokes import SignatureInputError
+from ..extensions import db
+from .models import Receipt, SignatureFingerprint
+
+log = logging.getLogger(__name__)
+
+REINDEX = "fingerprints.reindex"
+REINDEX_BATCH = 200            # receipts per job: ~16 rows each, well under a second
+ENSURE_EVERY_S = 600.0
+
+
+def legacy_rows_exist(tenant_id: int | None = None) -> bool:
+    """Any fingerprint rows of a legacy version (of one tenant, or of any)."""
+    query = select(SignatureFingerprint.id).where(SignatureFingerprint.version.in_(LEGACY_VERSIONS))
+    if tenant_id is not None:
+        query = query.where(SignatureFingerprint.tenant_id == tenant_id)
+    return db.session.execute(query.limit(1)).first() is not None
+
+
+def find_replay(tenant_id: int, signature, fp: bytes, keys: list[int]) -> str | None:
+    """Public id of the tenant's earliest receipt whose signature this one replays."""
+    probes = {fp[0]: fp} if fp else {}
+    lookup = list(keys)
+    if keys and legacy_rows_exist(tenant_id):
+        legacy = legacy_fingerprint(signature)
+        probes[legacy[0]] = legacy
+        lookup += band_keys(legacy)
+    if not lookup:
+        return None
+    candidates = db.session.execute(
+        select(SignatureFingerprint.receipt_id, SignatureFingerprint.fingerprint)
+        .where(SignatureFingerprint.tenant_id == tenant_id, SignatureFingerprint.band_key.in_(lookup))
+        .distinct().order_by(SignatureFingerprint.receipt_id)
+    ).all()
+    for receipt_id, stored in candidates:
+        probe = probes.get(stored[0]) if stored else None
+        if probe is not None and is_replay(probe, stored):
+            return db.session.execute(select(Receipt.public_id).where(Receipt.id == receipt_id)).scalar_one()
+    return None
+
+
+def fingerprint_rows(receipt: Receipt, fp: bytes) -> list[SignatureFingerprint]:
+    """The rows that file `fp` under each of its band keys (none for a signature without ink)."""
+    return [SignatureFingerprint(tenant_id=receipt.tenant_id, band_key=key, receipt_id=receipt.id, fingerprint=fp)
+            for key in band_keys(fp)]
+
+
+def reindex_batch(after: int, limit: int = REINDEX_BATCH) -> tuple[int | None, int, int]:
+    """Re-index the next `limit` receipts with legacy rows after receipt id `after`, in
+    the current transaction. Returns (last receipt id seen or None when there are no
+    more, receipts re-indexed, receipts kept as they were because their strokes are gone)."""
+    from .services import signature_of
+
+    ids = db.session.execute(
+        select(SignatureFingerprint.receipt_id)
+        .where(SignatureFingerprint.version.in_(LEGACY_VERSIONS), SignatureFingerprint.receipt_id > after)
+        .group_by(SignatureFingerprint.receipt_id).order_by(SignatureFingerprint.receipt_id).limit(limit)
+    ).scalars().all()
+    if not ids:
+        return None, 0, 0
+    done = kept = 0
+    for receipt in db.session.execute(select(Receipt).where(Receipt.id.in_(ids))).scalars():
+        try:
+            signature = signature_of(receipt)
+        except (KeyError, TypeError, SignatureInputError):
+            kept += 1
+            continue
+        db.session.execute(delete(SignatureFingerprint).where(SignatureFingerprint.receipt_id == receipt.id))
+        db.session.add_all(fingerprint_rows(receipt, fingerprint(signature)))
+        done += 1
+    db.session.flush()
+    return ids[-1], done, kept
+
+
+@jobs.handler(REINDEX, max_attempts=10, backoff_s=30)
+def run_reindex(ctx) -> None:
+    after = int((ctx.payload or {}).get("after", 0))
+    last, done, kept = reindex_batch(after)
+    if last is None:
+        log.info("fingerprint re-index to version %s finished", FINGERPRINT_VERSION)
+        return
+    log.info("fingerprint re-index: %s receipts after %s re-indexed, %s without strokes kept", done, after, kept)
+    jobs.enqueue(REINDEX, {"after": last}, dedupe_key=_dedupe_key(last))
+
+
+def _dedupe_key(after: int) -> str:
+    return f"fingerprints-reindex:v{FINGERPRINT_VERSION}:{after}"
+
+
+def ensure_reindex() -> bool:
+    """Start the re-index chain when legacy rows exist (once per version); True if it
+    enqueued (or found) the first job."""
+    if not legacy_rows_exist():
+        return False
+    jobs.enqueue(REINDEX, {"after": 0}, dedupe_key=_dedupe_key(0))
+    return True
+
+
+jobs.every(ENSURE_EVERY_S)(ensure_reindex)

@@ -1,0 +1,38 @@
+"""signature fingerprints carry their version
+
+Issue 21: fingerprint version 2 follows the pen through time and survives re-sampling.
+Existing rows are version 1 (server default, a cheap ADD COLUMN; old code keeps
+working). Their recompute from the stored strokes is not done here, where it would hold
+the table for the whole migration: the periodic task in receipts/fingerprints.py enqueues
+the re-index job, which converts them in batches of receipts while the submit's lookup
+uses the old and the new band keys. The downgrade drops the column; rows already
+re-indexed then carry version-2 fingerprints, which the version-1 code never matches
+(is_replay compares the version byte), so a downgrade loses replay detection against
+them but breaks nothing.
+
+Revision ID: b21r0000009d
+Revises: a1d4c0e70008
+Create Date: 2026-12-01 22:20:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = 'b21r0000009d'
+down_revision = 'a1d4c0e70008'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('signature_fingerprints', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('version', sa.SmallInteger(), server_default='1', nullable=False))
+        batch_op.create_index('ix_signature_fingerprints_version', ['version', 'receipt_id'], unique=False)
+
+
+def downgrade():
+    with op.batch_alter_table('signature_fingerprints', schema=None) as batch_op:
+        batch_op.drop_index('ix_signature_fingerprints_version')
+        batch_op.drop_column('version')
