@@ -13,11 +13,11 @@ rows), and then enqueues the next batch (the job payload is the cursor). A recei
 strokes are gone (purged, unparseable) keeps its legacy rows: they are all that is left
 to match against, and the lookup keeps probing legacy keys for that tenant. The chain is
 started by `ensure_reindex`, a periodic worker task, so a deployment needs no step of
-its own; its dedupe key makes it start once per fingerprint version.
+its own; its dedupe key (version and starting receipt) keeps it from starting twice.
 """
 import logging
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..core import jobs
 from ..evidence.replay import (FINGERPRINT_VERSION, LEGACY_VERSIONS, band_keys, fingerprint, is_replay,
@@ -69,12 +69,13 @@ def fingerprint_rows(receipt: Receipt, fp: bytes) -> list[SignatureFingerprint]:
             for key in band_keys(fp)]
 
 
-def reindex_batch(after: int, limit: int = REINDEX_BATCH) -> tuple[int | None, int, int]:
+def reindex_batch(after: int, limit: int | None = None) -> tuple[int | None, int, int]:
     """Re-index the next `limit` receipts with legacy rows after receipt id `after`, in
     the current transaction. Returns (last receipt id seen or None when there are no
     more, receipts re-indexed, receipts kept as they were because their strokes are gone)."""
     from .services import signature_of
 
+    limit = limit or REINDEX_BATCH
     ids = db.session.execute(
         select(SignatureFingerprint.receipt_id)
         .where(SignatureFingerprint.version.in_(LEGACY_VERSIONS), SignatureFingerprint.receipt_id > after)
@@ -112,11 +113,15 @@ def _dedupe_key(after: int) -> str:
 
 
 def ensure_reindex() -> bool:
-    """Start the re-index chain when legacy rows exist (once per version); True if it
-    enqueued (or found) the first job."""
-    if not legacy_rows_exist():
+    """Start the re-index chain at the first receipt with legacy rows; True if there is
+    one. The dedupe key is that starting point, so a chain starts once: receipts whose
+    strokes are gone stay first and their chain is not started again."""
+    first = db.session.execute(
+        select(func.min(SignatureFingerprint.receipt_id)).where(SignatureFingerprint.version.in_(LEGACY_VERSIONS))
+    ).scalar()
+    if first is None:
         return False
-    jobs.enqueue(REINDEX, {"after": 0}, dedupe_key=_dedupe_key(0))
+    jobs.enqueue(REINDEX, {"after": first - 1}, dedupe_key=_dedupe_key(first - 1))
     return True
 
 
