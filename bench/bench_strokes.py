@@ -2,7 +2,7 @@
 
     /work/venv/bin/python bench/bench_strokes.py [--stored 100000]
 
-Prints numbers next to the targets of issue #3; asserts nothing. Wall-clock times are
+Prints numbers next to the targets of issues #3 and #21; asserts nothing. Wall-clock times are
 p50/p95 over repeated runs; CPU times (process_time) are printed beside them because
 other work on a shared machine inflates wall time.
 """
@@ -99,35 +99,52 @@ def confusion_table():
     if failed:
         print("   genuine hard failures:", failed[:5])
 
-    print("\n== replays (index holds every genuine signature)")
+    replay_table(genuine)
+    return genuine
+
+
+SHIFTED_KINDS = ("exact", "translated", "scaled", "retimed", "jittered", "combined")
+
+
+def replay_table(genuine):
+    """Issue 21: each replay class of the corpus and of the held-out set, and the same
+    writers signing again, against an index of every genuine signature."""
     fingerprints = {item["id"]: replay.fingerprint(parse(item)) for item in genuine}
     index = replay.ReplayIndex()
     for key, fp in fingerprints.items():
         index.add(key, fp)
-    by_kind = collections.defaultdict(lambda: [0, 0])
-    for item in replays:
-        found = index.find(replay.fingerprint(parse(item)))
-        by_kind[item["kind"]][0] += item["original"] in found
-        by_kind[item["kind"]][1] += 1
-    for kind, (hit, total) in by_kind.items():
-        print(f"{'replay / ' + kind:42s} {total:5d} flagged {pct(hit, total)}")
-    hits = sum(h for h, _ in by_kind.values())
-    print(f"   replays flagged: {hits}/{len(replays)} = {pct(hits, len(replays))} (target >= 99 %)")
+    print(f"\n== replays (fingerprint version {replay.FINGERPRINT_VERSION}; index holds every genuine signature)")
+    print(f"{'class':42s} {'n':>5s} {'flagged':>8s} {'held-out':>8s}")
+    found = {}
+    for name in ("replays", "replays_heldout"):
+        for item in load(name):
+            hit = item["original"] in index.find(replay.fingerprint(parse(item)))
+            found.setdefault((name, item["kind"]), []).append(hit)
+    kinds = list(dict.fromkeys(kind for _, kind in found))
+    for kind in kinds:
+        main, held = found.get(("replays", kind), []), found.get(("replays_heldout", kind), [])
+        print(f"{'replay / ' + kind:42s} {len(main):5d} {pct(sum(main), len(main))} "
+              f"{pct(sum(held), len(held))} of {len(held)}")
+    for label, group, target in (("shifted/scaled/re-timed", SHIFTED_KINDS, "100 %"),
+                                 ("re-sampled", [k for k in kinds if k not in SHIFTED_KINDS], ">= 95 %")):
+        for name in ("replays", "replays_heldout"):
+            hits = [h for (n, kind), v in found.items() if n == name and kind in group for h in v]
+            print(f"   {label} replays flagged ({name}): {sum(hits)}/{len(hits)} = {pct(sum(hits), len(hits))}"
+                  f" (target {target})")
     people = collections.defaultdict(list)
     for item in genuine:
         people[item["person"]].append(item["id"])
     pairs = [(a, b) for ids in people.values() for a, b in itertools.combinations(ids, 2)]
     flagged = sum(replay.is_replay(fingerprints[a], fingerprints[b]) for a, b in pairs)
     self_only = sum(index.find(fp) != [key] for key, fp in fingerprints.items())
-    print(f"   distinct genuine pairs of the same person flagged: {flagged}/{len(pairs)} (target 0); "
+    print(f"   same-writer repeats (distinct genuine pairs of one person) flagged: {flagged}/{len(pairs)} (target 0); "
           f"genuine signatures matching anything but themselves: {self_only}")
     distances = [replay.replay_distance(fingerprints[a], fingerprints[b]) for a, b in pairs]
     replay_distances = [replay.replay_distance(replay.fingerprint(parse(item)), fingerprints[item["original"]])
-                        for item in replays]
+                        for name in ("replays", "replays_heldout") for item in load(name)]
     print(f"   fingerprint distance: replays max {max(replay_distances):.4f}, p99 "
           f"{np.percentile(replay_distances, 99):.4f}; same-person genuine pairs min {min(distances):.4f}, "
           f"p1 {np.percentile(distances, 1):.4f}; limit REPLAY_MAX_DISTANCE = {replay.REPLAY_MAX_DISTANCE}")
-    return genuine
 
 
 def measurements(genuine):
@@ -195,7 +212,7 @@ def replay_lookup(genuine, stored):
                 index.add((person["id"], k), fp)
                 count += 1
                 if rng.random() < 0.01:
-                    queries_replay.append(((person["id"], k), jitter(variant, rng)))
+                    queries_replay.append(((person["id"], k), jitter(variant, rng, resample=len(queries_replay) % 2)))
             elif len(queries_new) < 1000:
                 queries_new.append(fp)   # the same person signing again, not stored
         if count >= stored and len(queries_new) >= 1000:
@@ -218,12 +235,28 @@ def replay_lookup(genuine, stored):
     print(f"replay lookup among {len(index)}: p50 {np.percentile(wall, 50) * 1e3:.3f} ms, "
           f"p95 {np.percentile(wall, 95) * 1e3:.3f} ms (target <= 5 ms p95); candidates per lookup "
           f"p50 {np.percentile(candidates, 50):.0f}, p95 {np.percentile(candidates, 95):.0f}, max {max(candidates)}")
-    print(f"    jittered replays missed: {missed}/{len(queries_replay[:1000])}; new signatures of stored "
+    print(f"    jittered (half of them re-sampled) replays missed: {missed}/{len(queries_replay[:1000])}; new signatures of stored "
           f"people flagged as replays: {false_flags}/{len(queries_new)}")
-    sample = [replay.fingerprint(vary(quick_shape(persons[0], hanzi, latin, rng, corpus), rng)) for _ in range(3)]
-    p50, p95, cpu = timed(replay.fingerprint, [parse(item) for item in genuine[:100]], repeat=3)
-    print(f"fingerprint of a corpus signature: {p50:.3f} / {p95:.3f} / {cpu:.3f} ms; band_keys: "
-          f"{timed(replay.band_keys, sample, repeat=100)[0]:.3f} ms p50")
+    submit_cpu(genuine)
+
+
+def submit_cpu(genuine):
+    """The submit's replay work outside the database: fingerprint and band keys of the
+    signature (before issue 21: version 1; after: version 2; while the re-index runs:
+    both), over corpus signatures of 3-character names of 300-800 points."""
+    three = [parse(item) for item in genuine
+             if len(item["signer_name"]) == 3 and 300 <= sum(len(s) for s in item["strokes"]) <= 800]
+    legacy = getattr(replay, "legacy_fingerprint", None)
+    stages = [("fingerprint + band_keys", lambda s: replay.band_keys(replay.fingerprint(s)))]
+    if legacy is not None:
+        stages.append(("  legacy (version 1) fingerprint + band_keys", lambda s: replay.band_keys(legacy(s))))
+        stages.append(("  both, while the re-index runs", lambda s: (replay.band_keys(replay.fingerprint(s)),
+                                                                     replay.band_keys(legacy(s)))))
+    print(f"submit's replay CPU, fingerprint version {replay.FINGERPRINT_VERSION} (n={len(three)}; "
+          "wall p50 / wall p95 / cpu p50, ms):")
+    for label, function in stages:
+        p50, p95, cpu = timed(function, three, repeat=20)
+        print(f"    {label:46s} {p50:.3f} / {p95:.3f} / {cpu:.3f}")
 
 
 CHARACTER_PX = 150.0
@@ -247,20 +280,34 @@ def quick_shape(person, hanzi, latin, rng, corpus):
 def vary(base, rng):
     """Another signature of the same person: every stroke moved and reshaped a little
     (4 % of a character per stroke, calibrated so that pairs lie as far apart as the
-    same-person pairs of the corpus: min 0.04, p1 0.05 in fingerprint distance)."""
+    same-person pairs of the corpus: min 0.04, p1 0.05 in version-1 distance), and
+    written at its own pace: each stroke's duration x lognormal(0, 0.12), pen lifts of
+    lognormal(100 ms, 0.35) as in the corpus' hands."""
     points, stroke_of, along, splits = base
     strokes_count = len(splits) + 1
     moved = points.copy()
     moved[:, :2] += (rng.normal(0, 0.04 * CHARACTER_PX, (strokes_count, 2))[stroke_of]
                      + along[:, None] * rng.normal(0, 0.027 * CHARACTER_PX, (strokes_count, 2))[stroke_of])
+    period = 16.0 * rng.lognormal(0.0, 0.12, strokes_count)[stroke_of]
+    starts = np.concatenate(([0], splits))
+    first = np.zeros(len(moved), bool)
+    first[starts] = True
+    steps = np.where(first, rng.lognormal(np.log(100.0), 0.35, len(moved)), period)
+    steps[0] = 0.0
+    moved[:, 2] = np.floor(np.cumsum(steps))
     return strokes.Signature(tuple(np.split(moved, splits)), 400.0, 200.0, 2.0)
 
 
-def jitter(sig, rng):
+def jitter(sig, rng, resample=False):
+    """A replay: scaled, shifted, 0.5 px jitter; re-sampled (every other point) if asked."""
     moved = []
     factor, shift = rng.uniform(0.6, 1.6), rng.uniform(-50, 50, 2)
     for stroke in sig.strokes:
         s = stroke.copy()
+        if resample:
+            keep = np.zeros(len(s), bool)
+            keep[::2] = keep[-1] = True
+            s = s[keep]
         s[:, :2] = s[:, :2] * factor + shift + rng.normal(0, 0.5, (len(s), 2))
         moved.append(s)
     return strokes.Signature(tuple(moved), sig.width, sig.height, sig.dpr)
@@ -269,7 +316,13 @@ def jitter(sig, rng):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--stored", type=int, default=100_000, help="signatures in the replay index")
+    parser.add_argument("--replays-only", action="store_true", help="only the replay table, lookup and CPU")
     args = parser.parse_args()
+    if args.replays_only:
+        genuine = load("genuine")
+        replay_table(genuine)
+        replay_lookup(genuine, args.stored)
+        return
     genuine = confusion_table()
     measurements(genuine)
     timings(genuine, args.stored)
