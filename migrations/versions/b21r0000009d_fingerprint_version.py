@@ -2,7 +2,8 @@
 
 Issue 21: fingerprint version 2 follows the pen through time and survives re-sampling.
 Existing rows are version 1 (server default, a cheap ADD COLUMN; old code keeps
-working). Their recompute from the stored strokes is not done here, where it would hold
+working), except rows that version-2 code wrote before a downgrade, which get their
+fingerprint's first byte (versions below 10). Their recompute from the stored strokes is not done here, where it would hold
 the table for the whole migration: the periodic task in receipts/fingerprints.py enqueues
 the re-index job, which converts them in batches of receipts while the submit's lookup
 uses the old and the new band keys. The downgrade drops the column; rows already
@@ -30,6 +31,11 @@ def upgrade():
     with op.batch_alter_table('signature_fingerprints', schema=None) as batch_op:
         batch_op.add_column(sa.Column('version', sa.SmallInteger(), server_default='1', nullable=False))
         batch_op.create_index('ix_signature_fingerprints_version', ['version', 'receipt_id'], unique=False)
+    # Rows written by version-2 code before a downgrade and this upgrade again: the
+    # fingerprint's first byte is its version (a scan that writes only those rows).
+    first_byte = ("get_byte(fingerprint, 0)" if op.get_bind().dialect.name == "postgresql"
+                  else "CAST(hex(substr(fingerprint, 1, 1)) AS INTEGER)")
+    op.execute(f"UPDATE signature_fingerprints SET version = {first_byte} WHERE {first_byte} <> 1")
 
 
 def downgrade():
