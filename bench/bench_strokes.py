@@ -1,6 +1,6 @@
 """Signature stroke checks: the confusion table over the labelled corpus, and timings.
 
-    /work/venv/bin/python bench/bench_strokes.py [--stored 100000]
+    /work/venv/bin/python bench/bench_strokes.py [--stored 100000] [--replays-only] [--db sqlite] [--db postgresql+psycopg://…]
 
 Prints numbers next to the targets of issues #3 and #21; asserts nothing. Wall-clock times are
 p50/p95 over repeated runs; CPU times (process_time) are printed beside them because
@@ -166,7 +166,7 @@ def measurements(genuine):
     print(f"{'genuine':28s} {'ink heights per char':22s} min {min(heights):.2f} p1 {np.percentile(heights, 1):.2f}")
 
 
-def timings(genuine, stored):
+def timings(genuine, stored, db_urls=()):
     print("\n== timings (wall p50 / wall p95 / cpu p50, ms)")
     three = [item for item in genuine
              if len(item["signer_name"]) == 3 and 300 <= sum(len(s) for s in item["strokes"]) <= 800]
@@ -187,10 +187,10 @@ def timings(genuine, stored):
         print(f"    canvas {canvas[0]:.0f}x{canvas[1]:.0f} CSS px (n={len(sigs)}):{'':22s}{p50:.3f} / {p95:.3f} / {cpu:.3f}")
     p50, p95, cpu = timed(signature_render.render_svg, both, repeat=5)
     print(f"    of which render_svg:                                   {p50:.3f} / {p95:.3f} / {cpu:.3f}")
-    replay_lookup(genuine, stored)
+    replay_lookup(genuine, stored, db_urls)
 
 
-def replay_lookup(genuine, stored):
+def replay_lookup(genuine, stored, db_urls=()):
     """Fill an index with `stored` fingerprints of distinct synthetic signatures, then time
     lookups of replays (must be found) and of new genuine signatures (must not be)."""
     import make_signature_corpus as corpus
@@ -201,7 +201,7 @@ def replay_lookup(genuine, stored):
     persons = [corpus.make_person(rng, i, i % 10 == 9) for i in range(stored // per_person + 50)]
     index = replay.ReplayIndex()
     started = time.perf_counter()
-    queries_new, queries_replay = [], []
+    queries_new, queries_replay, rows, new_signatures = [], [], [], []
     count = 0
     for person in persons:
         base = quick_shape(person, hanzi, latin, rng, corpus)
@@ -210,11 +210,13 @@ def replay_lookup(genuine, stored):
             fp = replay.fingerprint(variant)
             if count < stored and k < per_person:
                 index.add((person["id"], k), fp)
+                rows.append(fp)
                 count += 1
                 if rng.random() < 0.01:
                     queries_replay.append(((person["id"], k), jitter(variant, rng, resample=len(queries_replay) % 2)))
             elif len(queries_new) < 1000:
                 queries_new.append(fp)   # the same person signing again, not stored
+                new_signatures.append(variant)
         if count >= stored and len(queries_new) >= 1000:
             break
     print(f"replay index: {len(index)} stored signatures built in {time.perf_counter() - started:.1f} s")
@@ -237,7 +239,136 @@ def replay_lookup(genuine, stored):
           f"p50 {np.percentile(candidates, 50):.0f}, p95 {np.percentile(candidates, 95):.0f}, max {max(candidates)}")
     print(f"    jittered (half of them re-sampled) replays missed: {missed}/{len(queries_replay[:1000])}; new signatures of stored "
           f"people flagged as replays: {false_flags}/{len(queries_new)}")
+    keys = {key: n for n, key in enumerate(index._fingerprints)}
+    for url in db_urls:
+        database_lookup(url, rows, [(keys[key], sig) for key, sig in queries_replay[:500]], new_signatures[:500],
+                        new_signatures[-1])
     submit_cpu(genuine)
+
+
+def _lookup_before(tenant_id, signature, fp, keys):
+    """The lookup as signing/submit.py ran it before issue 21 (one version, no legacy probe)."""
+    from sqlalchemy import select
+
+    from delivery_sign.extensions import db
+    from delivery_sign.receipts.models import Receipt, SignatureFingerprint
+
+    candidates = db.session.execute(
+        select(SignatureFingerprint.receipt_id, SignatureFingerprint.fingerprint)
+        .where(SignatureFingerprint.tenant_id == tenant_id, SignatureFingerprint.band_key.in_(keys)).distinct()
+    ).all()
+    for receipt_id, stored in candidates:
+        if replay.is_replay(fp, stored):
+            return db.session.get(Receipt, receipt_id).public_id
+    return None
+
+
+def _timed_lookups(lookup, queries_replay, queries_new):
+    """Each lookup inside an open transaction, as in the submit; wall and CPU seconds."""
+    from sqlalchemy import text
+
+    from delivery_sign.extensions import db
+
+    wall, cpu, missed, false_flags = [], [], 0, 0
+    for expected, signature in queries_replay + [(None, sig) for sig in queries_new]:
+        fp = replay.fingerprint(signature)
+        keys = replay.band_keys(fp)
+        db.session.execute(text("SELECT 1"))
+        w, c = time.perf_counter(), time.process_time()
+        found = lookup(1, signature, fp, keys)
+        wall.append(time.perf_counter() - w)
+        cpu.append(time.process_time() - c)
+        db.session.rollback()
+        if expected is None:
+            false_flags += found is not None
+        else:
+            missed += found != f"rcp_{expected:08d}"
+    return wall, cpu, missed, false_flags
+
+
+def database_lookup(url, rows, queries_replay, queries_new, legacy_source):
+    """The submit's lookup itself (receipts.fingerprints.find_replay) against a migrated
+    database holding one tenant's `len(rows)` receipts, each filed under its band keys
+    (rows inserted directly, foreign-key checks off: only the lookup is measured)."""
+    import tempfile
+
+    from flask_migrate import upgrade
+    from sqlalchemy import create_engine, event, insert, text
+    from sqlalchemy.engine import make_url
+
+    from delivery_sign import create_app
+    from delivery_sign.extensions import db
+    from delivery_sign.receipts import fingerprints
+    from delivery_sign.receipts.fingerprints import find_replay
+    from delivery_sign.receipts.models import Receipt, SignatureFingerprint
+
+    dropped = None
+    if url.startswith("postgresql"):
+        base = make_url(url)
+        name = f"ds_bench_{np.random.default_rng().integers(1 << 40):x}"
+        admin = create_engine(base, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        url, dropped = base.set(database=name).render_as_string(hide_password=False), (admin, name)
+    elif url == "sqlite":
+        url = f"sqlite:///{tempfile.mkdtemp()}/bench.db"
+    from delivery_sign.config import _engine_options
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(url, {}),
+                      "DEMO_TENANT": False, "WORKER": "off",
+                      "INSTANCE_PATH": tempfile.mkdtemp(), "TESTING": True})
+    try:
+        with app.app_context():
+            upgrade()
+            started = time.perf_counter()
+            # an engine of its own with the foreign keys off (PostgreSQL: as a replica)
+            loader = create_engine(url)
+
+            @event.listens_for(loader, "connect")
+            def _no_foreign_keys(dbapi_connection, record):   # after the app's listener
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=OFF" if loader.dialect.name == "sqlite"
+                               else "SET session_replication_role = replica")
+                cursor.close()
+
+            with loader.begin() as conn:
+                for first in range(0, len(rows), 5000):
+                    chunk = range(first, min(first + 5000, len(rows)))
+                    conn.execute(insert(Receipt.__table__), [
+                        {"id": n + 1, "public_id": f"rcp_{n:08d}", "tenant_id": 1, "link_id": n + 1, "submission_id": "s",
+                         "outcome": "signed", "signer_name": "", "signer_relation": "self", "evidence": {},
+                         "evidence_hash": "", "audit_seq": n, "anomalies": [], "response": {}} for n in chunk])
+                    conn.execute(insert(SignatureFingerprint.__table__), [
+                        {"tenant_id": 1, "band_key": key, "receipt_id": n + 1, "fingerprint": rows[n], "version": rows[n][0]}
+                        for n in chunk for key in replay.band_keys(rows[n])])
+                conn.execute(text("ANALYZE"))
+            print(f"database lookup ({make_url(url).get_backend_name()}): {len(rows)} receipts, "
+                  f"{len(rows) * replay.BANDS} band-key rows loaded in {time.perf_counter() - started:.1f} s")
+            results = {"before (main's inline lookup)": _timed_lookups(_lookup_before, queries_replay, queries_new),
+                       "find_replay": _timed_lookups(find_replay, queries_replay, queries_new)}
+            # while the re-index runs: a version-1 row is left, so every lookup also hashes
+            # the legacy fingerprint and probes its keys
+            legacy = replay.legacy_fingerprint(legacy_source)
+            with loader.begin() as conn:
+                conn.execute(insert(SignatureFingerprint.__table__),
+                             [{"tenant_id": 1, "band_key": key, "receipt_id": 1, "fingerprint": legacy, "version": 1}
+                              for key in replay.band_keys(legacy)])
+            loader.dispose()
+            fingerprints._legacy_state.clear()
+            results["find_replay, legacy rows left"] = _timed_lookups(find_replay, queries_replay, queries_new)
+            for label, (wall, cpu, missed, false_flags) in results.items():
+                print(f"    {label:30s} p50 {np.percentile(wall, 50) * 1e3:.3f} ms, p95 "
+                      f"{np.percentile(wall, 95) * 1e3:.3f} ms (target <= 5 ms p95), cpu p50 "
+                      f"{np.percentile(cpu, 50) * 1e3:.3f} ms; replays missed {missed}/{len(queries_replay)}, "
+                      f"new signatures flagged {false_flags}/{len(queries_new)}")
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        if dropped:
+            admin, name = dropped
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
 
 
 def submit_cpu(genuine):
@@ -317,15 +448,18 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--stored", type=int, default=100_000, help="signatures in the replay index")
     parser.add_argument("--replays-only", action="store_true", help="only the replay table, lookup and CPU")
+    parser.add_argument("--db", action="append", default=[], metavar="URL",
+                        help="also time the submit's lookup in a database: 'sqlite', or a PostgreSQL URL "
+                             "next to which a scratch database is made and dropped (repeatable)")
     args = parser.parse_args()
     if args.replays_only:
         genuine = load("genuine")
         replay_table(genuine)
-        replay_lookup(genuine, args.stored)
+        replay_lookup(genuine, args.stored, args.db)
         return
     genuine = confusion_table()
     measurements(genuine)
-    timings(genuine, args.stored)
+    timings(genuine, args.stored, args.db)
 
 
 if __name__ == "__main__":

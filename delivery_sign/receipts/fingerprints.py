@@ -2,12 +2,15 @@
 current fingerprint version (issue 21).
 
 `find_replay` is the submit's lookup: the tenant's rows that share a band key with the
-new signature, confirmed with `is_replay`. While the tenant still has rows of a legacy
-fingerprint version (evidence/replay.py, `LEGACY_VERSIONS`), the signature's legacy
-fingerprint and its keys are probed too, so a receipt not yet re-indexed is still found.
+new signature, confirmed with `is_replay`. While rows of a legacy fingerprint version
+(evidence/replay.py, `LEGACY_VERSIONS`) exist, the signature's legacy fingerprint and its
+keys are probed too, in the same query, so a receipt not yet re-indexed is still found.
+Once a process has seen that no legacy rows are left it stops asking; `ensure_reindex`
+(every worker loop's periodic task) makes it ask again if some appear.
 
 `REINDEX` recomputes the fingerprint and band keys of receipts with legacy rows from the
-strokes stored in their evidence, `REINDEX_BATCH` receipts per job in receipt id order,
+strokes stored in their evidence, `REINDEX_BATCH` receipts per job in (tenant, receipt)
+order on the version index,
 each batch one transaction (old rows out, new rows in: a receipt is never without its
 rows), and then enqueues the next batch (the job payload is the cursor). A receipt whose
 strokes are gone (purged, unparseable) keeps its legacy rows: they are all that is left
@@ -16,8 +19,9 @@ started by `ensure_reindex`, a periodic worker task, so a deployment needs no st
 its own; its dedupe key (version and starting receipt) keeps it from starting twice.
 """
 import logging
+import time
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select, tuple_
 
 from ..core import jobs
 from ..evidence.replay import (FINGERPRINT_VERSION, LEGACY_VERSIONS, band_keys, fingerprint, is_replay,
@@ -41,22 +45,42 @@ def legacy_rows_exist(tenant_id: int | None = None) -> bool:
     return db.session.execute(query.limit(1)).first() is not None
 
 
+# Per database (engine URL): (legacy rows may exist, when that was read). "None left" is
+# final for the process, since current code writes no legacy rows: the steady state costs
+# the submit no query at all. "Some left" is read again every LEGACY_RECHECK_S.
+LEGACY_RECHECK_S = 60.0
+_legacy_state: dict[str, tuple[bool, float]] = {}
+
+
+def _legacy_possible() -> bool:
+    key = str(db.engine.url)
+    known, now = _legacy_state.get(key), time.monotonic()
+    if known is not None and (not known[0] or now - known[1] < LEGACY_RECHECK_S):
+        return known[0]
+    exists = legacy_rows_exist()
+    _legacy_state[key] = (exists, now)
+    return exists
+
+
 def find_replay(tenant_id: int, signature, fp: bytes, keys: list[int]) -> str | None:
     """Public id of the tenant's earliest receipt whose signature this one replays."""
     probes = {fp[0]: fp} if fp else {}
     lookup = list(keys)
-    if keys and legacy_rows_exist(tenant_id):
+    # one query either way: while legacy rows may exist the old keys join the IN list
+    if keys and _legacy_possible():
         legacy = legacy_fingerprint(signature)
         probes[legacy[0]] = legacy
         lookup += band_keys(legacy)
     if not lookup:
         return None
+    # No ORDER BY in SQL: the planner would walk the version index for the order (a scan);
+    # the candidates are few, sorted here.
     candidates = db.session.execute(
         select(SignatureFingerprint.receipt_id, SignatureFingerprint.fingerprint)
         .where(SignatureFingerprint.tenant_id == tenant_id, SignatureFingerprint.band_key.in_(lookup))
-        .distinct().order_by(SignatureFingerprint.receipt_id)
+        .distinct()
     ).all()
-    for receipt_id, stored in candidates:
+    for receipt_id, stored in sorted(candidates):
         probe = probes.get(stored[0]) if stored else None
         if probe is not None and is_replay(probe, stored):
             return db.session.execute(select(Receipt.public_id).where(Receipt.id == receipt_id)).scalar_one()
@@ -69,21 +93,25 @@ def fingerprint_rows(receipt: Receipt, fp: bytes) -> list[SignatureFingerprint]:
             for key in band_keys(fp)]
 
 
-def reindex_batch(after: int, limit: int | None = None) -> tuple[int | None, int, int]:
-    """Re-index the next `limit` receipts with legacy rows after receipt id `after`, in
-    the current transaction. Returns (last receipt id seen or None when there are no
-    more, receipts re-indexed, receipts kept as they were because their strokes are gone)."""
+def reindex_batch(after: tuple[int, int], limit: int | None = None) -> tuple[tuple[int, int] | None, int, int]:
+    """Re-index the next `limit` receipts with legacy rows after (tenant id, receipt id)
+    `after`, in the current transaction. Returns (the last (tenant, receipt) seen, or None
+    when there are no more; receipts re-indexed; receipts kept as they were because their
+    strokes are gone)."""
     from .services import signature_of
 
     limit = limit or REINDEX_BATCH
-    ids = db.session.execute(
-        select(SignatureFingerprint.receipt_id)
-        .where(SignatureFingerprint.version.in_(LEGACY_VERSIONS), SignatureFingerprint.receipt_id > after)
-        .group_by(SignatureFingerprint.receipt_id).order_by(SignatureFingerprint.receipt_id).limit(limit)
-    ).scalars().all()
-    if not ids:
+    position = tuple_(SignatureFingerprint.tenant_id, SignatureFingerprint.receipt_id)
+    found = db.session.execute(
+        select(SignatureFingerprint.tenant_id, SignatureFingerprint.receipt_id)
+        .where(SignatureFingerprint.version.in_(LEGACY_VERSIONS), position > tuple_(*after))
+        .group_by(SignatureFingerprint.tenant_id, SignatureFingerprint.receipt_id)
+        .order_by(SignatureFingerprint.tenant_id, SignatureFingerprint.receipt_id).limit(limit)
+    ).all()
+    if not found:
         return None, 0, 0
     done = kept = 0
+    ids = [receipt_id for _, receipt_id in found]
     for receipt in db.session.execute(select(Receipt).where(Receipt.id.in_(ids))).scalars():
         try:
             signature = signature_of(receipt)
@@ -94,22 +122,23 @@ def reindex_batch(after: int, limit: int | None = None) -> tuple[int | None, int
         db.session.add_all(fingerprint_rows(receipt, fingerprint(signature)))
         done += 1
     db.session.flush()
-    return ids[-1], done, kept
+    return tuple(found[-1]), done, kept
 
 
 @jobs.handler(REINDEX, max_attempts=10, backoff_s=30)
 def run_reindex(ctx) -> None:
-    after = int((ctx.payload or {}).get("after", 0))
+    payload = ctx.payload or {}
+    after = (int(payload.get("tenant", 0)), int(payload.get("after", 0)))
     last, done, kept = reindex_batch(after)
     if last is None:
         log.info("fingerprint re-index to version %s finished", FINGERPRINT_VERSION)
         return
     log.info("fingerprint re-index: %s receipts after %s re-indexed, %s without strokes kept", done, after, kept)
-    jobs.enqueue(REINDEX, {"after": last}, dedupe_key=_dedupe_key(last))
+    jobs.enqueue(REINDEX, {"tenant": last[0], "after": last[1]}, dedupe_key=_dedupe_key(last))
 
 
-def _dedupe_key(after: int) -> str:
-    return f"fingerprints-reindex:v{FINGERPRINT_VERSION}:{after}"
+def _dedupe_key(after: tuple[int, int]) -> str:
+    return f"fingerprints-reindex:v{FINGERPRINT_VERSION}:{after[0]}:{after[1]}"
 
 
 def ensure_reindex() -> bool:
@@ -117,11 +146,17 @@ def ensure_reindex() -> bool:
     one. The dedupe key is that starting point, so a chain starts once: receipts whose
     strokes are gone stay first and their chain is not started again."""
     first = db.session.execute(
-        select(func.min(SignatureFingerprint.receipt_id)).where(SignatureFingerprint.version.in_(LEGACY_VERSIONS))
-    ).scalar()
+        select(SignatureFingerprint.tenant_id, SignatureFingerprint.receipt_id)
+        .where(SignatureFingerprint.version.in_(LEGACY_VERSIONS))
+        .order_by(SignatureFingerprint.tenant_id, SignatureFingerprint.receipt_id).limit(1)
+    ).first()
     if first is None:
         return False
-    jobs.enqueue(REINDEX, {"after": first - 1}, dedupe_key=_dedupe_key(first - 1))
+    # legacy rows again (old code still running in a rolling deploy, or a downgrade and
+    # upgrade): this process's lookups probe them again until they are converted
+    _legacy_state[str(db.engine.url)] = (True, time.monotonic())
+    start = (first[0], first[1] - 1)
+    jobs.enqueue(REINDEX, {"tenant": start[0], "after": start[1]}, dedupe_key=_dedupe_key(start))
     return True
 
 

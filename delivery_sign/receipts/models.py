@@ -100,14 +100,15 @@ def _fingerprint_version(context) -> int:
 class SignatureFingerprint(db.Model):
     """A receipt's signature fingerprint filed under each of its LSH band keys.
 
-    `version` is the fingerprint's own (its first byte), so rows of a legacy version are
-    one index probe away: the lookup adds that version's keys while a tenant has any, and
-    the re-index job (receipts/fingerprints.py) walks them in receipt order.
+    `version` is the fingerprint's own (its first byte), so a tenant's rows of a legacy
+    version are one index probe away: the lookup adds that version's keys while the
+    tenant has any, and the re-index job (receipts/fingerprints.py) walks them in
+    (tenant, receipt) order on the same index.
     """
 
     __tablename__ = "signature_fingerprints"
     __table_args__ = (Index("ix_signature_fingerprints_lookup", "tenant_id", "band_key", "receipt_id"),
-                      Index("ix_signature_fingerprints_version", "version", "receipt_id"))
+                      Index("ix_signature_fingerprints_version", "version", "tenant_id", "receipt_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))

@@ -30,7 +30,7 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('signature_fingerprints', schema=None) as batch_op:
         batch_op.add_column(sa.Column('version', sa.SmallInteger(), server_default='1', nullable=False))
-        batch_op.create_index('ix_signature_fingerprints_version', ['version', 'receipt_id'], unique=False)
+        batch_op.create_index('ix_signature_fingerprints_version', ['version', 'tenant_id', 'receipt_id'], unique=False)
     # Rows written by version-2 code before a downgrade and this upgrade again: the
     # fingerprint's first byte is its version (a scan that writes only those rows).
     first_byte = ("get_byte(fingerprint, 0)" if op.get_bind().dialect.name == "postgresql"

@@ -89,13 +89,13 @@ def test_legacy_receipts_are_found_before_and_after_the_reindex(app, make_door, 
         tenant_id = db.session.get(Receipt, receipt_id).tenant_id
         assert _versions(receipt_id) == [(1, 16)]
         assert fingerprints.legacy_rows_exist(tenant_id)
-    shifted = [[[x + 11, y - 7, t + 3_600_000] + rest for x, y, t, *rest in stroke] for stroke in signature["strokes"]]
-    moved = dict(signature, strokes=shifted)
-    # before the re-index: found through the old keys
-    assert sign(make_door(), moved)["checks"]["replay_of"] == first["receipt_id"]
-    with app.app_context():
+        # the worker's periodic task: starts the re-index, tells this process to probe old keys
         assert fingerprints.ensure_reindex()
         db.session.commit()
+    shifted = [[[x + 11, y - 7, t + 3_600_000] + rest for x, y, t, *rest in stroke] for stroke in signature["strokes"]]
+    moved = dict(signature, strokes=shifted)
+    # before the re-index has run: found through the old keys
+    assert sign(make_door(), moved)["checks"]["replay_of"] == first["receipt_id"]
     assert jobs.run_due(app, kinds=(fingerprints.REINDEX,)) >= 2
     with app.app_context():
         assert _versions(receipt_id) == [(2, 16)]
@@ -128,3 +128,15 @@ def test_reindex_walks_in_batches_and_keeps_receipts_without_strokes(app, make_d
         # the receipt without strokes is still matched through its legacy keys
         assert fingerprints.legacy_rows_exist(tenant_id)
     assert sign(make_door(), genuine[32])["checks"]["replay_of"] == answers[2]["receipt_id"]
+
+
+def test_a_process_started_after_the_upgrade_probes_old_keys_by_itself(app, make_door, genuine, monkeypatch):
+    first = sign(make_door(), genuine[50])
+    with app.app_context():
+        _make_legacy(first["receipt_id"])
+    monkeypatch.setattr(fingerprints, "_legacy_state", {})   # a new process: nothing known yet
+    assert sign(make_door(), genuine[50])["checks"]["replay_of"] == first["receipt_id"]
+    with app.app_context():   # leave no legacy rows behind for the other tests
+        fingerprints.ensure_reindex()
+        db.session.commit()
+    jobs.run_due(app, kinds=(fingerprints.REINDEX,))
