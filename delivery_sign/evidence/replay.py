@@ -102,6 +102,8 @@ def _empty(version: int, stroke_count: int) -> bytes:
 
 
 def _quantised(header: bytes, path: np.ndarray) -> bytes:
+    if not np.isfinite(path).all():
+        return header + bytes(2 * FINGERPRINT_POINTS)
     path = path - path.mean(axis=0)
     extent = float(np.abs(path).max())
     if not extent > 0:
@@ -121,12 +123,14 @@ def fingerprint(sig: Signature) -> bytes:
     if len(points) < 2:
         return _empty(FINGERPRINT_VERSION, len(strokes))
     xy, t = points[:, :2], points[:, 2]
-    # The time axis. Equal stamps (a 1 ms clock) keep their order by a nanosecond per
-    # point; times that are missing or go backwards fall back to the point order.
+    # The time axis. Equal stamps (a 1 ms clock) keep their order by a billionth of the
+    # duration per point (well above float rounding at any duration, and re-timing scales
+    # it with the rest); times that are missing or go backwards fall back to the order.
     order = np.arange(len(t), dtype=np.float64)
     steps = np.diff(t)
-    if np.isfinite(t).all() and (steps >= 0).all() and t[-1] > t[0]:
-        u = (t - t[0]) + order * 1e-6
+    span = float(t[-1] - t[0])
+    if np.isfinite(t).all() and (steps >= 0).all() and span > 0:
+        u = (t - t[0]) + order * (span * 1e-9)
     else:
         u = order
     du = np.diff(u)
@@ -136,7 +140,8 @@ def fingerprint(sig: Signature) -> bytes:
     edges = np.linspace(u[0], u[-1], FINGERPRINT_POINTS + 1)
     segment = np.clip(np.searchsorted(u, edges, side="right") - 1, 0, len(u) - 2)
     into = edges - u[segment]
-    slope = (xy[segment + 1] - xy[segment]) / du[segment][:, None]
+    rise = xy[segment + 1] - xy[segment]
+    slope = np.divide(rise, du[segment][:, None], out=np.zeros_like(rise), where=du[segment][:, None] > 0)
     integral = running[segment] + xy[segment] * into[:, None] + 0.5 * slope * (into * into)[:, None]
     path = np.diff(integral, axis=0) / np.diff(edges)[:, None]
     return _quantised(header, path)

@@ -199,3 +199,14 @@ def test_a_replay_lies_well_inside_the_limit_and_a_rewrite_well_outside(genuine_
         people[item["person"]].append(fingerprint(signature_of(item)))
     nearest_other = min(replay_distance(a, b) for fps in people.values() for a, b in itertools.combinations(fps, 2))
     assert replay_distance(fingerprint(original), fingerprint(resampled(original, "half"))) < nearest_other / 2
+
+
+def test_equal_stamps_over_an_enormous_duration_still_give_a_fingerprint():
+    """Before: a nanosecond tie-break vanished in float rounding at 1e14 ms, and the
+    stretch means divided by zero (NaN bytes in the fingerprint)."""
+    n = 200
+    points = np.column_stack([np.linspace(10, 300, n), 50 + 30 * np.sin(np.linspace(0, 9, n)),
+                              np.where(np.arange(n) < n // 2, 0.0, 9.9e13), np.full(n, 0.5)])
+    with np.errstate(all="raise"):
+        fp = fingerprint(Signature((points,), 400.0, 200.0, 2.0))
+    assert len(fp) == 64 and len(band_keys(fp)) == BANDS
