@@ -10,11 +10,11 @@ Once a process has seen that no legacy rows are left it stops asking; `ensure_re
 
 `REINDEX` recomputes the fingerprint and band keys of receipts with legacy rows from the
 strokes stored in their evidence, `REINDEX_BATCH` receipts per job in (tenant, receipt)
-order on the version index,
-each batch one transaction (old rows out, new rows in: a receipt is never without its
-rows), and then enqueues the next batch (the job payload is the cursor). A receipt whose
-strokes are gone (purged, unparseable) keeps its legacy rows: they are all that is left
-to match against, and the lookup keeps probing legacy keys for that tenant. The chain is
+order on the version index, each batch one transaction (old rows out, new rows in: a
+receipt is never without its rows), and then enqueues the next batch (the job payload is
+the cursor). A receipt whose strokes are gone (purged, unparseable) keeps its legacy
+rows: they are all that is left to match against, so the lookup keeps probing legacy
+keys while any such row exists (one more hash and 16 more keys per submit). The chain is
 started by `ensure_reindex`, a periodic worker task, so a deployment needs no step of
 its own; its dedupe key (version and starting receipt) keeps it from starting twice.
 """
