@@ -64,11 +64,14 @@ LEGACY_REPLAY_MAX_DISTANCE = 0.024
 # Version 1: arc length is measured on about this many box-smoothed points.
 KEPT_POINTS = 40
 # E2LSH: BANDS bands of PROJECTIONS_PER_BAND hashes floor((a.v + b) / width) over the
-# 62-dimensional unit-RMS fingerprint vector. Version 2: a replay lies within vector
-# distance 0.23 of its original (0.042 x sqrt(31)), so each hash agrees with p >= 0.88, a
-# band with p >= 0.47, and all 16 bands miss with p < 4e-5 (p < 1e-6 at the corpus' usual
-# 0.01). Unrelated signatures (distance 4-8) almost never share a band; a person's other
-# signatures (distance 0.3-2) sometimes do, so candidates are mostly the signer's own.
+# 62-dimensional unit-RMS fingerprint vector, width 1.0 in both versions. Version 2: a
+# replay at the limit lies within vector distance 0.23 of its original (0.042 x sqrt(31)),
+# so each hash agrees with p >= 0.81, a band with p >= 0.29, and all 16 bands miss with
+# p < 0.005; at the corpus' largest replay distance (0.033) p < 5e-4, at its p99 (0.020)
+# p < 2e-6. Unrelated signatures (distance 4-8) almost never share a band; a person's
+# other signatures sometimes do, so candidates are mostly the signer's own (bench at
+# 20,000 stored: p50 4, p95 42; a width of 1.5 made that 36 and 286 and doubled the
+# database lookup's CPU).
 BANDS = 16
 PROJECTIONS_PER_BAND = 6
 
@@ -96,7 +99,7 @@ def _scheme(seed: int, width: float, max_distance: float) -> _Scheme:
 
 _SCHEMES = {
     1: _scheme(0x5EED_0001, 1.0, LEGACY_REPLAY_MAX_DISTANCE),
-    2: _scheme(0x5EED_0002, 1.5, REPLAY_MAX_DISTANCE),
+    2: _scheme(0x5EED_0002, 1.0, REPLAY_MAX_DISTANCE),
 }
 
 
