@@ -5,8 +5,8 @@ current fingerprint version (issue 21).
 new signature, confirmed with `is_replay`. While rows of a legacy fingerprint version
 (evidence/replay.py, `LEGACY_VERSIONS`) exist, the signature's legacy fingerprint and its
 keys are probed too, in the same query, so a receipt not yet re-indexed is still found.
-Once a process has seen that no legacy rows are left it stops asking; `ensure_reindex`
-(every worker loop's periodic task) makes it ask again if some appear.
+Whether legacy rows exist is read at most once a minute per process while some are left,
+every ten minutes once none are.
 
 `REINDEX` recomputes the fingerprint and band keys of receipts with legacy rows from the
 strokes stored in their evidence, `REINDEX_BATCH` receipts per job in (tenant, receipt)
@@ -15,8 +15,11 @@ receipt is never without its rows), and then enqueues the next batch (the job pa
 the cursor). A receipt whose strokes are gone (purged, unparseable) keeps its legacy
 rows: they are all that is left to match against, so the lookup keeps probing legacy
 keys while any such row exists (one more hash and 16 more keys per submit). The chain is
-started by `ensure_reindex`, a periodic worker task, so a deployment needs no step of
-its own; its dedupe key (version and starting receipt) keeps it from starting twice.
+started by migration b21r0000009d (its first job), so a deployment needs no step of its
+own; `ensure_reindex` starts it again if legacy rows appear later (old code still
+writing in a rolling deploy): its dedupe key, the version and the starting receipt,
+keeps a chain from starting twice. (Not from the submit: two sign-offs enqueueing the
+same key at once would collide on the unique dedupe key.)
 """
 import logging
 import time
@@ -34,7 +37,6 @@ log = logging.getLogger(__name__)
 
 REINDEX = "fingerprints.reindex"
 REINDEX_BATCH = 200            # receipts per job: ~16 rows each, well under a second
-ENSURE_EVERY_S = 600.0
 
 
 def legacy_rows_exist(tenant_id: int | None = None) -> bool:
@@ -45,17 +47,19 @@ def legacy_rows_exist(tenant_id: int | None = None) -> bool:
     return db.session.execute(query.limit(1)).first() is not None
 
 
-# Per database (engine URL): (legacy rows may exist, when that was read). "None left" is
-# final for the process, since current code writes no legacy rows: the steady state costs
-# the submit no query at all. "Some left" is read again every LEGACY_RECHECK_S.
+# Per database (engine URL): (legacy rows may exist, when that was read). Read again
+# after LEGACY_RECHECK_S while some are left, after NO_LEGACY_RECHECK_S once none are
+# (current code writes none; old code in a rolling deploy might): the steady state costs
+# a submit one index probe per process every ten minutes.
 LEGACY_RECHECK_S = 60.0
+NO_LEGACY_RECHECK_S = 600.0
 _legacy_state: dict[str, tuple[bool, float]] = {}
 
 
 def _legacy_possible() -> bool:
     key = str(db.engine.url)
     known, now = _legacy_state.get(key), time.monotonic()
-    if known is not None and (not known[0] or now - known[1] < LEGACY_RECHECK_S):
+    if known is not None and now - known[1] < (LEGACY_RECHECK_S if known[0] else NO_LEGACY_RECHECK_S):
         return known[0]
     exists = legacy_rows_exist()
     _legacy_state[key] = (exists, now)
@@ -152,12 +156,8 @@ def ensure_reindex() -> bool:
     ).first()
     if first is None:
         return False
-    # legacy rows again (old code still running in a rolling deploy, or a downgrade and
-    # upgrade): this process's lookups probe them again until they are converted
-    _legacy_state[str(db.engine.url)] = (True, time.monotonic())
+    _legacy_state[str(db.engine.url)] = (True, time.monotonic())   # this process probes them
     start = (first[0], first[1] - 1)
     jobs.enqueue(REINDEX, {"tenant": start[0], "after": start[1]}, dedupe_key=_dedupe_key(start))
     return True
 
-
-jobs.every(ENSURE_EVERY_S)(ensure_reindex)

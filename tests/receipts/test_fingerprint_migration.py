@@ -70,7 +70,11 @@ def test_upgrade_keeps_old_fingerprints_findable_and_the_job_recomputes_them(fre
         versions = {(receipt_id, version) for receipt_id, version, _ in _rows()}
         assert versions == {(i, 1) for i in ids[:4]} | {(ids[4], 2)}
         assert fingerprints.legacy_rows_exist(world.tenant_id)
-        # the worker's first loop after the deploy: its periodic task starts the re-index
+        # the upgrade enqueued the first job of the re-index chain, at the first legacy receipt
+        queued = db.session.execute(select(jobs.Job.payload, jobs.Job.status)
+                                    .where(jobs.Job.kind == fingerprints.REINDEX)).all()
+        assert queued == [({"tenant": world.tenant_id, "after": ids[0] - 1}, jobs.PENDING)]
+        # the migration enqueued the re-index: the same first job
         assert fingerprints.ensure_reindex()
         db.session.commit()
         db.session.remove()

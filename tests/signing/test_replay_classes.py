@@ -89,7 +89,7 @@ def test_legacy_receipts_are_found_before_and_after_the_reindex(app, make_door, 
         tenant_id = db.session.get(Receipt, receipt_id).tenant_id
         assert _versions(receipt_id) == [(1, 16)]
         assert fingerprints.legacy_rows_exist(tenant_id)
-        # the worker's periodic task: starts the re-index, tells this process to probe old keys
+        # starts the re-index and tells this process to probe old keys
         assert fingerprints.ensure_reindex()
         db.session.commit()
     shifted = [[[x + 11, y - 7, t + 3_600_000] + rest for x, y, t, *rest in stroke] for stroke in signature["strokes"]]
