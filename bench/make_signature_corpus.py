@@ -542,10 +542,10 @@ def make_robots(rng, persons, hanzi, latin):
     return items
 
 
-def make_replays(rng, genuine):
+def make_replays(rng, genuine, count=180):
     items = []
     kinds = ["exact", "translated", "scaled", "retimed", "jittered", "combined"]
-    for i in range(180):
+    for i in range(count):
         source_index = int(rng.integers(len(genuine)))
         source = genuine[source_index]
         kind = kinds[i % len(kinds)]
@@ -581,6 +581,94 @@ def make_replays(rng, genuine):
     return items
 
 
+# Re-sampled replays (issue 21): the same pen path as another device would report it.
+RESAMPLED_KINDS = ("half_density", "double_density", "rate_60hz", "rate_120hz", "rate_240hz",
+                   "points_dropped", "resampled_combined")
+RESAMPLED_PER_KIND = 30
+HELD_OUT_PER_KIND = 10
+# clock jitter (ms, sd) of the simulated devices, as in make_person's device table
+RATE_JITTER_MS = {60: 1.5, 120: 1.0, 240: 0.5}
+
+
+def half_density(stroke, rng):
+    """Every other point dropped (the ends kept): a device at half the touch rate."""
+    keep = np.zeros(len(stroke), bool)
+    keep[::2] = True
+    keep[-1] = True
+    return stroke[keep]
+
+
+def double_density(stroke, rng):
+    """A midpoint added between neighbours: a device at twice the rate, or a coalescing
+    pointer-event stream replayed in full."""
+    if len(stroke) < 2:
+        return stroke
+    mid = (stroke[:-1] + stroke[1:]) / 2
+    mid[:, 2] = np.floor(mid[:, 2])
+    out = np.empty((2 * len(stroke) - 1, stroke.shape[1]))
+    out[0::2], out[1::2] = stroke, mid
+    return out
+
+
+def at_rate(hz):
+    def resample(stroke, rng):
+        """The pen path (linear between the recorded points) sampled by a `hz` clock with
+        jitter and integer-ms stamps, first and last point kept (pointerdown / pointerup)."""
+        if len(stroke) < 2:
+            return stroke
+        t = stroke[:, 2] - stroke[0, 2]
+        t = t + np.arange(len(t)) * 1e-6            # equal stamps: keep the point order
+        period = 1000.0 / hz
+        n = int(t[-1] / period)
+        times = np.arange(1, n + 1) * period + rng.normal(0, RATE_JITTER_MS[hz], n)
+        times = np.sort(times[(times > 0) & (times < t[-1])])
+        times = np.concatenate(([0.0], times, [t[-1]]))
+        xy = np.column_stack([np.interp(times, t, stroke[:, 0]), np.interp(times, t, stroke[:, 1])])
+        stamps = np.floor(stroke[0, 2] + times)
+        return np.column_stack([xy, stamps, np.full(len(xy), np.nan)])
+    return resample
+
+
+def points_dropped(stroke, rng):
+    """5-15 % of the inner points lost at random (dropped frames, a lossy relay)."""
+    keep = rng.random(len(stroke)) >= rng.uniform(0.05, 0.15)
+    keep[0] = keep[-1] = True
+    return stroke[keep]
+
+
+RESAMPLERS = {"half_density": half_density, "double_density": double_density,
+              "rate_60hz": at_rate(60), "rate_120hz": at_rate(120), "rate_240hz": at_rate(240),
+              "points_dropped": points_dropped}
+
+
+def make_resampled_replays(rng, genuine, per_kind):
+    """Replays of a genuine signature re-sampled as another device would report the same
+    pen path; `resampled_combined` cycles through the re-samplers and shifts, scales,
+    re-times and jitters (0.5 px) the result on top."""
+    items = []
+    names = list(RESAMPLERS)
+    for i in range(per_kind * len(RESAMPLED_KINDS)):
+        kind = RESAMPLED_KINDS[i % len(RESAMPLED_KINDS)]
+        source = genuine[int(rng.integers(len(genuine)))]
+        canvas = dict(source["canvas"])
+        strokes = [np.array(s, float) for s in source["_strokes"]]
+        resampler = RESAMPLERS[names[(i // len(RESAMPLED_KINDS)) % len(names)] if kind == "resampled_combined" else kind]
+        strokes = [resampler(s, rng) for s in strokes]
+        if kind == "resampled_combined":
+            pts = np.vstack(strokes)
+            lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
+            centre = (lo + hi) / 2
+            factor = min(rng.uniform(0.6, 1.6), 0.95 * min(canvas["width"] / (hi - lo)[0], canvas["height"] / (hi - lo)[1]))
+            speed, offset = rng.uniform(0.6, 1.6), rng.uniform(1e5, 1e9)
+            for s in strokes:
+                s[:, :2] = (s[:, :2] - centre) * factor + [canvas["width"] / 2, canvas["height"] / 2]
+                s[:, :2] += rng.normal(0, 0.5, (len(s), 2))
+                s[:, 2] = np.floor(s[:, 2] * speed + offset)
+        items.append({"kind": kind, "original": source["id"], "signer_name": source["signer_name"],
+                      "canvas": canvas, "strokes": to_compact(strokes)})
+    return items
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--extract-glyphs", type=pathlib.Path, metavar="NODE_MODULES")
@@ -603,9 +691,14 @@ def main(argv=None) -> None:
     garbage = make_garbage(rng, persons, genuine, hanzi, latin)
     robots = make_robots(rng, persons, hanzi, latin)
     replays = make_replays(rng, genuine)
+    replays += make_resampled_replays(rng, genuine, RESAMPLED_PER_KIND)
+    # Held out: its own seed, never looked at while choosing the fingerprint's constants.
+    held_out = make_replays(np.random.default_rng([args.seed, 1]), genuine, count=60)
+    held_out += make_resampled_replays(np.random.default_rng([args.seed, 2]), genuine, HELD_OUT_PER_KIND)
     for item in genuine:
         del item["_strokes"]
-    for name, items in (("genuine", genuine), ("garbage", garbage), ("robots", robots), ("replays", replays)):
+    for name, items in (("genuine", genuine), ("garbage", garbage), ("robots", robots), ("replays", replays),
+                        ("replays_heldout", held_out)):
         (CORPUS_DIR / f"{name}.json").write_text(
             json.dumps(items, ensure_ascii=False, separators=(",", ":")), "utf-8")
         print(f"{name}: {len(items)} items, {(CORPUS_DIR / f'{name}.json').stat().st_size / 1e6:.2f} MB")

@@ -88,6 +88,7 @@ def _register_models():
     from .receipts import certificates as _certificates  # noqa: F401
     from .receipts import models as _receipts  # noqa: F401
     from .receipts import tasks as _receipt_tasks  # noqa: F401  (job handlers register on import)
+    from .receipts import fingerprints as _fingerprint_tasks  # noqa: F401  (the re-index job)
     from .reports import models as _reports  # noqa: F401
     from .reports import rollup as _rollup  # noqa: F401  (the worker folds the roll-up)
     from .signing import models as _signing  # noqa: F401

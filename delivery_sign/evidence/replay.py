@@ -1,10 +1,32 @@
-"""Replayed signatures: a compact shape fingerprint and a locality-sensitive index.
+"""Replayed signatures: a compact fingerprint of the pen path and a locality-sensitive index.
 
-A real person never signs twice identically, so a signature whose normalised shape is
+A real person never signs twice identically, so a signature whose normalised pen path is
 near-identical to an earlier one of the tenant is a replay (`replayed_signature`), also
-when it was shifted, scaled or re-timed. The fingerprint is the ink path resampled at
-equal arc-length steps, centred, scaled and quantised to bytes: it
-ignores translation, uniform scale and timing.
+when it was shifted, scaled, re-timed, or re-sampled as a phone with another touch rate
+would report it (every other point dropped, midpoints added, 60/120/240 Hz with clock
+jitter, frames lost).
+
+Fingerprint version 2 (issue 21) follows the pen through time, not along the ink: the
+path is x(t), y(t), linear between the reported points and along the pen-up jump between
+strokes, over the signature's own duration scaled to 0..1. Its 31 points are the means
+of that path over 31 equal stretches of time, centred, scaled and quantised to bytes.
+Every re-sampling keeps x(t) (the points of a re-sampled replay lie on the original's
+path at the times they were taken), re-timing by a constant factor keeps the stretches,
+shift and scale are normalised away, and the stretch means average out jitter and the
+corners a sparser device cuts. Arc length, which version 1 used, is not kept: a device at
+half the rate cuts 1-35 % off a stroke's length on the corpus, and the error adds up
+along the path. Timestamps are parsed integers, so a signature whose times do not
+increase (refused anyway, `signature_timing_invalid`) falls back to the point order.
+
+Corpus (bench/bench_strokes.py): replays of every class at most 0.033 apart, distinct
+signatures of one person at least 0.057 (version 1: 0.40 vs 0.042 once re-sampled).
+
+Known limit: a replay whose pen-up pauses are changed while the strokes are kept moves
+the time axis: with every pause x0.7-1.4 at random, 11 of 120 corpus replays are caught
+(version 1, by shape alone: all). Counting pen-down time only catches all of them, but
+the pauses are much of what separates one person's signatures: without them replays
+reach 0.049 and one person's signatures come down to 0.041 (bench model, 9,900 pairs; 8
+under a 0.056 limit). Catching both would take a second, shape-only fingerprint.
 
 Lookup cost does not grow with the number stored: `band_keys` hashes the fingerprint
 with p-stable (Gaussian) random projections grouped into bands (E2LSH); a replay shares
@@ -12,75 +34,137 @@ at least one band key with its original with near certainty, an unrelated signat
 almost never. The database keeps (tenant, band key) rows; candidates found through them
 are confirmed with `is_replay`. `ReplayIndex` is the same scheme in memory.
 
-Known limit: the jitter smoothing works in sample units, so a replay re-sampled to
-another point density (points interpolated in, or every other one dropped) resamples
-differently and is mostly missed (about 15 % caught on the corpus). Arc-length-only
-smoothing catches those exactly but lets 0.5 px of jitter through (replays up to 0.11
-apart, more than distinct genuine signatures); the SPEC's shift, scale, re-timing and
-jitter are what this version is measured on.
-
-Changing any constant here changes every stored key: bump FINGERPRINT_VERSION and
-re-index.
+Version 1 (`legacy_fingerprint`) stays until the stored fingerprints are re-indexed
+(receipts/fingerprint_reindex.py): a fingerprint carries its version in its first byte,
+`band_keys` and `is_replay` use that version's constants, and fingerprints of different
+versions never match. Changing any constant changes every stored key: add a version.
 """
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
 from .strokes import Signature
 
-FINGERPRINT_VERSION = 1
-# Points on the resampled ink path: 31 points x 2 bytes + 2 header bytes = 64 bytes.
-# Coarse on purpose: identity of the shape, not a drawing.
+FINGERPRINT_VERSION = 2
+LEGACY_VERSIONS = (1,)   # still matched and hashed, no longer written
+# Points of the fingerprint: 31 points x 2 bytes + 2 header bytes = 64 bytes (both versions).
+# Coarse on purpose: identity of the pen path, not a drawing.
 FINGERPRINT_POINTS = 31
-# Arc length is measured on about this many box-smoothed points (see fingerprint).
-# Corpus, largest replay distance of 0.5 px-jittered copies vs smallest distance between
-# distinct genuine signatures of one person: 0.022 vs 0.031 at 30 points, 0.021 vs 0.042
-# at 40, 0.032 vs 0.044 at 50; 40 leaves the widest gap.
+_HEADER = 2
+# Version 2: replay when the RMS distance between corresponding points (in RMS radii) is
+# below this. Corpus: replays of every class (shift, scale, re-time, 0.5 px jitter,
+# re-sampled at half/double density and 60/120/240 Hz, 5-15 % of the points dropped) reach
+# 0.033 (held-out set 0.015); distinct signatures of one person start at 0.057 (p1 0.080).
+# 0.042 is nearer the replays' side, because accusing a real signer is worse.
+REPLAY_MAX_DISTANCE = 0.042
+# Version 1 (shape along the ink): replays 0.021, one person's signatures from 0.026.
+LEGACY_REPLAY_MAX_DISTANCE = 0.024
+# Version 1: arc length is measured on about this many box-smoothed points.
 KEPT_POINTS = 40
-# Points are centred and quantised to int8 with the farthest coordinate at +-127; the
-# distance and the band keys rescale them to unit RMS radius. (A fixed step of 1/40 RMS
-# radius made rounding alone ~0.014 of replay distance; this halves it.)
-
-# Replay when the RMS distance between corresponding fingerprint points (in RMS radii)
-# is below this. Replays (translated, scaled, re-timed, 0.5 px jitter) reach 0.021 both in
-# the corpus and in the bench's lookup model; distinct signatures of one person start at
-# 0.042 in the corpus, but at 0.026 among 16,500 same-person pairs of the bench model.
-# 0.024 separates both; near the replays' side, because accusing a real signer is worse.
-REPLAY_MAX_DISTANCE = 0.024
-# E2LSH parameters: BANDS bands of PROJECTIONS_PER_BAND hashes floor((a.v + b) / WIDTH)
-# over the 62-dimensional unit-RMS fingerprint vector. A replay lies within vector
-# distance 0.12 of its original (0.021 x sqrt(31)), so each hash agrees with p >= 0.9,
-# a band with p >= 0.53, and all 16 bands miss with p < 1e-5. Unrelated signatures
-# (distance 4-8) almost never share a band; a person's other signatures (distance 0.25-1.5)
-# often do, so candidates at 100,000 stored are mostly the signer's own earlier ones
-# (bench: p50 ~30, p95 ~230, confirmed in one vectorised step).
+# E2LSH: BANDS bands of PROJECTIONS_PER_BAND hashes floor((a.v + b) / width) over the
+# 62-dimensional unit-RMS fingerprint vector, width 1.0 in both versions. Version 2: a
+# replay at the limit lies within vector distance 0.23 of its original (0.042 x sqrt(31)),
+# so each hash agrees with p >= 0.81, a band with p >= 0.29, and all 16 bands miss with
+# p < 0.005; at the corpus' largest replay distance (0.033) p < 5e-4, at its p99 (0.020)
+# p < 2e-6. Unrelated signatures (distance 4-8) almost never share a band; a person's
+# other signatures sometimes do, so candidates are mostly the signer's own (bench at
+# 20,000 stored: p50 4, p95 42; a width of 1.5 made that 36 and 286 and doubled the
+# database lookup's CPU).
 BANDS = 16
 PROJECTIONS_PER_BAND = 6
-BUCKET_WIDTH = 1.0
-_PROJECTION_SEED = 0x5EED_0001   # fixed forever for FINGERPRINT_VERSION 1
 
-_rng = np.random.default_rng(_PROJECTION_SEED)
-_PROJECTIONS = _rng.standard_normal((BANDS * PROJECTIONS_PER_BAND, 2 * FINGERPRINT_POINTS))
-_OFFSETS = _rng.uniform(0.0, BUCKET_WIDTH, BANDS * PROJECTIONS_PER_BAND)
-# odd 64-bit multipliers that mix a band's bucket numbers into one key
-_MIXERS = _rng.integers(1, 2**62, (BANDS, PROJECTIONS_PER_BAND), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
-_BAND_SALT = _rng.integers(1, 2**62, BANDS, dtype=np.uint64)
-_HEADER = 2
+
+@dataclass(frozen=True)
+class _Scheme:
+    """One fingerprint version's match limit and hash family (fixed forever per version)."""
+
+    max_distance: float
+    projections: np.ndarray
+    offsets: np.ndarray
+    width: float
+    mixers: np.ndarray   # odd 64-bit multipliers that mix a band's bucket numbers into one key
+    salt: np.ndarray
+
+
+def _scheme(seed: int, width: float, max_distance: float) -> _Scheme:
+    rng = np.random.default_rng(seed)
+    projections = rng.standard_normal((BANDS * PROJECTIONS_PER_BAND, 2 * FINGERPRINT_POINTS))
+    offsets = rng.uniform(0.0, width, BANDS * PROJECTIONS_PER_BAND)
+    mixers = rng.integers(1, 2**62, (BANDS, PROJECTIONS_PER_BAND), dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    salt = rng.integers(1, 2**62, BANDS, dtype=np.uint64)
+    return _Scheme(max_distance, projections, offsets, width, mixers, salt)
+
+
+_SCHEMES = {
+    1: _scheme(0x5EED_0001, 1.0, LEGACY_REPLAY_MAX_DISTANCE),
+    2: _scheme(0x5EED_0002, 1.0, REPLAY_MAX_DISTANCE),
+}
+
+
+def _empty(version: int, stroke_count: int) -> bytes:
+    return bytes([version, min(stroke_count, 255)]) + bytes(2 * FINGERPRINT_POINTS)
+
+
+def _quantised(header: bytes, path: np.ndarray) -> bytes:
+    if not np.isfinite(path).all():
+        return header + bytes(2 * FINGERPRINT_POINTS)
+    path = path - path.mean(axis=0)
+    extent = float(np.abs(path).max())
+    if not extent > 0:
+        return header + bytes(2 * FINGERPRINT_POINTS)
+    # the farthest coordinate maps to +-127: the finest steps int8 allows
+    return header + np.rint(path * (127.0 / extent)).astype(np.int8).tobytes()
 
 
 def fingerprint(sig: Signature) -> bytes:
-    """64 bytes: version, stroke count, 31 normalised (x, y) points along the pen path."""
+    """64 bytes: version 2, stroke count, 31 normalised (x, y) means of the pen path over
+    equal stretches of the signature's time."""
     strokes = [s for s in sig.strokes if len(s)]
     header = bytes([FINGERPRINT_VERSION, min(len(strokes), 255)])
+    if not strokes:
+        return _empty(FINGERPRINT_VERSION, 0)
+    points = np.concatenate(strokes) if len(strokes) > 1 else strokes[0]
+    if len(points) < 2:
+        return _empty(FINGERPRINT_VERSION, len(strokes))
+    xy, t = points[:, :2], points[:, 2]
+    # The time axis. Equal stamps (a 1 ms clock) keep their order by a billionth of the
+    # duration per point (well above float rounding at any duration, and re-timing scales
+    # it with the rest); times that are missing or go backwards fall back to the order.
+    order = np.arange(len(t), dtype=np.float64)
+    steps = np.diff(t)
+    span = float(t[-1] - t[0])
+    if np.isfinite(t).all() and (steps >= 0).all() and span > 0:
+        u = (t - t[0]) + order * (span * 1e-9)
+    else:
+        u = order
+    du = np.diff(u)
+    # Mean of the piecewise-linear path over each stretch [e_i, e_i+1]: the exact
+    # integral from the running trapezoid sums, interpolated inside a segment.
+    running = np.concatenate((np.zeros((1, 2)), np.cumsum((xy[1:] + xy[:-1]) * (0.5 * du)[:, None], axis=0)))
+    edges = np.linspace(u[0], u[-1], FINGERPRINT_POINTS + 1)
+    segment = np.clip(np.searchsorted(u, edges, side="right") - 1, 0, len(u) - 2)
+    into = edges - u[segment]
+    rise = xy[segment + 1] - xy[segment]
+    slope = np.divide(rise, du[segment][:, None], out=np.zeros_like(rise), where=du[segment][:, None] > 0)
+    integral = running[segment] + xy[segment] * into[:, None] + 0.5 * slope * (into * into)[:, None]
+    path = np.diff(integral, axis=0) / np.diff(edges)[:, None]
+    return _quantised(header, path)
+
+
+def legacy_fingerprint(sig: Signature) -> bytes:
+    """Version 1 (shape along the ink): only to look up receipts not yet re-indexed."""
+    strokes = [s for s in sig.strokes if len(s)]
+    header = bytes([1, min(len(strokes), 255)])
     if not strokes:
         return header + bytes(2 * FINGERPRINT_POINTS)
     xy = np.concatenate(strokes)[:, :2] if len(strokes) > 1 else strokes[0][:, :2]
     counts = np.fromiter((len(s) for s in strokes), dtype=np.intp, count=len(strokes))
     starts = np.concatenate(([0], np.cumsum(counts[:-1])))
     ends = starts + counts - 1
-    # Measure arc length on a box-smoothed path, keeping every k-th point, k chosen from
-    # the point count so that about KEPT_POINTS remain: jitter then barely lengthens the
-    # path, and k is the same for a replay (same points) as for its original.
+    # Arc length on a box-smoothed path, every k-th point kept so that about KEPT_POINTS
+    # remain: jitter then barely lengthens the path.
     every = max(1, len(xy) // KEPT_POINTS)
     if every > 1:
         running = np.concatenate((np.zeros((1, 2)), np.cumsum(xy, axis=0)))
@@ -93,9 +177,6 @@ def fingerprint(sig: Signature) -> bytes:
     keep[ends] = True
     keep[starts] = True
     xy = xy[keep]
-    # The path includes the pen-up moves between strokes: a continuous path resamples
-    # stably, where skipping the jumps would make samples near a pen lift flip between
-    # the end of one stroke and the start of the next.
     step = np.hypot(*np.diff(xy, axis=0).T)
     along = np.concatenate(([0.0], np.cumsum(step)))
     total = along[-1]
@@ -103,13 +184,11 @@ def fingerprint(sig: Signature) -> bytes:
         return header + bytes(2 * FINGERPRINT_POINTS)
     targets = (np.arange(FINGERPRINT_POINTS) + 0.5) * (total / FINGERPRINT_POINTS)
     path = np.column_stack((np.interp(targets, along, xy[:, 0]), np.interp(targets, along, xy[:, 1])))
-    path -= path.mean(axis=0)
-    extent = float(np.abs(path).max())
-    if extent <= 0:
-        return header + bytes(2 * FINGERPRINT_POINTS)
-    # the farthest coordinate maps to +-127: the finest steps int8 allows
-    quantised = np.rint(path * (127.0 / extent)).astype(np.int8)
-    return header + quantised.tobytes()
+    return _quantised(header, path)
+
+
+def version_of(fp: bytes) -> int:
+    return fp[0] if fp else 0
 
 
 def _unit_rms(raw: np.ndarray) -> np.ndarray:
@@ -117,6 +196,10 @@ def _unit_rms(raw: np.ndarray) -> np.ndarray:
     values = raw.astype(np.float64)
     norms = np.sqrt((values * values).sum(axis=-1, keepdims=True) / FINGERPRINT_POINTS)
     return np.divide(values, norms, out=np.zeros_like(values), where=norms > 0)
+
+
+def _known(fp: bytes) -> bool:
+    return len(fp) == _HEADER + 2 * FINGERPRINT_POINTS and fp[0] in _SCHEMES
 
 
 def _vector(fp: bytes) -> np.ndarray:
@@ -129,13 +212,17 @@ def _vectors(fps: list) -> np.ndarray:
 
 
 def band_keys(fp: bytes) -> list[int]:
-    """One non-negative key per band, each fitting a signed 64-bit BIGINT."""
+    """One non-negative key per band, each fitting a signed 64-bit BIGINT (the hash family
+    of the fingerprint's version; an unknown version or no ink gives no keys)."""
+    if not _known(fp):
+        return []
     vector = _vector(fp)
     if not vector.any():
         return []   # no ink: nothing to replay
-    buckets = np.floor((_PROJECTIONS @ vector + _OFFSETS) / BUCKET_WIDTH).astype(np.int64)
-    mixed = (buckets.reshape(BANDS, PROJECTIONS_PER_BAND).astype(np.uint64) * _MIXERS).sum(axis=1, dtype=np.uint64)
-    keys = ((mixed ^ _BAND_SALT) >> np.uint64(1)).astype(np.int64)
+    scheme = _SCHEMES[fp[0]]
+    buckets = np.floor((scheme.projections @ vector + scheme.offsets) / scheme.width).astype(np.int64)
+    mixed = (buckets.reshape(BANDS, PROJECTIONS_PER_BAND).astype(np.uint64) * scheme.mixers).sum(axis=1, dtype=np.uint64)
+    keys = ((mixed ^ scheme.salt) >> np.uint64(1)).astype(np.int64)
     return keys.tolist()
 
 
@@ -146,14 +233,15 @@ def replay_distance(fp_a: bytes, fp_b: bytes) -> float:
 
 
 def is_replay(fp_a: bytes, fp_b: bytes) -> bool:
-    """True when two fingerprints are the same strokes (up to shift, scale and timing)."""
-    if len(fp_a) != len(fp_b) or fp_a[0] != fp_b[0]:
+    """True when two fingerprints of one version are the same pen path (up to shift,
+    scale, timing and re-sampling)."""
+    if not _known(fp_a) or len(fp_a) != len(fp_b) or fp_a[0] != fp_b[0]:
         return False
     a, b = _vector(fp_a), _vector(fp_b)
     if not a.any() or not b.any():
         return False
     diff = a - b
-    return float((diff * diff).sum()) < REPLAY_MAX_DISTANCE ** 2 * FINGERPRINT_POINTS
+    return float((diff * diff).sum()) < _SCHEMES[fp_a[0]].max_distance ** 2 * FINGERPRINT_POINTS
 
 
 class ReplayIndex:
@@ -179,10 +267,11 @@ class ReplayIndex:
 
     def find(self, fp: bytes) -> list:
         """Keys of stored signatures that `fp` replays."""
-        candidates = list(self.candidates(fp))
-        if not candidates or not _vector(fp).any():
+        candidates = [key for key in self.candidates(fp) if self._fingerprints[key][0] == fp[0]]
+        if not candidates or not _known(fp) or not _vector(fp).any():
             return []
         stored = _vectors([self._fingerprints[key] for key in candidates])
         diff = stored - _vector(fp)
-        close = (diff * diff).sum(axis=1) < REPLAY_MAX_DISTANCE ** 2 * FINGERPRINT_POINTS
+        limit = _SCHEMES[fp[0]].max_distance ** 2 * FINGERPRINT_POINTS
+        close = (diff * diff).sum(axis=1) < limit
         return [key for key, hit in zip(candidates, close) if hit]

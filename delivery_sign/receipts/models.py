@@ -6,7 +6,7 @@ replay lookups are index probes, not scans (issue #3: sublinear at a million row
 import secrets
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Numeric, SmallInteger, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import isoformat, utcnow
@@ -136,14 +136,27 @@ class PhotoHashChunk(db.Model):
     photo_id: Mapped[int] = mapped_column(BigId, ForeignKey("photos.id", ondelete="CASCADE"))
 
 
+def _fingerprint_version(context) -> int:
+    return context.get_current_parameters()["fingerprint"][0]
+
+
 class SignatureFingerprint(db.Model):
-    """A receipt's signature fingerprint filed under each of its LSH band keys."""
+    """A receipt's signature fingerprint filed under each of its LSH band keys.
+
+    `version` is the fingerprint's own (its first byte), so a tenant's rows of a legacy
+    version are one index probe away: the lookup adds that version's keys while the
+    tenant has any, and the re-index job (receipts/fingerprints.py) walks them in
+    (tenant, receipt) order on the same index.
+    """
 
     __tablename__ = "signature_fingerprints"
-    __table_args__ = (Index("ix_signature_fingerprints_lookup", "tenant_id", "band_key", "receipt_id"),)
+    __table_args__ = (Index("ix_signature_fingerprints_lookup", "tenant_id", "band_key", "receipt_id"),
+                      Index("ix_signature_fingerprints_version", "version", "tenant_id", "receipt_id"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     band_key: Mapped[int] = mapped_column(BigInteger)
     receipt_id: Mapped[int] = mapped_column(BigId, ForeignKey("receipts.id", ondelete="CASCADE"))
     fingerprint: Mapped[bytes] = mapped_column(db.LargeBinary)
+    # rows written before the column existed are version 1 (the server default)
+    version: Mapped[int] = mapped_column(SmallInteger, default=_fingerprint_version, server_default="1")

@@ -218,23 +218,15 @@ def _lines(link, outcome, reported, errors) -> list[dict]:
 # --- soft findings (anomalies) -----------------------------------------------------------
 
 def _anomalies(link, body, checked, now, openid) -> dict:
-    from ..evidence.replay import is_replay
     from ..geo.distance import location_findings
+    from ..receipts.fingerprints import find_replay
 
     found = list(checked["verdict"].anomalies)
     fp, keys = checked["fingerprint"], checked["band_keys"]
-    replay_of = None
-    if keys:
-        candidates = db.session.execute(
-            select(SignatureFingerprint.receipt_id, SignatureFingerprint.fingerprint)
-            .where(SignatureFingerprint.tenant_id == link.tenant_id, SignatureFingerprint.band_key.in_(keys))
-            .distinct()
-        ).all()
-        for receipt_id, stored in candidates:
-            if is_replay(fp, stored):
-                replay_of = db.session.get(Receipt, receipt_id).public_id
-                found.append("replayed_signature")
-                break
+    # old and new fingerprint versions while the re-index runs (receipts/fingerprints.py)
+    replay_of = find_replay(link.tenant_id, checked["signature"], fp, keys)
+    if replay_of:
+        found.append("replayed_signature")
     waybill = link.waybills[0]
     consignee = None
     if waybill.consignee_lat is not None:

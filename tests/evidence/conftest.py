@@ -32,6 +32,12 @@ def replayed_signatures():
 
 
 @pytest.fixture(scope="session")
+def held_out_replays():
+    """Replays of every class from their own seed, never used to choose constants."""
+    return _load("replays_heldout")
+
+
+@pytest.fixture(scope="session")
 def chinese_signature(genuine_signatures):
     """A genuine three-character Chinese signature of a few hundred points."""
     return next(item for item in genuine_signatures
