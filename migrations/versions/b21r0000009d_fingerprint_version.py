@@ -12,7 +12,7 @@ re-indexed then carry version-2 fingerprints, which the version-1 code never mat
 them but breaks nothing.
 
 Revision ID: b21r0000009d
-Revises: a1d4c0e70008
+Revises: b14c0000009f
 Create Date: 2026-12-01 22:20:00
 
 """
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'b21r0000009d'
-down_revision = 'a1d4c0e70008'
+down_revision = 'b14c0000009f'
 branch_labels = None
 depends_on = None
 
