@@ -15,6 +15,7 @@ written ``ATTEMPTS`` times, as a signer retrying would.
 
     python bench/make_recognition_corpus.py [--out FILE] [--people N]   # JSON lines
     python bench/make_recognition_corpus.py --extract-medians /tmp/hwd/node_modules
+    python bench/make_recognition_corpus.py --test-cases   # tests/data/recognition/cases.json
 
 The second form rebuilds delivery_sign/evidence/data/hanzi_medians.bin from the npm
 package hanzi-writer-data (``npm install --prefix /tmp/hwd hanzi-writer-data``): all
@@ -205,9 +206,13 @@ def main(argv=None):
     parser.add_argument("--out", type=pathlib.Path, default=pathlib.Path("/tmp/recognition_corpus.jsonl"))
     parser.add_argument("--people", type=int, default=1, help="people per surname (100 surnames)")
     parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--test-cases", action="store_true", help=f"write {TEST_CASES_PATH.relative_to(ROOT)}")
     args = parser.parse_args(argv)
     if args.extract_medians:
         extract_medians(args.extract_medians)
+        return
+    if args.test_cases:
+        write_test_cases(args.seed)
         return
     count = 0
     with args.out.open("w", encoding="utf-8") as out:
@@ -215,6 +220,40 @@ def main(argv=None):
             out.write(json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n")
             count += 1
     print(f"{count} submits -> {args.out}")
+
+
+# ---------------------------------------------------------------- the tests' small subset
+TEST_CASES_PATH = ROOT / "tests" / "data" / "recognition" / "cases.json"
+TEST_CASES = (   # (case, expected name, written text or None for a scribble, layout, variant)
+    ("genuine_boxes", "李明华", "李明华", "boxes", "standard"),
+    ("genuine_boxes_joined", "李明华", "李明华", "boxes", "joined"),
+    ("genuine_free", "李明华", "李明华", "free", "standard"),
+    ("lookalike_boxes", "李明华", "季明华", "boxes", "standard"),
+    ("other_name_boxes", "李明华", "王建国", "boxes", "standard"),
+    ("other_name_free", "李明华", "王建国", "free", "standard"),
+    ("scribble_boxes", "李明华", None, "boxes", "standard"),
+    ("outside_model_boxes", "张喆", "张喆", "boxes", "standard"),
+)
+
+
+def write_test_cases(seed=SEED):
+    """A handful of submits for tests/ (written by the same hands as the corpus)."""
+    rng = np.random.default_rng(seed)
+    person = hands.make_person(rng, 0, False)
+    person["device"]["canvas"] = (360, 200, 3)
+    person["style"].update(cursive=0.0, slant=0.05, aspect=0.95, shape_noise=0.025)
+    cases = {}
+    for case, expected, written, layout, variant in TEST_CASES:
+        if written is None:
+            strokes = scribble(person, len(expected), rng)
+            _, boxes = render(person, expected, "standard", "boxes", rng)
+        else:
+            strokes, boxes = render(person, written, variant, layout, rng)
+        cases[case] = {"expected": expected, "written": written, "layout": layout, "variant": variant,
+                       "canvas": hands.canvas_of(person), "boxes": boxes, "strokes": hands.to_compact(strokes)}
+    TEST_CASES_PATH.parent.mkdir(parents=True, exist_ok=True)
+    TEST_CASES_PATH.write_text(json.dumps(cases, ensure_ascii=False, separators=(",", ":")), "utf-8")
+    print(f"{len(cases)} cases -> {TEST_CASES_PATH}")
 
 
 if __name__ == "__main__":

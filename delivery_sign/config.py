@@ -58,6 +58,9 @@ def load_config(instance_path: str, env=None) -> dict:
         "WECHAT_VERIFY_FILE_NAME": env.get("WECHAT_VERIFY_FILE_NAME") or None,
         "WECHAT_VERIFY_FILE_CONTENT": env.get("WECHAT_VERIFY_FILE_CONTENT") or None,
         "TSA_URL": env.get("TSA_URL") or None,
+        # Handwriting recognition (issue 13): Debian's libzinnia0 and its Chinese model.
+        "ZINNIA_LIBRARY": env.get("ZINNIA_LIBRARY") or "libzinnia.so.0",
+        "ZINNIA_MODEL": env.get("ZINNIA_MODEL") or "/usr/share/tegaki/models/zinnia/handwriting-zh_CN.model",
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
         # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),

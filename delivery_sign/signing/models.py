@@ -34,6 +34,9 @@ class SignLink(db.Model):
     otp_verified_at: Mapped[datetime | None]
     otp_failures: Mapped[int] = mapped_column(default=0)
     locked_at: Mapped[datetime | None]
+    # Submits whose handwriting did not read as the signer's name (handwriting: recognized);
+    # under recognition: lenient the third such attempt is accepted with an anomaly.
+    name_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     courier = relationship("User")
     waybills = relationship("Waybill", secondary="sign_link_waybills", order_by="Waybill.id")

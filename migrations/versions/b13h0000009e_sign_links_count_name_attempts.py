@@ -1,0 +1,26 @@
+"""sign_links count the submits whose handwriting did not read as the name (issue 13)
+
+Revision ID: b13h0000009e
+Revises: a1d4c0e70008
+Create Date: 2026-12-01 22:45:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "b13h0000009e"
+down_revision = "a1d4c0e70008"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # A NOT NULL column with a server default: existing links start at 0 attempts, and
+    # code deployed before this revision (which never writes it) keeps working.
+    with op.batch_alter_table("sign_links") as batch_op:
+        batch_op.add_column(sa.Column("name_attempts", sa.Integer(), nullable=False, server_default="0"))
+
+
+def downgrade():
+    with op.batch_alter_table("sign_links") as batch_op:
+        batch_op.drop_column("name_attempts")
