@@ -66,7 +66,7 @@ def main(argv=None):
             if item["layout"] == "boxes":
                 char_ms.append(elapsed / len(item["expected"]))
                 name_ms.append(elapsed)
-            key = (item["kind"], item["variant"] or "", item["layout"], item["person"])
+            key = (item["kind"], item["variant"] or "", item["layout"], item["person"], item["expected"][0])
             attempts[key].append(reading.recognized)
             if item["kind"] == "genuine" and item["layout"] == "boxes":
                 for c in reading.chars:
@@ -85,7 +85,7 @@ def main(argv=None):
     print()
     print(f"{'class':<12} {'variant':<9} {'layout':<6} {'people':>6} {'within 1':>9} {'within 3':>9}   target")
     groups = collections.defaultdict(list)
-    for (kind, variant, layout, person), results in attempts.items():
+    for (kind, variant, layout, person, surname), results in attempts.items():
         groups[(kind, variant, layout)].append(results)
     for (kind, variant, layout), people in sorted(groups.items(), key=lambda kv: (kv[0][0] != "genuine", kv[0])):
         first = np.mean([r[0] for r in people]) * 100
@@ -97,11 +97,21 @@ def main(argv=None):
         if genuine:
             print(f"{'genuine':<12} {'(all)':<9} {layout:<6} {len(genuine):>6} "
                   f"{np.mean([r[0] for r in genuine]) * 100:>8.1f}% {np.mean([any(r) for r in genuine]) * 100:>8.1f}%")
-    # per surname, genuine in boxes within 3 attempts
+    # per surname: genuine in boxes, within 3 attempts, over the writing variants
     by_surname = collections.defaultdict(list)
-    for (kind, variant, layout, person), results in attempts.items():
+    for (kind, variant, layout, person, surname), results in attempts.items():
         if kind == "genuine" and layout == "boxes":
-            by_surname[person].append(any(results))
+            by_surname[(surname, variant)].append(any(results))
+    print()
+    for variants in (("standard", "swapped", "reversed"), ("standard", "swapped", "reversed", "joined", "missing")):
+        rates = collections.defaultdict(list)
+        for (surname, variant), results in by_surname.items():
+            if variant in variants:
+                rates[surname] += results
+        share = {s: float(np.mean(r)) for s, r in rates.items()}
+        low = sorted((v, s) for s, v in share.items() if v < 0.9)
+        print(f"surnames >= 90 % within 3 ({'/'.join(variants)}): {len(share) - len(low)} of {len(share)}"
+              + (f"; below: {', '.join(f'{s} {v:.0%}' for v, s in low)}" if low else ""))
     print()
     worst = sorted(per_char.items(), key=lambda kv: kv[1][0] / kv[1][1])[:15]
     print("worst characters (genuine, boxes, per attempt verified):",
