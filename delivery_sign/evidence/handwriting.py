@@ -27,9 +27,18 @@ Three parts, each for a reason:
    `MARGIN`: the candidates are Zinnia's top `ZINNIA_CANDIDATES` plus the
    `GRID_CANDIDATES` references nearest by a coarse direction-grid descriptor (8 x 8
    cells x 4 directions, independent of stroke order like the verifier, and cheap enough
-   to scan all 9,574 references in about a millisecond). The written ink must be nearer
-   to the expected reference than to any of them, so writing 文 for 王, 季 for 李, or
-   another name's character fails.
+   to scan the 6,763 GB2312 references in about a millisecond). The written ink must be
+   nearer to the expected reference than to any of them, so writing 文 for 王, 季 for 李,
+   or another name's character fails. Where the verifier sees a near tie and Zinnia ranks
+   the expected character in its top 5, the two engines together accept (RESCUE_*).
+
+Both ink sets are moment-normalised first (centroid, slant and per-axis spread, as in
+handwritten CJK recognition), so a writer's slant and aspect do not count as shape.
+
+The reference file holds all 9,574 characters of hanzi-writer-data (1.4 MB, read once
+per process; samples of recently used characters are cached, bounded): GB2312 alone
+would cover the model, but the verifier-alone path for name characters outside the
+model (喆 堃 玥 ...) needs the rest.
 
 Free canvas (no boxes): strokes are split into characters first by horizontal gaps
 (writing runs left to right); when the gaps do not give exactly one group per character,
@@ -142,7 +151,11 @@ class NameReading:
 # ---------------------------------------------------------------- reference data
 @functools.lru_cache(maxsize=1)
 def _index() -> dict:
-    """char -> (offset, stroke count) in the medians file; read once per process."""
+    """The medians file's bytes and char -> offset of its record; read once per process.
+
+    Format (bench/make_recognition_corpus.py --extract-medians writes it): b"HZMD1\\n",
+    then per character: UTF-8 length, UTF-8 bytes, stroke count, and per stroke a point
+    count and (x, y) bytes, 0..255 = 0..1020 of the em box, y down."""
     raw = DATA_PATH.read_bytes()
     if not raw.startswith(b"HZMD1\n"):
         raise ValueError(f"{DATA_PATH} is not a medians file")
