@@ -90,6 +90,9 @@ def load_config(instance_path: str, env=None) -> dict:
         "CONSENT_LINK_TTL_S": _int(env.get("CONSENT_LINK_TTL_S"), 24 * 3600),
         "CONSENT_STANDING_DAYS": _int(env.get("CONSENT_STANDING_DAYS"), 180),
         "WECHAT_CONSENT_TEMPLATE_ID": env.get("WECHAT_CONSENT_TEMPLATE_ID") or None,
+        # Handwriting recognition (issue 13): Debian's libzinnia0 and its Chinese model.
+        "ZINNIA_LIBRARY": env.get("ZINNIA_LIBRARY") or "libzinnia.so.0",
+        "ZINNIA_MODEL": env.get("ZINNIA_MODEL") or "/usr/share/tegaki/models/zinnia/handwriting-zh_CN.model",
         "WEBHOOK_BACKOFF_BASE_S": _int(env.get("WEBHOOK_BACKOFF_BASE_S"), 30),
         # Webhook URLs on loopback/private networks are refused (SSRF) unless this is on.
         "WEBHOOK_ALLOW_PRIVATE": _bool(env.get("WEBHOOK_ALLOW_PRIVATE")),

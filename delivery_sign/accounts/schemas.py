@@ -139,7 +139,10 @@ class PolicySchema(StrictSchema):
 
     signer = fields.String(validate=validate.OneOf(("anyone", "consignee_only")))
     otp = fields.String(validate=validate.OneOf(("none", "required")))
-    handwriting = fields.String(validate=validate.OneOf(("basic", "strict")))
+    handwriting = fields.String(validate=validate.OneOf(("basic", "strict", "recognized")))
+    # with handwriting: recognized — strict: stays 422 until the name reads; lenient: the
+    # third failed attempt on a link is accepted with the anomaly name_not_recognized
+    recognition = fields.String(validate=validate.OneOf(("strict", "lenient")))
     photos_min = fields.Integer(strict=True, validate=validate.Range(0, 9))
     photos_max = fields.Integer(strict=True, validate=validate.Range(1, 9))
     location = fields.String(validate=validate.OneOf(("optional", "required")))

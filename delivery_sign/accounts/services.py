@@ -383,12 +383,28 @@ def doc_type_by_code(tenant_id: int, code: str) -> DocType | None:
 def create_doc_type(principal: Principal, code: str, name: str, policy: dict) -> DocType:
     if doc_type_by_code(principal.tenant_id, code) is not None:
         raise Conflict(f"Document type {code!r} already exists.")
-    doc_type = DocType(tenant_id=principal.tenant_id, code=code, name=name, policy={**DEFAULT_POLICY, **policy})
+    doc_type = DocType(tenant_id=principal.tenant_id, code=code, name=name,
+                       policy=_with_recognition({**DEFAULT_POLICY, **policy}))
     db.session.add(doc_type)
     db.session.flush()
     audit.record(principal.tenant_id, "doc_type.created", principal.actor, f"doc_type:{code}",
                  {"name": name, "policy": doc_type.policy})
     return doc_type
+
+
+def _with_recognition(policy: dict) -> dict:
+    """``handwriting: recognized`` needs the recogniser installed (409 otherwise) and
+    carries ``recognition`` (default lenient)."""
+    from ..evidence import zinnia
+
+    if policy["handwriting"] != "recognized":
+        return policy
+    if zinnia.recognizer(current_app.config["ZINNIA_LIBRARY"], current_app.config["ZINNIA_MODEL"]) is None:
+        raise Conflict("Handwriting recognition is not installed on this server.", slug="recognizer-unavailable",
+                       title="Recognizer unavailable",
+                       errors=[field_error("policy.handwriting", "recognizer_unavailable",
+                                           f"Install the recogniser first: {zinnia.INSTALL_HINT}")])
+    return {"recognition": "lenient", **policy}
 
 
 def update_doc_type(principal: Principal, code: str, changes: dict) -> DocType:
@@ -402,7 +418,7 @@ def update_doc_type(principal: Principal, code: str, changes: dict) -> DocType:
         if policy["photos_min"] > policy["photos_max"]:
             field = "policy.photos_max" if "photos_max" in changes["policy"] else "policy.photos_min"
             raise ValidationFailed([field_error(field, "range", "photos_min must not exceed photos_max.")])
-        doc_type.policy = policy
+        doc_type.policy = _with_recognition(policy)
     audit.record(principal.tenant_id, "doc_type.updated", principal.actor, f"doc_type:{code}",
                  {"name": doc_type.name, "policy": doc_type.policy})
     return doc_type

@@ -37,7 +37,17 @@ def readyz():
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response
-    return jsonify(status="ok", database="ok")
+    return jsonify(status="ok", database="ok", recognizer=_recognizer_state())
+
+
+def _recognizer_state() -> str:
+    """"on" when handwriting recognition can run; "off" never fails readiness (issue 13)."""
+    from flask import current_app
+
+    from ..evidence import zinnia
+
+    found = zinnia.recognizer(current_app.config["ZINNIA_LIBRARY"], current_app.config["ZINNIA_MODEL"])
+    return "on" if found is not None else "off"
 
 
 @bp.get("/metrics")

@@ -44,7 +44,19 @@ ANOMALY_LABELS = {
     "dark_photo": "照片过暗", "signed_on_courier_device": "在快递员设备上签收", "partial_delivery": "部分签收",
     "refused": "拒收", "late_signature": "超时签收", "courier_far_from_signer": "快递员不在签收现场",
     "dropped_without_consent": "未经收货人同意放置",
+    "name_not_recognized": "笔迹未能识别为签收人姓名",
 }
+
+
+def handwriting_line(reading: dict) -> str:
+    """The receipt's one line on handwriting recognition (issue 13)."""
+    if reading["recognized"] is None:
+        return "笔迹识别：不适用（非中文姓名）"
+    if reading["recognized"]:
+        return "笔迹识别：通过"
+    failed = "、".join(f"第{i + 1}个字“{c['expected']}”" for i, c in enumerate(reading["chars"])
+                      if c["status"] == "failed")
+    return f"笔迹识别：未通过（{failed}未能识别，第{reading['attempts']}次书写后按宽松模式接受）"
 
 
 @dataclass
@@ -264,6 +276,8 @@ def render(doc: ReceiptDocument) -> bytes:
         else:
             _drawn_seal(c, ev["tenant"]["name"], M + 355, p.y - 55, 52)
     p.y -= 108
+    if ev["checks"].get("handwriting"):
+        p.text(M, handwriting_line(ev["checks"]["handwriting"]), size=9.5)
 
     if doc.thumbnails:
         p.heading("现场照片")

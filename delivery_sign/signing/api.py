@@ -3,9 +3,9 @@ from flask import Response, current_app, request
 
 from ..core.auth import current, require
 from ..core.content import accepts, max_body
-from ..core.errors import Problem
+from ..core.errors import Problem, ValidationFailed
 from ..extensions import db, writes_on_read
-from . import links, qr, recipient
+from . import links, qr, recipient, recognition
 from .links import recipient_limits
 from .blueprint import blp
 from .schemas import (LinkStatusSchema, OtpSendSchema, OtpSentSchema, OtpVerifySchema, PhotoOutSchema, QrQuerySchema,
@@ -152,7 +152,12 @@ def remove_courier_photo(token, photo_id):
 @blp.alt_response(200, schema=SubmitResultSchema, description="The same submission_id again")
 def submit(body, token):
     """Sign off: 201 with the receipt, 200 for a replayed submission_id, 409 used, 410 expired, 422 checks."""
-    return submit_signoff(token, body, request.remote_addr)
+    try:
+        return submit_signoff(token, body, request.remote_addr)
+    except ValidationFailed:
+        if recognition.attempt_counted():
+            db.session.commit()   # the failed handwriting attempt must survive the 422
+        raise
 
 
 @blp.route("/sign-links/<token>/wxacode.png", methods=["GET"])

@@ -43,6 +43,9 @@ class SignLink(db.Model):
     # Whose phone the verified code went to: ``consignee`` or ``receiver``, and masked.
     otp_verified_whose: Mapped[str | None] = mapped_column(String(10))
     otp_verified_to: Mapped[str | None] = mapped_column(String(20))
+    # Submits whose handwriting did not read as the signer's name (handwriting: recognized);
+    # under recognition: lenient the third such attempt is accepted with an anomaly.
+    name_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
 
     courier = relationship("User")
     waybills = relationship("Waybill", secondary="sign_link_waybills", order_by="Waybill.id")

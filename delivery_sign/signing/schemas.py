@@ -149,10 +149,22 @@ class CanvasSchema(StrictSchema):
     dpr = fields.Raw(load_default=1)
 
 
+class BoxSchema(StrictSchema):
+    """One character's writing box, in canvas units (issue 13)."""
+    x = FiniteFloat(required=True, validate=validate.Range(-10_000, 10_000))
+    y = FiniteFloat(required=True, validate=validate.Range(-10_000, 10_000))
+    width = FiniteFloat(required=True, validate=validate.Range(1, 10_000))
+    height = FiniteFloat(required=True, validate=validate.Range(1, 10_000))
+
+
 class SignatureSchema(StrictSchema):
     # Shapes are checked by evidence.strokes.parse_signature, which says exactly where.
     strokes = fields.Raw(required=True)
     canvas = fields.Nested(CanvasSchema, required=True)
+    boxes = fields.List(fields.Nested(BoxSchema), load_default=None, allow_none=True,
+                        validate=validate.Length(1, 50), metadata={
+                            "description": "One box per character of signer.name, in order; strokes belong to "
+                                           "the box they fall in (handwriting: recognized)."})
     checked_later = frozenset({"strokes"})
 
     @post_load

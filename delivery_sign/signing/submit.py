@@ -29,6 +29,7 @@ from ..waybills.models import Waybill, WaybillAnomaly
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
+from . import recognition
 from .links import Locked, check_deliverable, find_link, state_of
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     if link.locked_at is not None:
         raise Locked("Too many wrong codes; ask the courier for a new QR code.")
 
+    strokes = recognition.settle(link, body, strokes)
     checked = _check(link, body, strokes)
     now = utcnow()
     anomalies = _anomalies(link, body, checked, now, openid)
@@ -101,7 +103,8 @@ def _measure_strokes(body, policy) -> dict:
                               handwriting=policy["handwriting"])
     fp = fingerprint(signature)
     return {"errors": [field_error("signature", code, message) for code, message in verdict.errors],
-            "signature": signature, "verdict": verdict, "fingerprint": fp, "band_keys": band_keys(fp)}
+            "signature": signature, "verdict": verdict, "fingerprint": fp, "band_keys": band_keys(fp),
+            "reading": recognition.read(signature, body, policy) if not verdict.errors else None}
 
 
 def _check(link, body, strokes) -> dict:
@@ -221,7 +224,7 @@ def _anomalies(link, body, checked, now, openid) -> dict:
     from ..geo.distance import location_findings
     from ..receipts.fingerprints import find_replay
 
-    found = list(checked["verdict"].anomalies)
+    found = list(checked["verdict"].anomalies) + list(checked.get("name_anomalies", ()))
     fp, keys = checked["fingerprint"], checked["band_keys"]
     # old and new fingerprint versions while the re-index runs (receipts/fingerprints.py)
     replay_of = find_replay(link.tenant_id, checked["signature"], fp, keys)
@@ -373,7 +376,8 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
         "checks": {"signature": checked["verdict"].metrics, "replay_of": found["replay_of"],
                    "otp_verified": link.otp_verified_at is not None,
                    "location": {k: v for k, v in found["location"].items() if k != "anomalies"},
-                   "photos": {p.public_id: p.anomalies for p in checked["photos"]}},
+                   "photos": {p.public_id: p.anomalies for p in checked["photos"]},
+                   **({"handwriting": checked["handwriting"]} if checked.get("handwriting") else {})},
         "anomalies": found["codes"],
         "client": {"platform": body["client"].get("platform"), "user_agent": body["client"].get("user_agent"),
                    "time": body["client"].get("time"), "ip": client_ip,

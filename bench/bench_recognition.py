@@ -1,0 +1,128 @@
+"""Handwriting recognition (issue 13): acceptance per class, worst characters, speed, memory.
+
+    python bench/make_recognition_corpus.py            # writes /tmp/recognition_corpus.jsonl
+    python bench/bench_recognition.py [--corpus FILE] [--limit N]
+
+A submit is accepted when every character of the name is verified (what ``recognition:
+strict`` requires); "within 3" means one of the person's three attempts was. Prints the
+issue's targets beside the figures. Speed is wall time per character of
+`recognize_name` (Zinnia + verifier; boxes) in this process, after a warm-up that loads
+the references; the figures depend on the machine's load.
+"""
+import argparse
+import collections
+import json
+import pathlib
+import resource
+import sys
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from delivery_sign.evidence import handwriting, zinnia  # noqa: E402
+from delivery_sign.evidence.strokes import parse_signature  # noqa: E402
+
+TARGETS = {"genuine": ">= 97 % within 3 (boxes, strict); every common surname >= 90 %",
+           "other_name": "<= 1 %", "one_swap": "<= 1 %", "lookalike": "<= 1 %", "scribble": "0 %"}
+
+
+def rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", type=pathlib.Path, default=pathlib.Path("/tmp/recognition_corpus.jsonl"))
+    parser.add_argument("--limit", type=int, default=0)
+    parser.add_argument("--dump", type=pathlib.Path, help="write per-character readings (JSON lines)")
+    args = parser.parse_args(argv)
+
+    before = rss_mb()
+    recognizer = zinnia.recognizer()
+    if recognizer is None:
+        sys.exit(f"zinnia is not installed: {zinnia.INSTALL_HINT}")
+    started = time.perf_counter()
+    handwriting._grid_table()
+    load_s = time.perf_counter() - started
+    after_load = rss_mb()
+
+    attempts = collections.defaultdict(list)   # (kind, variant, layout, person) -> [accepted...]
+    per_char = collections.defaultdict(lambda: [0, 0])   # genuine boxes: char -> [verified, total]
+    char_ms, name_ms = [], []
+    dump = args.dump.open("w", encoding="utf-8") if args.dump else None
+    with args.corpus.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            if args.limit and n >= args.limit:
+                break
+            item = json.loads(line)
+            signature = parse_signature({"strokes": item["strokes"], "canvas": item["canvas"]})
+            t0 = time.perf_counter()
+            reading = handwriting.recognize_name([s[:, :2] for s in signature.strokes], item["expected"],
+                                                 item["boxes"], recognizer)
+            elapsed = (time.perf_counter() - t0) * 1000
+            if item["layout"] == "boxes":
+                char_ms.append(elapsed / len(item["expected"]))
+                name_ms.append(elapsed)
+            key = (item["kind"], item["variant"] or "", item["layout"], item["person"], item["expected"][0])
+            attempts[key].append(reading.recognized)
+            if item["kind"] == "genuine" and item["layout"] == "boxes":
+                for c in reading.chars:
+                    per_char[c.expected][0] += c.status != "failed"
+                    per_char[c.expected][1] += 1
+            if dump:
+                for i, c in enumerate(reading.chars):
+                    dump.write(json.dumps({"kind": item["kind"], "variant": item["variant"], "layout": item["layout"],
+                                           "i": i, "expected": c.expected,
+                                           "written": (item["written"] or "?")[i] if item["written"] else None,
+                                           "best": c.best, "rank": c.rank, "distance": c.distance,
+                                           "margin": c.margin, "status": c.status}, ensure_ascii=False) + "\n")
+
+    print(f"references loaded in {load_s:.1f} s; RSS {before:.0f} MB -> {after_load:.0f} MB after loading, "
+          f"{rss_mb():.0f} MB at the end (ru_maxrss of this process)")
+    print()
+    print(f"{'class':<12} {'variant':<9} {'layout':<6} {'people':>6} {'within 1':>9} {'within 3':>9}   target")
+    groups = collections.defaultdict(list)
+    for (kind, variant, layout, person, surname), results in attempts.items():
+        groups[(kind, variant, layout)].append(results)
+    for (kind, variant, layout), people in sorted(groups.items(), key=lambda kv: (kv[0][0] != "genuine", kv[0])):
+        first = np.mean([r[0] for r in people]) * 100
+        three = np.mean([any(r[:3]) for r in people]) * 100
+        print(f"{kind:<12} {variant:<9} {layout:<6} {len(people):>6} {first:>8.1f}% {three:>8.1f}%   "
+              f"{TARGETS.get(kind, '')}")
+    for layout in ("boxes", "free"):
+        genuine = [r for (k, v, lay), ps in groups.items() if k == "genuine" and lay == layout for r in ps]
+        if genuine:
+            print(f"{'genuine':<12} {'(all)':<9} {layout:<6} {len(genuine):>6} "
+                  f"{np.mean([r[0] for r in genuine]) * 100:>8.1f}% {np.mean([any(r) for r in genuine]) * 100:>8.1f}%")
+    # per surname: genuine in boxes, within 3 attempts, over the writing variants
+    by_surname = collections.defaultdict(list)
+    for (kind, variant, layout, person, surname), results in attempts.items():
+        if kind == "genuine" and layout == "boxes":
+            by_surname[(surname, variant)].append(any(results))
+    print()
+    for variants in (("standard", "swapped", "reversed"), ("standard", "swapped", "reversed", "joined", "missing")):
+        rates = collections.defaultdict(list)
+        for (surname, variant), results in by_surname.items():
+            if variant in variants:
+                rates[surname] += results
+        share = {s: float(np.mean(r)) for s, r in rates.items()}
+        low = sorted((v, s) for s, v in share.items() if v < 0.9)
+        print(f"surnames >= 90 % within 3 ({'/'.join(variants)}): {len(share) - len(low)} of {len(share)}"
+              + (f"; below: {', '.join(f'{s} {v:.0%}' for v, s in low)}" if low else ""))
+    print()
+    worst = sorted(per_char.items(), key=lambda kv: kv[1][0] / kv[1][1])[:15]
+    print("worst characters (genuine, boxes, per attempt verified):",
+          ", ".join(f"{c} {v / t:.0%} ({t})" for c, (v, t) in worst))
+    print()
+    if char_ms:
+        print(f"ms per character (boxes): p50 {np.percentile(char_ms, 50):.1f}  p95 {np.percentile(char_ms, 95):.1f}"
+              f"   (target <= 15 p50);  per name p50 {np.percentile(name_ms, 50):.1f}  p95 "
+              f"{np.percentile(name_ms, 95):.1f}")
+    return attempts
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,470 @@
+"""Does the handwriting read as the signer's name? (issue 13, policy ``handwriting: recognized``)
+
+Pure functions over plain data (no Flask, no database). `recognize_name` takes the parsed
+strokes, the name and optionally one box per character, and returns a `NameReading`: per
+character what was read, whether the expected character was verified, and why not.
+
+Three parts, each for a reason:
+
+1. **Zinnia** (evidence/zinnia.py) ranks the model's 6,763 GB2312 characters for the
+   strokes of one box. It is a real recogniser trained on real hands, but its features
+   follow stroke count and order: joined strokes, a missing stroke or another order sink
+   it, and some characters (张 何 佳 健 ...) are almost never its first answer. So its rank
+   of the expected character is recorded, and its candidates feed part 3, but it does not
+   decide alone.
+2. **Reference verifier.** Each character's reference is the set of its stroke medians
+   (Make Me a Hanzi via the npm package hanzi-writer-data, extracted to
+   data/hanzi_medians.bin; Arphic PL, see data/ARPHICPL.TXT). Written and reference ink
+   are both normalised to a unit box (aspect kept) and resampled every `SAMPLE_STEP` along
+   the strokes; each sample carries its position and its unsigned direction (angle mod
+   180°, so a stroke drawn backwards is the same stroke). The distance is a symmetric,
+   capped chamfer distance between the two sample sets: every written sample to its
+   nearest reference sample and back, averaged. Because the strokes are compared as one
+   set of samples, stroke order and count do not matter: a join adds a short ligature
+   (a few capped samples), a split or a missing stroke removes a few.
+3. **Margin against look-alikes.** A distance alone cannot tell 李 from 季 (one short
+   stroke apart), so the expected character must also beat every other candidate by
+   `MARGIN`: the candidates are Zinnia's top `ZINNIA_CANDIDATES` plus the
+   `GRID_CANDIDATES` references nearest by a coarse direction-grid descriptor (8 x 8
+   cells x 4 directions, independent of stroke order like the verifier, and cheap enough
+   to scan the 6,763 GB2312 references in about a millisecond). The written ink must be
+   nearer to the expected reference than to any of them, so writing 文 for 王, 季 for 李,
+   or another name's character fails. Where the verifier sees a near tie and Zinnia ranks
+   the expected character in its top 5, the two engines together accept (RESCUE_*).
+
+Both ink sets are moment-normalised first (centroid, slant and per-axis spread, as in
+handwritten CJK recognition), so a writer's slant and aspect do not count as shape.
+
+The reference file holds all 9,574 characters of hanzi-writer-data (1.4 MB, read once
+per process; samples of recently used characters are cached, bounded): GB2312 alone
+would cover the model, but the verifier-alone path for name characters outside the
+model (喆 堃 玥 ...) needs the rest.
+
+Free canvas (no boxes): strokes are split into characters first by horizontal gaps
+(writing runs left to right); when the gaps do not give exactly one group per character,
+a dynamic programme over contiguous stroke groups (in writing order) picks the grouping
+with the smallest total verifier distance to the expected characters.
+
+Characters outside Zinnia's model but with a reference (喆 堃 玥 ...) are judged by parts
+2 and 3; without a reference either, a character is `unsupported` and never a failure.
+Names with Latin letters are not recognised (`applicable` is False: the stroke checks
+apply as before).
+
+Thresholds were fitted on the synthetic corpus of bench/make_recognition_corpus.py
+(seed 20261201: names written one character per box or freely, in standard order, with
+two strokes swapped, a stroke reversed, strokes joined, a stroke missing; against other
+names, one-character swaps, look-alike swaps and scribbles); bench/bench_recognition.py
+prints the acceptance per class. Caveat: the genuine corpus is synthesised from the same
+medians the verifier uses as references (with per-writer shape noise, slant, aspect and
+cursive joins), so its genuine acceptance is optimistic for real hands; the refusal rates
+for look-alikes and other names are the meaningful figures.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import pathlib
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+DATA_PATH = pathlib.Path(__file__).parent / "data" / "hanzi_medians.bin"
+VERIFIER = "medians-chamfer-1"   # named in the evidence; bump when the method changes
+
+# Figures in brackets: bench/bench_recognition.py --dump over the corpus (seed 20261201,
+# 98 writers, per character written in boxes).
+#
+# Resampling step along the strokes, in units of the character's box: ~150 samples for
+# a 10-stroke character; the chamfer costs grow with the square of the count.
+SAMPLE_STEP = 0.03
+# Weight of the direction (cos 2θ, sin 2θ) against position: a perpendicular stroke at
+# the same place costs like 0.2 box of displacement (0.25 separated no better).
+DIRECTION_WEIGHT = 0.15
+# Each sample's nearest-neighbour distance is capped, so that a ligature of a join or a
+# missing stroke counts as a bounded error instead of dominating (a cap of 0.14 refused
+# more genuine joins).
+CHAMFER_CAP = 0.2
+# Weight of "every reference stroke is covered by ink" against "all ink belongs to the
+# reference" (see chamfer): 0.65 rather than 0.5 because ligatures are extra ink (genuine
+# joined characters with a nearer rival 23 % -> 20 %; 0.35 was worse).
+REFERENCE_WEIGHT = 0.65
+# The expected character's distance must not exceed this: a backstop, the margin does the
+# work (genuine p50 0.065, p95 0.08, with a stroke missing 0.12; other names p5 0.107,
+# scribbles p5 0.122).
+MAX_DISTANCE = 0.12
+# ... and it must beat the best other candidate by this much (genuine in standard order
+# p5 +0.002; look-alike swaps p95 -0.006, other names and scribbles below -0.01).
+MARGIN = 0.001
+# Moment normalisation: 4 standard deviations of ink span the unit box; an axis spreads
+# at least 0.35 of the other (一 丨 stay thin); slant corrected up to 0.6 (31°).
+MOMENT_SPAN = 4.0
+MIN_SPREAD_SHARE = 0.35
+MAX_SHEAR = 0.6
+# Zinnia as a second opinion: when it ranks the expected character in its top
+# RESCUE_RANK and the verifier's margin is at least RESCUE_MARGIN (a near tie with a
+# look-alike), the two independent engines agree enough. On the corpus this lifts genuine
+# characters near a look-alike (侯/候, 子/予) by 1-5 points; of the look-alike swaps it
+# lets 1 in 225 through.
+RESCUE_RANK = 5
+RESCUE_MARGIN = -0.008
+ZINNIA_CANDIDATES = 10
+GRID_CANDIDATES = 12
+GRID = 8
+DIRECTIONS = 4
+# Free canvas: a horizontal gap between stroke groups wider than this share of the
+# signature's height separates two characters.
+GAP_SHARE = 0.04
+# A character is never written with more than this many strokes beyond its reference
+# count (dots and broken strokes); bounds the free-canvas search.
+EXTRA_STROKES = 6
+
+_HANZI = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]")
+_IGNORED = re.compile(r"[\s·・•.\-]")  # separators in minority names (买买提·艾力)
+
+
+@dataclass(frozen=True)
+class CharReading:
+    expected: str
+    best: str | None       # what the strokes read as (nearest reference among candidates)
+    rank: int | None       # Zinnia's rank of the expected character (1 = its first answer)
+    score: float | None    # verifier similarity to the expected reference, 0..1
+    verified: bool | None  # None: unsupported (no reference and outside the model)
+    status: str            # verified | failed | unsupported
+    distance: float | None = None
+    margin: float | None = None
+
+
+@dataclass(frozen=True)
+class NameReading:
+    applicable: bool                 # False: not a Chinese name, recognition not applied
+    recognized: bool                 # every supported character verified
+    chars: tuple = field(default_factory=tuple)
+    segmentation: str = "boxes"      # boxes | gaps | search
+    engine: dict = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[int]:
+        return [i for i, c in enumerate(self.chars) if c.status == "failed"]
+
+
+# ---------------------------------------------------------------- reference data
+@functools.lru_cache(maxsize=1)
+def _index() -> dict:
+    """The medians file's bytes and char -> offset of its record; read once per process.
+
+    Format (bench/make_recognition_corpus.py --extract-medians writes it): b"HZMD1\\n",
+    then per character: UTF-8 length, UTF-8 bytes, stroke count, and per stroke a point
+    count and (x, y) bytes, 0..255 = 0..1020 of the em box, y down."""
+    raw = DATA_PATH.read_bytes()
+    if not raw.startswith(b"HZMD1\n"):
+        raise ValueError(f"{DATA_PATH} is not a medians file")
+    index, pos = {}, 6
+    while pos < len(raw):
+        size = raw[pos]
+        char = raw[pos + 1:pos + 1 + size].decode("utf-8")
+        pos += 1 + size
+        start, count = pos, raw[pos]
+        pos += 1
+        for _ in range(count):
+            pos += 1 + 2 * raw[pos]
+        index[char] = start
+    return {"raw": raw, "offsets": index}
+
+
+def has_reference(char: str) -> bool:
+    return char in _index()["offsets"]
+
+
+def reference_strokes(char: str) -> tuple | None:
+    """The character's stroke medians as (k, 2) arrays, y down, in 0..1 of the em box."""
+    data = _index()
+    pos = data["offsets"].get(char)
+    if pos is None:
+        return None
+    raw, strokes = data["raw"], []
+    count = raw[pos]
+    pos += 1
+    for _ in range(count):
+        n = raw[pos]
+        pts = np.frombuffer(raw, dtype=np.uint8, count=2 * n, offset=pos + 1).reshape(n, 2)
+        strokes.append(pts.astype(np.float64) / 256.0)
+        pos += 1 + 2 * n
+    return tuple(strokes)
+
+
+# Samples of the characters met recently (names repeat, candidates repeat): a bounded
+# cache, so that a process does not keep all 9,574 (~60 MB).
+@functools.lru_cache(maxsize=2048)
+def _reference_samples(char: str) -> np.ndarray | None:
+    strokes = reference_strokes(char)
+    return None if strokes is None else samples(strokes)
+
+
+@functools.lru_cache(maxsize=1)
+def _grid_table() -> tuple[list, np.ndarray]:
+    """Direction-grid descriptors of the rivals: the model's GB2312 characters (built on
+    first use, ~3 s, 7 MB). Traditional and variant forms (強 for 强) are not rivals:
+    writing one's own character in another form is no impostor."""
+    chars = [c for c in _index()["offsets"] if c in _gb2312()]
+    table = np.empty((len(chars), GRID * GRID * DIRECTIONS), dtype=np.float32)
+    for i, char in enumerate(chars):
+        table[i] = _grid(samples(reference_strokes(char)))
+    return chars, table
+
+
+# ---------------------------------------------------------------- features
+def _normalise(strokes) -> list[np.ndarray]:
+    """Aspect-kept unit box (used for the resampling step only)."""
+    pts = np.vstack([s[:, :2] for s in strokes])
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    extent = max(float((hi - lo).max()), 1e-6)
+    offset = lo - (extent - (hi - lo)) / 2      # centre the shorter side
+    return [(s[:, :2] - offset) / extent for s in strokes]
+
+
+def _moment_normalise(xy: np.ndarray) -> np.ndarray:
+    """Moment normalisation, the usual one of handwritten CJK recognition: the ink's
+    centroid to the centre, its slant (x-y covariance) removed, each axis scaled by its own
+    spread (clamped, so 一 is not blown up), MOMENT_SPAN spreads across the unit box. It
+    takes out the writer's slant, aspect and placement, which otherwise dwarf the
+    differences between look-alikes."""
+    centre = xy.mean(axis=0)
+    d = xy - centre
+    var_y = float((d[:, 1] ** 2).mean())
+    shear = float(np.clip((d[:, 0] * d[:, 1]).mean() / var_y, -MAX_SHEAR, MAX_SHEAR)) if var_y > 1e-12 else 0.0
+    d[:, 0] -= shear * d[:, 1]
+    spread = np.sqrt((d ** 2).mean(axis=0))
+    spread = np.maximum(spread, MIN_SPREAD_SHARE * max(float(spread.max()), 1e-9))
+    return 0.5 + d / (MOMENT_SPAN * spread)
+
+
+def samples(strokes) -> np.ndarray:
+    """(n, 4) samples x, y, w·cos 2θ, w·sin 2θ of the strokes, moment-normalised."""
+    parts = []
+    for s in _normalise([np.asarray(s, dtype=np.float64) for s in strokes if len(s)]):
+        seg = np.diff(s, axis=0)
+        lengths = np.hypot(seg[:, 0], seg[:, 1])
+        total = float(lengths.sum())
+        if total < SAMPLE_STEP / 2:
+            parts.append((np.array([[s[:, 0].mean(), s[:, 1].mean()]]), None))   # a dot: no direction
+            continue
+        cum = np.concatenate(([0.0], np.cumsum(lengths)))
+        at = np.linspace(0.0, total, max(2, int(total / SAMPLE_STEP) + 1))
+        x, y = np.interp(at, cum, s[:, 0]), np.interp(at, cum, s[:, 1])
+        which = np.clip(np.searchsorted(cum, at, side="right") - 1, 0, len(seg) - 1)
+        parts.append((np.column_stack((x, y)), (seg, lengths, which)))
+    if not parts:
+        return np.zeros((0, 4))
+    xy = _moment_normalise(np.vstack([p for p, _ in parts]))
+    out, start = [], 0
+    for points, shape in parts:
+        stop = start + len(points)
+        mine = xy[start:stop]
+        if shape is None:
+            out.append(np.column_stack((mine, np.zeros((len(mine), 2)))))
+        else:
+            # direction after normalisation, from the sample positions themselves
+            step = np.diff(mine, axis=0)
+            angle = np.arctan2(step[:, 1], step[:, 0])
+            angle = np.concatenate((angle, angle[-1:]))
+            theta = 2.0 * angle
+            out.append(np.column_stack((mine, DIRECTION_WEIGHT * np.cos(theta), DIRECTION_WEIGHT * np.sin(theta))))
+        start = stop
+    return np.vstack(out)
+
+
+def chamfer(a: np.ndarray, b: np.ndarray) -> float:
+    """Symmetric capped chamfer distance between two sample sets."""
+    if not len(a) or not len(b):
+        return math.inf
+    d2 = (np.einsum("ij,ij->i", a, a)[:, None] + np.einsum("ij,ij->i", b, b)[None, :] - 2.0 * a @ b.T)
+    d = np.sqrt(np.maximum(d2, 0.0))
+    cap = CHAMFER_CAP
+    written_to_reference = np.minimum(d.min(axis=1), cap).mean()
+    reference_to_written = np.minimum(d.min(axis=0), cap).mean()
+    return float((1.0 - REFERENCE_WEIGHT) * written_to_reference + REFERENCE_WEIGHT * reference_to_written)
+
+
+def _grid(sample_set: np.ndarray) -> np.ndarray:
+    """Coarse, order-free descriptor: ink per cell of an 8 x 8 grid and 4 directions,
+    spread bilinearly over neighbouring cells, L2-normalised."""
+    hist = np.zeros((GRID + 1, GRID + 1, DIRECTIONS))
+    if len(sample_set):
+        gx = np.clip(sample_set[:, 0], 0, 1) * (GRID - 1)
+        gy = np.clip(sample_set[:, 1], 0, 1) * (GRID - 1)
+        theta = np.arctan2(sample_set[:, 3], sample_set[:, 2])  # = 2θ
+        k = np.floor(((theta + 2 * np.pi) % (2 * np.pi)) / (2 * np.pi) * DIRECTIONS + 0.5).astype(int) % DIRECTIONS
+        x0, y0 = np.floor(gx).astype(int), np.floor(gy).astype(int)
+        fx, fy = gx - x0, gy - y0
+        for dx, wx in ((0, 1 - fx), (1, fx)):
+            for dy, wy in ((0, 1 - fy), (1, fy)):
+                np.add.at(hist, (x0 + dx, y0 + dy, k), wx * wy)
+    flat = hist[:GRID, :GRID].reshape(-1)
+    norm = np.linalg.norm(flat)
+    return (flat / norm if norm > 0 else flat).astype(np.float32)
+
+
+# ---------------------------------------------------------------- one character
+def read_character(strokes, expected: str, recognizer=None) -> CharReading:
+    """Judge the strokes of one box against the expected character."""
+    strokes = [np.asarray(s, dtype=np.float64)[:, :2] for s in strokes if len(s)]
+    in_model = recognizer is not None and _in_model(expected)
+    reference = _reference_samples(expected)
+    if not strokes:
+        status = "unsupported" if reference is None and not in_model else "failed"
+        return CharReading(expected, None, None, 0.0 if status == "failed" else None,
+                           False if status == "failed" else None, status)
+    ranked = recognizer.classify(strokes, ZINNIA_CANDIDATES) if recognizer is not None else []
+    rank = next((i + 1 for i, c in enumerate(ranked) if c.char == expected), None)
+    if reference is None:
+        if not in_model:
+            return CharReading(expected, ranked[0].char if ranked else None, None, None, None, "unsupported")
+        # in the model without a reference (none today: every GB2312 character has one)
+        verified = rank == 1
+        return CharReading(expected, ranked[0].char if ranked else None, rank, None, verified,
+                           "verified" if verified else "failed")
+    written = samples(strokes)
+    distance = chamfer(written, reference)
+    candidates = dict.fromkeys(c.char for c in ranked)
+    chars, table = _grid_table()
+    similarity = table @ _grid(written)
+    for i in np.argpartition(-similarity, GRID_CANDIDATES)[:GRID_CANDIDATES]:
+        candidates.setdefault(chars[int(i)])
+    candidates.pop(expected, None)
+    best, best_other = expected, math.inf
+    for char in candidates:
+        other = _reference_samples(char)
+        if other is None:
+            continue
+        d = chamfer(written, other)
+        if d < best_other:
+            best_other, rival = d, char
+    if best_other < distance:
+        best = rival
+    margin = best_other - distance
+    verified = bool(distance <= MAX_DISTANCE and (
+        margin >= MARGIN or (rank is not None and rank <= RESCUE_RANK and margin >= RESCUE_MARGIN)))
+    score = max(0.0, 1.0 - distance / CHAMFER_CAP)
+    return CharReading(expected, best, rank, round(score, 3), verified, "verified" if verified else "failed",
+                       round(distance, 4), round(margin, 4) if math.isfinite(margin) else None)
+
+
+@functools.lru_cache(maxsize=1)
+def _gb2312() -> frozenset:
+    chars = set()
+    for hi in range(0xB0, 0xF8):
+        for lo in range(0xA1, 0xFF):
+            try:
+                chars.add(bytes((hi, lo)).decode("gb2312"))
+            except UnicodeDecodeError:
+                pass
+    return frozenset(chars)
+
+
+def _in_model(char: str) -> bool:
+    # Tegaki's Simplified Chinese model covers exactly GB2312's 6,763 characters.
+    return char in _gb2312()
+
+
+# ---------------------------------------------------------------- the name
+def name_characters(name: str) -> list[str] | None:
+    """The characters to recognise, or None when the name is not (only) Chinese."""
+    stripped = _IGNORED.sub("", name or "")
+    if not stripped or any(not _HANZI.fullmatch(c) for c in stripped):
+        return None
+    return list(stripped)
+
+
+def strokes_in_boxes(strokes, boxes) -> list[list]:
+    """Each stroke belongs to the box holding most of its points (nearest box centre when
+    it touches none)."""
+    groups = [[] for _ in boxes]
+    for s in strokes:
+        if not len(s):
+            continue
+        x, y = s[:, 0], s[:, 1]
+        inside = [int(((x >= b["x"]) & (x <= b["x"] + b["width"]) & (y >= b["y"]) & (y <= b["y"] + b["height"])).sum())
+                  for b in boxes]
+        if max(inside) > 0:
+            target = int(np.argmax(inside))
+        else:
+            cx, cy = float(x.mean()), float(y.mean())
+            target = int(np.argmin([math.hypot(cx - b["x"] - b["width"] / 2, cy - b["y"] - b["height"] / 2)
+                                    for b in boxes]))
+        groups[target].append(s)
+    return groups
+
+
+def split_free_canvas(strokes, expected: list[str]) -> tuple[list[list], str]:
+    """Group strokes (in writing order) into one group per expected character."""
+    strokes = [s for s in strokes if len(s)]
+    n = len(expected)
+    if n == 1 or len(strokes) <= n:
+        groups = [[s] for s in strokes[:n]] if n > 1 else [strokes]
+        return groups + [[] for _ in range(n - len(groups))], "gaps"
+    height = float(np.ptp(np.concatenate([s[:, 1] for s in strokes]))) or 1.0
+    groups, right = [[strokes[0]]], float(strokes[0][:, 0].max())
+    for s in strokes[1:]:
+        if float(s[:, 0].min()) > right + GAP_SHARE * height:
+            groups.append([s])
+        else:
+            groups[-1].append(s)
+        right = max(right, float(s[:, 0].max()))
+    if len(groups) == n:
+        return groups, "gaps"
+    return _search_groups(strokes, expected), "search"
+
+
+def _search_groups(strokes, expected):
+    """Contiguous groups minimising the total verifier distance to the expected characters."""
+    n, m = len(expected), len(strokes)
+    limits = [len(reference_strokes(c) or ()) + EXTRA_STROKES if has_reference(c) else m for c in expected]
+
+    @functools.lru_cache(maxsize=None)
+    def cost(i, j, k):
+        reference = _reference_samples(expected[k])
+        if reference is None:
+            return CHAMFER_CAP / 2   # unknown shape: any group is as good as another
+        return chamfer(samples(strokes[i:j]), reference)
+
+    # best[k][j]: the least cost of putting strokes[:j] into the first k characters
+    inf = math.inf
+    best = [[inf] * (m + 1) for _ in range(n + 1)]
+    back = [[0] * (m + 1) for _ in range(n + 1)]
+    best[0][0] = 0.0
+    for k in range(1, n + 1):
+        for j in range(k, m - (n - k) + 1):
+            for i in range(max(k - 1, j - limits[k - 1]), j):
+                if best[k - 1][i] == inf:
+                    continue
+                c = best[k - 1][i] + cost(i, j, k - 1)
+                if c < best[k][j]:
+                    best[k][j], back[k][j] = c, i
+    if best[n][m] == inf:   # more strokes than the limits allow: fall back to equal counts
+        cuts = np.linspace(0, m, n + 1).astype(int)
+        return [strokes[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+    groups, j = [], m
+    for k in range(n, 0, -1):
+        i = back[k][j]
+        groups.append(strokes[i:j])
+        j = i
+    return groups[::-1]
+
+
+def recognize_name(strokes, name: str, boxes=None, recognizer=None) -> NameReading:
+    """Read the handwriting of `name`. `strokes`: (n, >=2) arrays in canvas units, in
+    writing order; `boxes`: None or one {x, y, width, height} per character."""
+    engine = {"zinnia": recognizer is not None,
+              "model": pathlib.Path(recognizer.model_path).name if recognizer is not None else None,
+              "verifier": VERIFIER}
+    expected = name_characters(name)
+    if expected is None:
+        return NameReading(False, False, (), "none", engine)
+    if boxes:
+        groups, how = strokes_in_boxes(strokes, boxes), "boxes"
+    else:
+        groups, how = split_free_canvas(strokes, expected)
+    chars = tuple(read_character(g, c, recognizer) for g, c in zip(groups, expected))
+    recognized = all(c.status != "failed" for c in chars)
+    return NameReading(True, recognized, chars, how, engine)

@@ -1,0 +1,131 @@
+"""Handwriting recognition as pure functions: the Zinnia binding, the verifier, boxes and
+the free canvas, characters outside the model, names that are not Chinese."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+from delivery_sign.evidence import handwriting, zinnia
+from delivery_sign.evidence.strokes import parse_signature
+
+CASES_PATH = os.path.join(os.path.dirname(__file__), "..", "data", "recognition", "cases.json")
+NO_REFERENCE = "\U00020001"   # CJK Extension B: neither in the model nor in the medians
+
+
+@pytest.fixture(scope="module")
+def engine():
+    found = zinnia.recognizer()
+    if found is None:
+        pytest.skip(f"zinnia is not installed ({zinnia.INSTALL_HINT})")
+    return found
+
+
+@pytest.fixture(scope="module")
+def cases():
+    with open(CASES_PATH, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def read(case, engine, name=None):
+    signature = parse_signature({"strokes": case["strokes"], "canvas": case["canvas"]})
+    return handwriting.recognize_name([s[:, :2] for s in signature.strokes], name or case["expected"],
+                                      case["boxes"], engine)
+
+
+def glyph(char, scale=300.0, dx=0.0):
+    return [s * scale + [dx, 0] for s in handwriting.reference_strokes(char)]
+
+
+def test_binding_opens_the_model_once_and_ranks_a_character(engine):
+    assert engine.size == 6763
+    assert zinnia.recognizer() is engine
+    ranked = engine.classify(glyph("明"), 10)
+    assert ranked[0].char == "明" and len(ranked) == 10
+    assert [c.score for c in ranked] == sorted((c.score for c in ranked), reverse=True)
+
+
+def test_binding_scales_strokes_into_the_model_box(engine):
+    small = engine.classify(glyph("明", 40.0), 3)
+    large = engine.classify(glyph("明", 2000.0), 3)
+    assert [c.char for c in small] == [c.char for c in large]
+
+
+def test_binding_without_the_library_or_the_model_is_none(tmp_path):
+    assert zinnia.recognizer(str(tmp_path / "libzinnia.so.0"), zinnia.DEFAULT_MODEL) is None
+    assert zinnia.recognizer(zinnia.DEFAULT_LIBRARY, str(tmp_path / "missing.model")) is None
+
+
+def test_genuine_name_in_boxes_is_verified_character_by_character(cases, engine):
+    reading = read(cases["genuine_boxes"], engine)
+    assert reading.recognized and reading.segmentation == "boxes"
+    assert [c.expected for c in reading.chars] == list("李明华")
+    assert all(c.verified and c.best == c.expected for c in reading.chars)
+
+
+def test_joined_strokes_do_not_sink_the_verifier(cases, engine):
+    reading = read(cases["genuine_boxes_joined"], engine)
+    assert reading.recognized
+
+
+def test_free_canvas_is_split_into_the_name_characters(cases, engine):
+    reading = read(cases["genuine_free"], engine)
+    assert reading.recognized and reading.segmentation in ("gaps", "search")
+
+
+def test_a_lookalike_is_refused_at_its_box(cases, engine):
+    reading = read(cases["lookalike_boxes"], engine)
+    assert not reading.recognized
+    assert reading.failed == [0] and reading.chars[0].best == "季"
+
+
+@pytest.mark.parametrize("case", ["other_name_boxes", "other_name_free", "scribble_boxes"])
+def test_other_names_and_scribbles_are_refused(cases, engine, case):
+    reading = read(cases[case], engine)
+    assert not reading.recognized and len(reading.failed) >= 2
+
+
+def test_a_character_outside_the_model_is_checked_by_the_verifier_alone(cases, engine):
+    reading = read(cases["outside_model_boxes"], engine)
+    assert "喆" not in handwriting._gb2312() and handwriting.has_reference("喆")
+    assert reading.recognized and reading.chars[1].rank is None and reading.chars[1].verified
+
+
+def test_a_character_without_reference_is_unsupported_never_a_failure(cases, engine):
+    case = cases["outside_model_boxes"]
+    reading = read(case, engine, name="张" + NO_REFERENCE)
+    assert reading.chars[1].status == "unsupported" and reading.chars[1].verified is None
+    assert reading.recognized
+
+
+def test_wrong_character_next_to_an_unsupported_one_still_fails(cases, engine):
+    reading = read(cases["outside_model_boxes"], engine, name="王" + NO_REFERENCE)
+    assert not reading.recognized and reading.failed == [0]
+
+
+def test_latin_and_mixed_names_are_not_recognised(cases, engine):
+    assert not read(cases["genuine_boxes"], engine, name="Anna Smith").applicable
+    assert not read(cases["genuine_boxes"], engine, name="李Anna").applicable
+    assert handwriting.name_characters("买买提·艾力") == list("买买提艾力")
+
+
+def test_empty_box_fails_its_character(engine):
+    boxes = [{"x": 0, "y": 0, "width": 300, "height": 300}, {"x": 300, "y": 0, "width": 300, "height": 300}]
+    reading = handwriting.recognize_name(glyph("明"), "明华", boxes, engine)
+    assert reading.chars[0].verified and reading.failed == [1]
+
+
+def test_strokes_go_to_the_box_holding_most_of_their_points():
+    boxes = [{"x": 0, "y": 0, "width": 100, "height": 100}, {"x": 100, "y": 0, "width": 100, "height": 100}]
+    left, right = np.array([[10.0, 10], [90, 90]]), np.array([[95.0, 50], [190, 50], [180, 60]])
+    outside = np.array([[250.0, 50], [260, 60]])
+    groups = handwriting.strokes_in_boxes([left, right, outside], boxes)
+    assert [len(g) for g in groups] == [1, 2]
+
+
+def test_stroke_order_and_direction_do_not_change_the_distance():
+    reference = handwriting._reference_samples("国")
+    strokes = list(handwriting.reference_strokes("国"))
+    shuffled = [s[::-1] for s in strokes[::-1]]
+    assert handwriting.chamfer(handwriting.samples(shuffled), reference) < 0.01
+    assert handwriting.chamfer(handwriting.samples(glyph("田")), reference) > 0.03
