@@ -54,12 +54,13 @@ def test_a_name_rebinding_to_loopback_never_reaches_it(app, world, door, receive
 
     hook = subscribe(world, url, ["waybill.signed"])     # TESTING allows any host; no lookup yet
     monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    saved = {k: app.config[k] for k in ("TESTING", "WEBHOOK_TIMEOUT_S")}
     app.config.update(TESTING=False, WEBHOOK_TIMEOUT_S=0.5)
     try:
         door.submit()
         drain(world)
     finally:
-        app.config.update(TESTING=True, WEBHOOK_TIMEOUT_S=0.3)
+        app.config.update(saved)   # what it was: later tests must not inherit a 0.3 s deadline
     assert receiver.received == []
     assert calls == ["rebind.example"]                # resolved once, by us
     [delivery] = world.get(f"/webhooks/{hook['id']}/deliveries").get_json()["items"]
