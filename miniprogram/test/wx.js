@@ -134,9 +134,62 @@ async function until(check, ms = 20000, what = "condition") {
   for (;;) {
     const value = check();
     if (value) return value;
-    if (Date.now() > end) throw new Error("gave up waiting for " + what);
+    if (Date.now() > end) throw new Error("gave up waiting for " + (typeof what === "function" ? what() : what));
     await new Promise(resolve => setTimeout(resolve, 50));
   }
 }
 
 module.exports = { wx: global.wx, calls, codes, phone, simulate, render, until, ROOT };
+
+/** What the pytest driver (tests/miniprogram) hands over: the live server and its data.
+ * null when these tests run without it (then the tests that need a server skip). */
+function server() {
+  if (!process.env.DS_ORIGIN) return null;
+  return {
+    origin: process.env.DS_ORIGIN,
+    tenant: process.env.DS_TENANT,
+    adminToken: process.env.DS_ADMIN_TOKEN,
+    courier: process.env.DS_COURIER,
+    password: process.env.DS_PASSWORD,
+    waybills: JSON.parse(process.env.DS_WAYBILLS || "{}"),
+    codes: JSON.parse(process.env.DS_WX_CODES || "{}"),
+    openids: JSON.parse(process.env.DS_OPENIDS || "{}"),
+    photos: JSON.parse(process.env.DS_PHOTOS || "{}"),
+    signature: process.env.DS_SIGNATURE ? JSON.parse(fs.readFileSync(process.env.DS_SIGNATURE, "utf8")) : null,
+    photoLink: process.env.DS_PHOTO_LINK_URL,
+  };
+}
+
+/** Staff read of the API (what a dispatcher would see), straight over HTTP. */
+async function staffGet(srv, path_) {
+  const response = await fetch(srv.origin + "/api/v1" + path_, { headers: { Authorization: "Bearer " + srv.adminToken } });
+  return { status: response.status, body: await response.json() };
+}
+
+/** jsdom lays nothing out: canvases get the size a phone gives the pad. */
+function canvasSize(width, height) {
+  const proto = window.HTMLElement.prototype;
+  const original = proto.getBoundingClientRect;
+  proto.getBoundingClientRect = function () {
+    return this.tagName === "WX-CANVAS" ? { left: 12, top: 80, right: 12 + width, bottom: 80 + height, width, height, x: 12, y: 80 }
+      : original.call(this);
+  };
+  return () => { proto.getBoundingClientRect = original; };
+}
+
+/** Write a corpus signature ([[x, y, t_ms], ...] per stroke) on the pad as WeChat touch
+ * events: canvas x/y, event timeStamps from page start. */
+function write(pad, strokes, startMs = 2000) {
+  strokes.forEach(stroke => {
+    const [first, ...rest] = stroke;
+    pad.onTouchStart({ type: "touchstart", timeStamp: startMs + first[2], touches: [{ x: first[0], y: first[1] }] });
+    rest.forEach(p => pad.onTouchMove({ type: "touchmove", timeStamp: startMs + p[2], touches: [{ x: p[0], y: p[1] }] }));
+    const last = stroke[stroke.length - 1];
+    pad.onTouchEnd({ type: "touchend", timeStamp: startMs + last[2], changedTouches: [{ x: last[0], y: last[1] }] });
+  });
+}
+
+module.exports.server = server;
+module.exports.staffGet = staffGet;
+module.exports.canvasSize = canvasSize;
+module.exports.write = write;
