@@ -39,17 +39,29 @@ test("recipient photos, errors in the same words, then a sign-off", { skip: !srv
     assert.equal(p.toSign(), true);
     assert.equal(page.data.locationText, "未提供位置");
 
-    // An empty pad goes to the server, which refuses it: the H5 words, in the signature box.
+    // An empty pad is refused on the pad, as on the H5 page: nothing goes to the server.
+    const sent = calls.length;
     await p.submit();
-    assert.equal(page.data.screen, "sign");
     assert.equal(page.data.errors.signature.code, "signature_empty");
     assert.equal(page.data.errors.signature.text, "请先在框内签名");
+    assert.equal(calls.slice(sent).filter(x => x.api === "request" && /\/submit$/.test(x.url)).length, 0);
 
+    // A finger that slid off the pad: only the server sees it (the pad's cheap check does not
+    // look at the canvas bounds), and its 422 is shown in the H5 words, in the signature box.
     const pad = p.pad();
     await pad.measure();
+    const far = srv.signature.canvas.width * 3;
+    write(pad, srv.signature.strokes.map(stroke => stroke.map(([x, y, t]) => [x + far, y, t])));
+    p.onPadChange();
+    assert.equal(page.data.errors.signature, undefined, "the message goes once the pad has ink");
+    await p.submit();
+    assert.equal(page.data.screen, "sign");
+    assert.equal(page.data.errors.signature.code, "signature_out_of_canvas");
+    assert.equal(page.data.errors.signature.text, "签名超出了签名框，请清除后重新签名");
+
+    p.clearPad();
     write(pad, srv.signature.strokes);
     p.onPadChange();
-    assert.equal(page.data.errors.signature, undefined);
     await p.submit();
     assert.equal(page.data.screen, "done", JSON.stringify(page.data.errors));
 

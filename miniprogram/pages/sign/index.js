@@ -5,7 +5,8 @@
  * goods, "有问题?" for short/damaged/refused, courier photos, who is signing, OTP and photos
  * only when the policy asks) and one sign screen (the pad, location, 确认签收), then the
  * done screen with the receipt code. Words and the box each error shows in come from the
- * H5 page through utils/strings.js (generated). Location is asked once at open
+ * H5 page through utils/strings.js, the pad's cheap check through utils/stroke-check.js
+ * (both generated), so a dot is refused on the pad before anything is sent. Location is asked once at open
  * (wx.getLocation gcj02); wx.login gives the recipient's wechat_code at submit. What was
  * entered is kept in storage under the token until the server accepts the sign-off.
  *
@@ -14,6 +15,7 @@
 const api = require("../../utils/api.js");
 const { Translator } = require("../../utils/i18n.js");
 const STRINGS = require("../../utils/strings.js");
+const strokeCheck = require("../../utils/stroke-check.js");
 
 const RELATIONS = ["self", "family", "colleague", "guard", "locker", "other"];
 
@@ -512,7 +514,18 @@ Component({
 
     onPadChange() {
       this.save();
-      if (this.shown.signature) this.showError("signature", null);
+      if (this.shown.signature) this.showError("signature", this.padError());   // gone as soon as it is fixed
+    },
+
+    /** The H5 pad's check, with the server's thresholds from the sign view. */
+    padError() {
+      const pad = this.pad();
+      if (!pad) return null;
+      const name = this.signerName();
+      const chars = (name.match(/[\u3400-\u9fff]/g) || []).length + Math.floor((name.match(/[A-Za-z]/g) || []).length / 4);
+      const code = this.view.signature_limits ? strokeCheck(pad.toData(), pad.canvasInfo(), this.view.signature_limits, chars || 1)
+        : pad.isEmpty() ? "signature_empty" : null;
+      return code ? { code } : null;
     },
 
     refreshView() {
@@ -551,6 +564,9 @@ Component({
 
     submit() {
       if (this.data.busy) return Promise.resolve();
+      const local = this.padError();
+      this.showError("signature", local);
+      if (local) return Promise.resolve();               // refused on the pad: nothing is sent
       if (this.view.policy.location === "required" && !this.location) {
         this.showError("submit", { code: "location_required" });
         this.renderLocation();
