@@ -25,7 +25,12 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     // --- the courier ---------------------------------------------------------------------
     await c.onLoad({});
     assert.equal(courier.data.screen, "bind", "an openid seen for the first time must be bound");
+    assert.equal(courier.data.bind.tenant, srv.tenant, "the company code comes from config.js");
     c.onBindInput({ currentTarget: { dataset: { field: "username" } }, detail: { value: srv.courier } });
+    c.onBindInput({ currentTarget: { dataset: { field: "password" } }, detail: { value: "not the password" } });
+    await c.bindAccount();
+    assert.equal(courier.data.screen, "bind");
+    assert.equal(courier.data.error, "用户名或密码错误");
     c.onBindInput({ currentTarget: { dataset: { field: "password" } }, detail: { value: srv.password } });
     await c.bindAccount();
     assert.equal(courier.data.screen, "list", courier.data.error);
@@ -81,6 +86,11 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     await until(() => courier.data.banner, 20000, "the signed banner");
     assert.equal(courier.data.banner.receiptId, receiptId);
     assert.equal(courier.data.banner.text, "已签收 · " + srv.signature.signer_name + " · 家属");
+    await c.backToList();
+    await c.setFilter({ currentTarget: { dataset: { filter: "done" } } });
+    const done = Object.fromEntries(courier.data.waybills.map(w => [w.number, w.statusText]));
+    for (const n of srv.waybills.pair) assert.equal(done[n], "已签收", "done today: " + n);
+    assert.equal(done[srv.waybills.other], undefined, "not signed, not in done today");
 
     // --- what WeChat was asked for, and what the server kept -----------------------------------
     assert.ok(calls.filter(x => x.api === "getLocation").every(x => x.type === "gcj02"));
