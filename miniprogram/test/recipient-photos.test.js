@@ -36,6 +36,13 @@ test("recipient photos, errors in the same words, then a sign-off", { skip: !srv
     assert.equal(page.data.photos.list.length, 1);
     assert.equal(page.data.photos.list[0].status, "done");
     assert.equal(page.data.errors.photos, undefined, "the message goes once the photo is there");
+    // WeChat drops the page (a call comes in, memory runs low): reopening the QR loses nothing.
+    const reopened = render("pages/sign/index");
+    await reopened.instance.onLoad({ q: encodeURIComponent(srv.photoLink) });
+    assert.equal(reopened.data.relation, "self");
+    assert.deepEqual(reopened.data.photos.list.map(x => x.status), ["done"]);
+    assert.equal(reopened.instance.form.submissionId, p.form.submissionId, "the same submission, not a second one");
+
     assert.equal(p.toSign(), true);
     assert.equal(page.data.locationText, "未提供位置");
 

@@ -72,7 +72,7 @@ Component({
     locationText: "",
     errors: {},
     busy: false,
-    done: { title: "", code: "", receiptId: "", verifyUrl: "" },
+    done: { title: "", code: "", receiptId: "" },
   },
 
   methods: {
@@ -89,7 +89,11 @@ Component({
       this.path = "/sign/" + encodeURIComponent(this.token);
       this.storeKey = "ds:sign:" + this.token;
       const saved = this.load();
-      if (saved) this.form = saved;
+      if (saved) {
+        // Only uploaded photos survive a reload; the temp files of unfinished ones are gone.
+        saved.photos = (saved.photos || []).filter(p => p.status === "done" || p.status === "flagged");
+        this.form = saved;
+      }
       this.located = this.askLocation();
       return this.start(0);
     },
@@ -623,7 +627,7 @@ Component({
       this.setData({
         screen: "done", step: "", locationHelp: false,
         done: { title: this.t(title), code: code.length === 8 ? code.slice(0, 4) + " " + code.slice(4) : code,
-                receiptId: result.receipt_id, verifyUrl: result.verify_url || api.settings.origin + "/v/" + result.receipt_id },
+                receiptId: result.receipt_id },
       });
     },
 
