@@ -132,7 +132,7 @@ function render(relative, properties) {
 async function until(check, ms = 20000, what = "condition") {
   const end = Date.now() + ms;
   for (;;) {
-    const value = check();
+    const value = await check();
     if (value) return value;
     if (Date.now() > end) throw new Error("gave up waiting for " + (typeof what === "function" ? what() : what));
     await new Promise(resolve => setTimeout(resolve, 50));
@@ -157,6 +157,7 @@ function server() {
     photos: JSON.parse(process.env.DS_PHOTOS || "{}"),
     signature: process.env.DS_SIGNATURE ? JSON.parse(fs.readFileSync(process.env.DS_SIGNATURE, "utf8")) : null,
     photoLink: process.env.DS_PHOTO_LINK_URL,
+    problemLink: process.env.DS_PROBLEM_LINK_URL,
   };
 }
 

@@ -52,7 +52,7 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = dict(os.environ, INSTANCE_PATH=str(tmp_path / "instance"), DEMO_TENANT="0", LOG_LEVEL="ERROR",
                         SECRET_KEY="mini-program-test", BIND=f"127.0.0.1:{self.port}", WEB_CONCURRENCY="1",
-                        GUNICORN_THREADS="4", PUBLIC_BASE_URL=self.base, WORKER="inline",
+                        GUNICORN_THREADS="4", PUBLIC_BASE_URL=self.base, WORKER="inline", SMS_BACKEND="outbox",
                         WECHAT_APPID="wx-test-appid", WECHAT_SECRET="wx-test-secret", WECHAT_API_BASE=wechat_url,
                         PASSWORD_HASH_TIME_COST="1", PASSWORD_HASH_MEMORY_KIB="1024", PYTHONPATH=ROOT)
         if database_url:
@@ -129,21 +129,30 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
     # A doc type where the recipient takes the photos, for the sign page's own camera.
     requests.post(base + "/api/v1/doc-types", headers=admin, timeout=30, json={
         "code": "selfpick", "name": "门店自提单", "policy": {"photos_by": "recipient", "photos_min": 1}}).raise_for_status()
-    waybills = {"pair": ["MP0000000001", "MP0000000002"], "other": "MP0000000003", "photos": "MP0000000004"}
+    # And one where the consignee's phone must be verified, no photos asked.
+    requests.post(base + "/api/v1/doc-types", headers=admin, timeout=30, json={
+        "code": "verified", "name": "验证签收单", "policy": {"otp": "required", "photos_by": "recipient",
+                                                         "photos_min": 0}}).raise_for_status()
+    waybills = {"pair": ["MP0000000001", "MP0000000002"], "other": "MP0000000003", "photos": "MP0000000004",
+                "problems": "MP0000000005"}
     for payload in (_waybill("MP0000000001", "李娜", "13800138000"), _waybill("MP0000000002", "李娜", "13800138000"),
                     _waybill("MP0000000003", "张伟", "13900139000"),
-                    _waybill("MP0000000004", "陈静", "13700137000", doc_type="selfpick")):
+                    _waybill("MP0000000004", "陈静", "13700137000", doc_type="selfpick"),
+                    _waybill("MP0000000005", "周敏", "13700137000", doc_type="verified")):
         requests.post(base + "/api/v1/waybills", headers=admin, json=payload, timeout=30).raise_for_status()
     rider = {"Authorization": "Bearer " + requests.post(base + "/api/v1/auth/login", timeout=30, json={
         "tenant": "acme", "username": "rider", "password": PASSWORD}).json()["token"]}
     photo_link = requests.post(base + "/api/v1/sign-links", headers=rider, timeout=30,
                                json={"waybills": [waybills["photos"]]})
     photo_link.raise_for_status()
+    problem_link = requests.post(base + "/api/v1/sign-links", headers=rider, timeout=30,
+                                 json={"waybills": [waybills["problems"]]})
+    problem_link.raise_for_status()
 
     codes = {"courier": ["wx-courier-a", "wx-courier-wrong-password", "wx-courier-b"], "recipient": ["wx-recipient-a"],
-             "photos": ["wx-recipient-b", "wx-recipient-c"]}
+             "photos": ["wx-recipient-b", "wx-recipient-c"], "problems": ["wx-recipient-d"]}
     for who, openid in (("courier", OPENIDS["courier"]), ("recipient", OPENIDS["recipient"]),
-                        ("photos", OPENIDS["recipient"])):
+                        ("photos", OPENIDS["recipient"]), ("problems", OPENIDS["recipient"])):
         for code in codes[who]:
             wechat.openids[code] = openid
     photos = {}
@@ -157,14 +166,15 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
     env = dict(os.environ, DS_ORIGIN=base, DS_TENANT="acme", DS_ADMIN_TOKEN=admin["Authorization"][7:],
                DS_COURIER="rider", DS_PASSWORD=PASSWORD, DS_WAYBILLS=json.dumps(waybills),
                DS_WX_CODES=json.dumps(codes), DS_OPENIDS=json.dumps(OPENIDS), DS_PHOTOS=json.dumps(photos),
-               DS_SIGNATURE=str(signature_path), DS_PHOTO_LINK_URL=photo_link.json()["url"])
+               DS_SIGNATURE=str(signature_path), DS_PHOTO_LINK_URL=photo_link.json()["url"],
+               DS_PROBLEM_LINK_URL=problem_link.json()["url"])
     files = sorted(glob.glob(os.path.join(ROOT, "miniprogram", "test", "*.test.js")))
     run = subprocess.run([node, "--test", "--test-concurrency=1", *files], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=180)
     summary = {line.split()[1]: int(line.split()[2]) for line in run.stdout.splitlines()
                if line.startswith("# ") and len(line.split()) == 3 and line.split()[2].isdigit()}
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-4000:]
-    assert summary.get("fail") == 0 and summary.get("skipped") == 0 and summary.get("pass", 0) >= 14, run.stdout[-3000:]
+    assert summary.get("fail") == 0 and summary.get("skipped") == 0 and summary.get("pass", 0) >= 15, run.stdout[-3000:]
 
     # What the pages did, seen from the server: the bound courier, the signed waybills.
     wechat_logins = [r for r in wechat.requests if r["path"] == "/sns/jscode2session"]
@@ -177,6 +187,8 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
                         timeout=30).json()["status"] != "signed"
     assert requests.get(f"{base}/api/v1/waybills/{waybills['photos']}", headers=admin,
                         timeout=30).json()["status"] == "signed"
+    assert requests.get(f"{base}/api/v1/waybills/{waybills['problems']}", headers=admin,
+                        timeout=30).json()["status"] == "partially_signed"
     # The courier page bound the WeChat account: the next wx.login signs the courier in directly.
     wechat.openids["wx-courier-later"] = OPENIDS["courier"]
     again = requests.post(base + "/api/v1/auth/wechat", timeout=30, json={"tenant": "acme", "code": "wx-courier-later"})
