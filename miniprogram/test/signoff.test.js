@@ -53,6 +53,12 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     await until(() => courier.data.photos.missing === 0 && !courier.data.photos.busy, 20000,
                 () => "the courier photo: " + JSON.stringify([courier.data.photos, courier.data.error]));
     assert.equal(courier.data.photos.list[0].status, "done");
+    // A retake: the first photo is withdrawn on the server, the new one is the one that counts.
+    phone.photo = srv.photos.retake;
+    await c.retakePhoto({ currentTarget: { dataset: { index: 0 } } });
+    await until(() => courier.data.photos.list.length === 1 && courier.data.photos.list[0].status === "done", 20000,
+                () => "the retaken photo: " + JSON.stringify([courier.data.photos, courier.data.error]));
+    assert.ok(calls.some(x => x.api === "request" && x.method === "DELETE" && /\/photos\/[^/]+$/.test(x.url)));
     c.showQrNow();
     assert.ok(courier.data.qrSrc.includes("/qr.png"));
 

@@ -156,7 +156,7 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
         for code in codes[who]:
             wechat.openids[code] = openid
     photos = {}
-    for who, seed in (("courier", 23), ("recipient", 41)):   # two doors, two different scenes
+    for who, seed in (("courier", 23), ("retake", 57), ("recipient", 41)):   # each shot a different scene
         photos[who] = str(tmp_path / f"camera-{who}.jpg")
         with open(photos[who], "wb") as fh:
             fh.write(jpeg(scene(seed, 1280, 960), quality=85))

@@ -6,7 +6,8 @@
  * /auth/wechat/bind). Then the day's waybills (open ones, or done today), several of one
  * consignee selected into one QR (POST /sign-links with the courier's GCJ-02 position),
  * courier photos first when the doc type asks the courier for them (wx.chooseMedia +
- * wx.uploadFile to /sign-links/<token>/photos), and the QR until GET .../status says
+ * wx.uploadFile to /sign-links/<token>/photos; a retake withdraws the old one), and the QR
+ * until GET .../status says
  * signed (polled about once a second), when the signed banner replaces it. */
 const api = require("../../utils/api.js");
 const { Translator } = require("../../utils/i18n.js");
@@ -305,6 +306,20 @@ Component({
         }
         if (this.link === current) this.renderPhotos();
       }, () => { photo.status = "failed"; if (this.link === current) this.renderPhotos(); });
+    },
+
+    /** A retake withdraws the old photo first (DELETE), so only the new one counts. */
+    retakePhoto(e) {
+      const photo = this.courierPhotos[Number(e.currentTarget.dataset.index)];
+      if (!photo || !this.link) return Promise.resolve();
+      const current = this.link;
+      this.courierPhotos = this.courierPhotos.filter(p => p !== photo);
+      this.renderPhotos();
+      const gone = photo.photo_id
+        ? this.call("DELETE", "/sign-links/" + encodeURIComponent(current.token) + "/photos/" + encodeURIComponent(photo.photo_id))
+          .catch(() => null)
+        : Promise.resolve();
+      return gone.then(() => this.takePhoto());
     },
 
     showQrNow() { this.setData({ showPhotos: false }); },
