@@ -40,12 +40,15 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     c.onSelect({ detail: { value: [srv.waybills.pair[0]] } });
     c.onSelect({ detail: { value: [srv.waybills.pair[0], srv.waybills.other] } });
     assert.equal(courier.data.selectedCount, 1, "another consignee's waybill does not join");
-    c.onSelect({ detail: { value: [srv.waybills.pair[0], srv.waybills.other, srv.waybills.pair[1]] } });
     const rows = Object.fromEntries(courier.data.waybills.map(w => [w.number, w]));
-    assert.equal(courier.data.selectedCount, 2, "one QR is for one consignee");
     assert.equal(rows[srv.waybills.other].disabled, true);
     assert.equal(rows[srv.waybills.other].why, "收货人不同，不能和已选运单一起签收");
-    await c.makeQr();
+    // The consignee of the pair has one header with "一起签收": one tap, one QR for both.
+    const group = courier.data.groups.find(g => g.rows.some(r => r.number === srv.waybills.pair[0]));
+    assert.equal(group.together, "一起签收（2 单）");
+    assert.equal(courier.data.groups.find(g => g.rows.some(r => r.number === srv.waybills.other)).together, "");
+    await c.signTogether({ currentTarget: { dataset: { key: group.key } } });
+    assert.equal(courier.data.selectedCount, 2);
     assert.equal(courier.data.screen, "qr", courier.data.error);
     assert.deepEqual([...courier.data.link.waybills].sort(), [...srv.waybills.pair].sort());
     assert.equal(courier.data.showPhotos, true, "the default doc type wants the courier's photos first");

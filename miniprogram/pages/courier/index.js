@@ -3,12 +3,12 @@
  *
  * Sign-in is wx.login → POST /auth/wechat; an openid not bound yet (403 binding-required)
  * shows the one-time binding form (company code, username, password → POST
- * /auth/wechat/bind). Then the day's waybills (open ones, or done today), several of one
- * consignee selected into one QR (POST /sign-links with the courier's GCJ-02 position),
- * courier photos first when the doc type asks the courier for them (wx.chooseMedia +
- * wx.uploadFile to /sign-links/<token>/photos; a retake withdraws the old one), and the QR
- * until GET .../status says
- * signed (polled about once a second), when the signed banner replaces it. */
+ * /auth/wechat/bind). Then the day's waybills (open ones, or done today) grouped by
+ * consignee, several of one consignee into one QR ("一起签收", or ticked one by one; POST
+ * /sign-links with the courier's GCJ-02 position), courier photos first when the doc type
+ * asks the courier for them (wx.chooseMedia + wx.uploadFile to /sign-links/<token>/photos;
+ * a retake withdraws the old one), and the QR until GET .../status says signed (polled
+ * about once a second), when the signed banner replaces it. */
 const api = require("../../utils/api.js");
 const { Translator } = require("../../utils/i18n.js");
 
@@ -146,20 +146,38 @@ Component({
       }, err => { if (err.message !== "unauthorized") this.setData({ error: this.t("offline") }); });
     },
 
+    /** Waybills of one consignee sit together under one header; with two or more open, the
+     * header's "一起签收" makes one QR for all of them in one tap. */
     renderList() {
       const numbers = Object.keys(this.selected);
       const key = numbers.length ? consigneeKey(this.selected[numbers[0]]) : null;
-      const waybills = this.rows.map(w => {
-        const open = isOpen(w.status), other = key !== null && consigneeKey(w) !== key;
-        return { number: w.number, status: w.status, statusText: this.t("status." + w.status),
-                 consignee: w.consignee.name + " · " + (w.consignee.phone || ""), address: w.consignee.address || "",
-                 items: this.t("list.items", { n: w.items.reduce((n, i) => n + Number(i.qty || 0), 0) }),
-                 checked: !!this.selected[w.number], disabled: !open || other,
-                 why: !open ? this.t("why.closed") : other ? this.t("why.other") : "" };
+      const groups = [], byKey = {};
+      this.rows.forEach(w => {
+        const k = consigneeKey(w);
+        if (!byKey[k]) groups.push(byKey[k] = { key: k, name: w.consignee.name, phone: w.consignee.phone || "", rows: [] });
+        const open = isOpen(w.status), other = key !== null && k !== key;
+        byKey[k].rows.push({ number: w.number, status: w.status, statusText: this.t("status." + w.status),
+                             consignee: w.consignee.name + " · " + (w.consignee.phone || ""), address: w.consignee.address || "",
+                             items: this.t("list.items", { n: w.items.reduce((n, i) => n + Number(i.qty || 0), 0) }),
+                             checked: !!this.selected[w.number], disabled: !open || other,
+                             why: !open ? this.t("why.closed") : other ? this.t("why.other") : "" });
       });
-      this.setData({ waybills, selectedCount: numbers.length,
+      groups.forEach(g => {
+        const open = g.rows.filter(r => isOpen(r.status)).length;
+        g.count = g.phone + " · " + this.t("group.count", { n: g.rows.length });
+        g.together = open >= 2 ? this.t("group.together", { n: open }) : "";
+      });
+      this.setData({ groups, waybills: [].concat(...groups.map(g => g.rows)), selectedCount: numbers.length,
                      makeLabel: numbers.length ? this.t("list.make.n", { n: numbers.length }) : this.t("list.make"),
-                     empty: waybills.length === 0 });
+                     empty: this.rows.length === 0 });
+    },
+
+    signTogether(e) {
+      const key = e.currentTarget.dataset.key;
+      this.selected = {};
+      this.rows.forEach(w => { if (consigneeKey(w) === key && isOpen(w.status)) this.selected[w.number] = w; });
+      this.renderList();
+      return this.makeQr();
     },
 
     /** One QR is for one consignee: the first waybill picked decides whose; the others'
