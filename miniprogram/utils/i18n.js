@@ -1,0 +1,34 @@
+/* The H5 pages' wording (utils/strings.js, generated from static/*) with the same
+ * lookup rules as DS.I18n: the chosen language, then Chinese, then the key itself;
+ * {name} placeholders filled from `vars`. */
+const STRINGS = require("./strings.js");
+
+function phoneLanguage() {
+  try {
+    const info = wx.getAppBaseInfo ? wx.getAppBaseInfo() : wx.getSystemInfoSync();
+    return /^zh/i.test((info && info.language) || "zh") ? "zh" : "en";
+  } catch (e) {
+    return "zh";
+  }
+}
+
+function Translator(page, lang) {
+  this.tables = STRINGS[page];
+  this.lang = lang || phoneLanguage();
+}
+
+Translator.prototype.table = function () {
+  return Object.assign({}, this.tables.zh, this.tables[this.lang] || {});
+};
+
+Translator.prototype.t = function (key, vars) {
+  let text = (this.tables[this.lang] || {})[key];
+  if (text === undefined) text = this.tables.zh[key];
+  if (text === undefined) text = key;
+  if (vars) Object.keys(vars).forEach(k => { text = text.split("{" + k + "}").join(String(vars[k])); });
+  return text;
+};
+
+Translator.prototype.toggle = function () { this.lang = this.lang === "en" ? "zh" : "en"; };
+
+module.exports = { Translator };
