@@ -23,6 +23,7 @@ from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.storage import get_storage
 from ..core.transactions import reading
 from ..extensions import db
+from ..privacy.services import sign_view_privacy
 from ..receipts.models import Photo, PhotoHashChunk
 from ..waybills.schemas import number_out
 from .links import link_for_staff, usable_link
@@ -100,6 +101,7 @@ def view(token: str) -> dict:
         "courier_photos": len(courier_photos(link)),
         "name_needed_for_self": name_needed_for_self(policy_of(link)),
         "signature_limits": signature_limits(),
+        "privacy": sign_view_privacy(link.tenant_id, policy_of(link)),
     }
 
 

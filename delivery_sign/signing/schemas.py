@@ -65,6 +65,26 @@ class SignatureLimitsSchema(StrictSchema):
     max_points = fields.Integer()
 
 
+class RetentionOutSchema(StrictSchema):
+    raw_days = fields.Integer(metadata={"description": "Longest retention of a raw part (strokes, originals, "
+                                                       "coordinates, IP)."})
+    receipt_days = fields.Integer()
+    days = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                       metadata={"description": "Per part: strokes, photos, location, ip, receipt."})
+
+
+class SignPrivacySchema(StrictSchema):
+    """Issue 19: the notice the recipient is shown before signing."""
+
+    version = fields.Integer(metadata={"description": "Send it back as consents.notice_version (0: default text)."})
+    text = fields.String()
+    handler = fields.String(metadata={"description": "The personal information handler: the tenant."})
+    retention = fields.Nested(RetentionOutSchema)
+    collected = fields.List(fields.String())
+    purpose = fields.String()
+    consents = fields.String(metadata={"description": "optional | required (the doc type's policy)."})
+
+
 class RecipientViewSchema(StrictSchema):
     waybills = fields.List(fields.Dict())
     policy = fields.Dict()
@@ -76,6 +96,7 @@ class RecipientViewSchema(StrictSchema):
     name_needed_for_self = fields.Boolean(metadata={
         "description": "false: with relation self and no name, the server signs in the consignee's name."})
     signature_limits = fields.Nested(SignatureLimitsSchema)
+    privacy = fields.Nested("SignPrivacySchema")
 
 
 class OtpSentSchema(StrictSchema):
@@ -178,6 +199,17 @@ class ClientSchema(StrictSchema):
     time = fields.String(load_default=None, validate=validate.Length(max=40))
 
 
+class ConsentsSchema(StrictSchema):
+    """Issue 19: what the recipient agreed to, each consent separately (PIPL art. 29)."""
+
+    notice_version = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1_000_000),
+                                    metadata={"description": "privacy.version of the sign view the person saw."})
+    handwriting = fields.Boolean(required=True, metadata={
+        "description": "Consent to collect the handwriting with its timing; false: no electronic signature."})
+    location = fields.Boolean(required=True, metadata={
+        "description": "Consent to collect the location; false: a location sent anyway is dropped and noted."})
+
+
 class SubmitSchema(StrictSchema):
     submission_id = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9-]{8,64}$", error="format: A client-generated id (UUID) of 8–64 letters, digits or -."))
@@ -191,6 +223,8 @@ class SubmitSchema(StrictSchema):
     refuse_reason = fields.String(load_default="", validate=validate.Length(max=500))
     client = fields.Nested(ClientSchema, load_default=dict)
     wechat_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 128))
+    consents = fields.Nested(ConsentsSchema, load_default=None, allow_none=True, metadata={
+        "description": "Absent (clients before issue 19): accepted unless the policy says consents: required."})
 
 
 class SubmitResultSchema(StrictSchema):
