@@ -4,6 +4,7 @@ from flask import Response, current_app, g
 from ..core import signed_urls
 from ..core.auth import current, require
 from ..core.errors import Problem
+from ..extensions import writes_on_read
 from ..privacy.schemas import ViewRecordSchema
 from ..privacy.services import record_view, views_of
 from . import services
@@ -14,6 +15,7 @@ READERS = ("admin", "dispatcher", "courier", "system")
 
 
 @blp.route("/receipts/<receipt_id>", methods=["GET"])
+@writes_on_read   # the view is an audit event (issue 19.4)
 @require(*READERS)
 @blp.response(200, EvidenceOutSchema)
 def get_receipt(receipt_id):
@@ -60,6 +62,7 @@ def receipt_links(receipt_id):
 
 
 @blp.route("/receipts/<receipt_id>/signature.png", methods=["GET"])
+@writes_on_read   # the view is an audit event (issue 19.4)
 @signed_urls.signed_or(*READERS)
 @blp.arguments(SignedLinkQuerySchema, location="query")
 @blp.response(200, content_type="image/png")
@@ -75,6 +78,7 @@ def signature_png(args, receipt_id):
 
 
 @blp.route("/receipts/<receipt_id>/signature.svg", methods=["GET"])
+@writes_on_read   # the view is an audit event (issue 19.4)
 @signed_urls.signed_or(*READERS)
 @blp.arguments(SignedLinkQuerySchema, location="query")
 @blp.response(200, content_type="image/svg+xml")
@@ -90,6 +94,7 @@ def signature_svg(args, receipt_id):
 
 
 @blp.route("/receipts/<receipt_id>/photos/<photo_id>", methods=["GET"])
+@writes_on_read   # the view is an audit event (issue 19.4)
 @signed_urls.signed_or(*READERS)
 @blp.arguments(PhotoQuerySchema, location="query")
 @blp.response(200, content_type="image/jpeg")
@@ -113,6 +118,7 @@ def photo(args, receipt_id, photo_id):
 
 
 @blp.route("/receipts/<receipt_id>/pdf", methods=["GET"])
+@writes_on_read   # the view is an audit event (issue 19.4)
 @signed_urls.signed_or(*READERS)
 @blp.arguments(SignedLinkQuerySchema, location="query")
 @blp.response(200, content_type="application/pdf")
