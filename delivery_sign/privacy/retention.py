@@ -44,9 +44,10 @@ class PurgeReport:
     purged: int = 0          # receipts with at least one part purged
     parts: dict = field(default_factory=lambda: {p: 0 for p in RAW_PARTS})
     held: int = 0            # receipts due but held by a dispute
+    expired: int = 0         # receipts at the end of their own retention
 
     def as_dict(self) -> dict:
-        return {"purged": self.purged, "parts": self.parts, "held": self.held}
+        return {"purged": self.purged, "parts": self.parts, "held": self.held, "expired": self.expired}
 
 
 def _sha256(value) -> str:
@@ -200,6 +201,39 @@ def purge_receipt(receipt: Receipt, parts: list[str], actor: str, reason: str, r
     return {p: block["purged"][p] for p in parts}
 
 
+def expire_receipt(receipt: Receipt, actor: str) -> None:
+    """The end of the receipt's retention: raw parts purged if they were not yet, the PDF
+    deleted, and the evidence cut to what identifies the receipt without identifying the
+    person (waybill numbers, outcome, masked signer, times and every hash kept)."""
+    from ..core.masking import mask_name
+
+    purge_receipt(receipt, list(RAW_PARTS), actor, "retention")
+    ev = receipt.evidence
+
+    def skeleton(evidence: dict) -> None:
+        kept = {
+            "receipt_id": ev["receipt_id"], "receipt_code": ev.get("receipt_code"), "tenant": ev["tenant"],
+            "doc_type": ev["doc_type"], "outcome": ev["outcome"],
+            "waybills": [{"number": w["number"]} for w in ev.get("waybills") or []],
+            "signer": {"name": mask_name(ev["signer"]["name"]), "relation": ev["signer"]["relation"]},
+            "photos": [{"photo_id": p["photo_id"], "sha256": p["sha256"]} for p in ev.get("photos") or []],
+            "anomalies": ev.get("anomalies") or [], "times": {"submitted_at": ev["times"]["submitted_at"]},
+            "retention": {**ev["retention"], "expired": {"at": isoformat(utcnow()), "pdf_sha256": receipt.pdf_sha256}},
+        }
+        evidence.clear()
+        evidence.update(kept)
+
+    purge_receipt(receipt, [], actor, "receipt_expired", rewrite=skeleton)
+    receipt.signer_name = receipt.evidence["signer"]["name"]
+    receipt.signer_phone_key = None
+    if receipt.pdf_key:
+        delete_after_commit(receipt.pdf_key)
+    receipt.pdf_key, receipt.expired_at = None, utcnow()
+    for photo in _photos(receipt):     # the display copies and thumbnails go with the receipt
+        for variant in ("display", "thumb"):
+            delete_after_commit(f"derivatives/{photo.tenant_id}/{photo.sha256}-{variant}.jpg")
+
+
 def held(receipt: Receipt) -> bool:
     """Whether a dispute on one of the receipt's waybills holds its data."""
     return db.session.execute(
@@ -220,17 +254,24 @@ def purge_doc_type(doc_type: DocType, as_of: datetime, report: PurgeReport, afte
     cutoff = as_of - timedelta(days=min(retention[p] for p in RAW_PARTS))
     link_ids = (select(SignLinkWaybill.link_id).join(Waybill, Waybill.id == SignLinkWaybill.waybill_id)
                 .where(Waybill.doc_type_id == doc_type.id))
+    expiry = as_of - timedelta(days=retention["receipt"])
     receipts = db.session.execute(
-        select(Receipt).where(Receipt.tenant_id == doc_type.tenant_id, Receipt.raw_purged_at.is_(None),
+        select(Receipt).where(Receipt.tenant_id == doc_type.tenant_id, Receipt.expired_at.is_(None),
+                              Receipt.raw_purged_at.is_(None) | (Receipt.created_at <= expiry),
                               Receipt.created_at <= cutoff, Receipt.id > after_id, Receipt.link_id.in_(link_ids))
         # Every worker runs the periodic purge: a receipt another one is purging is skipped.
         .order_by(Receipt.id).limit(BATCH).with_for_update(skip_locked=True)).scalars().all()
     for receipt in receipts:
         parts = due_parts(receipt, retention, as_of)
-        if not parts:
+        ended = receipt.created_at + timedelta(days=retention["receipt"]) <= as_of
+        if not parts and not ended:
             continue
         if held(receipt):
             report.held += 1
+            continue
+        if ended:
+            expire_receipt(receipt, SYSTEM_ACTOR)
+            report.expired += 1
             continue
         purged = purge_receipt(receipt, parts, SYSTEM_ACTOR, "retention")
         if purged:

@@ -3,7 +3,7 @@ from flask import Response, current_app, g
 
 from ..core import signed_urls
 from ..core.auth import current, require
-from ..core.errors import Problem
+from ..core.errors import Gone, Problem
 from ..extensions import writes_on_read
 from ..privacy.schemas import ViewRecordSchema
 from ..privacy.services import record_view, views_of
@@ -124,11 +124,15 @@ def photo(args, receipt_id, photo_id):
 @blp.response(200, content_type="application/pdf")
 @blp.alt_response(202, description="The PDF is not rendered yet")
 @blp.alt_response(403, description=_BAD_LINK)
+@blp.alt_response(410, description="The receipt's retention has ended")
 def pdf(args, receipt_id):
     """The signed receipt PDF; 202 with ``Retry-After`` until it is rendered."""
     from ..core.storage import get_storage
 
     receipt = _receipt(receipt_id)
+    if receipt.expired_at is not None:
+        raise Gone("This receipt's retention has ended and its PDF was deleted; a copy handed out earlier still "
+                   "verifies with POST /verify.", slug="evidence-purged")
     if receipt.pdf_key is None:
         response = Response(status=202, headers={"Retry-After": "2"})
         return response

@@ -70,6 +70,8 @@ class Receipt(db.Model):
     # and when the last raw part (strokes, photo originals, coordinates, IP) was purged.
     signer_phone_key: Mapped[str | None] = mapped_column(String(64))
     raw_purged_at: Mapped[datetime | None]
+    # ... and when the receipt's own retention ended: PDF deleted, evidence cut to a skeleton.
+    expired_at: Mapped[datetime | None]
 
     lines = relationship("ReceiptLine", order_by="ReceiptLine.id", cascade="all, delete-orphan")
 

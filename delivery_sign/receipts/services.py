@@ -85,7 +85,7 @@ def evidence_view(receipt: Receipt, base_url: str, role: str | None = None) -> d
 def signature_of(receipt: Receipt):
     from ..evidence.strokes import parse_signature
 
-    signature = receipt.evidence["signature"]
+    signature = receipt.evidence.get("signature") or {}   # none at all once the receipt expired
     if signature.get("strokes") is None:
         raise Gone("The raw strokes of this receipt were purged at the end of their retention; the evidence "
                    "keeps their SHA-256 and the receipt PDF keeps the signature image.", slug="evidence-purged")
@@ -99,6 +99,9 @@ def photo_bytes(receipt: Receipt, photo_public_id: str, variant: str) -> tuple[b
     ).scalar_one_or_none()
     if photo is None:
         raise NotFound(f"No photo {photo_public_id!r} on this receipt.")
+    if receipt.expired_at is not None:
+        raise Gone("This receipt's retention has ended: its photos were deleted; the evidence keeps their SHA-256.",
+                   slug="evidence-purged")
     if variant == "original" and photo.original_purged_at is not None:
         raise Gone("This photo's original was purged at the end of its retention; variant=display and "
                    "variant=thumb (no EXIF) remain, and the evidence keeps the original's SHA-256.",

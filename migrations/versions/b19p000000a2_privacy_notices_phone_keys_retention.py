@@ -4,8 +4,8 @@
 and ``receipts.signer_phone_key``: HMAC-SHA256 of the phone's digits under a key derived from
 ``SECRET_KEY`` (HKDF, purpose ``phone-index``, as ``core.crypto.derived_key``), indexed with the
 tenant, so a request by phone number is an index probe. Existing waybills are keyed here;
-signers' phones were never stored whole, so old receipts have no key. ``receipts.raw_purged_at``
-and ``photos.original_purged_at`` mark what retention has purged. Columns and indexes only: SQLite adds
+signers' phones were never stored whole, so old receipts have no key. ``receipts.raw_purged_at``,
+``receipts.expired_at`` and ``photos.original_purged_at`` mark what retention has purged. Columns and indexes only: SQLite adds
 them in place.
 
 Revision ID: b19p000000a2
@@ -65,6 +65,7 @@ def upgrade():
     with op.batch_alter_table('receipts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('signer_phone_key', sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column('raw_purged_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('expired_at', sa.DateTime(), nullable=True))
         batch_op.create_index('ix_receipts_tenant_signer_phone_key', ['tenant_id', 'signer_phone_key'], unique=False)
     with op.batch_alter_table('photos', schema=None) as batch_op:
         batch_op.add_column(sa.Column('original_purged_at', sa.DateTime(), nullable=True))
@@ -90,6 +91,7 @@ def _drop_column(table, column):
 def downgrade():
     _drop_column('photos', 'original_purged_at')
     op.drop_index('ix_receipts_tenant_signer_phone_key', table_name='receipts')
+    _drop_column('receipts', 'expired_at')
     _drop_column('receipts', 'raw_purged_at')
     _drop_column('receipts', 'signer_phone_key')
     op.drop_index('ix_waybills_tenant_phone_key', table_name='waybills')

@@ -108,3 +108,21 @@ def test_the_worker_runs_the_purge_periodically(app):
     from delivery_sign.privacy.tasks import PURGE_EVERY_S, purge_expired
 
     assert any(task.fn is purge_expired and task.every_s == PURGE_EVERY_S for task in _PERIODIC)
+
+
+def test_at_the_end_of_the_receipt_retention_the_pdf_goes_and_a_copy_still_verifies(world, client, runner, signed):
+    receipt_id, pdf, photo_ids = signed
+    before = _evidence(world, receipt_id)
+    number, signer = before["waybills"][0]["number"], before["signer"]["name"]
+    _purge(runner, 3649)
+    assert world.get(f"/receipts/{receipt_id}/pdf").status_code == 200
+    assert _purge(runner, 3651)["expired"] >= 1
+    for path in ("pdf", f"photos/{photo_ids[0]}?variant=display", "signature.png"):
+        assert world.get(f"/receipts/{receipt_id}/{path}").status_code == 410, path
+    evidence = _evidence(world, receipt_id)
+    assert evidence["waybills"] == [{"number": number}] and evidence["signer"]["name"] == signer[0] + "*" * (len(signer) - 1)
+    assert "client" not in evidence and "location" not in evidence
+    assert world.get("/audit/verify").get_json()["ok"] is True
+    checked = client.post("/api/v1/verify", data=pdf, content_type="application/pdf").get_json()
+    assert checked == {"pdf_signature_valid": True, "evidence_hash_matches": True, "receipt_id": receipt_id}
+    assert client.get(f"/v/{receipt_id}").status_code == 200
