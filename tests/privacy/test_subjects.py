@@ -142,3 +142,21 @@ def test_scoped_api_keys_need_the_privacy_scopes(world):
     other = world.post("/api-keys", {"name": "tms2", "scopes": ["waybills:read"]}).get_json()["key"]
     assert client.get(f"/api/v1/privacy/subjects?phone={PHONE}",
                       headers={"Authorization": f"Bearer {other}"}).status_code == 403
+
+
+def test_malformed_requests_are_422_and_change_nothing(world, door):
+    door.submit()
+    for path, body in (("/privacy/subjects/export", {"phone": PHONE, "format": "xml"}),
+                       ("/privacy/subjects/export", {}), ("/privacy/subjects/erase", {"phone": "1" * 40}),
+                       ("/privacy/subjects/erase", {"phone": PHONE, "also": "everything"}),
+                       ("/privacy/notice", {"text": "合法的文本但是带有\u0000空字符的告知内容"})):
+        response = world.post(path, body)
+        assert response.status_code == 422 and response.mimetype == "application/problem+json", (path, body)
+    assert world.get(f"/waybills/{door.number}?reveal=phone").get_json()["consignee"]["phone"] == PHONE
+
+
+def test_another_tenant_cannot_erase_or_see_views(world, other_world, door):
+    receipt_id = door.submit().get_json()["receipt_id"]
+    assert other_world.post("/privacy/subjects/erase", {"phone": PHONE}).get_json()["erased"] == []
+    assert other_world.get(f"/receipts/{receipt_id}/views").status_code == 404
+    assert world.get(f"/waybills/{door.number}?reveal=phone").get_json()["consignee"]["phone"] == PHONE
