@@ -29,7 +29,7 @@ from ..core.clock import isoformat, utcnow
 from ..core.storage import get_storage
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, SignatureFingerprint
-from ..signing.models import SignLinkWaybill
+from ..signing.models import SignLink, SignLinkWaybill
 from ..waybills.models import Waybill
 from .services import RAW_PARTS, retention_of
 
@@ -156,6 +156,15 @@ def _purge_location(receipt: Receipt, evidence: dict) -> dict:
     checks = (evidence.get("checks") or {}).get("location")
     if isinstance(checks, dict) and "signer_wgs84" in checks:
         checks["signer_wgs84"] = None
+    # The stored 201 body (replayed for the same submission_id) repeats the checks, and the
+    # sign link keeps the courier's position: both go too.
+    response = copy.deepcopy(receipt.response or {})
+    if isinstance((response.get("checks") or {}).get("location"), dict):
+        response["checks"]["location"]["signer_wgs84"] = None
+        receipt.response = response
+    link = db.session.get(SignLink, receipt.link_id)
+    if link is not None:
+        link.courier_location = None
     _strip_gps(evidence, _photos(receipt))   # a photo's GPS tag is a precise location too
     return {"sha256": digest}
 

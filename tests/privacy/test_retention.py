@@ -40,6 +40,14 @@ def test_expired_raw_parts_are_purged_and_the_receipt_still_verifies(world, clie
     assert after["signature"]["strokes"] is None and len(after["signature"]["strokes_sha256"]) == 64
     assert after["location"]["raw"] is None and after["location"]["courier_at_link_time"] is None
     assert after["checks"]["location"]["signer_wgs84"] is None
+    with world.app.app_context():
+        from delivery_sign.extensions import db
+        from delivery_sign.receipts.models import Receipt
+        from delivery_sign.signing.models import SignLink
+
+        row = db.session.query(Receipt).filter_by(public_id=receipt_id).one()
+        assert row.response["checks"]["location"]["signer_wgs84"] is None
+        assert db.session.get(SignLink, row.link_id).courier_location is None
     assert after["location"]["distance_to_consignee_m"] == before["location"]["distance_to_consignee_m"]
     assert after["client"]["ip"].endswith("*") and after["client"]["ip"] != before["client"]["ip"]
     assert [p["sha256"] for p in after["photos"]] == [p["sha256"] for p in before["photos"]]
