@@ -5,7 +5,8 @@ the DevTools protocol (Network.emulateNetworkConditions: 1.6 Mbps down, 750 kbps
 150 ms round trip). Prints, for flows (a) the consignee signing for everything, (b) a
 family member reporting one damaged item, (c) a doorman signing with his own 12-MP
 camera photo: taps besides the handwriting and seconds from opening the sign URL to the
-done screen, the handwriting replayed at the pace it was written. Then upload time and
+done screen (since issue 19 each flow ticks the handwriting consent beside the pad, and
+(a') is (a) sharing the location through its consent line), the handwriting replayed at the pace it was written. Then upload time and
 bytes of a 12-MP camera photo, page weight, and axe-core violations per screen.
 It asserts nothing.
 
@@ -126,20 +127,26 @@ def main():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
 
-        # (a) the consignee, everything received; the courier took the photo (default policy)
-        door = Door(browser, origin)
-        url = link("courier")
-        start = time.perf_counter()
-        door.page.goto(url)
-        door.page.get_by_test_id("item-row").first.wait_for()
-        door.tap(door.page.locator("[data-testid=signer-relation] input[value=self]"))
-        door.tap(door.page.get_by_test_id("next"))
-        door.sign(sig["strokes"])
-        door.tap(door.page.get_by_test_id("submit"))
-        door.done()
-        rows.append(("(a) consignee, all received", door.taps, time.perf_counter() - start, door.received))
-        axe_rows.append(("recipient done", len(violations(door.page))))
-        door.close()
+        # (a) the consignee, everything received; the courier took the photo (default policy);
+        # (a') the same, sharing the location (its consent line asks the phone)
+        for name, share_location in (("(a) consignee, all received", False), ("(a') same, location shared", True)):
+            door = Door(browser, origin)
+            url = link("courier")
+            start = time.perf_counter()
+            door.page.goto(url)
+            door.page.get_by_test_id("item-row").first.wait_for()
+            if share_location:
+                door.tap(door.page.get_by_test_id("consent-location"))
+            door.tap(door.page.locator("[data-testid=signer-relation] input[value=self]"))
+            door.tap(door.page.get_by_test_id("next"))
+            door.tap(door.page.get_by_test_id("consent-handwriting"))
+            door.sign(sig["strokes"])
+            door.tap(door.page.get_by_test_id("submit"))
+            door.done()
+            rows.append((name, door.taps, time.perf_counter() - start, door.received))
+            if not share_location:
+                axe_rows.append(("recipient done", len(violations(door.page))))
+            door.close()
 
         # axe on the screens of (a), outside the timed run
         door = Door(browser, origin)
@@ -176,6 +183,7 @@ def main():
         door.tap(door.page.get_by_test_id("signer-name"))
         door.page.get_by_test_id("signer-name").fill(sig["signer_name"])
         door.tap(door.page.get_by_test_id("next"))
+        door.tap(door.page.get_by_test_id("consent-handwriting"))
         door.sign(sig["strokes"])
         door.tap(door.page.get_by_test_id("submit"))
         door.done()
@@ -203,6 +211,7 @@ def main():
         door.tap(door.page.get_by_test_id("signer-name"))
         door.page.get_by_test_id("signer-name").fill(sig["signer_name"])
         door.tap(door.page.get_by_test_id("next"))
+        door.tap(door.page.get_by_test_id("consent-handwriting"))
         door.sign(sig["strokes"])
         door.tap(door.page.get_by_test_id("submit"))
         door.done()
@@ -213,6 +222,7 @@ def main():
         door = Door(browser, origin, geolocation=False)
         world.patch("/doc-types/default", {"policy": {"location": "required"}})
         door.page.goto(link("recipient"))
+        door.page.get_by_test_id("consent-location").check()
         door.page.get_by_test_id("location-help").wait_for()
         axe_rows.append(("recipient location denied", len(violations(door.page))))
         door.page.get_by_test_id("problem").click()

@@ -85,6 +85,8 @@ def _register_models():
     from .core import audit as _audit  # noqa: F401
     from .core import jobs as _jobs  # noqa: F401
     from .core.sms import backends as _sms  # noqa: F401
+    from .privacy import models as _privacy  # noqa: F401
+    from .privacy import tasks as _privacy_tasks  # noqa: F401  (the daily retention purge registers on import)
     from .receipts import certificates as _certificates  # noqa: F401
     from .receipts import models as _receipts  # noqa: F401
     from .receipts import tasks as _receipt_tasks  # noqa: F401  (job handlers register on import)
@@ -101,13 +103,15 @@ def _register_models():
 def _register_api(app):
     from .accounts.api import blp as accounts_blp
     from .consent.api import blp as consent_blp
+    from .privacy.api import blp as privacy_blp
     from .receipts.api import blp as receipts_blp
     from .reports.api import blp as reports_blp
     from .signing.api import blp as signing_blp
     from .waybills.api import blp as waybills_blp
     from .webhooks.api import blp as webhooks_blp
 
-    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp, webhooks_blp, consent_blp):
+    for blp in (accounts_blp, waybills_blp, signing_blp, receipts_blp, reports_blp, webhooks_blp, consent_blp,
+                privacy_blp):
         api.register_blueprint(blp, url_prefix="/api/v1")
 
 

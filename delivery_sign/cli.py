@@ -121,7 +121,21 @@ def worker_command(once, poll, kinds, lanes):
         thread.join(app.config["WEBHOOK_TIMEOUT_S"] + 30)
 
 
+@click.command("retention-purge")
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"]), default=None,
+              help="Purge what has expired by this UTC date (default: now), e.g. to check a retention change.")
+@with_appcontext
+def retention_purge_command(as_of):
+    """Purge raw strokes, photo originals, coordinates and IPs past their retention (issue 19)."""
+    import json
+
+    from .privacy.retention import retention_purge
+
+    click.echo(json.dumps(retention_purge(as_of).as_dict()))
+
+
 def register_cli(app):
     for command in (create_tenant_command, create_user_command, prepare_db_command, sweep_orphans_command,
-                    reports_fold_command, reports_rebuild_command, worker_command):
+                    reports_fold_command, reports_rebuild_command, worker_command,
+                    retention_purge_command):
         app.cli.add_command(command)

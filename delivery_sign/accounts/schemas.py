@@ -134,6 +134,22 @@ class AuditHeadSchema(StrictSchema):
     anchor = fields.Nested(AuditAnchorSchema, allow_none=True, metadata={"description": "The latest anchor."})
 
 
+class RetentionDaysSchema(StrictSchema):
+    """Issue 19: days each part of a sign-off is kept; missing parts keep the defaults
+    (raw parts 1095 days, a carrier's dispute window; the receipt 3650 days)."""
+
+    strokes = fields.Integer(strict=True, validate=validate.Range(1, 36_500),
+                             metadata={"description": "Raw signature strokes with their timing."})
+    photos = fields.Integer(strict=True, validate=validate.Range(1, 36_500),
+                            metadata={"description": "Photo originals (with their EXIF/GPS)."})
+    location = fields.Integer(strict=True, validate=validate.Range(1, 36_500),
+                              metadata={"description": "Precise coordinates of the signer and courier."})
+    ip = fields.Integer(strict=True, validate=validate.Range(1, 36_500),
+                        metadata={"description": "The client IP address."})
+    receipt = fields.Integer(strict=True, validate=validate.Range(1, 36_500),
+                             metadata={"description": "The receipt PDF and the full evidence document."})
+
+
 class PolicySchema(StrictSchema):
     """SPEC §3: every field validated, every field optional (missing ones keep their value)."""
 
@@ -162,6 +178,12 @@ class PolicySchema(StrictSchema):
     # Issue 14: the assisted sign-off on the courier's phone, and drops without an answer.
     assisted = fields.String(validate=validate.OneOf(("forbidden", "otp_required")))
     drop_without_consent = fields.String(validate=validate.OneOf(("refuse", "record")))
+    # Privacy (issue 19): whether a submit without ``consents`` is refused, and retention.
+    consents = fields.String(validate=validate.OneOf(("optional", "required")), metadata={
+        "description": "required: a submit without consents is 422 handwriting_consent_required; optional "
+                       "(default, for clients older than issue 19): it is accepted and the evidence says none "
+                       "were recorded."})
+    retention_days = fields.Nested(RetentionDaysSchema)
 
     @validates_schema
     def _photo_bounds(self, data, **kwargs):

@@ -25,7 +25,7 @@ TOKEN_PREFIX = "dst_"
 API_KEY_PREFIX = "dsk_"
 
 SCOPES = ("waybills:read", "waybills:write", "receipts:read", "reports:read", "webhooks:manage",
-          "audit:read", "audit:write")
+          "audit:read", "audit:write", "privacy:read", "privacy:write")
 # (URL rule prefix under /api/v1, scope for GET, scope for other methods); first match wins,
 # so the narrower prefixes come first. Reports read waybills but are their own scope.
 _SCOPE_RULES = (
@@ -38,6 +38,8 @@ _SCOPE_RULES = (
     ("/tenant/certificate", "receipts:read", None),
     ("/webhooks", "webhooks:manage", "webhooks:manage"),
     ("/audit/", "audit:read", "audit:write"),
+    ("/privacy/subjects/export", "privacy:read", "privacy:read"),   # a POST that only reads
+    ("/privacy/", "privacy:read", "privacy:write"),
 )
 _NO_SCOPE = ("/auth/",)   # a key's own session calls (logout is a no-op for a key)
 

@@ -21,6 +21,21 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * (len(name) - 1)
 
 
+_DISTRICT = (re.compile(r"^.{1,20}?(区|县|旗)"), re.compile(r"^.{1,20}?市"))
+
+
+def mask_address(address: str | None) -> str | None:
+    """``上海市浦东新区世纪大道100号`` → ``上海市浦东新区***``: the district stays (enough for
+    statistics), the street and door go."""
+    if not address:
+        return address
+    for pattern in _DISTRICT:
+        district = pattern.match(address)
+        if district:
+            return district.group(0) + "***"
+    return address[:4] + "***"
+
+
 def mask_phones_in_text(text: str) -> str:
     return _PHONE_IN_TEXT.sub(r"\1****\3", text)
 
@@ -34,3 +49,28 @@ class PhoneMaskingFilter(logging.Filter):
         if masked != message:
             record.msg, record.args = masked, None
         return True
+
+
+def normalize_phone(phone: str | None) -> str | None:
+    """The digits of a number as people write it (``+86 138-0013-8000`` → ``13800138000``)."""
+    if not phone:
+        return None
+    digits = re.sub(r"\D", "", phone)
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    return digits or None
+
+
+def phone_key(phone: str | None) -> str | None:
+    """A keyed hash of a phone number (issue 19): what the index of personal data is kept
+    under, so a request by phone number is an index probe and a database dump alone does
+    not give the numbers back (11 digits are too few for a plain hash)."""
+    import hashlib
+    import hmac
+
+    from .crypto import derived_key
+
+    digits = normalize_phone(phone)
+    if digits is None:
+        return None
+    return hmac.new(derived_key("phone-index"), digits.encode("ascii"), hashlib.sha256).hexdigest()

@@ -27,6 +27,7 @@ import time
 from sqlalchemy import delete, select, tuple_
 
 from ..core import jobs
+from ..core.errors import Gone, NotFound
 from ..evidence.replay import (FINGERPRINT_VERSION, LEGACY_VERSIONS, band_keys, fingerprint, is_replay,
                                legacy_fingerprint)
 from ..evidence.strokes import SignatureInputError
@@ -119,7 +120,7 @@ def reindex_batch(after: tuple[int, int], limit: int | None = None) -> tuple[tup
     for receipt in db.session.execute(select(Receipt).where(Receipt.id.in_(ids))).scalars():
         try:
             signature = signature_of(receipt)
-        except (KeyError, TypeError, SignatureInputError):
+        except (KeyError, TypeError, SignatureInputError, Gone, NotFound):   # purged, or a drop
             kept += 1
             continue
         db.session.execute(delete(SignatureFingerprint).where(SignatureFingerprint.receipt_id == receipt.id))

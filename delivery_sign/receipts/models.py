@@ -42,6 +42,7 @@ class Receipt(db.Model):
         # An index, not a table constraint, so SQLite adds it in place (no table rebuild
         # under the photos that reference receipts).
         Index("uq_receipts_tenant_code", "tenant_id", "receipt_code", unique=True),
+        Index("ix_receipts_tenant_signer_phone_key", "tenant_id", "signer_phone_key"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -65,6 +66,12 @@ class Receipt(db.Model):
     # What the recipient can read out on the phone (8 Crockford base32 characters);
     # receipts made before issue 12 have none.
     receipt_code: Mapped[str | None] = mapped_column(String(8))
+    # Issue 19: the keyed hash of the phone the signer typed (requests by phone number),
+    # and when the last raw part (strokes, photo originals, coordinates, IP) was purged.
+    signer_phone_key: Mapped[str | None] = mapped_column(String(64))
+    raw_purged_at: Mapped[datetime | None]
+    # ... and when the receipt's own retention ended: PDF deleted, evidence cut to a skeleton.
+    expired_at: Mapped[datetime | None]
 
     lines = relationship("ReceiptLine", order_by="ReceiptLine.id", cascade="all, delete-orphan")
 
@@ -114,6 +121,8 @@ class Photo(db.Model):
     client_exif: Mapped[dict | None] = mapped_column(JSON)
     # A courier's retake withdraws the earlier photo; the sweep removes it with the link.
     removed_at: Mapped[datetime | None]
+    # Retention (issue 19): the original bytes are gone; display copies (no EXIF) remain.
+    original_purged_at: Mapped[datetime | None]
 
     def as_evidence(self) -> dict:
         """The photo in a receipt's evidence: who took it and when, and what the phone

@@ -308,6 +308,8 @@ def render(doc: ReceiptDocument) -> bytes:
                   f"{raw.get('accuracy', '—')} 米，来源 {raw.get('source', '—')}）")
         if wgs:
             p.text(M, f"WGS-84 {wgs.get('lat', 0):.6f}, {wgs.get('lng', 0):.6f}")
+    elif location.get("purged"):
+        p.text(M, "位置原始数据已按保存期限删除（保留哈希）")
     else:
         p.text(M, "未提供位置")
     if location.get("distance_to_consignee_m") is not None:
@@ -326,6 +328,9 @@ def render(doc: ReceiptDocument) -> bytes:
             p.text(M, f"• {ANOMALY_LABELS.get(code, code)}（{code}）")
     else:
         p.text(M, "无")
+
+    p.heading("个人信息告知与同意")
+    p.text(M, _consent_line(ev.get("consents")))
 
     p.heading("存证")
     p.text(M, "证据 JSON（附件 evidence.json）SHA-256：", size=9)
@@ -474,4 +479,16 @@ def _photo_taker(photo: dict) -> str:
     declared = photo.get("declared_by_client") or {}
     if declared.get("taken_at"):
         line += f"；手机声明拍摄时间 {declared['taken_at']}{declared.get('offset') or ''}（客户端声明）"
+    return line
+
+
+def _consent_line(consents: dict | None) -> str:
+    """Issue 19: which notice the signer was shown and what they agreed to."""
+    if not consents or not consents.get("recorded"):
+        return "签收客户端未记录同意（早于隐私告知的客户端）"
+    yes = lambda given: "同意" if given else "不同意"  # noqa: E731
+    line = (f"告知版本 {consents['notice_version']}；手写签名采集：{yes(consents['handwriting'])}；"
+            f"位置采集：{yes(consents['location'])}")
+    if consents.get("location_dropped"):
+        line += "（未经同意上传的位置已丢弃）"
     return line

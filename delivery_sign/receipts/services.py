@@ -2,7 +2,7 @@
 from sqlalchemy import select
 
 from ..core.auth import Principal
-from ..core.errors import NotFound
+from ..core.errors import Gone, NotFound
 from ..core.storage import get_storage
 from ..extensions import db
 from ..signing.models import SignLinkWaybill
@@ -54,10 +54,26 @@ def link_paths(receipt: Receipt) -> dict:
                         "display": f"{base}/photos/{pid}?variant=display"} for pid, kind in photos]}
 
 
-def evidence_view(receipt: Receipt, base_url: str) -> dict:
+def courier_copy(evidence: dict) -> dict:
+    """The evidence as a courier's app may hold it (issue 19.5): no photo GPS, no IP."""
+    import copy
+
+    evidence = copy.deepcopy(evidence)
+    for photo in evidence.get("photos") or []:
+        if isinstance(photo.get("exif"), dict):
+            photo["exif"] = {**photo["exif"], "gps": None}
+        if isinstance(photo.get("declared_by_client"), dict):
+            photo["declared_by_client"] = {**photo["declared_by_client"], "gps": None}
+    if isinstance(evidence.get("client"), dict):
+        evidence["client"]["ip"] = None
+    evidence["redacted_for"] = "courier"
+    return evidence
+
+
+def evidence_view(receipt: Receipt, base_url: str, role: str | None = None) -> dict:
     return {
         "receipt_id": receipt.public_id,
-        "evidence": receipt.evidence,
+        "evidence": courier_copy(receipt.evidence) if role == "courier" else receipt.evidence,
         "evidence_hash": receipt.evidence_hash,
         "audit_seq": receipt.audit_seq,
         "created_at": receipt.created_at,
@@ -69,9 +85,12 @@ def evidence_view(receipt: Receipt, base_url: str) -> dict:
 def signature_of(receipt: Receipt):
     from ..evidence.strokes import parse_signature
 
-    signature = receipt.evidence["signature"]
-    if signature is None:
+    if receipt.outcome == "dropped":
         raise NotFound("This receipt is a consented drop; nobody signed.")
+    signature = receipt.evidence.get("signature") or {}   # none at all once the receipt expired
+    if signature.get("strokes") is None:
+        raise Gone("The raw strokes of this receipt were purged at the end of their retention; the evidence "
+                   "keeps their SHA-256 and the receipt PDF keeps the signature image.", slug="evidence-purged")
     return parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]})
 
 
@@ -82,6 +101,13 @@ def photo_bytes(receipt: Receipt, photo_public_id: str, variant: str) -> tuple[b
     ).scalar_one_or_none()
     if photo is None:
         raise NotFound(f"No photo {photo_public_id!r} on this receipt.")
+    if receipt.expired_at is not None:
+        raise Gone("This receipt's retention has ended: its photos were deleted; the evidence keeps their SHA-256.",
+                   slug="evidence-purged")
+    if variant == "original" and photo.original_purged_at is not None:
+        raise Gone("This photo's original was purged at the end of its retention; variant=display and "
+                   "variant=thumb (no EXIF) remain, and the evidence keeps the original's SHA-256.",
+                   slug="evidence-purged")
     return stored_photo(photo.tenant_id, photo.sha256, photo.storage_key, photo.mime, variant)
 
 

@@ -23,6 +23,7 @@ from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.storage import get_storage
 from ..core.transactions import reading
 from ..extensions import db
+from ..privacy.services import sign_view_privacy
 from ..receipts.models import Photo, PhotoHashChunk
 from ..waybills.schemas import number_out
 from .links import link_for_staff, usable_link
@@ -101,6 +102,7 @@ def view(token: str) -> dict:
         "name_needed_for_self": name_needed_for_self(policy_of(link)),
         "signature_limits": signature_limits(),
         "assisted": link.assisted,
+        "privacy": sign_view_privacy(link.tenant_id, policy_of(link)),
     }
 
 

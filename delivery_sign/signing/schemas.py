@@ -68,6 +68,26 @@ class SignatureLimitsSchema(StrictSchema):
     max_points = fields.Integer()
 
 
+class RetentionOutSchema(StrictSchema):
+    raw_days = fields.Integer(metadata={"description": "Longest retention of a raw part (strokes, originals, "
+                                                       "coordinates, IP)."})
+    receipt_days = fields.Integer()
+    days = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                       metadata={"description": "Per part: strokes, photos, location, ip, receipt."})
+
+
+class SignPrivacySchema(StrictSchema):
+    """Issue 19: the notice the recipient is shown before signing."""
+
+    version = fields.Integer(metadata={"description": "Send it back as consents.notice_version (0: default text)."})
+    text = fields.String()
+    handler = fields.String(metadata={"description": "The personal information handler: the tenant."})
+    retention = fields.Nested(RetentionOutSchema)
+    collected = fields.List(fields.String())
+    purpose = fields.String()
+    consents = fields.String(metadata={"description": "optional | required (the doc type's policy)."})
+
+
 class RecipientViewSchema(StrictSchema):
     waybills = fields.List(fields.Dict())
     policy = fields.Dict()
@@ -85,6 +105,7 @@ class RecipientViewSchema(StrictSchema):
 class OtpSendSchema(StrictSchema):
     phone = Phone(load_default=None, allow_none=True, metadata={
         "description": "Assisted links only: the receiver's own phone, when they are not the consignee"})
+    privacy = fields.Nested("SignPrivacySchema")
 
 
 class OtpSentSchema(StrictSchema):
@@ -199,6 +220,17 @@ class ClientSchema(StrictSchema):
     time = fields.String(load_default=None, validate=validate.Length(max=40))
 
 
+class ConsentsSchema(StrictSchema):
+    """Issue 19: what the recipient agreed to, each consent separately (PIPL art. 29)."""
+
+    notice_version = fields.Integer(required=True, strict=True, validate=validate.Range(0, 1_000_000),
+                                    metadata={"description": "privacy.version of the sign view the person saw."})
+    handwriting = fields.Boolean(required=True, metadata={
+        "description": "Consent to collect the handwriting with its timing; false: no electronic signature."})
+    location = fields.Boolean(required=True, metadata={
+        "description": "Consent to collect the location; false: a location sent anyway is dropped and noted."})
+
+
 class SubmitSchema(StrictSchema):
     submission_id = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9-]{8,64}$", error="format: A client-generated id (UUID) of 8–64 letters, digits or -."))
@@ -212,6 +244,8 @@ class SubmitSchema(StrictSchema):
     refuse_reason = fields.String(load_default="", validate=validate.Length(max=500))
     client = fields.Nested(ClientSchema, load_default=dict)
     wechat_code = fields.String(load_default=None, allow_none=True, validate=validate.Length(1, 128))
+    consents = fields.Nested(ConsentsSchema, load_default=None, allow_none=True, metadata={
+        "description": "Absent (clients before issue 19): accepted unless the policy says consents: required."})
 
 
 class SubmitResultSchema(StrictSchema):

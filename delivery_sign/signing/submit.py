@@ -20,7 +20,7 @@ from ..core import audit, jobs, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
-from ..core.masking import mask_phone
+from ..core.masking import mask_phone, phone_key
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint, new_receipt_code
 from ..receipts.services import link_paths
@@ -42,6 +42,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
         found_link = find_link(token)
         policy = dict(found_link.policy)
         body = _default_signer_name(body, policy, found_link.waybills[0].consignee_name)
+        body, consent = _consents(body, policy, found_link.tenant_id)
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
 
@@ -61,7 +62,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
         raise Locked("Too many wrong codes; ask the courier for a new QR code.")
 
     strokes = recognition.settle(link, body, strokes)
-    checked = _check(link, body, strokes)
+    checked = _check(link, body, strokes, consent)
     now = utcnow()
     anomalies = _anomalies(link, body, checked, now, openid)
     receipt = _write(link, body, checked, anomalies, now, client_ip)
@@ -107,8 +108,35 @@ def _measure_strokes(body, policy) -> dict:
             "reading": recognition.read(signature, body, policy) if not verdict.errors else None}
 
 
-def _check(link, body, strokes) -> dict:
-    policy, errors = link.policy, []
+def _consents(body, policy, tenant_id) -> tuple[dict, dict]:
+    """The consent step (issue 19): a location given without consent is dropped before any
+    check sees it; the record for the evidence and the consent errors for ``_check``."""
+    from ..privacy.services import notice_exists
+
+    given = body.get("consents")
+    if given is None:
+        errors = []
+        if policy.get("consents") == "required":
+            errors.append(field_error("consents", "handwriting_consent_required",
+                                      "Agree to the collection of your handwriting to sign electronically."))
+        return body, {"record": {"recorded": False}, "errors": errors}
+    record = {"recorded": True, **given, "location_dropped": False}
+    errors = []
+    if not notice_exists(tenant_id, given["notice_version"]):
+        errors.append(field_error("consents.notice_version", "notice_version_unknown",
+                                  "No such version of the privacy notice; reload the page."))
+    if not given["handwriting"]:
+        errors.append(field_error("consents.handwriting", "handwriting_consent_required",
+                                  "Without consent to collect your handwriting there is no electronic signature: "
+                                  "the courier can record that you declined to sign electronically."))
+    if not given["location"] and body["location"] is not None:
+        body = {**body, "location": None}
+        record["location_dropped"] = True
+    return body, {"record": record, "errors": errors}
+
+
+def _check(link, body, strokes, consent) -> dict:
+    policy, errors = link.policy, list(consent["errors"])
     signer, outcome = body["signer"], body["outcome"]
     if not signer["name"].strip():
         errors.append(field_error("signer.name", "signer_name_required", "Enter the name of the person signing."))
@@ -134,7 +162,7 @@ def _check(link, body, strokes) -> dict:
     errors.extend(strokes["errors"])
     if errors:
         raise ValidationFailed(errors, detail="The sign-off is not complete; fix the fields listed and submit again.")
-    return {"photos": photos, "lines": lines, **strokes}
+    return {"photos": photos, "lines": lines, "consents": consent["record"], **strokes}
 
 
 def _photos(link, photo_ids, errors) -> list[Photo]:
@@ -304,6 +332,7 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
         outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
         evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found["codes"],
         response=response, created_at=now, receipt_code=evidence["receipt_code"],
+        signer_phone_key=phone_key(body["signer"]["phone"]),
     )
     db.session.add(receipt)
     db.session.flush()
@@ -379,6 +408,7 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
                    "photos": {p.public_id: p.anomalies for p in checked["photos"]},
                    **({"handwriting": checked["handwriting"]} if checked.get("handwriting") else {})},
         "anomalies": found["codes"],
+        "consents": checked["consents"],
         "client": {"platform": body["client"].get("platform"), "user_agent": body["client"].get("user_agent"),
                    "time": body["client"].get("time"), "ip": client_ip,
                    "first_stroke_time_ms": min(first_times) if first_times else None},

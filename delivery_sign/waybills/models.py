@@ -35,6 +35,8 @@ class Waybill(db.Model):
         Index("ix_waybills_tenant_courier", "tenant_id", "courier_id", "status", "id"),
         Index("ix_waybills_tenant_org_unit", "tenant_id", "org_unit_id", "id"),
         Index("ix_waybills_tenant_consignee", "tenant_id", "consignee_name"),
+        # Requests about a person by phone number (issue 19) probe this, never scan.
+        Index("ix_waybills_tenant_phone_key", "tenant_id", "consignee_phone_key"),
         Index("ix_waybills_tenant_created", "tenant_id", "created_at"),
         Index("ix_waybills_tenant_signed", "tenant_id", "signed_at"),
         # The dashboard's review queue: anomalous and not reconciled yet, newest first.
@@ -52,6 +54,8 @@ class Waybill(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="created")
     consignee_name: Mapped[str] = mapped_column(_byte_ordered(100))
     consignee_phone: Mapped[str] = mapped_column(String(20))
+    # core.masking.phone_key of consignee_phone (issue 19); NULL once erased.
+    consignee_phone_key: Mapped[str | None] = mapped_column(String(64))
     consignee_address: Mapped[str] = mapped_column(String(300))
     consignee_lat: Mapped[float | None]
     consignee_lng: Mapped[float | None]

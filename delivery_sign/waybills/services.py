@@ -21,6 +21,7 @@ from ..core.bulk import insert_rows, insert_rows_returning_ids
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error, flatten_messages
 from ..core.pagination import keyset_page
+from ..core.masking import mask_address, mask_name, mask_phone, phone_key
 from ..extensions import db
 from ..webhooks import services as webhooks
 from .models import CANCELLABLE, FINAL_STATUSES, Waybill, WaybillAnomaly, WaybillItem
@@ -207,6 +208,7 @@ def _row(principal: Principal, refs: _Refs, data: dict, digest: str) -> dict:
         "courier_username": courier.username if courier else None,
         "status": "assigned" if courier else "created",
         "consignee_name": consignee["name"], "consignee_phone": consignee["phone"],
+        "consignee_phone_key": phone_key(consignee["phone"]),
         "consignee_address": consignee["address"], "consignee_lat": location.get("lat"),
         "consignee_lng": location.get("lng"), "consignee_coord_system": location.get("coord_system"),
         "deadline": data["deadline"], "external_ref": data["external_ref"], "extra": data["metadata"],
@@ -319,6 +321,17 @@ def reveal_phone(principal: Principal, waybill: Waybill) -> None:
     waybill.reveal_phone = True
     audit.record(principal.tenant_id, "pii.revealed", principal.actor, f"waybill:{waybill.number}",
                  {"field": "consignee.phone"})
+
+
+def anonymise_consignee(tenant_id: int, waybill: Waybill, actor: str) -> None:
+    """A person's erasure request (issue 19): the consignee's name, phone, address and
+    location are replaced by their masked forms; the waybill and its history stay."""
+    waybill.consignee_name = mask_name(waybill.consignee_name)
+    waybill.consignee_phone = mask_phone(waybill.consignee_phone)
+    waybill.consignee_address = mask_address(waybill.consignee_address)
+    waybill.consignee_phone_key = None
+    waybill.consignee_lat = waybill.consignee_lng = waybill.consignee_coord_system = None
+    audit.record(tenant_id, "waybill.anonymised", actor, f"waybill:{waybill.number}", {})
 
 
 # --- state changes ---------------------------------------------------------------------

@@ -141,7 +141,15 @@ module.exports = {
       "err.items_invalid": "货物数量填写有误，请检查",
       "err.refuse_reason_required": "请填写拒收原因",
       "err.partial_not_allowed": "本次送货不允许部分签收",
-      "err.refuse_not_allowed": "本次送货不允许拒收"
+      "err.refuse_not_allowed": "本次送货不允许拒收",
+      "privacy.title": "个人信息告知",
+      "privacy.handler": "处理者：{name}",
+      "consent.location": "同意记录签收位置，用于证明送达地点（可不同意）",
+      "consent.location.required": "同意记录签收位置，用于证明送达地点（本次签收需要）",
+      "consent.handwriting": "同意采集我的手写签名及书写时间（敏感个人信息），仅用于证明本次签收",
+      "err.handwriting_consent_required": "请先勾选上方的同意。不同意采集手写签名也可以：请告诉快递员，由他记录您不使用电子签名。",
+      "err.location_consent": "本次签收需要您的位置，请勾选“同意记录签收位置”",
+      "err.notice_version_unknown": "个人信息告知已更新，请刷新页面后再签收"
     },
     "en": {
       "app.title": "Delivery sign-off",
@@ -282,7 +290,15 @@ module.exports = {
       "err.items_invalid": "The quantities are not right; check them",
       "err.refuse_reason_required": "Say why the goods are refused",
       "err.partial_not_allowed": "Partial receipt is not allowed for this delivery",
-      "err.refuse_not_allowed": "Refusal is not allowed for this delivery"
+      "err.refuse_not_allowed": "Refusal is not allowed for this delivery",
+      "privacy.title": "Privacy notice",
+      "privacy.handler": "Handler: {name}",
+      "consent.location": "I agree that my location is recorded to prove where the goods were delivered (optional)",
+      "consent.location.required": "I agree that my location is recorded to prove where the goods were delivered (needed here)",
+      "consent.handwriting": "I agree that my handwritten signature and its timing (sensitive personal information) are collected, only to prove this delivery",
+      "err.handwriting_consent_required": "Tick the consent above first. If you do not agree, tell the courier: he records that you declined to sign electronically.",
+      "err.location_consent": "This delivery needs your location; tick “I agree that my location is recorded”",
+      "err.notice_version_unknown": "The privacy notice has changed; reload the page, then sign"
     }
   },
   "courier": {
@@ -439,6 +455,9 @@ module.exports = {
     "photos_invalid": "photos",
     "too_many_photos": "photos",
     "photo_flagged": "photos",
-    "location_required": "submit"
+    "location_required": "submit",
+    "location_consent": "submit",
+    "notice_version_unknown": "submit",
+    "handwriting_consent_required": "signature"
   }
 };

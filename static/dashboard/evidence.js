@@ -4,6 +4,18 @@
 (function () {
   "use strict";
   var el = DSB.el, t = DSB.t;
+  // This section's words, kept beside it (issue 19) so the shared table is left alone.
+  Object.assign(stringsOf("zh"), {
+    "ev.views": "查看记录", "ev.viewsNone": "暂无查看记录", "ev.viewAt": "时间", "ev.viewWho": "查看者", "ev.viewWhat": "内容",
+    "ev.view.evidence": "证据（含笔迹）", "ev.view.pdf": "回执 PDF", "ev.view.photo": "照片",
+    "ev.view.signature.png": "签名图片", "ev.view.signature.svg": "签名图片", "ev.view.phone": "完整手机号",
+  });
+  Object.assign(stringsOf("en"), {
+    "ev.views": "Who looked", "ev.viewsNone": "No views recorded", "ev.viewAt": "When", "ev.viewWho": "Who", "ev.viewWhat": "What",
+    "ev.view.evidence": "Evidence (with strokes)", "ev.view.pdf": "Receipt PDF", "ev.view.photo": "Photo",
+    "ev.view.signature.png": "Signature image", "ev.view.signature.svg": "Signature image", "ev.view.phone": "Full phone number",
+  });
+  function stringsOf(lang) { return (window.DSB_STRINGS[lang] = window.DSB_STRINGS[lang] || {}); }
   var STROKE_GAP_MS = 150;   // pause put between strokes whose clocks restart (never seen from real pads)
 
   /** Both stored forms — compact [[x, y, t, p], …] and signature_pad's {points: [{x, y, time,
@@ -253,6 +265,23 @@
         el("dl", { class: "facts" }, field(t("ev.receiptId"), receipt.receipt_id, "evidence-receipt-id"),
           field(t("ev.hash"), receipt.evidence_hash, "evidence-hash"), field(t("ev.auditSeq"), (receipt.audit_seq || []).join ? receipt.audit_seq.join(", ") : receipt.audit_seq))));
       pollPdf(receipt.receipt_id, pdf, 0);
+      showViews(receipt.receipt_id);
+    }
+
+    // 查看记录 (issue 19.4): who looked at this receipt's personal data, newest first.
+    function showViews(id) {
+      var card = el("section", { class: "card wide", dataset: { testid: "evidence-views" } }, el("h2", { text: t("ev.views") }));
+      main.appendChild(card);
+      DSB.api("GET", "/receipts/" + encodeURIComponent(id) + "/views").then(function (rows) {
+        if (!alive) return;
+        card.appendChild(rows.length ? el("table", { class: "grid" },
+          el("thead", null, el("tr", null, ["ev.viewAt", "ev.viewWho", "ev.viewWhat"].map(function (h) { return el("th", { text: t(h) }); }))),
+          el("tbody", null, rows.map(function (v) {
+            var what = t("ev.view." + v.what) + (v.variant ? " (" + v.variant + ")" : "");
+            return el("tr", { dataset: { testid: "view-record", what: v.what } },
+              el("td", { text: DSB.localTime(v.at) }), el("td", { text: v.actor }), el("td", { text: what }));
+          }))) : el("p", { class: "meta", text: t("ev.viewsNone") }));
+      }).catch(function (e) { card.appendChild(el("p", { class: "error", text: e.message })); });
     }
 
     function pollPdf(id, box, attempt) {

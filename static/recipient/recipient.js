@@ -1,7 +1,9 @@
 /* The recipient's sign page (/s/<token>), issue 12: one confirm screen (the goods, "有问题?"
  * for short/damaged/refused, who is signing, photos and OTP only when the policy asks) and
- * one sign screen (the pad, 确认签收). Location is asked once at page open, in the
- * background. The pad runs the server's cheap stroke checks before anything is sent.
+ * one sign screen (the pad, 确认签收). Issue 19: the privacy notice folds under the
+ * confirm screen; location is asked only once its consent line is ticked (the phone's own
+ * prompt follows), and the handwriting consent beside the pad is needed to submit. The pad
+ * runs the server's cheap stroke checks before anything is sent.
  * Everything entered is kept in sessionStorage under the token until the server accepts
  * the sign-off, so a reload or a dropped connection loses nothing. */
 (function () {
@@ -68,6 +70,13 @@
       "err.consignee_only": "本次送货须由收货人本人签收", "err.items_invalid": "货物数量填写有误，请检查",
       "err.refuse_reason_required": "请填写拒收原因", "err.partial_not_allowed": "本次送货不允许部分签收",
       "err.refuse_not_allowed": "本次送货不允许拒收",
+      "privacy.title": "个人信息告知", "privacy.handler": "处理者：{name}",
+      "consent.location": "同意记录签收位置，用于证明送达地点（可不同意）",
+      "consent.location.required": "同意记录签收位置，用于证明送达地点（本次签收需要）",
+      "consent.handwriting": "同意采集我的手写签名及书写时间（敏感个人信息），仅用于证明本次签收",
+      "err.handwriting_consent_required": "请先勾选上方的同意。不同意采集手写签名也可以：请告诉快递员，由他记录您不使用电子签名。",
+      "err.location_consent": "本次签收需要您的位置，请勾选“同意记录签收位置”",
+      "err.notice_version_unknown": "个人信息告知已更新，请刷新页面后再签收",
     },
     en: {
       "app.title": "Delivery sign-off", "lang.other": "中文", loading: "Loading…", optional: "(optional)",
@@ -133,6 +142,13 @@
       "err.consignee_only": "Only the consignee may sign for this delivery", "err.items_invalid": "The quantities are not right; check them",
       "err.refuse_reason_required": "Say why the goods are refused", "err.partial_not_allowed": "Partial receipt is not allowed for this delivery",
       "err.refuse_not_allowed": "Refusal is not allowed for this delivery",
+      "privacy.title": "Privacy notice", "privacy.handler": "Handler: {name}",
+      "consent.location": "I agree that my location is recorded to prove where the goods were delivered (optional)",
+      "consent.location.required": "I agree that my location is recorded to prove where the goods were delivered (needed here)",
+      "consent.handwriting": "I agree that my handwritten signature and its timing (sensitive personal information) are collected, only to prove this delivery",
+      "err.handwriting_consent_required": "Tick the consent above first. If you do not agree, tell the courier: he records that you declined to sign electronically.",
+      "err.location_consent": "This delivery needs your location; tick “I agree that my location is recorded”",
+      "err.notice_version_unknown": "The privacy notice has changed; reload the page, then sign",
     },
   };
 
@@ -141,7 +157,8 @@
     items_invalid: "items", refuse_reason_required: "items", partial_not_allowed: "items", refuse_not_allowed: "items",
     signer_name_required: "signer", relation_required: "signer", consignee_only: "signer", otp_required: "signer",
     photos_missing: "photos", photo_invalid: "photos", photos_invalid: "photos", too_many_photos: "photos", photo_flagged: "photos",
-    location_required: "submit",
+    location_required: "submit", location_consent: "submit", notice_version_unknown: "submit",
+    handwriting_consent_required: "signature",
   };
   var BOX_STEP = { items: "confirm", signer: "confirm", photos: "confirm", signature: "sign", submit: "sign" };
 
@@ -155,13 +172,14 @@
   var pad = null;
   var uploads = {};         // client id → {xhr, blob, objectUrl} while uploading
   var replacing = null;     // client id of the photo being retaken
-  var locationState = "asking";
+  var locationState = "unasked";   // unasked | asking | ok | denied | failed | none
   var state = load() || fresh();
 
   function fresh() {
     return {
       submissionId: uuid(), step: "confirm", outcome: "signed", lines: {}, refuseReason: "", problemOpen: false,
       signer: { name: "", relation: null, phone: "" }, photos: [], strokes: [], canvas: null, location: undefined,
+      consents: { handwriting: false, location: false },
     };
   }
 
@@ -176,6 +194,7 @@
   function load() {
     try {
       var saved = JSON.parse(sessionStorage.getItem(storeKey));
+      if (saved && saved.step && !saved.consents) saved.consents = { handwriting: false, location: false };
       return saved && saved.step ? saved : null;
     } catch (e) { return null; }
   }
@@ -189,7 +208,7 @@
 
   function applyLanguage() {
     i18n.apply(app);
-    if (view) { renderItems(); renderProblem(); renderSigner(); renderPhotos(); renderSignScreen(); renderLocation(); }
+    if (view) { renderItems(); renderProblem(); renderSigner(); renderPhotos(); renderSignScreen(); renderLocation(); renderPrivacy(); }
     showProgress();
     rerenderErrors();
   }
@@ -692,10 +711,42 @@
   function renderLocation() {
     if (!view) return;
     var status = $("#location-status");
-    if (state.location) status.textContent = t("location.got", { m: Math.round(state.location.accuracy || 0) });
+    if (state.location && state.consents.location) status.textContent = t("location.got", { m: Math.round(state.location.accuracy || 0) });
     else status.textContent = locationState === "asking" ? t("location.asking") : t("location.none");
-    $("#location-help").hidden = !(locationRequired() && !state.location && locationState !== "asking" && state.step !== "done");
+    // The how-to is for a phone that said no after the consent was ticked, not before.
+    $("#location-help").hidden = !(locationRequired() && state.consents.location && !state.location &&
+                                   locationState !== "asking" && locationState !== "unasked" && state.step !== "done");
   }
+
+  // --- privacy: the notice and the two consents (issue 19) -------------------------------
+
+  function renderPrivacy() {
+    if (!view || !view.privacy) return;
+    $("#privacy-text").textContent = view.privacy.text;
+    $("#privacy-handler").textContent = t("privacy.handler", { name: view.privacy.handler });
+    var key = locationRequired() ? "consent.location.required" : "consent.location";
+    $("#consent-location-text").dataset.i18n = key;
+    $("#consent-location-text").textContent = t(key);
+    $("#consent-location").checked = !!state.consents.location;
+    $("#consent-handwriting").checked = !!state.consents.handwriting;
+  }
+
+  $("#consent-location").addEventListener("change", function (e) {
+    state.consents.location = e.target.checked;
+    if (e.target.checked) askLocation();
+    else { state.location = null; locationState = "unasked"; }
+    if (shownErrors.submit && shownErrors.submit.code === "location_consent") showError("submit", null);
+    save();
+    renderLocation();
+  });
+
+  $("#consent-handwriting").addEventListener("change", function (e) {
+    state.consents.handwriting = e.target.checked;
+    if (e.target.checked && shownErrors.signature && shownErrors.signature.code === "handwriting_consent_required") {
+      showError("signature", null);
+    }
+    save();
+  });
 
   $("#location-retry").addEventListener("click", askLocation);
 
@@ -797,17 +848,27 @@
       signer: { name: signerName(), relation: state.signer.relation,
                 phone: state.signer.relation !== "self" && state.signer.phone.trim() ? state.signer.phone.trim() : undefined },
       signature: { strokes: pad.toData(), canvas: pad.canvasInfo() },
-      location: state.location || null,
+      location: state.consents.location && state.location || null,
       photo_ids: state.photos.filter(function (p) { return p.photo_id; }).map(function (p) { return p.photo_id; }),
       items: state.outcome === "partial" ? reportedItems() : [],
       refuse_reason: state.outcome === "refused" ? state.refuseReason.trim() : "",
       client: { platform: "h5", user_agent: navigator.userAgent.slice(0, 500), time: new Date().toISOString() },
+      consents: { notice_version: view.privacy.version, handwriting: !!state.consents.handwriting,
+                  location: !!state.consents.location },
     };
   }
 
   var submitting = false;
   $("#submit").addEventListener("click", function () {
     if (submitting) return;
+    if (!state.consents.handwriting) {       // no consent, no electronic signature: nothing is sent
+      showError("signature", { code: "handwriting_consent_required" });
+      return;
+    }
+    if (locationRequired() && !state.consents.location) {
+      showError("submit", { code: "location_consent" });
+      return;
+    }
     var local = padError();
     showError("signature", local);
     if (local) return;                       // refused on the pad: nothing is sent
@@ -905,7 +966,8 @@
       restoreForm();
       applyLanguage();
       go(state.step === "sign" ? "sign" : "confirm");
-      askLocation();
+      renderPrivacy();
+      if (state.consents.location) askLocation(); else renderLocation();
     }, function () {
       if (attempt < 3) setTimeout(function () { start(attempt + 1); }, 1500);
       else showState("offline");

@@ -26,6 +26,7 @@ WALK = [
     ("GET", "/receipts/{receipt_id}/signature.svg", None),
     ("GET", "/receipts/{receipt_id}/photos/{photo_id}", None),
     ("GET", "/receipts/{receipt_id}/links", None),
+    ("GET", "/receipts/{receipt_id}/views", None),
     ("POST", "/waybills/{number}/assign", {"courier": "courier1"}),
     ("POST", "/waybills/{number}/cancel", {"reason": "x"}),
     ("PUT", "/waybills/{number}/document", "pdf"),
@@ -59,6 +60,10 @@ NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/we
                         "/consent/{token}", "/consent/{token}/standing/revoke"}
 # The caller's own tenant's chain head and anchors (tests/core/test_audit_anchors.py).
 NOT_TENANT_ADDRESSED |= {"/audit/head", "/audit/anchors"}
+# The caller's own notice; requests by phone number answer from the caller's tenant only
+# (tests/privacy/test_subjects.py: lookup and erasure from another tenant find nothing).
+NOT_TENANT_ADDRESSED |= {"/privacy/notice", "/privacy/subjects", "/privacy/subjects/export",
+                         "/privacy/subjects/erase"}
 
 
 def _routes(app):
