@@ -100,7 +100,9 @@ def _forget_deletes(session):
 # --- the parts -------------------------------------------------------------------------
 
 def _purge_strokes(receipt: Receipt, evidence: dict) -> dict:
-    signature = evidence["signature"]
+    signature = evidence.get("signature")
+    if signature is None:           # a consented drop: nobody signed, nothing to purge
+        return {"sha256": None}
     digest = _sha256(signature.get("strokes"))
     signature["strokes"], signature["strokes_sha256"] = None, digest
     # The fingerprints are derived from the strokes: biometric too, so they go with them.

@@ -214,3 +214,22 @@ def test_photos_of_a_drop_never_made_are_swept(app, world, parcel):
     with app.app_context():
         assert db.session.execute(select(Photo).where(Photo.tenant_id == world.tenant_id)).first() is None
         assert not get_storage().exists(key)
+
+
+def test_a_drop_receipt_goes_through_retention_and_still_verifies(world, parcel, runner):
+    # A drop has no signer and no strokes: the retention purge (issue 19) must pass over
+    # the strokes part and purge the rest, with the chain still whole.
+    from datetime import timedelta
+
+    from delivery_sign.core.clock import utcnow
+
+    _consented(parcel)
+    dropped = parcel.drop(place="station", photo_ids=[parcel.photo_id()])
+    assert dropped.status_code == 201, dropped.get_json()
+    receipt_id = dropped.get_json()["receipt_id"]
+    as_of = (utcnow() + timedelta(days=1096)).strftime("%Y-%m-%dT%H:%M:%S")
+    result = runner.invoke(args=["retention-purge", "--as-of", as_of])
+    assert result.exit_code == 0, result.output
+    evidence = world.get(f"/receipts/{receipt_id}").get_json()["evidence"]
+    assert evidence["signature"] is None and "photos" in evidence["retention"]["purged"]
+    assert world.get("/audit/verify").get_json()["ok"] is True
