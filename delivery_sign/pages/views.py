@@ -70,3 +70,14 @@ def courier_app():
     response = make_response(render_template("courier.html"))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/")
+def start_page():
+    """The first thing a newcomer opens: where the courier app, dashboard and API docs are."""
+    from flask import current_app
+
+    from ..demo import DEMO_SLUG, start_urls
+
+    return render_template("start.html", urls=start_urls(current_app.config["PUBLIC_BASE_URL"]),
+                           demo_slug=DEMO_SLUG)
