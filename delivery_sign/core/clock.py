@@ -1,5 +1,7 @@
 """Time in one convention: naive UTC datetimes in the database, ISO-8601 'Z' on the wire."""
+import functools
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def utcnow() -> datetime:
@@ -18,3 +20,38 @@ def to_naive_utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         return value
     return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+@functools.lru_cache(maxsize=64)
+def zone(name: str) -> ZoneInfo:
+    """The IANA zone ``name`` (cached: exports convert every row)."""
+    return ZoneInfo(name)
+
+
+def is_zone(name: str) -> bool:
+    try:
+        zone(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def local_text(value: datetime | str | None, zone_name: str) -> str:
+    """``value`` (naive UTC, aware, or ISO-8601 text) as ``YYYY-MM-DD HH:MM:SS`` in the zone; "" for none.
+
+    The zone is not in the text: whoever shows it says which zone it is (a column header,
+    a line of the PDF), once, instead of on every cell."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(zone(zone_name)).isoformat(sep=" ", timespec="seconds")[:19]
+
+
+def zone_caption(zone_name: str, at: datetime | None = None) -> str:
+    """``Asia/Shanghai, UTC+08:00``: the zone and its offset (now, or at ``at``)."""
+    at = (at or utcnow()).replace(tzinfo=timezone.utc).astimezone(zone(zone_name))
+    offset = at.strftime("%z")
+    return f"{zone_name}, UTC{offset[:3]}:{offset[3:]}"
