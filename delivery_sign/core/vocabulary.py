@@ -26,7 +26,7 @@ GROUPS: dict[str, dict[str, tuple[str, str]]] = {
         "dropped": ("已按约定放置", "Dropped as agreed"),
     },
     "outcome": {
-        "signed": ("全部签收", "Signed in full"),
+        "signed": ("全部签收", "Signed"),
         "partial": ("部分签收", "Partly signed"),
         "refused": ("拒收", "Refused"),
         "dropped": ("按约定放置", "Dropped as agreed"),

@@ -137,8 +137,9 @@
   /** label("status", "signed") → "已签收" / "Signed"; a code without words is shown as it is. */
   function label(kind, code) {
     if (code === null || code === undefined) return "—";
-    var key = kind + "." + code;
-    return Object.prototype.hasOwnProperty.call(i18n.strings.zh, key) ? t(key) : String(code);
+    var key = kind + "." + code, has = Object.prototype.hasOwnProperty;
+    var vocabulary = (global.DS_LABELS || {}).zh || {};     // /labels.js: core/vocabulary.py
+    return has.call(vocabulary, key) || has.call(i18n.strings.zh, key) ? t(key) : String(code);
   }
 
   function statusBadge(status) {

@@ -213,6 +213,7 @@
     function exportAs(format, button) {
       var p = apiParams();
       p.format = format;
+      p.lang = DSB.i18n.lang;      // the export speaks the dashboard's language, times in the tenant's zone
       button.disabled = true;
       DSB.download("/waybills/export" + DSB.query(p), "waybills." + format)
         .catch(function (e) { DSB.toast(e.message, "warn"); })

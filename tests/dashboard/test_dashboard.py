@@ -294,9 +294,11 @@ def test_export_csv_of_the_filtered_table(desk, world, make_door):
         data = fh.read()
     assert data.startswith(b"\xef\xbb\xbf")                              # opens in Excel as UTF-8
     records = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert sorted(r["number"] for r in records) == sorted(signed)
-    assert {r["consignee_name"] for r in records} == {"张伟, \"老张\""}
-    assert {r["consignee_phone"] for r in records} == {"138****8000"}
+    # In the dashboard's language (Chinese here): labelled columns and values.
+    assert sorted(r["运单号"] for r in records) == sorted(signed)
+    assert {r["收货人"] for r in records} == {"张伟, \"老张\""}
+    assert {r["收货人电话"] for r in records} == {"138****8000"}
+    assert {r["状态"] for r in records} == {"已签收"}
 
 
 def test_xss_probe_executes_nothing(desk, world, make_door):
