@@ -27,7 +27,7 @@ def timed_export(session, base, headers, params, limit):
     return time.perf_counter() - started, size
 
 
-def run(db, count, langs):
+def run(db, count, langs, rounds, formats):
     instance = Instance(db)
     try:
         tenant, password = instance.prepare()
@@ -39,12 +39,18 @@ def run(db, count, langs):
         base = instance.start(workers=1, threads=1)
         headers = login(base, tenant, password)
         session = requests.Session()
-        for fmt in ("csv", "xlsx"):
-            for lang in langs:
-                params = {"format": fmt, **({"lang": lang} if lang != "-" else {})}
-                elapsed, size = timed_export(session, base, headers, params, count)
+        # Rounds alternate the languages, and the best of each is printed: on a shared
+        # machine the load of the moment moves a single run by half.
+        for fmt in formats:
+            best = {}
+            for _ in range(rounds):
+                for lang in langs:
+                    params = {"format": fmt, **({"lang": lang} if lang != "-" else {})}
+                    elapsed, size = timed_export(session, base, headers, params, count)
+                    best[lang] = min(best.get(lang, (elapsed, size)), (elapsed, size))
+            for lang, (elapsed, size) in best.items():
                 print(f"[{db:8}] export {fmt:4} lang={lang:5}: {count:,} rows in {elapsed:.1f} s = "
-                      f"{count / elapsed:,.0f} rows/s ({size / 1e6:.1f} MB)", flush=True)
+                      f"{count / elapsed:,.0f} rows/s ({size / 1e6:.1f} MB), best of {rounds}", flush=True)
     finally:
         instance.close()
 
@@ -54,6 +60,8 @@ if __name__ == "__main__":
     parser.add_argument("--count", type=int, default=100_000)
     parser.add_argument("--langs", default="codes,zh,en",
                         help="comma-separated; '-' sends no lang (for checkouts from before ?lang=)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--formats", default="csv,xlsx")
     args = parser.parse_args()
     for db in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-        run(db, args.count, args.langs.split(","))
+        run(db, args.count, args.langs.split(","), args.rounds, args.formats.split(","))

@@ -22,7 +22,7 @@ from sqlalchemy import and_, select
 
 from ..accounts.models import DocType, OrgUnit, Tenant, User
 from ..core import vocabulary
-from ..core.clock import isoformat, local_text, zone_caption
+from ..core.clock import isoformat, local_texter, zone_caption
 from ..core.masking import mask_phone
 from ..extensions import db
 from ..receipts.models import Receipt, ReceiptLine
@@ -110,7 +110,7 @@ def _coded_row(r, anomalies):
 
 
 def _worded_row(wording: Wording):
-    lang, zone = wording.lang, wording.zone
+    lang, local = wording.lang, local_texter(wording.zone)
     statuses, relations = vocabulary.labels_of("status", lang), vocabulary.labels_of("relation", lang)
     kinds, decisions = vocabulary.labels_of("anomaly", lang), vocabulary.labels_of("decision", lang)
     glue = "；" if lang == "zh" else "; "
@@ -119,8 +119,7 @@ def _worded_row(wording: Wording):
         (_, number, status, _, doc_type, _, unit, username, display_name, name, phone, address, created,
          dispatched, signed, receipt_id, signer, relation, _, decision, note, external_ref) = r
         return [number, statuses.get(status, status), doc_type, unit or "", display_name or username or "", name,
-                mask_phone(phone), address, local_text(created, zone), local_text(dispatched, zone),
-                local_text(signed, zone), receipt_id or "", signer or "",
+                mask_phone(phone), address, local(created), local(dispatched), local(signed), receipt_id or "", signer or "",
                 relations.get(relation, relation) if relation else "",
                 glue.join(kinds.get(code, code) for code in anomalies),
                 decisions.get(decision, decision) if decision else "", note or "", external_ref or ""]

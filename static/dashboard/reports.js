@@ -70,6 +70,7 @@
   function pct(n, d) { return d ? (100 * n) / d : 0; }
 
   DSB.views.reports = function (root, args, memo) {
+    root.appendChild(el("h1", { class: "visually-hidden", text: t("nav.reports") }));
     var today = new Date();
     memo = memo || {};
     var from = el("input", { type: "date", value: memo.from || DSB.dateInput(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29)),
@@ -132,7 +133,7 @@
           return { key: r.key, label: keyLabel(by, r.key), parts: [{ value: pct(r.with_anomalies, r.total), cls: "anomaly", name: t("rep.rateName") }] };
         }), { title: t("rep.rateTitle", { group: name }), testid: "report-anomaly-chart", max: 100, format: function (v) { return Math.round(v) + "%"; } })));
 
-      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("rep.details") }), el("div", { class: "table-wrap" },
+      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("rep.details") }), el("div", { class: "table-wrap", tabindex: 0 },
         el("table", { class: "grid", dataset: { testid: "report-table" } },
           el("thead", null, el("tr", null, tableHead().map(function (h) { return el("th", { text: h }); }))),
           el("tbody", null, tableRows(by).map(function (cells) {

@@ -29,3 +29,18 @@ def test_labels_fall_back_to_the_code_and_languages_are_normalised():
     assert vocabulary.label("relation", None) == ""
     assert vocabulary.lang_of("zh-CN") == "zh" and vocabulary.lang_of("EN") == "en"
     assert vocabulary.lang_of("fr") == "zh" and vocabulary.lang_of(None, "en") == "en"
+
+
+def test_fast_local_times_equal_the_precise_ones_across_transitions():
+    from datetime import datetime, timedelta
+
+    from delivery_sign.core.clock import local_text, local_texter
+
+    # Newfoundland changes at 02:00 local = 05:30 UTC: inside an hour, the per-hour cache must not apply.
+    for zone, start in (("America/St_Johns", datetime(2026, 3, 8, 3, 0)), ("Europe/Berlin", datetime(2026, 3, 29, 0, 0)),
+                        ("Asia/Shanghai", datetime(2026, 11, 30, 0, 0))):
+        fast = local_texter(zone)
+        for minutes in range(0, 6 * 60, 7):
+            value = start + timedelta(minutes=minutes, seconds=13, microseconds=5)
+            assert fast(value) == local_text(value, zone), (zone, value)
+    assert local_texter("Asia/Shanghai")(None) == ""
