@@ -51,8 +51,9 @@ def local_text(value: datetime | str | None, zone_name: str) -> str:
 
 
 def zone_caption(zone_name: str, at: datetime | None = None) -> str:
-    """``Asia/Shanghai, UTC+08:00``: the zone and its offset (now, or at ``at``)."""
-    at = (at or utcnow()).replace(tzinfo=timezone.utc).astimezone(zone(zone_name))
+    """``Asia/Shanghai, UTC+08:00``: the zone and its offset (now, or at ``at``: naive UTC or aware)."""
+    at = at or utcnow()
+    at = (at if at.tzinfo else at.replace(tzinfo=timezone.utc)).astimezone(zone(zone_name))
     offset = at.strftime("%z")
     return f"{zone_name}, UTC{offset[:3]}:{offset[3:]}"
 

@@ -6,6 +6,7 @@ on the page in words: valid and signed by whom and when, or what does not match.
 form post, so it works without JavaScript on any phone browser.
 """
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, abort, render_template, request
 
@@ -39,7 +40,7 @@ def _verdict(receipt_id: str, result: dict, zone: str) -> Verdict:
     if result["signed_by"]:
         signed.append(f"签名人（证书）：{result['signed_by']}")
     if result["signing_time"]:
-        signed.append(f"签名时间：{local_text(result['signing_time'], zone)}（{zone_caption(zone)}）")
+        signed.append(f"签名时间：{local_text(result['signing_time'], zone)}（{zone_caption(zone, at=result['signing_time'])}）")
     if result["pdf_signature_valid"] and result["evidence_hash_matches"]:
         return Verdict(True, "✔ 验证通过：这是平台签发的原始回执", (
             "数字签名完好，覆盖整个文件，使用的是该企业的证书。",
@@ -54,13 +55,17 @@ def _verdict(receipt_id: str, result: dict, zone: str) -> Verdict:
     return Verdict(False, "✘ 验证未通过", (*problems, *signed))
 
 
+def _instant(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
 def _render(view: dict, verdict: Verdict | None = None, error: str = "", status: int = 200):
     zone = view["timezone"]
     html = render_template(
         "verify.html", receipt=view, verdict=verdict, error=error,
         outcome_label=vocabulary.label("outcome", view["outcome"]),
         relation_label=vocabulary.label("relation", view["relation"]),
-        signed_at=local_text(view["signed_at"], zone), zone=zone_caption(zone))
+        signed_at=local_text(view["signed_at"], zone), zone=zone_caption(zone, at=_instant(view["signed_at"])))
     return html, status, {"Cache-Control": "no-store", "X-Robots-Tag": "noindex"}
 
 

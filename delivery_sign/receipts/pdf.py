@@ -18,6 +18,7 @@ import re
 import weakref
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, black
@@ -302,7 +303,8 @@ def render(doc: ReceiptDocument) -> bytes:
     if location.get("distance_to_courier_m") is not None:
         p.text(M, f"距快递员 {location['distance_to_courier_m']:.0f} 米")
     times, client = ev["times"], ev["client"]
-    p.text(M, f"时间均为 {zone_caption(zone)}（UTC 时间见附件 evidence.json）", size=8.5, color=GREY)
+    submitted = datetime.fromisoformat(times["submitted_at"].replace("Z", "+00:00"))
+    p.text(M, f"时间均为 {zone_caption(zone, at=submitted)}（UTC 时间见附件 evidence.json）", size=8.5, color=GREY)
     p.text(M, f"服务器签收时间 {when(times['submitted_at'])}")
     if times.get("link_created_at"):
         p.text(M, f"签收码生成 {when(times['link_created_at'])}   打开 {when(times.get('link_opened_at'))}")
