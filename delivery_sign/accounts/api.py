@@ -67,7 +67,7 @@ def logout():
 
 
 @blp.route("/tenant", methods=["GET"])
-@require("admin", "dispatcher", "system")
+@require("admin", "dispatcher")
 @blp.response(200, TenantSettingsSchema)
 def tenant_settings():
     """The tenant's settings: time zone (of exports, PDFs, the verification page) and export language."""

@@ -52,6 +52,9 @@ NOT_TENANT_ADDRESSED = {"/auth/login", "/auth/logout", "/auth/wechat", "/auth/we
                         "/tenant/certificate", "/tenant/seal", "/verify"}
 # The caller's own tenant's chain head and anchors (tests/core/test_audit_anchors.py).
 NOT_TENANT_ADDRESSED |= {"/audit/head", "/audit/anchors"}
+# The caller's own tenant's settings (tests/reports/test_export_labels.py: another tenant's stay
+# as they were), and the vocabulary, which is the same for everyone and needs no sign-in.
+NOT_TENANT_ADDRESSED |= {"/tenant", "/labels"}
 
 
 def _routes(app):

@@ -75,6 +75,7 @@ def test_tenant_settings_refuse_bad_zones_and_non_admins(world, other_world):
     assert world.patch("/tenant", {"slug": "stolen"}).status_code == 422
     assert world.patch("/tenant", {"timezone": "Asia/Urumqi"}, who="disp_east").status_code == 403
     assert world.get("/tenant", who="courier1").status_code == 403
+    assert world.get("/tenant", who="api").status_code == 403          # a key has no business with settings
     assert world.patch("/tenant", {"timezone": "Asia/Urumqi"}).status_code == 200
     assert other_world.get("/tenant").get_json()["timezone"] == "Asia/Shanghai"      # another tenant's own
 
