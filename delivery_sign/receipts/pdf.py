@@ -7,8 +7,9 @@ Chinese text uses reportlab's CID font STSong-Light, which every PDF reader reso
 without an embedded font file; through its UniGB-UCS2-H map it has the GB 2312 repertoire,
 where a few Western marks (· — •) have no glyph and showed as "�": ``_gb_text`` swaps them
 for their GB 2312 forms. Words (outcome, relation, anomalies, photo kinds) come from
-core/vocabulary.py; times are shown in the tenant's zone, named on the page. Photo thumbnails are JPEG and go in unchanged
-(DCTDecode): the PDF shows the very bytes whose hash is in the evidence of the thumbnail.
+core/vocabulary.py; times are shown in the tenant's zone, named on the page. Photo
+thumbnails are JPEG and go in unchanged (DCTDecode): the PDF shows the very bytes whose
+hash is in the evidence of the thumbnail.
 """
 import functools
 import hashlib

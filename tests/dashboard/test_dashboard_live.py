@@ -2,7 +2,7 @@
 sign-off without a reload, every view fits 390 px, names instead of codes, the evidence
 items table aligned, the audit timeline in words, waybill import and assignment, password
 reset, and axe-core finds nothing on any view."""
-import io
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -10,31 +10,9 @@ from playwright.sync_api import expect
 from tests.factories import PASSWORD
 from tests.pages.axe import assert_accessible
 
-from .conftest import Desk
-from .test_dashboard import log_in, row, rows
+from .test_dashboard import log_in, row
 
 pytestmark = pytest.mark.browser
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
-
-
-@pytest.fixture
-def phone_desk(browser, site):
-    desk = Desk.__new__(Desk)
-    Desk.__init__(desk, browser, site)
-    desk.context.close()
-    desk.context = browser.new_context(base_url=site, locale="zh-CN", timezone_id="Asia/Shanghai",
-                                       accept_downloads=True, **PHONE)
-    desk.context.set_default_timeout(10_000)
-    desk.page = desk.context.new_page()
-    desk.page.on("request", lambda request: desk.requests.append(request.url))
-    desk.page.on("pageerror", lambda error: desk.errors.append(str(error)))
-    desk.page.on("console", desk._console)
-    desk.page.on("response", desk._response)
-    yield desk
-    desk.close()
-    assert desk.offsite_requests() == []
-    assert desk.errors == []
 
 
 def test_the_day_board_shows_a_new_sign_off_without_reload(desk, world, make_door):
@@ -161,7 +139,7 @@ def test_admin_resets_a_password_shown_once(desk, world, client):
     expect(page.get_by_test_id("new-password")).to_have_count(0)           # the first click only arms it
     target.get_by_test_id("user-reset").click()
     shown = page.get_by_test_id("new-password").locator("code")
-    expect(shown).to_have_text(__import__("re").compile(r"^\S{16}$"))
+    expect(shown).to_have_text(re.compile(r"^\S{16}$"))
     password = shown.inner_text()
     login = client.post("/api/v1/auth/login", json={"tenant": world.slug, "username": "courier2", "password": password})
     assert login.status_code == 200
