@@ -10,9 +10,13 @@
   var W = 760, H = 280, LEFT = 44, RIGHT = 10, TOP = 16, BOTTOM = 64;
   var FORMULA = /(^|;)(?=[\t\r\n]|[\s\u0000-\u001f\u007f]*[=+\-@\uff1d\uff0b\uff0d\uff20])/g;
 
+  var known = null;        // DSB.loadNames(): org unit, courier and doc type names
+  var NAMED = { org_unit: "unit", courier: "user", doc_type: "docType" };
+
   function keyLabel(group, key) {
     if (key === null || key === undefined) return group === "relation" ? t("rep.notSigned") : t("unassigned");
-    return group === "relation" ? DSB.label("relation", key) : String(key);
+    if (group === "relation") return DSB.label("relation", key);
+    return NAMED[group] ? DSB.name(NAMED[group], key, known) : String(key);
   }
 
   function niceMax(value) {
@@ -94,7 +98,9 @@
     function load() {
       var q = DSB.query({ group_by: group.value, from: DSB.dayStart(from.value), to: DSB.dayStart(to.value, 1) });
       load.last = q;
-      DSB.api("GET", "/reports/summary" + q).then(function (summary) {
+      Promise.all([DSB.api("GET", "/reports/summary" + q), DSB.loadNames()]).then(function (found) {
+        var summary = found[0];
+        known = found[1];
         if (load.last !== q) return;
         rows = summary.rows;
         exportButton.disabled = !rows.length;

@@ -256,8 +256,9 @@ def test_report_charts_and_table(desk, world, make_door):
     assert [(b.get_attribute("data-key"), int(b.get_attribute("data-total"))) for b in bars.all()] == \
         [(r["key"], r["total"]) for r in summary]
     expect(page.get_by_test_id("report-row")).to_have_count(len(summary))
-    east1 = page.get_by_test_id("report-row").filter(has_text="EAST-1")
+    east1 = page.get_by_test_id("report-row").filter(has_text="浦东站")     # EAST-1, by its name
     expect(east1.locator("td").nth(1)).to_have_text("4")
+    expect(page.get_by_test_id("report-table")).not_to_contain_text("EAST-1")
     expect(page.get_by_test_id("report-relation-chart").locator("g.bar")).to_have_count(2)
     expect(page.get_by_test_id("report-anomaly-chart").locator("g.bar")).to_have_count(len(summary))
     desk.screenshot("5-reports", full_page=True)
