@@ -28,8 +28,11 @@ def on_starting(server):
     os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", tempfile.mkdtemp(prefix="delivery_sign_metrics_"))
     from delivery_sign import create_app
     from delivery_sign.database import prepare_database
+    from delivery_sign.demo import start_banner
 
-    prepare_database(create_app())
+    app = create_app()
+    prepare_database(app)
+    print(start_banner(app.config["PUBLIC_BASE_URL"]), flush=True)
 
 
 def child_exit(server, worker):

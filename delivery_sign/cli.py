@@ -1,4 +1,5 @@
-"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|prepare-db|worker|reports-…``."""
+"""Command-line tasks: ``flask --app wsgi create-tenant|create-user|set-password|demo-credentials|prepare-db|
+worker|reports-…``."""
 import click
 from flask.cli import with_appcontext
 
@@ -39,6 +40,45 @@ def create_user_command(tenant, username, password, role, org_unit, display_name
                 org_unit=org_unit, display_name=display_name)
     db.session.commit()
     click.echo(f"user {username} ({role}) created in {tenant}")
+
+
+@click.command("set-password")
+@click.argument("tenant")
+@click.argument("username")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              help="The new password (asked for when omitted, so it stays out of the shell history).")
+@with_appcontext
+def set_password_command(tenant, username, password):
+    """Give a user a new password (at least 8 characters); their open sessions end."""
+    from .accounts.schemas import PASSWORD
+    from .accounts.services import tenant_by_slug, update_user
+    from .core.auth import Principal
+    from .core.errors import NotFound
+
+    found = tenant_by_slug(tenant)
+    if found is None:
+        raise click.ClickException(f"no tenant {tenant!r}")
+    if len(password) < PASSWORD.min or len(password) > PASSWORD.max:
+        raise click.ClickException(f"the password must be {PASSWORD.min}–{PASSWORD.max} characters")
+    try:
+        update_user(Principal(tenant_id=found.id, role="system", actor="system:cli"), username, {"password": password})
+    except NotFound:
+        raise click.ClickException(f"no user {username!r} in {tenant}") from None
+    db.session.commit()
+    click.echo(f"password of {username} in {tenant} changed; their sessions were ended")
+
+
+@click.command("demo-credentials")
+@with_appcontext
+def demo_credentials_command():
+    """Give the demo tenant's users new passwords and print them (the old ones stop working)."""
+    from .demo import credentials_text, reset_demo_passwords
+
+    passwords = reset_demo_passwords()
+    if passwords is None:
+        raise click.ClickException("there is no demo tenant (DEMO_TENANT=0, or the database was not empty)")
+    db.session.commit()
+    click.echo(credentials_text(passwords))
 
 
 @click.command("prepare-db")
@@ -135,7 +175,8 @@ def retention_purge_command(as_of):
 
 
 def register_cli(app):
-    for command in (create_tenant_command, create_user_command, prepare_db_command, sweep_orphans_command,
+    for command in (create_tenant_command, create_user_command, set_password_command, demo_credentials_command,
+                    prepare_db_command, sweep_orphans_command,
                     reports_fold_command, reports_rebuild_command, worker_command,
                     retention_purge_command):
         app.cli.add_command(command)

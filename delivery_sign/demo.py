@@ -1,4 +1,6 @@
-"""The ``demo`` tenant seeded on an empty database, so a newcomer has something to click."""
+"""The ``demo`` tenant seeded on an empty database, so a newcomer has something to click,
+its passwords (printed on the first start, reset by ``flask --app wsgi demo-credentials``)
+and the start banner that says where everything is."""
 import secrets
 
 from .accounts import services as accounts
@@ -22,8 +24,12 @@ _ITEMS = [
 ]
 
 
+DEMO_SLUG = "demo"
+DEMO_USERS = ("admin", "dispatcher", "courier")
+
+
 def seed_demo() -> None:
-    passwords = {role: secrets.token_urlsafe(9) for role in ("admin", "dispatcher", "courier")}
+    passwords = _new_passwords()
     tenant = accounts.create_tenant("demo", "演示物流有限公司", "admin", passwords["admin"])
     actor = "system:demo-seed"
     station = accounts.create_org_unit(tenant.id, actor, code="SH-PD", name="上海浦东站", parent_code="HQ")
@@ -45,7 +51,41 @@ def seed_demo() -> None:
             "items": [{"sku": sku, "name": n, "qty": q, "unit": u} for sku, n, q, u in items],
         })
     create_waybills(system, waybills)
-    # Printed once, on the first start; change them with PATCH /users/<username>.
-    print("demo tenant 'demo' seeded. Sign in with (username / password):", flush=True)
-    for role, pw in passwords.items():
-        print(f"  {role:<10} / {pw}", flush=True)
+    # Printed on the first start; `flask --app wsgi demo-credentials` makes and prints new ones.
+    print(credentials_text(passwords), flush=True)
+
+
+def _new_passwords() -> dict:
+    return {username: secrets.token_urlsafe(9) for username in DEMO_USERS}
+
+
+def reset_demo_passwords() -> dict | None:
+    """New passwords for the demo users (their open sessions end); None without a demo tenant."""
+    tenant = accounts.tenant_by_slug(DEMO_SLUG)
+    if tenant is None:
+        return None
+    system = Principal(tenant_id=tenant.id, role="system", actor="system:cli")
+    passwords = _new_passwords()
+    for username, password in passwords.items():
+        accounts.update_user(system, username, {"password": password})
+    return passwords
+
+
+def credentials_text(passwords: dict) -> str:
+    lines = [f"demo tenant '{DEMO_SLUG}': sign in with (username / password):"]
+    lines += [f"  {username:<10} / {password}" for username, password in passwords.items()]
+    return "\n".join(lines)
+
+
+def start_urls(base_url: str) -> dict:
+    """Where a newcomer goes first; the start page and the start banner list the same places."""
+    return {"start page": f"{base_url}/", "courier app": f"{base_url}/courier",
+            "dashboard": f"{base_url}/dashboard", "API docs": f"{base_url}/api/docs",
+            "OpenAPI JSON": f"{base_url}/api/v1/openapi.json"}
+
+
+def start_banner(base_url: str) -> str:
+    lines = ["delivery_sign is starting:"]
+    lines += [f"  {name:<13} {url}" for name, url in start_urls(base_url).items()]
+    lines.append("  demo sign-in: tenant 'demo'; `flask --app wsgi demo-credentials` prints new passwords")
+    return "\n".join(lines)

@@ -8,7 +8,7 @@ from . import services
 from .blueprint import blp
 from .schemas import (ApiKeyCreatedSchema, AuditAnchorSchema, AuditHeadSchema, AuditVerifySchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
                       DocTypeOutSchema, DocTypePatchSchema, LoginResultSchema, LoginSchema,
-                      OrgUnitInSchema, OrgUnitOutSchema, UserInSchema, UserOutSchema, UserPatchSchema,
+                      OrgUnitInSchema, OrgUnitOutSchema, TenantSettingsSchema, UserInSchema, UserOutSchema, UserPatchSchema,
                       WechatBindSchema, WechatLoginSchema)
 
 
@@ -64,6 +64,23 @@ def bind_wechat(body):
 def logout():
     """Revoke the bearer token of this request."""
     services.logout(current())
+
+
+@blp.route("/tenant", methods=["GET"])
+@require("admin", "dispatcher")
+@blp.response(200, TenantSettingsSchema)
+def tenant_settings():
+    """The tenant's settings: time zone (of exports, PDFs, the verification page) and export language."""
+    return services.tenant_of(current())
+
+
+@blp.route("/tenant", methods=["PATCH"])
+@require("admin")
+@blp.arguments(TenantSettingsSchema)
+@blp.response(200, TenantSettingsSchema)
+def update_tenant_settings(body):
+    """Change the tenant's name, time zone or export language (receipts already rendered keep theirs)."""
+    return services.update_tenant(current(), body)
 
 
 @blp.route("/org-units", methods=["GET"])

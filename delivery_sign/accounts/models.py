@@ -8,6 +8,7 @@ from ..core.clock import utcnow
 from ..extensions import db
 
 ROLES = ("admin", "dispatcher", "courier")
+DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
 class Tenant(db.Model):
@@ -17,6 +18,10 @@ class Tenant(db.Model):
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Where exports, receipt PDFs and the verification page show times (an IANA zone), and
+    # the language of exports when a request names none (core/vocabulary.py).
+    timezone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIMEZONE, server_default=DEFAULT_TIMEZONE)
+    language: Mapped[str] = mapped_column(String(5), default="zh", server_default="zh")
 
 
 class OrgUnit(db.Model):

@@ -2,13 +2,31 @@
 from marshmallow import fields, validate, validates_schema
 
 from ..core.auth import SCOPES
+from ..core.clock import is_zone
 from ..core.masking import mask_phone
+from ..core.vocabulary import LANGS
 from ..core.schema import UtcDateTime, Phone, StrictSchema, coded
 from .models import ROLES
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{2,64}$", error="Use 2–64 letters, digits or _ . @ -")
 CODE = validate.Regexp(r"^[A-Za-z0-9_-]{1,40}$", error="Use 1–40 letters, digits, _ or -")
 PASSWORD = validate.Length(min=8, max=256)
+
+
+def _known_zone(value):
+    if not is_zone(value):
+        raise coded("one_of", f"Unknown time zone {value!r}; use an IANA name such as Asia/Shanghai.")
+
+
+class TenantSettingsSchema(StrictSchema):
+    """The tenant's own settings: the zone times are shown in, the language of exports."""
+    slug = fields.String(dump_only=True)
+    name = fields.String(validate=validate.Length(1, 200))
+    timezone = fields.String(validate=[validate.Length(1, 64), _known_zone],
+                             metadata={"description": "IANA time zone of exports, receipt PDFs and the "
+                                                      "verification page (default Asia/Shanghai)"})
+    language = fields.String(validate=validate.OneOf(LANGS),
+                             metadata={"description": "language of exports when ?lang= is not given"})
 
 
 class LoginSchema(StrictSchema):

@@ -33,6 +33,19 @@ def tenant_by_slug(slug: str) -> Tenant | None:
     return db.session.execute(select(Tenant).where(Tenant.slug == slug)).scalar_one_or_none()
 
 
+def tenant_of(principal: Principal) -> Tenant:
+    return db.session.get(Tenant, principal.tenant_id)
+
+
+def update_tenant(principal: Principal, changes: dict) -> Tenant:
+    tenant = tenant_of(principal)
+    for key in ("name", "timezone", "language"):
+        if key in changes:
+            setattr(tenant, key, changes[key])
+    audit.record(principal.tenant_id, "tenant.updated", principal.actor, f"tenant:{tenant.slug}", dict(changes))
+    return tenant
+
+
 def create_tenant(slug: str, name: str, admin_username: str, admin_password: str) -> Tenant:
     if tenant_by_slug(slug) is not None:
         raise Conflict(f"Tenant {slug!r} already exists.")

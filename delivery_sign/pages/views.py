@@ -1,6 +1,11 @@
 """Page handlers. The H5 pages are static shells; their scripts talk to the JSON API."""
-from flask import make_response, render_template
+import functools
+import hashlib
+import json
 
+from flask import make_response, render_template, request
+
+from ..core import vocabulary
 from ..core.errors import NotFound
 from ..extensions import api
 from ..receipts.models import RELATIONS
@@ -19,6 +24,25 @@ LINK_STATES = {
     "completed": (410, "送货已完成", "这次送货已经处理完毕，无需再次签收。"),
     "locked": (423, "签收已锁定", "验证码错误次数过多，请让快递员重新生成签收二维码。"),
 }
+
+
+@functools.cache
+def _labels_script() -> tuple[str, str]:
+    table = {lang: {f"{group}.{code}": text for group, codes in vocabulary.catalog(lang).items()
+                    for code, text in codes.items()} for lang in vocabulary.LANGS}
+    body = f"/* core/vocabulary.py, for DS.I18n (static/js/common.js) */\nwindow.DS_LABELS = {json.dumps(table, ensure_ascii=False)};\n"
+    return body, hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+@bp.get("/labels.js")
+def labels_script():
+    """The vocabulary as a script every page loads before its own (CSP allows only 'self' scripts)."""
+    body, etag = _labels_script()
+    response = make_response(body)
+    response.mimetype = "text/javascript"
+    response.set_etag(etag)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response.make_conditional(request)
 
 
 @bp.get("/api/docs")
@@ -70,3 +94,14 @@ def courier_app():
     response = make_response(render_template("courier.html"))
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/")
+def start_page():
+    """The first thing a newcomer opens: where the courier app, dashboard and API docs are."""
+    from flask import current_app
+
+    from ..demo import DEMO_SLUG, start_urls
+
+    return render_template("start.html", urls=start_urls(current_app.config["PUBLIC_BASE_URL"]),
+                           demo_slug=DEMO_SLUG)

@@ -4,8 +4,12 @@
 them to the original delivery note when there is one, embeds the canonical evidence
 JSON as a file attachment and signs the whole file (PAdES B-B, B-T with a timestamper).
 Chinese text uses reportlab's CID font STSong-Light, which every PDF reader resolves
-without an embedded font file. Photo thumbnails are JPEG and go in unchanged
-(DCTDecode): the PDF shows the very bytes whose hash is in the evidence of the thumbnail.
+without an embedded font file; through its UniGB-UCS2-H map it has the GB 2312 repertoire,
+where a few Western marks (· — •) have no glyph and showed as "�": ``_gb_text`` swaps them
+for their GB 2312 forms. Words (outcome, relation, anomalies, photo kinds) come from
+core/vocabulary.py; times are shown in the tenant's zone, named on the page. Photo
+thumbnails are JPEG and go in unchanged (DCTDecode): the PDF shows the very bytes whose
+hash is in the evidence of the thumbnail.
 """
 import functools
 import hashlib
@@ -15,6 +19,7 @@ import re
 import weakref
 import zlib
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, black
@@ -23,6 +28,9 @@ from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
+
+from ..core import vocabulary
+from ..core.clock import local_text, zone_caption
 
 # JPEG and compressed streams as they are, not ASCII85-inflated by a quarter.
 rl_config.useA85 = 0
@@ -34,18 +42,18 @@ QR_MASK = 2                      # ISO 18004 mask 2: every third column
 SEAL_RED = Color(0.86, 0.08, 0.10, alpha=0.85)
 GREY = HexColor("#666666")
 
-OUTCOME_LABELS = {"signed": "全部签收", "partial": "部分签收", "refused": "拒收", "dropped": "放置（无人签收）"}
-RELATION_LABELS = {"self": "本人", "family": "家人", "colleague": "同事", "guard": "门卫/保安",
-                   "locker": "快递柜/驿站", "other": "其他"}
-ANOMALY_LABELS = {
-    "signer_not_consignee": "非收货人本人签收", "outside_geofence": "签收位置超出范围", "no_location": "未提供位置",
-    "low_location_accuracy": "定位精度低", "weak_signature": "签名较弱", "robotic_signature": "签名疑似机器生成",
-    "replayed_signature": "签名与历史签收重复", "duplicate_photo": "照片与其他签收重复", "blurry_photo": "照片模糊",
-    "dark_photo": "照片过暗", "signed_on_courier_device": "在快递员设备上签收", "partial_delivery": "部分签收",
-    "refused": "拒收", "late_signature": "超时签收", "courier_far_from_signer": "快递员不在签收现场",
-    "dropped_without_consent": "未经收货人同意放置",
-    "name_not_recognized": "笔迹未能识别为签收人姓名",
-}
+# Marks outside GB 2312 (no glyph in STSong-Light's UniGB-UCS2-H) → the GB 2312 mark that
+# looks the same. Applied to every string drawn in the CID font, names and notes included.
+_GB_FORMS = str.maketrans({"\u00b7": "\u30fb", "\u2014": "\u2015", "\u2022": "\u25cf", "\u2013": "\uff0d",
+                           "\u2212": "\uff0d", "\u00a0": " "})
+
+
+def _gb_text(value) -> str:
+    return str(value).translate(_GB_FORMS)
+
+
+def _label(group: str, code) -> str:
+    return vocabulary.label(group, code, "zh")
 
 
 def handwriting_line(reading: dict) -> str:
@@ -73,6 +81,7 @@ class ReceiptDocument:
     seal_png: bytes | None = None    # the tenant's uploaded seal
     auto_seal: bool = False          # stamp a seal (the uploaded one, else a drawn one)
     originals: list = field(default_factory=list)    # uploaded delivery notes, receipt goes after
+    timezone: str = "Asia/Shanghai"  # the tenant's zone at rendering; the PDF names it
 
 
 @functools.cache
@@ -168,7 +177,7 @@ class _Page:
         self.need(size + 4)
         self.c.setFont(font, size)
         self.c.setFillColor(color)
-        self.c.drawString(x, self.y - size, str(value))
+        self.c.drawString(x, self.y - size, _gb_text(value) if font == FONT else str(value))
         self.y -= lead or size + 4.5
 
     def heading(self, value):
@@ -198,6 +207,11 @@ def render(doc: ReceiptDocument) -> bytes:
     out = io.BytesIO()
     c = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     c.setTitle(f"{ev['doc_type']['name']} 签收回执 {doc.receipt_id}")
+    zone = doc.timezone
+
+    def when(value) -> str:
+        return local_text(value, zone) or "—"
+
     c.setAuthor(ev["tenant"]["name"])
     c.setSubject(f"receipt:{doc.receipt_id} evidence-sha256:{doc.evidence_hash}")
     p = _Page(c)
@@ -234,18 +248,18 @@ def render(doc: ReceiptDocument) -> bytes:
             values = (item["name"][:22], (item["sku"] or "")[:14], f"{item['qty']}{item['unit'] or ''}",
                       str(item["received_qty"]), str(item["damaged_qty"]), (item["note"] or "")[:14])
             for x, value in zip(cols, values):
-                c.drawString(x, p.y - 9, value)
+                c.drawString(x, p.y - 9, _gb_text(value))
             p.y -= 13
         p.y -= 4
 
     p.heading("签收结果")
     signer = ev["signer"]
-    p.text(M, f"结果：{OUTCOME_LABELS.get(ev['outcome'], ev['outcome'])}", size=10.5)
+    p.text(M, f"结果：{_label('outcome', ev['outcome'])}", size=10.5)
     if ev.get("refuse_reason"):
         for line in _wrap(f"拒收原因：{ev['refuse_reason']}", W - 2 * M, 9.5):
             p.text(M, line)
     if signer is not None:
-        p.text(M, f"签收人：{signer['name']}（{RELATION_LABELS.get(signer['relation'], signer['relation'])}）"
+        p.text(M, f"签收人：{signer['name']}（{_label('relation', signer['relation'])}）"
                   + (f"  电话 {signer['phone_masked']}" if signer.get("phone_masked") else ""), size=10.5)
     if ev.get("drop"):
         # Issue 14: "放置于××驿站，经收货人同意（短信确认 12-01 18:02）".
@@ -294,10 +308,10 @@ def render(doc: ReceiptDocument) -> bytes:
             c.drawImage(image, x, p.y - h, w, h)
             x, row_h = x + w + 8, max(row_h, h)
         p.y -= row_h + 6
-        for photo in ev["photos"]:
-            p.text(M, f"{photo['kind']}  {photo['width']}×{photo['height']}  SHA-256 {photo['sha256']}",
-                   size=7, font=MONO, color=GREY, lead=9)
-            p.text(M, _photo_taker(photo), size=7.5, color=GREY, lead=10)
+        for i, photo in enumerate(ev["photos"], start=1):
+            p.text(M, f"照片 {i}：{_label('photo_kind', photo['kind'])}，{photo['width']}×{photo['height']} 像素，"
+                      + _photo_taker(photo, zone), size=7.5, color=GREY, lead=10)
+            p.text(M + 10, f"SHA-256 {photo['sha256']}", size=7, font=MONO, color=GREY, lead=10)
 
     p.heading("位置与时间")
     location = ev["location"]
@@ -317,15 +331,17 @@ def render(doc: ReceiptDocument) -> bytes:
     if location.get("distance_to_courier_m") is not None:
         p.text(M, f"距快递员 {location['distance_to_courier_m']:.0f} 米")
     times, client = ev["times"], ev["client"]
-    p.text(M, f"服务器签收时间 {times['submitted_at']} (UTC)")
+    submitted = datetime.fromisoformat(times["submitted_at"].replace("Z", "+00:00"))
+    p.text(M, f"时间均为 {zone_caption(zone, at=submitted)}（UTC 时间见附件 evidence.json）", size=8.5, color=GREY)
+    p.text(M, f"服务器签收时间 {when(times['submitted_at'])}")
     if times.get("link_created_at"):
-        p.text(M, f"签收码生成 {times['link_created_at']}   打开 {times.get('link_opened_at') or '—'}")
-    p.text(M, f"客户端时间 {client.get('time') or '—'}   平台 {client.get('platform') or '—'}")
+        p.text(M, f"签收码生成 {when(times['link_created_at'])}   打开 {when(times.get('link_opened_at'))}")
+    p.text(M, f"客户端声明时间 {client.get('time') or '—'}   平台 {client.get('platform') or '—'}")
 
     p.heading("异常")
     if ev["anomalies"]:
         for code in ev["anomalies"]:
-            p.text(M, f"• {ANOMALY_LABELS.get(code, code)}（{code}）")
+            p.text(M, f"● {_label('anomaly', code)}（{code}）")
     else:
         p.text(M, "无")
 
@@ -471,11 +487,14 @@ def sign(doc: ReceiptDocument, signer, timestamper=None) -> bytes:
     return data
 
 
-def _photo_taker(photo: dict) -> str:
-    """Who took a photo and when (issue 12); receipts from before say only that it was uploaded."""
+def _photo_taker(photo: dict, zone: str) -> str:
+    """Who took a photo and when (issue 12), in the tenant's zone; receipts from before say
+    only that the signer uploaded it."""
     taker = photo.get("taken_by") or {"party": "recipient"}
-    who = f"快递员 {taker.get('user') or ''}".strip() if taker["party"] == "courier" else "签收人"
-    line = f"拍摄：{who}，上传于 {photo.get('taken_at') or '—'} (UTC)"
+    who = _label("taken_by", taker["party"])
+    if taker["party"] == "courier" and taker.get("user"):
+        who += f" {taker['user']}"
+    line = f"拍摄：{who}，上传于 {local_text(photo.get('taken_at'), zone) or '—'}"
     declared = photo.get("declared_by_client") or {}
     if declared.get("taken_at"):
         line += f"；手机声明拍摄时间 {declared['taken_at']}{declared.get('offset') or ''}（客户端声明）"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from flask import current_app
 from sqlalchemy import select
 
+from ..accounts.models import Tenant
 from ..core import audit
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
@@ -33,6 +34,7 @@ class _Sources:
     photos: list            # (tenant_id, sha256, storage_key, mime) per evidence photo, in order
     seal_key: str | None
     original_keys: list
+    timezone: str           # the tenant's, at rendering
 
 
 def _sources(receipt: Receipt) -> _Sources:
@@ -51,7 +53,8 @@ def _sources(receipt: Receipt) -> _Sources:
     return _Sources(
         receipt_id=receipt.public_id, evidence=evidence, evidence_hash=receipt.evidence_hash,
         photos=[stored[photo["photo_id"]] for photo in evidence["photos"]],
-        seal_key=seal_key, original_keys=original_keys)
+        seal_key=seal_key, original_keys=original_keys,
+        timezone=db.session.get(Tenant, receipt.tenant_id).timezone)
 
 
 def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
@@ -72,7 +75,7 @@ def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
         thumbnails=[stored_photo(*photo, "thumb")[0] for photo in sources.photos],
         seal_png=_seal_bytes(sources.seal_key) if sources.seal_key else None,
         auto_seal=bool(evidence["policy"].get("auto_seal")),
-        originals=[storage.get(key) for key in sources.original_keys])
+        originals=[storage.get(key) for key in sources.original_keys], timezone=sources.timezone)
 
 
 @functools.lru_cache(maxsize=64)

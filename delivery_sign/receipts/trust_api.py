@@ -30,6 +30,13 @@ class VerifyOutSchema(StrictSchema):
     pdf_signature_valid = fields.Boolean()
     evidence_hash_matches = fields.Boolean()
     receipt_id = fields.String(allow_none=True)
+    # What a person needs to understand a failure (additive; the three above decide).
+    signature_intact = fields.Boolean(metadata={"description": "the last signature is cryptographically intact, "
+                                                               "covers the whole file and uses the tenant's certificate"})
+    file_matches = fields.Boolean(metadata={"description": "the upload is byte for byte the PDF that was issued"})
+    signed_by = fields.String(allow_none=True, metadata={"description": "the signing certificate's subject"})
+    signing_time = UtcDateTime(allow_none=True, metadata={"description": "when the PDF was signed (signer's clock, "
+                                                                         "or the TSA's when timestamped)"})
 
 
 @blp.route("/tenant/certificate", methods=["GET"])

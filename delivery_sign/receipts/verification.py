@@ -34,7 +34,9 @@ def _attachment(reader) -> bytes | None:
 
 
 def verify_pdf(data: bytes) -> dict:
-    """``{pdf_signature_valid, evidence_hash_matches, receipt_id}`` for an uploaded PDF."""
+    """``{pdf_signature_valid, evidence_hash_matches, receipt_id}`` for an uploaded PDF, with
+    the parts a person reads a failure by: ``signature_intact`` (crypto, coverage, our
+    certificate), ``file_matches`` (the very file issued), ``signed_by`` and ``signing_time``."""
     import io
 
     from pyhanko.pdf_utils.reader import PdfFileReader
@@ -43,7 +45,8 @@ def verify_pdf(data: bytes) -> dict:
     from pyhanko_certvalidator import ValidationContext
     from asn1crypto import x509
 
-    result = {"pdf_signature_valid": False, "evidence_hash_matches": False, "receipt_id": None}
+    result = {"pdf_signature_valid": False, "evidence_hash_matches": False, "receipt_id": None,
+              "signature_intact": False, "file_matches": False, "signed_by": None, "signing_time": None}
     try:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         evidence_bytes = _attachment(reader)
@@ -67,6 +70,7 @@ def verify_pdf(data: bytes) -> dict:
     digest = hashlib.sha256(evidence_bytes).hexdigest()
     original = ((receipt.evidence or {}).get("retention") or {}).get("original_evidence_hash")
     result["evidence_hash_matches"] = digest in (receipt.evidence_hash, original)
+    result["file_matches"] = hashlib.sha256(data).hexdigest() == receipt.pdf_sha256
     if not signatures:
         return result
     ders = tenant_certificates_der(receipt.tenant_id)
@@ -78,9 +82,14 @@ def verify_pdf(data: bytes) -> dict:
         signer_fingerprint = hashlib.sha256(status.signing_cert.dump()).hexdigest()
         # The byte-for-byte comparison also catches edits pyHanko tolerates, such as the
         # zero padding of the signature's /Contents placeholder.
-        result["pdf_signature_valid"] = bool(
+        result["signature_intact"] = bool(
             status.intact and status.valid and status.coverage == SignatureCoverageLevel.ENTIRE_FILE
-            and signer_fingerprint in fingerprints and hashlib.sha256(data).hexdigest() == receipt.pdf_sha256)
+            and signer_fingerprint in fingerprints)
+        result["pdf_signature_valid"] = result["signature_intact"] and result["file_matches"]
+        subject = status.signing_cert.subject
+        result["signed_by"] = subject.native.get("common_name") or subject.human_friendly
+        timestamp = getattr(status, "timestamp_validity", None)
+        result["signing_time"] = (timestamp.timestamp if timestamp is not None else status.signer_reported_dt)
     except Exception as exc:  # noqa: BLE001 - a corrupted signature is a failed check
         log.info("signature validation failed on verify: %r", exc)
     return result
@@ -104,7 +113,14 @@ def public_view(public_id: str) -> dict | None:
         "evidence_hash": receipt.evidence_hash,
         "pdf_sha256": receipt.pdf_sha256,
         "anomaly_count": len(receipt.anomalies),
+        "timezone": _tenant_zone(receipt.tenant_id),
     }
+
+
+def _tenant_zone(tenant_id: int) -> str:
+    from ..accounts.models import Tenant
+
+    return db.session.execute(select(Tenant.timezone).where(Tenant.id == tenant_id)).scalar_one()
 
 
 def check_receipts_against_chain(tenant_id: int, limit_bad: int = 20) -> dict:

@@ -1,47 +1,86 @@
 """Waybill exports that stream any number of rows with flat memory.
 
-Rows are read in keyset batches of plain tuples (no ORM objects) with their receipt's
-signer joined; the anomalies of the flagged ones are looked up per batch. Rows are
-written out as they come: CSV with a UTF-8 BOM so Excel opens Chinese text correctly;
-XLSX through openpyxl's write-only mode.
+Rows are read in keyset batches of plain tuples (no ORM objects) with their doc type, org
+unit, courier and receipt's signer joined; the anomalies of the flagged ones (and, for
+XLSX, the item lines) are looked up per batch. Rows are written out as they come: CSV
+with a UTF-8 BOM so Excel opens Chinese text correctly; XLSX through openpyxl's
+write-only mode, a second sheet with one row per item line.
+
+An office reads it as words (``lang=zh|en``, the tenant's language by default): column
+names and values from core/vocabulary.py, names instead of codes, times in the tenant's
+zone with the zone in the time columns' headers. ``lang=codes`` is the integrator's
+export: codes, usernames and UTC ISO-8601 times under the code-named columns of before.
 """
 import csv
 import io
 import os
 import re
 import tempfile
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
-from ..accounts.models import DocType, OrgUnit, User
-from ..core.clock import isoformat
+from ..accounts.models import DocType, OrgUnit, Tenant, User
+from ..core import vocabulary
+from ..core.clock import isoformat, local_texter, zone_caption
 from ..core.masking import mask_phone
 from ..extensions import db
-from ..receipts.models import Receipt
-from ..waybills.models import Waybill, WaybillAnomaly
+from ..receipts.models import Receipt, ReceiptLine
+from ..waybills.models import Waybill, WaybillAnomaly, WaybillItem
 from ..waybills.services import filtered
 
 BATCH = 2000
+CODES = "codes"
 HEADER = ["number", "status", "doc_type", "org_unit", "courier", "consignee_name", "consignee_phone",
           "consignee_address", "created_at", "out_for_delivery_at", "signed_at", "receipt_id", "signer",
           "signer_relation", "anomalies", "reconciliation", "reconcile_note", "external_ref"]
+ITEM_HEADER = ["number", "item_sku", "item_name", "item_unit", "shipped", "received", "damaged", "note"]
+TIME_COLUMNS = frozenset({"created_at", "out_for_delivery_at", "signed_at"})
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How one export words its cells: the language (or ``codes``) and the tenant's zone."""
+
+    lang: str
+    zone: str
+
+    @classmethod
+    def for_tenant(cls, tenant_id: int, lang: str | None) -> "Wording":
+        tenant = db.session.get(Tenant, tenant_id)
+        return cls(lang or vocabulary.lang_of(tenant.language), tenant.timezone)
+
+    @property
+    def coded(self) -> bool:
+        return self.lang == CODES
+
+    def header(self, columns) -> list[str]:
+        if self.coded:
+            return list(columns)
+        names = vocabulary.labels_of("column", self.lang)
+        zone = zone_caption(self.zone)
+        return [f"{names[c]} ({zone})" if c in TIME_COLUMNS else names[c] for c in columns]
+
+    def sheet(self, name: str) -> str:
+        return name if self.coded else vocabulary.label("sheet", name, self.lang)
 
 
 def _columns():
-    return (Waybill.id, Waybill.number, Waybill.status, DocType.code, OrgUnit.code, User.username,
-            Waybill.consignee_name, Waybill.consignee_phone, Waybill.consignee_address, Waybill.created_at,
-            Waybill.out_for_delivery_at, Waybill.signed_at, Waybill.receipt_public_id, Receipt.signer_name,
-            Waybill.signer_relation, Waybill.has_anomalies, Waybill.reconcile_decision, Waybill.reconcile_note,
-            Waybill.external_ref)
+    return (Waybill.id, Waybill.number, Waybill.status, DocType.code, DocType.name, OrgUnit.code, OrgUnit.name,
+            User.username, User.display_name, Waybill.consignee_name, Waybill.consignee_phone,
+            Waybill.consignee_address, Waybill.created_at, Waybill.out_for_delivery_at, Waybill.signed_at,
+            Waybill.receipt_public_id, Receipt.signer_name, Waybill.signer_relation, Waybill.has_anomalies,
+            Waybill.reconcile_decision, Waybill.reconcile_note, Waybill.external_ref)
 
 
-def rows(principal, filters):
-    """Yield export rows (lists of cells) newest first, ``BATCH`` waybills per query."""
+def batches(principal, filters, wording: Wording):
+    """Yield ``[(waybill_id, row), …]`` newest first, ``BATCH`` waybills per query."""
     base = filtered(principal, filters, select(*_columns())
                     .join(DocType, DocType.id == Waybill.doc_type_id)
                     .outerjoin(OrgUnit, OrgUnit.id == Waybill.org_unit_id)
                     .outerjoin(User, User.id == Waybill.courier_id)
                     .outerjoin(Receipt, Receipt.public_id == Waybill.receipt_public_id))
+    row_of = _coded_row if wording.coded else _worded_row(wording)
     last_id = None
     while True:
         query = base if last_id is None else base.where(Waybill.id < last_id)
@@ -49,14 +88,42 @@ def rows(principal, filters):
         if not batch:
             return
         anomalies = _anomalies([r[0] for r in batch if r.has_anomalies])
-        for (wid, number, status, doc_type, unit, courier, name, phone, address, created, dispatched, signed,
-             receipt_id, signer, relation, _, decision, note, external_ref) in batch:
-            yield [number, status, doc_type, unit or "", courier or "", name, mask_phone(phone), address,
-                   isoformat(created), isoformat(dispatched) or "", isoformat(signed) or "", receipt_id or "",
-                   signer or "", relation or "", " ".join(anomalies.get(wid, [])), decision or "",
-                   note or "", external_ref or ""]
+        yield [(r[0], row_of(r, anomalies.get(r[0], ()))) for r in batch]
         last_id = batch[-1][0]
         db.session.expunge_all()
+
+
+def rows(principal, filters, wording: Wording | None = None):
+    """Yield export rows (lists of cells) newest first."""
+    wording = wording or Wording(CODES, "UTC")
+    for batch in batches(principal, filters, wording):
+        for _, row in batch:
+            yield row
+
+
+def _coded_row(r, anomalies):
+    (_, number, status, doc_type, _, unit, _, courier, _, name, phone, address, created, dispatched, signed,
+     receipt_id, signer, relation, _, decision, note, external_ref) = r
+    return [number, status, doc_type, unit or "", courier or "", name, mask_phone(phone), address,
+            isoformat(created), isoformat(dispatched) or "", isoformat(signed) or "", receipt_id or "",
+            signer or "", relation or "", " ".join(anomalies), decision or "", note or "", external_ref or ""]
+
+
+def _worded_row(wording: Wording):
+    lang, local = wording.lang, local_texter(wording.zone)
+    statuses, relations = vocabulary.labels_of("status", lang), vocabulary.labels_of("relation", lang)
+    kinds, decisions = vocabulary.labels_of("anomaly", lang), vocabulary.labels_of("decision", lang)
+    glue = "；" if lang == "zh" else "; "
+
+    def row(r, anomalies):
+        (_, number, status, _, doc_type, _, unit, username, display_name, name, phone, address, created,
+         dispatched, signed, receipt_id, signer, relation, _, decision, note, external_ref) = r
+        return [number, statuses.get(status, status), doc_type, unit or "", display_name or username or "", name,
+                mask_phone(phone), address, local(created), local(dispatched), local(signed), receipt_id or "", signer or "",
+                relations.get(relation, relation) if relation else "",
+                glue.join(kinds.get(code, code) for code in anomalies),
+                decisions.get(decision, decision) if decision else "", note or "", external_ref or ""]
+    return row
 
 
 def _anomalies(ids):
@@ -68,6 +135,29 @@ def _anomalies(ids):
                                             .order_by(WaybillAnomaly.id)):
             found.setdefault(wid, []).append(code)
     return found
+
+
+def _item_rows(ids):
+    """One row per item line of the waybills in ``ids``, in their order: what was shipped, and
+    what the sign-off of the waybill's receipt says was received and damaged (blank before)."""
+    found = db.session.execute(
+        select(Waybill.id, Waybill.number, WaybillItem.sku, WaybillItem.name, WaybillItem.unit, WaybillItem.qty,
+               ReceiptLine.received_qty, ReceiptLine.damaged_qty, ReceiptLine.note)
+        .join(Waybill, Waybill.id == WaybillItem.waybill_id)
+        .outerjoin(Receipt, Receipt.public_id == Waybill.receipt_public_id)
+        .outerjoin(ReceiptLine, and_(ReceiptLine.receipt_id == Receipt.id,
+                                     ReceiptLine.waybill_item_id == WaybillItem.id))
+        .where(WaybillItem.waybill_id.in_(ids))
+        .order_by(WaybillItem.waybill_id.desc(), WaybillItem.line_no)).all()   # the batch's order
+    return [[number, sku or "", name, unit or "", _number(qty), _number(received), _number(damaged), note or ""]
+            for _, number, sku, name, unit, qty, received, damaged, note in found]
+
+
+def _number(value):
+    """A quantity as a spreadsheet number (3 → 3, 2.5 → 2.5), blank when not known."""
+    if value is None:
+        return None
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 # CSV injection: a cell that starts with = + - @ (or their full-width forms, which a
@@ -95,12 +185,12 @@ def _safe(cell, *, split_at_semicolons=False):
     return (_CSV_CELL_PART if split_at_semicolons else _CELL_START).sub(r"\1'" if split_at_semicolons else "'", cell)
 
 
-def csv_stream(principal, filters):
+def csv_stream(principal, filters, wording: Wording):
     buffer = io.StringIO()
     writer = csv.writer(buffer, quoting=csv.QUOTE_ALL)
     buffer.write("\ufeff")
-    writer.writerow(HEADER)
-    for i, row in enumerate(rows(principal, filters), start=1):
+    writer.writerow(wording.header(HEADER))
+    for i, row in enumerate(rows(principal, filters, wording), start=1):
         writer.writerow([_safe(c, split_at_semicolons=True) for c in row])
         if i % 500 == 0:
             yield buffer.getvalue().encode("utf-8")
@@ -109,7 +199,7 @@ def csv_stream(principal, filters):
     yield buffer.getvalue().encode("utf-8")
 
 
-def xlsx_stream(principal, filters):
+def xlsx_stream(principal, filters, wording: Wording):
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
@@ -119,10 +209,15 @@ def xlsx_stream(principal, filters):
         return ILLEGAL_CHARACTERS_RE.sub("", cell) if isinstance(cell, str) else cell
 
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("waybills")
-    sheet.append(HEADER)
-    for row in rows(principal, filters):
-        sheet.append([text(_safe(c)) for c in row])
+    sheet = workbook.create_sheet(wording.sheet("waybills"))
+    items = workbook.create_sheet(wording.sheet("items"))
+    sheet.append(wording.header(HEADER))
+    items.append(wording.header(ITEM_HEADER))
+    for batch in batches(principal, filters, wording):
+        for _, row in batch:
+            sheet.append([text(_safe(c)) for c in row])
+        for row in _item_rows([wid for wid, _ in batch]):
+            items.append([text(_safe(c)) for c in row])
     fd, path = tempfile.mkstemp(suffix=".xlsx")
     os.close(fd)
     try:

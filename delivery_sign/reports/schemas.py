@@ -1,6 +1,7 @@
 """Report and export query shapes."""
 from marshmallow import ValidationError, fields, validate, validates_schema
 
+from ..core.vocabulary import DEFAULT_LANG, LANGS
 from ..core.schema import Instant, StrictSchema, UtcDateTime
 from ..waybills.schemas import WaybillQuerySchema
 from .services import BASES, GROUPS
@@ -40,6 +41,33 @@ class SummarySchema(StrictSchema):
 
 class ExportQuerySchema(WaybillQuerySchema):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+    lang = fields.String(load_default=None, validate=validate.OneOf((*LANGS, "codes")),
+                         metadata={"description": "language of headers and values; default: the tenant's "
+                                                  "(PATCH /tenant). Times are in the tenant's time zone, "
+                                                  "named in the time columns' headers. codes: codes and UTC "
+                                                  "times under code-named columns (for integrations)."})
+
+
+class LabelsQuerySchema(StrictSchema):
+    lang = fields.String(load_default=DEFAULT_LANG, validate=validate.OneOf(LANGS))
+
+
+def _codes():
+    return fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class LabelsSchema(StrictSchema):
+    """code → label, per group: the words the pages, the PDF and the exports use."""
+    lang = fields.String()
+    status = _codes()
+    outcome = _codes()
+    relation = _codes()
+    anomaly = _codes()
+    photo_kind = _codes()
+    taken_by = _codes()
+    decision = _codes()
+    column = _codes()
+    sheet = _codes()
 
 
 class AuditEventSchema(StrictSchema):

@@ -75,11 +75,13 @@ def import_waybills():
 
 
 @blp.route("/waybills", methods=["GET"])
+@blp.etag
 @require("admin", "dispatcher", "courier", "system")
 @blp.arguments(WaybillQuerySchema, location="query")
 @blp.response(200, WaybillPageSchema)
 def list_waybills(filters):
-    """Waybills the caller can see, newest first, filtered; keyset-paged with ``cursor``."""
+    """Waybills the caller can see, newest first, filtered; keyset-paged with ``cursor``.
+    With ``If-None-Match`` of the last ETag: 304 while the page is unchanged (for polling)."""
     return services.list_waybills(current(), filters)
 
 

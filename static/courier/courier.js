@@ -24,13 +24,9 @@
       "photos.retake": "重拍", "photos.failed": "上传失败，请重拍", "photos.short": "还需要拍 {n} 张货物照片",
       "photo.dark": "照片太暗，请重拍", "photo.blurry": "照片模糊，请重拍", "photo.duplicate": "这张照片和以前的签收重复，请重拍",
       "qr.show": "出示签收码", "qr.assisted": "收件人无法扫码或无法共享位置？可以在您的手机上为收件人代签（需收件人手机验证码）。",
-      "status.created": "待分配", "status.assigned": "待派送", "status.out_for_delivery": "派送中",
-      "status.signed": "已签收", "status.partially_signed": "部分签收", "status.refused": "已拒收", "status.cancelled": "已取消",
       "qr.hint": "请收货人用手机扫码签收", "qr.left": "二维码剩余有效时间 {t}", "qr.expired": "二维码已过期",
       "qr.renew": "重新生成二维码", "qr.back": "返回列表",
       "signed.signed": "已签收", "signed.partial": "部分签收", "signed.refused": "已拒收", "signed.receipt": "凭证号 {id}",
-      "relation.self": "本人", "relation.family": "家属", "relation.colleague": "同事",
-      "relation.guard": "门卫保安", "relation.locker": "快递柜驿站", "relation.other": "其他",
     },
     en: {
       "app.title": "Courier", "lang.other": "中文", logout: "Log out",
@@ -49,13 +45,9 @@
       "photos.retake": "Retake", "photos.failed": "Upload failed; retake", "photos.short": "{n} more goods photo(s) needed",
       "photo.dark": "Too dark; please retake", "photo.blurry": "Blurry; please retake", "photo.duplicate": "Same as an earlier delivery's photo; please retake",
       "qr.show": "Show the sign QR", "qr.assisted": "Recipient cannot scan or share a location? You can sign them in on your phone (a code goes to the consignee's phone).",
-      "status.created": "New", "status.assigned": "Assigned", "status.out_for_delivery": "Out for delivery",
-      "status.signed": "Signed", "status.partially_signed": "Partly signed", "status.refused": "Refused", "status.cancelled": "Cancelled",
       "qr.hint": "Ask the recipient to scan and sign", "qr.left": "QR valid for {t}", "qr.expired": "The QR code has expired",
       "qr.renew": "New QR code", "qr.back": "Back to list",
       "signed.signed": "Signed", "signed.partial": "Partly signed", "signed.refused": "Refused", "signed.receipt": "Receipt {id}",
-      "relation.self": "consignee", "relation.family": "family", "relation.colleague": "colleague",
-      "relation.guard": "doorman", "relation.locker": "locker / station", "relation.other": "other",
     },
   };
   var OPEN = "created,assigned,out_for_delivery";

@@ -16,8 +16,8 @@
   function input(testid, attrs) { return el("input", Object.assign({ dataset: { testid: testid } }, attrs || {})); }
   function labelled(text, control) { return el("label", { class: "filter" }, el("span", { text: text }), control); }
   function table(head, rows, testid) {
-    return el("div", { class: "table-wrap" }, el("table", { class: "grid", dataset: testid ? { testid: testid } : {} },
-      el("thead", null, el("tr", null, head.map(function (h) { return el("th", { text: h }); }))), el("tbody", null, rows)));
+    return el("div", { class: "table-wrap", tabindex: 0 }, el("table", { class: "grid", dataset: testid ? { testid: testid } : {} },
+      el("thead", null, el("tr", null, head.map(function (h) { return el("th", { scope: "col", text: h || t("col.actions") }); }))), el("tbody", null, rows)));
   }
   function errorBox() { return el("p", { class: "error", role: "alert", hidden: true, dataset: { testid: "admin-error" } }); }
   function fail(box) { return function (e) { box.textContent = e.message; box.hidden = false; }; }
@@ -39,14 +39,14 @@
     DSB.api("GET", "/org-units").then(function (units) {
       units.forEach(function (u) { f.org_unit.appendChild(el("option", { value: u.code, text: u.code + " " + u.name })); });
     });
-    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h3", { text: t("user.new") }),
+    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h2", { text: t("user.new") }),
       labelled(t("user.username"), f.username), labelled(t("user.name"), f.display_name), labelled(t("user.password"), f.password),
       labelled(t("user.role"), f.role), labelled(t("user.unit"), f.org_unit),
       el("button", { type: "submit", class: "btn primary", text: t("create"), dataset: { testid: "new-user-submit" } })));
     box.appendChild(err);
-    box.appendChild(el("div", { class: "table-wrap" }, el("table", { class: "grid", dataset: { testid: "user-table" } },
-      el("thead", null, el("tr", null, ["user.username", "user.name", "user.role", "user.unit", "user.phone", "col.status", ""].map(function (h) {
-        return el("th", { text: h ? t(h) : "" }); }))), rows)));
+    box.appendChild(el("div", { class: "table-wrap", tabindex: 0 }, el("table", { class: "grid", dataset: { testid: "user-table" } },
+      el("thead", null, el("tr", null, ["user.username", "user.name", "user.role", "user.unit", "user.phone", "col.status", "col.actions"].map(function (h) {
+        return el("th", { scope: "col", text: t(h) }); }))), rows)));
     list();
 
     function list() {
@@ -56,12 +56,44 @@
           rows.appendChild(el("tr", { dataset: { testid: "user-row", username: u.username } },
             el("td", { text: u.username }), el("td", { text: u.display_name || "" }), el("td", { text: DSB.label("role", u.role) }),
             el("td", { text: u.org_unit || "—" }), el("td", { text: u.phone || "—" }), el("td", { text: u.active ? t("user.active") : t("user.inactive") }),
-            el("td", null, el("button", { type: "button", class: "btn small", text: u.active ? t("user.disable") : t("user.enable"),
+            el("td", { class: "actions" }, el("button", { type: "button", class: "btn small", text: u.active ? t("user.disable") : t("user.enable"),
               dataset: { testid: "user-toggle" }, on: { click: function () {
                 DSB.api("PATCH", "/users/" + encodeURIComponent(u.username), { active: !u.active }).then(list).catch(fail(err));
-              } } }))));
+              } } }), " ", resetButton(u))));
         });
       }).catch(fail(err));
+    }
+
+    /** Reset a password: a second click confirms; the new password (random, 16 characters)
+     * is shown once above the table, and the user's open sessions end (PATCH /users). */
+    function resetButton(u) {
+      var armed = null;
+      var button = el("button", { type: "button", class: "btn small warn", text: t("user.reset"), dataset: { testid: "user-reset" },
+        on: { click: function () {
+          if (!armed) {
+            button.textContent = t("user.resetConfirm");
+            armed = setTimeout(function () { armed = null; button.textContent = t("user.reset"); }, 5000);
+            return;
+          }
+          clearTimeout(armed);
+          armed = null;
+          var password = newPassword();
+          DSB.api("PATCH", "/users/" + encodeURIComponent(u.username), { password: password }).then(function () {
+            DSB.$all(".once", box).forEach(function (old) { old.remove(); });
+            box.insertBefore(el("div", { class: "once", role: "status", dataset: { testid: "new-password" } },
+              el("span", { text: t("user.newPassword", { name: u.display_name || u.username }) }),
+              el("code", { text: password })), box.firstChild);
+            button.textContent = t("user.reset");
+          }).catch(fail(err));
+        } } });
+      return button;
+    }
+
+    function newPassword() {
+      var alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789", bytes = new Uint8Array(16), out = "";
+      crypto.getRandomValues(bytes);
+      for (var i = 0; i < bytes.length; i++) out += alphabet[bytes[i] % alphabet.length];
+      return out;
     }
 
     function create(e) {
@@ -82,7 +114,7 @@
     var err = errorBox(), body = el("tbody");
     var code = input("new-unit-code", { required: true }), name = input("new-unit-name", { required: true });
     var parent = el("select", { dataset: { testid: "new-unit-parent" } });
-    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h3", { text: t("unit.new") }),
+    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h2", { text: t("unit.new") }),
       labelled(t("col.code"), code), labelled(t("col.name"), name), labelled(t("unit.parent"), parent),
       el("button", { type: "submit", class: "btn primary", text: t("create"), dataset: { testid: "new-unit-submit" } })));
     box.appendChild(err);
@@ -114,7 +146,7 @@
   PANELS["doc-types"] = function (box) {
     var err = errorBox(), holder = el("div");
     var code = input("new-doctype-code", { required: true }), name = input("new-doctype-name", { required: true });
-    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h3", { text: t("doc.new") }),
+    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h2", { text: t("doc.new") }),
       labelled(t("col.code"), code), labelled(t("col.name"), name),
       el("button", { type: "submit", class: "btn primary", text: t("create"), dataset: { testid: "new-doctype-submit" } })));
     box.appendChild(err);
@@ -164,7 +196,7 @@
           .then(function () { DSB.toast(t("doc.saved", { name: title.value.trim() }), "ok"); }).catch(fail(formErr));
       }
       return el("form", { class: "card policy", dataset: { testid: "doctype-form", code: type.code }, on: { submit: save } },
-        el("h3", null, el("code", { text: type.code }), " ", labelled(t("col.name"), title)), el("div", { class: "policy-fields" }, fields), formErr,
+        el("h2", null, el("code", { text: type.code }), " ", labelled(t("col.name"), title)), el("div", { class: "policy-fields" }, fields), formErr,
         el("button", { type: "submit", class: "btn primary", text: t("doc.save"), dataset: { testid: "doctype-save" } }));
     }
   };
@@ -172,7 +204,7 @@
   PANELS["api-keys"] = function (box, kept, keep) {
     var err = errorBox(), body = el("tbody"), once = el("div");
     var name = input("new-key-name", { required: true, placeholder: t("key.name") });
-    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h3", { text: t("key.new") }), labelled(t("col.name"), name),
+    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h2", { text: t("key.new") }), labelled(t("col.name"), name),
       el("button", { type: "submit", class: "btn primary", text: t("create"), dataset: { testid: "new-key-submit" } })));
     if (kept) showKey(kept);
     box.appendChild(once);
@@ -212,7 +244,7 @@
     var err = errorBox(), body = el("tbody"), once = el("div"), log = el("div");
     var url = input("new-hook-url", { type: "url", required: true, placeholder: "https://tms.example.com/hooks/sign" });
     var boxes = EVENTS.map(function (ev) { return el("input", { type: "checkbox", value: ev, checked: true }); });
-    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h3", { text: t("hook.new") }), labelled("URL", url),
+    box.appendChild(el("form", { class: "filters card", on: { submit: create } }, el("h2", { text: t("hook.new") }), labelled("URL", url),
       el("span", { class: "events" }, boxes.map(function (b) { return el("label", null, b, b.value); })),
       el("button", { type: "submit", class: "btn primary", text: t("create"), dataset: { testid: "new-hook-submit" } })));
     if (kept) showSecret(kept);
@@ -254,7 +286,7 @@
                 .then(function () { DSB.toast(t("hook.redelivering"), "ok"); deliveries(h); }).catch(fail(err));
             } } })));
         });
-        DSB.clear(log).appendChild(el("section", { class: "card wide" }, el("h3", { text: t("hook.log", { url: h.url }) }),
+        DSB.clear(log).appendChild(el("section", { class: "card wide" }, el("h2", { text: t("hook.log", { url: h.url }) }),
           rows.length ? table(["col.time", "col.event", "col.waybill", "col.status", "hook.attempts", "hook.last", "hook.next", ""]
             .map(function (h) { return h ? t(h) : ""; }), rows, "delivery-table")
             : el("p", { class: "meta", text: t("hook.none") })));
@@ -278,7 +310,8 @@
   DSB.views.admin = function (root, args, memo) {
     var current = PANELS[args[0]] ? args[0] : "users";
     var shown = memo && memo.panel === current ? memo.shown : null;
-    root.appendChild(el("nav", { class: "tabs" }, TABS.map(function (tab) {
+    root.appendChild(el("h1", { class: "visually-hidden", text: t("nav.admin") }));
+    root.appendChild(el("nav", { class: "tabs", "aria-label": t("nav.admin") }, TABS.map(function (tab) {
       return el("a", { href: "#/admin/" + tab, text: t("adm." + tab), class: tab === current ? "active" : "", dataset: { testid: "admin-tab-" + tab } });
     })));
     var panel = el("div", { class: "panel", dataset: { testid: "admin-" + current } });

@@ -23,6 +23,7 @@
 
   function setSession(value) {
     session = value;
+    names = null;          // another user may see other units and couriers
     if (value) sessionStorage.setItem(SESSION, JSON.stringify(value));
     else sessionStorage.removeItem(SESSION);
   }
@@ -34,6 +35,7 @@
     options = options || {};
     var headers = { Accept: options.accept || "application/json" };
     if (session) headers.Authorization = "Bearer " + session.token;
+    if (options.etag) headers["If-None-Match"] = options.etag;
     var init = { method: method, headers: headers, cache: "no-store", credentials: "omit" };
     if (json !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -46,6 +48,21 @@
       var body = /json/.test(type) ? response.json().catch(function () { return null; }) : Promise.resolve(null);
       return body.then(function (data) { return { status: response.status, body: data, response: response }; });
     });
+  }
+
+  /** POST a multipart form (a file upload) with the bearer token; resolves like api(). */
+  function upload(path, form) {
+    var headers = { Accept: "application/json" };
+    if (session) headers.Authorization = "Bearer " + session.token;
+    return fetch("/api/v1" + path, { method: "POST", headers: headers, body: form, cache: "no-store", credentials: "omit" })
+      .then(function (response) {
+        if (response.status === 401 && session) { onUnauthorized(); }
+        return response.json().catch(function () { return null; }).then(function (body) {
+          var r = { status: response.status, body: body, response: response };
+          if (r.status >= 200 && r.status < 300) return body;
+          throw new Error(problemText(r));
+        });
+      });
   }
 
   /** Like raw, but rejects with a readable message unless the status is 2xx. */
@@ -96,6 +113,48 @@
     });
   }
 
+  /** Keep a view current: GET ``path`` now and every ``seconds`` with If-None-Match, and call
+   * ``render(body)`` on the first answer and whenever it changed (a 304 costs the server no
+   * rendering and the page nothing). Paused while the tab is hidden. Returns stop(). */
+  function poll(path, seconds, render, onError) {
+    var etag = null, timer = null, stopped = false;
+    function again() { if (!stopped) timer = setTimeout(tick, seconds * 1000); }
+    function tick() {
+      if (stopped) return;
+      if (document.hidden) { again(); return; }
+      raw("GET", path, undefined, { etag: etag }).then(function (r) {
+        if (stopped) return;
+        if (r.status === 200) { etag = r.response.headers.get("ETag"); render(r.body); }
+        else if (r.status !== 304) (onError || function () {})(new Error(problemText(r)));
+      }).catch(function (e) { if (!stopped && onError) onError(e); }).then(again);
+    }
+    tick();
+    return function () { stopped = true; clearTimeout(timer); };
+  }
+
+  /** Names for the codes the API answers with (org units, couriers, doc types), fetched once
+   * per sign-in; name("unit", "SH-PD") → "上海浦东站", a code without a name stays the code. */
+  var names = null;
+  function loadNames() {
+    if (names) return names;
+    function table(path, key, value) {
+      return api("GET", path).then(function (rows) {
+        var out = {};
+        rows.forEach(function (r) { out[r[key]] = r[value] || r[key]; });
+        return out;
+      }).catch(function () { return {}; });
+    }
+    names = Promise.all([table("/org-units", "code", "name"), table("/users", "username", "display_name"),
+                         table("/doc-types", "code", "name")])
+      .then(function (t3) { return { unit: t3[0], user: t3[1], docType: t3[2] }; });
+    return names;
+  }
+  function name(kind, code, known) {
+    if (code === null || code === undefined || code === "") return "—";
+    var found = known && known[kind] && known[kind][code];
+    return found || String(code);
+  }
+
   // --- formatting ----------------------------------------------------------------------
 
   function pad2(n) { return (n < 10 ? "0" : "") + n; }
@@ -137,8 +196,9 @@
   /** label("status", "signed") → "已签收" / "Signed"; a code without words is shown as it is. */
   function label(kind, code) {
     if (code === null || code === undefined) return "—";
-    var key = kind + "." + code;
-    return Object.prototype.hasOwnProperty.call(i18n.strings.zh, key) ? t(key) : String(code);
+    var key = kind + "." + code, has = Object.prototype.hasOwnProperty;
+    var vocabulary = (global.DS_LABELS || {}).zh || {};     // /labels.js: core/vocabulary.py
+    return has.call(vocabulary, key) || has.call(i18n.strings.zh, key) ? t(key) : String(code);
   }
 
   function statusBadge(status) {
@@ -149,7 +209,8 @@
     $: $, $all: $all, el: el, svg: svg, clear: clear,
     session: function () { return session; }, setSession: setSession,
     onUnauthorized: function (f) { onUnauthorized = f; },
-    raw: raw, api: api, query: query, download: download, blobUrl: blobUrl, problemText: problemText,
+    raw: raw, api: api, upload: upload, query: query, poll: poll, loadNames: loadNames, name: name,
+    forgetNames: function () { names = null; }, download: download, blobUrl: blobUrl, problemText: problemText,
     localTime: localTime, dateInput: dateInput, dayStart: dayStart, toast: toast,
     i18n: i18n, t: t, CODES: CODES, label: label, statusBadge: statusBadge, views: {},
   };

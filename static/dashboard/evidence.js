@@ -129,7 +129,7 @@
 
   DSB.views.evidence = function (root, args) {
     var number = decodeURIComponent(args[0] || "");
-    var timers = [], urls = [], replay = null, alive = true;
+    var timers = [], urls = [], replay = null, alive = true, known = null;
     var head = el("section", { class: "card wide" }, el("p", { class: "meta", text: t("loading") }));
     var main = el("div", { class: "evidence" });
     var timelineCard = el("section", { class: "card wide" }, el("h2", { text: t("ev.timeline") }),
@@ -142,7 +142,9 @@
     function back(e) { if (history.length > 1) { e.preventDefault(); history.back(); } }
     function keep(url) { if (url) urls.push(url); return url; }
 
-    DSB.api("GET", "/waybills/" + encodeURIComponent(number)).then(function (w) {
+    Promise.all([DSB.api("GET", "/waybills/" + encodeURIComponent(number)), DSB.loadNames()]).then(function (found) {
+      var w = found[0];
+      known = found[1];
       if (!alive) return;
       showHead(w);
       if (!w.receipt) { main.appendChild(el("section", { class: "card wide" }, el("p", { class: "meta", text: t("ev.notSigned") }))); return; }
@@ -171,12 +173,14 @@
       head.appendChild(el("h1", null, el("span", { text: w.number, dataset: { testid: "evidence-number" } }), " ", DSB.statusBadge(w.status)));
       head.appendChild(el("dl", { class: "facts" },
         field(t("col.consignee"), w.consignee.name, "evidence-consignee"), field(t("col.phone"), w.consignee.phone),
-        field(t("col.address"), w.consignee.address), field(t("col.courier"), w.courier), field(t("col.unit"), w.org_unit),
-        field(t("col.docType"), w.doc_type),
+        field(t("col.address"), w.consignee.address), field(t("col.courier"), w.courier ? DSB.name("user", w.courier, known) : null, "evidence-courier"),
+        field(t("col.unit"), w.org_unit ? DSB.name("unit", w.org_unit, known) : null, "evidence-unit"),
+        field(t("col.docType"), DSB.name("docType", w.doc_type, known), "evidence-doc-type"),
         field(t("col.created"), DSB.localTime(w.created_at)), field(t("col.signedAt"), DSB.localTime(w.signed_at)),
         field(t("ev.externalRef"), w.external_ref), field(t("ev.cancelReason"), w.cancel_reason),
         field(t("col.reconciliation"), rec ? DSB.label("decision", rec.decision) + " · " + rec.by + " · " + DSB.localTime(rec.at) +
               (rec.note ? " · " + rec.note : "") : t("wb.unreconciled"), "evidence-reconciliation")));
+      if (w.status === "created" || w.status === "assigned") head.appendChild(assignForm(w));
       if (["signed", "partially_signed", "refused"].indexOf(w.status) >= 0) {
         head.appendChild(el("div", { class: "bulk" }, note,
           el("button", { type: "button", class: "btn primary", text: t("wb.accept"), dataset: { testid: "evidence-accept" },
@@ -185,6 +189,29 @@
                          on: { click: function () { decide("disputed"); } } })));
         head.appendChild(error);
       }
+    }
+
+    /** Assign (or reassign) the waybill to one of the couriers the dispatcher can see. */
+    function assignForm(w) {
+      var pick = el("select", { id: "assign-courier", dataset: { testid: "assign-courier" } });
+      var error = el("p", { class: "error", role: "alert", hidden: true });
+      DSB.api("GET", "/users").then(function (users) {
+        users.filter(function (u) { return u.role === "courier" && u.active; }).forEach(function (u) {
+          pick.appendChild(el("option", { value: u.username, selected: u.username === w.courier,
+                                          text: (u.display_name || u.username) + (u.org_unit ? " · " + DSB.name("unit", u.org_unit, known) : "") }));
+        });
+      }).catch(function (e) { error.textContent = e.message; error.hidden = false; });
+      function submit(e) {
+        e.preventDefault();
+        error.hidden = true;
+        DSB.api("POST", "/waybills/" + encodeURIComponent(w.number) + "/assign", { courier: pick.value }).then(function (updated) {
+          DSB.toast(t("as.done", { name: DSB.name("user", updated.courier, known) }), "ok");
+          showHead(updated);
+        }).catch(function (err) { error.textContent = err.message; error.hidden = false; });
+      }
+      return el("form", { class: "bulk", dataset: { testid: "assign" }, on: { submit: submit } },
+        el("label", { for: "assign-courier", text: t("as.courier") }), pick,
+        el("button", { type: "submit", class: "btn primary", text: t("as.submit"), dataset: { testid: "assign-submit" } }), error);
     }
 
     function showEvidence(w, receipt) {
@@ -220,24 +247,30 @@
       var lines = [];
       (ev.waybills || []).forEach(function (wb) { (wb.items || []).forEach(function (it) { lines.push([wb.number, it]); }); });
       if (lines.length) {
-        main.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("ev.goods") }), el("table", { class: "grid" },
-          el("thead", null, el("tr", null, ["col.waybill", "ev.item", "ev.qty", "ev.received", "ev.damaged", "col.note"].map(function (h) { return el("th", { text: t(h) }); }))),
+        // Numbers right-aligned under right-aligned headings, one cell per heading.
+        var columns = [["col.waybill", ""], ["ev.item", ""], ["ev.qty", "num"], ["ev.received", "num"], ["ev.damaged", "num"],
+                       ["col.note", ""]];
+        main.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("ev.goods") }), el("div", { class: "table-wrap", tabindex: 0 },
+          el("table", { class: "grid items", dataset: { testid: "evidence-items" } },
+          el("thead", null, el("tr", null, columns.map(function (c) { return el("th", { scope: "col", class: c[1] || null, text: t(c[0]) }); }))),
           el("tbody", null, lines.map(function (l) {
-            var it = l[1];
-            return el("tr", null, el("td", { text: l[0] }), el("td", { text: it.name }), el("td", { class: "num", text: it.qty + " " + (it.unit || "") }),
-                      el("td", { class: "num", text: String(it.received_qty) }), el("td", { class: "num", text: String(it.damaged_qty) }),
+            var it = l[1], unit = it.unit ? " " + it.unit : "";
+            return el("tr", { dataset: { testid: "item-row" } }, el("td", { text: l[0] }), el("td", { text: it.name }),
+                      el("td", { class: "num", text: it.qty + unit }),
+                      el("td", { class: "num", text: String(it.received_qty) + unit }),
+                      el("td", { class: "num", text: String(it.damaged_qty) + unit }),
                       el("td", { text: it.note || "" }));
-          })))));
+          }))))));
       }
 
       // Photos: thumbnails, a click shows the display size.
       var photos = el("div", { class: "photos" });
       (ev.photos || []).forEach(function (photo) {
         var base = "/receipts/" + encodeURIComponent(receipt.receipt_id) + "/photos/" + encodeURIComponent(photo.photo_id);
-        var img = el("img", { alt: t("ev.photoAlt", { kind: DSB.label("photoKind", photo.kind) }) });
+        var img = el("img", { alt: t("ev.photoAlt", { kind: DSB.label("photo_kind", photo.kind) }) });
         var thumb = el("button", { type: "button", class: "thumb", dataset: { testid: "evidence-photo", photoId: photo.photo_id },
                                    on: { click: function () { openPhoto(base, photo); } } }, img,
-                       el("span", { text: DSB.label("photoKind", photo.kind) }));
+                       el("span", { text: DSB.label("photo_kind", photo.kind) }));
         DSB.blobUrl(base + "?variant=thumb").then(function (r) { if (r.url) img.src = keep(r.url); });
         photos.appendChild(thumb);
       });
@@ -312,15 +345,45 @@
       DSB.blobUrl(base + "?variant=display").then(function (r) { if (r.url) img.src = keep(r.url); });
     }
 
+    /** Who did it, in words: "快递员 孙" for user:courier, the system for system:*, the key's name for keys. */
+    function actorText(actor) {
+      var parts = String(actor || "").split(":");
+      if (parts[0] === "user" && parts[1]) return DSB.name("user", parts[1], known);
+      if (parts[0] === "recipient" || parts[0] === "public") return t("tl.recipient");
+      if (parts[0] === "system") return t("tl.system");
+      if (parts[0] === "api_key" || parts[0] === "key") return t("tl.apiKey", { name: parts.slice(1).join(":") });
+      return actor || "—";
+    }
+
+    /** The event's data as a sentence of its known facts; anything else stays in the raw JSON. */
+    function details(e) {
+      var d = e.data || {}, out = [];
+      if (d.status) out.push(t("tl.status", { status: DSB.label("status", d.status) }));
+      if (d.courier) out.push(t("tl.courier", { name: DSB.name("user", d.courier, known) }));
+      if (d.outcome) out.push(DSB.label("outcome", d.outcome));
+      if (d.signer_relation || d.relation) out.push(DSB.label("relation", d.signer_relation || d.relation));
+      if (d.kind) out.push(DSB.label("photo_kind", d.kind));
+      if (d.taken_by) out.push(t("tl.takenBy", { who: DSB.label("taken_by", d.taken_by) }));
+      if (d.decision) out.push(DSB.label("decision", d.decision));
+      if (d.note) out.push(t("tl.note", { note: d.note }));
+      if (d.reason) out.push(t("tl.note", { note: d.reason }));
+      if (d.anomalies && d.anomalies.length) out.push(d.anomalies.map(function (c) { return DSB.label("anomaly", c); }).join(t("sep.items")));
+      if (d.phone) out.push(t("tl.phone", { phone: d.phone }));
+      return out.join(t("sep.list"));
+    }
+
     function showTimeline(events) {
       timelineCard.appendChild(el("ol", { class: "timeline", dataset: { testid: "evidence-timeline" } }, events.map(function (e) {
-        var data = e.data && Object.keys(e.data).length ? JSON.stringify(e.data) : "";
+        var data = e.data && Object.keys(e.data).length ? JSON.stringify(e.data, null, 2) : "";
+        var words = details(e);
         return el("li", { dataset: { testid: "timeline-event", type: e.type, seq: String(e.seq) } },
           el("span", { class: "time", text: DSB.localTime(e.created_at) }),
           el("strong", { text: DSB.label("event", e.type) }),
-          el("span", { class: "meta", text: "#" + e.seq + " · " + e.actor + " · " + e.subject }),
-          data ? el("code", { class: "data", text: data }) : null,
-          el("code", { class: "hash", title: e.hash, text: (e.hash || "").slice(0, 12) }));
+          el("span", { class: "words", dataset: { testid: "timeline-words" },
+                       text: t("tl.by", { who: actorText(e.actor) }) + (words ? t("sep.field") + words : "") }),
+          el("code", { class: "hash", title: e.hash, text: "#" + e.seq + " " + (e.hash || "").slice(0, 12) }),
+          data ? el("details", { class: "raw" }, el("summary", { text: t("tl.raw") }),
+                                 el("pre", { dataset: { testid: "timeline-raw" }, text: data })) : null);
       })));
     }
 

@@ -10,9 +10,13 @@
   var W = 760, H = 280, LEFT = 44, RIGHT = 10, TOP = 16, BOTTOM = 64;
   var FORMULA = /(^|;)(?=[\t\r\n]|[\s\u0000-\u001f\u007f]*[=+\-@\uff1d\uff0b\uff0d\uff20])/g;
 
+  var known = null;        // DSB.loadNames(): org unit, courier and doc type names
+  var NAMED = { org_unit: "unit", courier: "user", doc_type: "docType" };
+
   function keyLabel(group, key) {
     if (key === null || key === undefined) return group === "relation" ? t("rep.notSigned") : t("unassigned");
-    return group === "relation" ? DSB.label("relation", key) : String(key);
+    if (group === "relation") return DSB.label("relation", key);
+    return NAMED[group] ? DSB.name(NAMED[group], key, known) : String(key);
   }
 
   function niceMax(value) {
@@ -70,6 +74,7 @@
   function pct(n, d) { return d ? (100 * n) / d : 0; }
 
   DSB.views.reports = function (root, args, memo) {
+    root.appendChild(el("h1", { class: "visually-hidden", text: t("nav.reports") }));
     var today = new Date();
     memo = memo || {};
     var from = el("input", { type: "date", value: memo.from || DSB.dateInput(new Date(today.getFullYear(), today.getMonth(), today.getDate() - 29)),
@@ -93,7 +98,9 @@
     function load() {
       var q = DSB.query({ group_by: group.value, from: DSB.dayStart(from.value), to: DSB.dayStart(to.value, 1) });
       load.last = q;
-      DSB.api("GET", "/reports/summary" + q).then(function (summary) {
+      Promise.all([DSB.api("GET", "/reports/summary" + q), DSB.loadNames()]).then(function (found) {
+        var summary = found[0];
+        known = found[1];
         if (load.last !== q) return;
         rows = summary.rows;
         exportButton.disabled = !rows.length;
@@ -132,7 +139,7 @@
           return { key: r.key, label: keyLabel(by, r.key), parts: [{ value: pct(r.with_anomalies, r.total), cls: "anomaly", name: t("rep.rateName") }] };
         }), { title: t("rep.rateTitle", { group: name }), testid: "report-anomaly-chart", max: 100, format: function (v) { return Math.round(v) + "%"; } })));
 
-      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("rep.details") }), el("div", { class: "table-wrap" },
+      out.appendChild(el("section", { class: "card wide" }, el("h2", { text: t("rep.details") }), el("div", { class: "table-wrap", tabindex: 0 },
         el("table", { class: "grid", dataset: { testid: "report-table" } },
           el("thead", null, el("tr", null, tableHead().map(function (h) { return el("th", { text: h }); }))),
           el("tbody", null, tableRows(by).map(function (cells) {

@@ -17,6 +17,7 @@
   DSB.views.waybills = function (root, args) {
     var state = Object.fromEntries(new URLSearchParams(args[0] || ""));
     var selected = {};
+    var known = null;
     var nextCursor = null;
     var alive = true;
     var typing = null;
@@ -74,7 +75,7 @@
                                     on: { click: function () { exportAs("xlsx", exportXlsx); } } });
     var bulk = el("div", { class: "bulk card" }, count, note, accept, dispute, el("span", { class: "spacer" }), exportCsv, exportXlsx);
 
-    var selectAll = el("input", { type: "checkbox", title: t("wb.selectAll"), dataset: { testid: "select-all" },
+    var selectAll = el("input", { type: "checkbox", title: t("wb.selectAll"), "aria-label": t("wb.selectAll"), dataset: { testid: "select-all" },
                                   on: { change: function () { toggleAll(selectAll.checked); } } });
     var body = el("tbody");
     var table = el("table", { class: "grid waybills", dataset: { testid: "waybill-table" } },
@@ -84,10 +85,12 @@
     var listError = el("p", { class: "error", role: "alert", hidden: true });
     var more = el("button", { type: "button", class: "btn ghost", text: t("more"), hidden: true, dataset: { testid: "load-more" },
                               on: { click: function () { load(false); } } });
+    root.appendChild(el("h1", { class: "visually-hidden", text: t("nav.waybills") }));
+    root.appendChild(importCard());
     root.appendChild(filters);
     root.appendChild(bulk);
     root.appendChild(bulkError);
-    root.appendChild(el("div", { class: "table-wrap" }, table));
+    root.appendChild(el("div", { class: "table-wrap", tabindex: 0 }, table));
     root.appendChild(empty);
     root.appendChild(listError);
     root.appendChild(more);
@@ -138,7 +141,9 @@
       var asked = DSB.query(p);
       load.last = asked;
       more.disabled = true;
-      DSB.api("GET", "/waybills" + asked).then(function (page) {
+      Promise.all([DSB.api("GET", "/waybills" + asked), DSB.loadNames()]).then(function (found) {
+        var page = found[0];
+        known = found[1];
         if (!alive || load.last !== asked) return;     // a newer filter answered first
         if (fresh) DSB.clear(body);
         page.items.forEach(function (w) { body.appendChild(row(w)); });
@@ -153,6 +158,7 @@
     function row(w) {
       var box = el("input", { type: "checkbox", disabled: !RECONCILABLE[w.status], dataset: { testid: "row-select", number: w.number },
                               title: RECONCILABLE[w.status] ? t("wb.select") : t("wb.notYet"),
+                              "aria-label": w.number + " " + (RECONCILABLE[w.status] ? t("wb.select") : t("wb.notYet")),
                               on: { change: function () { if (box.checked) selected[w.number] = true; else delete selected[w.number]; updateCount(); } } });
       var rec = w.reconciliation;
       return el("tr", { dataset: { testid: "waybill-row", number: w.number, status: w.status } },
@@ -161,8 +167,8 @@
         el("td", null, DSB.statusBadge(w.status)),
         el("td", { text: w.consignee.name }),
         el("td", { class: "addr", text: w.consignee.address }),
-        el("td", { text: w.courier || "—" }),
-        el("td", { text: w.org_unit || "—" }),
+        el("td", { text: DSB.name("user", w.courier, known), title: w.courier || "" }),
+        el("td", { text: DSB.name("unit", w.org_unit, known), title: w.org_unit || "" }),
         el("td", { class: "time", text: DSB.localTime(w.created_at) }),
         el("td", { class: "time", text: DSB.localTime(w.signed_at) }),
         el("td", { text: w.receipt ? DSB.label("relation", w.receipt.signer_relation) : "—" }),
@@ -210,9 +216,49 @@
         }).catch(function (e) { bulkError.textContent = e.message; bulkError.hidden = false; updateCount(); });
     }
 
+    /** Waybill import: a CSV or XLSX file, one row per item line; what was created, what existed,
+     * and each row's errors, by row number as a spreadsheet shows it. */
+    function importCard() {
+      var file = el("input", { type: "file", accept: ".csv,.xlsx,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                               dataset: { testid: "import-file" } });
+      var result = el("div", { dataset: { testid: "import-result" }, role: "status" });
+      var send = el("button", { type: "submit", class: "btn primary", text: t("imp.send"), dataset: { testid: "import-submit" } });
+      function submit(e) {
+        e.preventDefault();
+        DSB.clear(result);
+        if (!file.files.length) { result.appendChild(el("p", { class: "error", text: t("imp.choose") })); return; }
+        var form = new FormData();
+        form.append("file", file.files[0]);
+        send.disabled = true;
+        DSB.upload("/waybills/import", form).then(function (r) {
+          result.appendChild(el("p", { class: r.errors.length ? "warn" : "ok", dataset: { testid: "import-summary" },
+                                       text: t("imp.done", { created: r.created, exists: r.exists, errors: r.errors.length }) }));
+          if (r.errors.length) {
+            result.appendChild(el("div", { class: "table-wrap", tabindex: 0 }, el("table", { class: "grid", dataset: { testid: "import-errors" } },
+              el("thead", null, el("tr", null, ["imp.row", "imp.field", "imp.message"].map(function (h) {
+                return el("th", { scope: "col", text: t(h) }); }))),
+              el("tbody", null, r.errors.map(function (err) {
+                return el("tr", { dataset: { testid: "import-error", row: String(err.row) } },
+                          el("td", { class: "num", text: String(err.row) }), el("td", { text: err.field || "" }),
+                          el("td", { text: err.message }));
+              })))));
+          }
+          if (r.created) load(true);
+        }).catch(function (err) { result.appendChild(el("p", { class: "error", role: "alert", text: err.message })); })
+          .then(function () { send.disabled = false; });
+      }
+      return el("details", { class: "card import", dataset: { testid: "import" } },
+        el("summary", { text: t("imp.title") }),
+        el("form", { class: "filters", on: { submit: submit } },
+          el("p", { class: "meta", text: t("imp.hint") }),
+          labelled(t("imp.file"), file), send),
+        result);
+    }
+
     function exportAs(format, button) {
       var p = apiParams();
       p.format = format;
+      p.lang = DSB.i18n.lang;      // the export speaks the dashboard's language, times in the tenant's zone
       button.disabled = true;
       DSB.download("/waybills/export" + DSB.query(p), "waybills." + format)
         .catch(function (e) { DSB.toast(e.message, "warn"); })

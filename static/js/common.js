@@ -57,8 +57,12 @@
   }
 
   I18n.prototype.t = function (key, vars) {
+    // The domain's words (statuses, relations, anomalies…) come from /labels.js, the one
+    // vocabulary (core/vocabulary.py) the PDF and the exports use too; then the page's own.
+    var labels = global.DS_LABELS || {};
     var table = this.strings[this.lang] || {};
-    var text = table[key];
+    var text = (labels[this.lang] || {})[key];
+    if (text === undefined) text = table[key];
     if (text === undefined) text = (this.strings.zh || {})[key];
     if (text === undefined) text = key;
     if (vars) Object.keys(vars).forEach(function (k) { text = text.split("{" + k + "}").join(String(vars[k])); });

@@ -64,6 +64,9 @@ NOT_TENANT_ADDRESSED |= {"/audit/head", "/audit/anchors"}
 # (tests/privacy/test_subjects.py: lookup and erasure from another tenant find nothing).
 NOT_TENANT_ADDRESSED |= {"/privacy/notice", "/privacy/subjects", "/privacy/subjects/export",
                          "/privacy/subjects/erase"}
+# The caller's own tenant's settings (tests/reports/test_export_labels.py: another tenant's stay
+# as they were), and the vocabulary, which is the same for everyone and needs no sign-in.
+NOT_TENANT_ADDRESSED |= {"/tenant", "/labels"}
 
 
 def _routes(app):

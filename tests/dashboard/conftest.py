@@ -15,8 +15,8 @@ DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "zh-CN", "timez
 class Desk:
     """A dispatcher's desktop browser page."""
 
-    def __init__(self, browser, origin):
-        self.context = browser.new_context(base_url=origin, **DESKTOP)
+    def __init__(self, browser, origin, **context_options):
+        self.context = browser.new_context(base_url=origin, **{**DESKTOP, **context_options})
         self.context.set_default_timeout(10_000)
         self.page = self.context.new_page()
         self.origin = origin
@@ -53,10 +53,23 @@ class Desk:
         self.context.close()
 
 
-@pytest.fixture
-def desk(browser, site):
-    desk = Desk(browser, site)
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+def _desk(browser, site, **options):
+    desk = Desk(browser, site, **options)
     yield desk
     desk.close()
     assert desk.offsite_requests() == []
     assert desk.errors == []
+
+
+@pytest.fixture
+def desk(browser, site):
+    yield from _desk(browser, site)
+
+
+@pytest.fixture
+def phone_desk(browser, site):
+    """The dashboard on a 390 px phone."""
+    yield from _desk(browser, site, **PHONE)

@@ -256,8 +256,9 @@ def test_report_charts_and_table(desk, world, make_door):
     assert [(b.get_attribute("data-key"), int(b.get_attribute("data-total"))) for b in bars.all()] == \
         [(r["key"], r["total"]) for r in summary]
     expect(page.get_by_test_id("report-row")).to_have_count(len(summary))
-    east1 = page.get_by_test_id("report-row").filter(has_text="EAST-1")
+    east1 = page.get_by_test_id("report-row").filter(has_text="浦东站")     # EAST-1, by its name
     expect(east1.locator("td").nth(1)).to_have_text("4")
+    expect(page.get_by_test_id("report-table")).not_to_contain_text("EAST-1")
     expect(page.get_by_test_id("report-relation-chart").locator("g.bar")).to_have_count(2)
     expect(page.get_by_test_id("report-anomaly-chart").locator("g.bar")).to_have_count(len(summary))
     desk.screenshot("5-reports", full_page=True)
@@ -294,9 +295,11 @@ def test_export_csv_of_the_filtered_table(desk, world, make_door):
         data = fh.read()
     assert data.startswith(b"\xef\xbb\xbf")                              # opens in Excel as UTF-8
     records = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
-    assert sorted(r["number"] for r in records) == sorted(signed)
-    assert {r["consignee_name"] for r in records} == {"张伟, \"老张\""}
-    assert {r["consignee_phone"] for r in records} == {"138****8000"}
+    # In the dashboard's language (Chinese here): labelled columns and values.
+    assert sorted(r["运单号"] for r in records) == sorted(signed)
+    assert {r["收货人"] for r in records} == {"张伟, \"老张\""}
+    assert {r["收货人电话"] for r in records} == {"138****8000"}
+    assert {r["状态"] for r in records} == {"已签收"}
 
 
 def test_xss_probe_executes_nothing(desk, world, make_door):

@@ -1,4 +1,7 @@
-"""Exports stream every matching waybill, phones masked, in CSV that Excel reads and XLSX."""
+"""Exports stream every matching waybill, phones masked, in CSV that Excel reads and XLSX.
+
+These tests read the integrator's export (``lang=codes``: codes and UTC times);
+test_export_labels.py reads the one an office reads (labels, the tenant's zone)."""
 import csv
 import io
 
@@ -17,7 +20,7 @@ def test_csv_export_with_filters_and_receipts(world, door):
     receipt_id = door.submit(body).get_json()["receipt_id"]
     formula = world.waybill(org_unit="WEST", consignee={"name": "=HYPERLINK(\"http://x\")", "phone": "13800138000",
                                                         "address": "x"})["number"]
-    rows = _csv(world.get("/waybills/export", query_string={"format": "csv"}))
+    rows = _csv(world.get("/waybills/export", query_string={"format": "csv", "lang": "codes"}))
     header, body = rows[0], rows[1:]
     assert header[:3] == ["number", "status", "doc_type"] and len(body) == 2
     by_number = {r[0]: dict(zip(header, r)) for r in body}
@@ -29,7 +32,7 @@ def test_csv_export_with_filters_and_receipts(world, door):
     assert by_number[formula]["anomalies"] == by_number[formula]["signer"] == ""
     # A cell that Excel would run as a formula is defused.
     assert by_number[formula]["consignee_name"] == "'=HYPERLINK(\"http://x\")"
-    only_signed = _csv(world.get("/waybills/export", query_string={"status": "signed"}))
+    only_signed = _csv(world.get("/waybills/export", query_string={"status": "signed", "lang": "codes"}))
     assert [r[0] for r in only_signed[1:]] == [door.number]
     assert "13800138000" not in world.get("/waybills/export").get_data(as_text=True)
 
@@ -48,7 +51,7 @@ def test_export_is_scoped_and_paged_internally(world, monkeypatch):
 
 def test_xlsx_export(world):
     number = world.waybill()["number"]
-    response = world.get("/waybills/export", query_string={"format": "xlsx"})
+    response = world.get("/waybills/export", query_string={"format": "xlsx", "lang": "codes"})
     assert response.status_code == 200
     assert response.mimetype.endswith("spreadsheetml.sheet")
     sheet = load_workbook(io.BytesIO(response.get_data()), read_only=True).active
