@@ -100,12 +100,12 @@ class RecipientViewSchema(StrictSchema):
         "description": "false: with relation self and no name, the server signs in the consignee's name."})
     signature_limits = fields.Nested(SignatureLimitsSchema)
     assisted = fields.Boolean()
+    privacy = fields.Nested("SignPrivacySchema")
 
 
 class OtpSendSchema(StrictSchema):
     phone = Phone(load_default=None, allow_none=True, metadata={
         "description": "Assisted links only: the receiver's own phone, when they are not the consignee"})
-    privacy = fields.Nested("SignPrivacySchema")
 
 
 class OtpSentSchema(StrictSchema):

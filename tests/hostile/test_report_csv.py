@@ -31,9 +31,10 @@ def browser():
 def test_dashboard_report_csv_runs_nowhere(desk, world):
     from tests.dashboard.test_dashboard import log_in
 
-    assert world.post("/org-units", {"code": "-2-3", "name": "负数站", "parent": "HQ"}).status_code == 201
-    assert world.post("/users", {"username": "@cmd", "password": "long enough pw", "role": "courier",
-                                 "org_unit": "-2-3"}).status_code == 201
+    # Reports show names, not codes (issue 17): the names carry the formulas too.
+    assert world.post("/org-units", {"code": "-2-3", "name": "-2-3", "parent": "HQ"}).status_code == 201
+    assert world.post("/users", {"username": "@cmd", "display_name": "@cmd", "password": "long enough pw",
+                                 "role": "courier", "org_unit": "-2-3"}).status_code == 201
     world.waybill(org_unit="-2-3", courier="@cmd")
     log_in(desk, world, "admin")
     page = desk.page

@@ -85,9 +85,14 @@ def consent_location(page):
     page.get_by_test_id("consent-location").check()
 
 
+# Decoding, shrinking and checking a 12-MP photo takes seconds on a loaded 2-core CI box
+# (software rendering): wait longer than Playwright's default for it, never for a timing.
+PHOTO_TIMEOUT_MS = 30_000
+
+
 def add_photo(page, path, status="done"):
     page.get_by_test_id("photo-input").set_input_files(str(path))
-    page.locator(f"[data-testid=photo-thumb][data-status={status}]").last.wait_for()
+    page.locator(f"[data-testid=photo-thumb][data-status={status}]").last.wait_for(timeout=PHOTO_TIMEOUT_MS)
 
 
 def receipt_of(page):
@@ -231,7 +236,7 @@ def test_a_doorman_signs_with_a_camera_photo_made_small_on_the_phone(phone, worl
     # wire are the request's Content-Length.
     sent_bytes = int(sent.value.all_headers()["content-length"])
     assert 50_000 < sent_bytes <= 500 * 1024, f"{sent_bytes} bytes"
-    page.locator("[data-testid=photo-thumb][data-status=done]").wait_for()
+    page.locator("[data-testid=photo-thumb][data-status=done]").wait_for(timeout=PHOTO_TIMEOUT_MS)
     choose(page, "guard", quick_signature["signer_name"])
     page.get_by_test_id("signer-phone").fill("13911112222")
     to_sign(page)
@@ -347,7 +352,7 @@ def test_a_flagged_photo_shows_on_its_thumbnail_and_blocks_under_block(phone, wo
     expect(error_box(page, "photos")).to_contain_text("重拍")
     thumb.get_by_test_id("photo-retake").click()
     page.get_by_test_id("photo-input").set_input_files(str(photo_file))
-    page.locator("[data-testid=photo-thumb][data-status=done]").wait_for()
+    page.locator("[data-testid=photo-thumb][data-status=done]").wait_for(timeout=PHOTO_TIMEOUT_MS)
     expect(page.get_by_test_id("photo-thumb")).to_have_count(1)
     expect(error_box(page, "photos")).to_be_hidden()
     to_sign(page)
