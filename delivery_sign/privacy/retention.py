@@ -226,7 +226,9 @@ def expire_receipt(receipt: Receipt, actor: str) -> None:
             "receipt_id": ev["receipt_id"], "receipt_code": ev.get("receipt_code"), "tenant": ev["tenant"],
             "doc_type": ev["doc_type"], "outcome": ev["outcome"],
             "waybills": [{"number": w["number"]} for w in ev.get("waybills") or []],
-            "signer": {"name": mask_name(ev["signer"]["name"]), "relation": ev["signer"]["relation"]},
+            # A consented drop has no signer (issue 14).
+            "signer": ({"name": mask_name(ev["signer"]["name"]), "relation": ev["signer"]["relation"]}
+                       if ev.get("signer") else None),
             "photos": [{"photo_id": p["photo_id"], "sha256": p["sha256"]} for p in ev.get("photos") or []],
             "anomalies": ev.get("anomalies") or [], "times": {"submitted_at": ev["times"]["submitted_at"]},
             "retention": {**ev["retention"], "expired": {"at": isoformat(utcnow()), "pdf_sha256": receipt.pdf_sha256}},
@@ -235,7 +237,7 @@ def expire_receipt(receipt: Receipt, actor: str) -> None:
         evidence.update(kept)
 
     purge_receipt(receipt, [], actor, "receipt_expired", rewrite=skeleton)
-    receipt.signer_name = receipt.evidence["signer"]["name"]
+    receipt.signer_name = (receipt.evidence.get("signer") or {"name": ""})["name"]
     receipt.signer_phone_key = None
     if receipt.pdf_key:
         delete_after_commit(receipt.pdf_key)

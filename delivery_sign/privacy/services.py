@@ -263,7 +263,7 @@ def subject_erase(principal: Principal, phone: str) -> dict:
         if not (numbers & erased_numbers) and receipt.signer_phone_key != _key(phone):
             continue   # a receipt of a waybill that is held
         purge_receipt(receipt, list(RAW_PARTS), principal.actor, "erasure", rewrite=_anonymised)
-        receipt.signer_name = receipt.evidence["signer"]["name"]
+        receipt.signer_name = (receipt.evidence.get("signer") or {"name": ""})["name"]   # a drop has none
         receipt.signer_phone_key = None
         erased.append({"receipt": receipt.public_id})
     audit.record(principal.tenant_id, "privacy.subject_erased", principal.actor, "privacy:subject",
@@ -280,5 +280,6 @@ def _anonymised(evidence: dict) -> None:
         consignee = waybill.get("consignee") or {}
         consignee["name"] = mask_name(consignee.get("name"))
         consignee["address"] = mask_address(consignee.get("address"))
-    evidence["signer"]["name"] = mask_name(evidence["signer"]["name"])
+    if evidence.get("signer"):        # a consented drop has no signer
+        evidence["signer"]["name"] = mask_name(evidence["signer"]["name"])
     evidence["retention"]["anonymised"] = True

@@ -2,6 +2,8 @@
  * lookup rules as DS.I18n: the chosen language, then Chinese, then the key itself;
  * {name} placeholders filled from `vars`. */
 const STRINGS = require("./strings.js");
+// The domain's words from core/vocabulary.py (generated), looked up first, as DS.I18n does.
+const LABELS = require("./labels.js");
 
 function phoneLanguage() {
   try {
@@ -22,7 +24,8 @@ Translator.prototype.table = function () {
 };
 
 Translator.prototype.t = function (key, vars) {
-  let text = (this.tables[this.lang] || {})[key];
+  let text = (LABELS[this.lang] || {})[key];
+  if (text === undefined) text = (this.tables[this.lang] || {})[key];
   if (text === undefined) text = this.tables.zh[key];
   if (text === undefined) text = key;
   if (vars) Object.keys(vars).forEach(k => { text = text.split("{" + k + "}").join(String(vars[k])); });

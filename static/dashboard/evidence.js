@@ -151,7 +151,9 @@
       return DSB.api("GET", "/receipts/" + encodeURIComponent(w.receipt.id)).then(function (r) { if (alive) showEvidence(w, r); });
     }).catch(function (e) { DSB.clear(head).appendChild(el("p", { class: "error", text: e.message })); });
 
-    DSB.api("GET", "/waybills/" + encodeURIComponent(number) + "/timeline").then(showTimeline)
+    // The timeline names couriers and units too: it waits for the names (a race under load).
+    Promise.all([DSB.api("GET", "/waybills/" + encodeURIComponent(number) + "/timeline"), DSB.loadNames()])
+      .then(function (found) { known = known || found[1]; if (alive) showTimeline(found[0]); })
       .catch(function (e) { timelineCard.appendChild(el("p", { class: "error", text: e.message })); });
     DSB.api("GET", "/audit/verify").then(showChain).catch(function (e) {
       var box = DSB.$("[data-testid=chain-status]", timelineCard);

@@ -233,3 +233,9 @@ def test_a_drop_receipt_goes_through_retention_and_still_verifies(world, parcel,
     evidence = world.get(f"/receipts/{receipt_id}").get_json()["evidence"]
     assert evidence["signature"] is None and "photos" in evidence["retention"]["purged"]
     assert world.get("/audit/verify").get_json()["ok"] is True
+    # And at the end of the receipt's own retention it expires like any other.
+    as_of = (utcnow() + timedelta(days=3651)).strftime("%Y-%m-%dT%H:%M:%S")
+    result = runner.invoke(args=["retention-purge", "--as-of", as_of])
+    assert result.exit_code == 0, result.output
+    assert world.get(f"/receipts/{receipt_id}").get_json()["evidence"]["signer"] is None
+    assert world.get("/audit/verify").get_json()["ok"] is True
