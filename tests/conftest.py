@@ -86,6 +86,23 @@ def _clean_limits(app):
 
 
 @pytest.fixture
+def fresh_app(database_url, tmp_path):
+    """An app on an empty database of its own, not migrated: for migration tests."""
+    dropped = None
+    if database_url.startswith("postgresql"):
+        url, *dropped = _fresh_postgres(database_url)
+    else:
+        url = f"sqlite:///{tmp_path / 'migrated.db'}"
+    app = create_app(test_config(url, tmp_path))
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if dropped:
+        _drop_postgres(*dropped)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

@@ -7,10 +7,9 @@ from delivery_sign.extensions import db
 from delivery_sign.signing.models import SignLink
 from tests.factories import Door, World
 from tests.revisions import before
-from tests.reports.test_rollup_migration import fresh_app  # noqa: F401
 
 
-def test_down_and_up_with_sign_offs_in_the_database(fresh_app, signature, photo_jpeg):  # noqa: F811
+def test_down_and_up_with_sign_offs_in_the_database(fresh_app, signature, photo_jpeg):
     with fresh_app.app_context():
         upgrade()
     world = World.create(fresh_app, fresh_app.test_client())

@@ -1,12 +1,10 @@
 """Migration b21r0000009d and the re-index job: receipts signed before the upgrade (rows
 of fingerprint version 1, written as the old code wrote them) are found by the lookup
 before, during and after their recompute; on SQLite and PostgreSQL alike."""
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 from sqlalchemy.orm import load_only
 
-from delivery_sign import create_app
 from delivery_sign.core import jobs
 from delivery_sign.evidence.replay import band_keys, legacy_fingerprint
 from delivery_sign.extensions import db
@@ -14,26 +12,8 @@ from delivery_sign.receipts import fingerprints
 from delivery_sign.receipts.models import Receipt
 from delivery_sign.receipts.services import signature_of
 
-from ..conftest import _drop_postgres, _fresh_postgres
-from ..conftest import test_config as config_for
 from ..factories import Door, World
 from ..revisions import before
-
-
-@pytest.fixture
-def fresh_app(database_url, tmp_path):
-    dropped = None
-    if database_url.startswith("postgresql"):
-        url, *dropped = _fresh_postgres(database_url)
-    else:
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    app = create_app(config_for(url, tmp_path))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if dropped:
-        _drop_postgres(*dropped)
 
 
 def _sign(world, item, photo):

@@ -1,33 +1,13 @@
 """Migration a1d4c0e70008 fills the roll-up from waybills that existed before it."""
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import select, text
 
-from delivery_sign import create_app
 from delivery_sign.extensions import db
 from delivery_sign.reports import rollup
 from delivery_sign.reports.models import ReportCount, ReportMinutes
 from delivery_sign.waybills.models import Waybill
 
-from ..conftest import _drop_postgres, _fresh_postgres
-from ..conftest import test_config as config_for
 from ..factories import Door, World
-
-
-@pytest.fixture
-def fresh_app(database_url, tmp_path):
-    dropped = None
-    if database_url.startswith("postgresql"):
-        url, *dropped = _fresh_postgres(database_url)
-    else:
-        url = f"sqlite:///{tmp_path / 'migrated.db'}"
-    app = create_app(config_for(url, tmp_path))
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-    if dropped:
-        _drop_postgres(*dropped)
 
 
 def _cells():
