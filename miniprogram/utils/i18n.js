@@ -1,7 +1,7 @@
-/* The H5 pages' wording (utils/strings.js, generated from static/*) with the same
- * lookup rules as DS.I18n: the chosen language, then Chinese, then the key itself;
- * {name} placeholders filled from `vars`. */
-const STRINGS = require("./strings.js");
+/* The H5 pages' wording (utils/strings.js and utils/consent-strings.js, generated from
+ * static/*) with the same lookup rules as DS.I18n: the chosen language, then Chinese, then
+ * the key itself; {name} placeholders filled from `vars`. */
+const STRINGS = Object.assign({}, require("./strings.js"), require("./consent-strings.js"));
 // The domain's words from core/vocabulary.py (generated), looked up first, as DS.I18n does.
 const LABELS = require("./labels.js");
 

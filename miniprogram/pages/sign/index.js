@@ -16,19 +16,9 @@ const api = require("../../utils/api.js");
 const { Translator } = require("../../utils/i18n.js");
 const STRINGS = require("../../utils/strings.js");
 const strokeCheck = require("../../utils/stroke-check.js");
+const { tokenFrom } = require("../../utils/links.js");
 
 const RELATIONS = ["self", "family", "colleague", "guard", "locker", "other"];
-
-/** The sign token of a scanned https://<host>/s/<token> URL (options.q is URL-encoded). */
-function tokenFrom(options) {
-  options = options || {};
-  if (options.token) return String(options.token);
-  if (!options.q) return null;
-  let url = String(options.q);
-  try { url = decodeURIComponent(url); } catch (e) { return null; }
-  const m = /\/s\/([A-Za-z0-9_-]{16,128})(?:[?#/]|$)/.exec(url);
-  return m ? m[1] : null;
-}
 
 function uuid() {
   const hex = [];
@@ -78,7 +68,7 @@ Component({
   methods: {
     onLoad(options) {
       this.i18n = new Translator("recipient");
-      this.token = tokenFrom(options);
+      this.token = tokenFrom(options, "s");
       this.form = freshForm();
       this.view = null;
       this.shown = {};        // box → error shown there
