@@ -59,6 +59,7 @@ test("OTP and a damaged item: a partial sign-off from the mini-program", { skip:
     await pad.measure();
     write(pad, srv.signature.strokes);
     p.onPadChange();
+    p.onHandwritingConsent({ detail: { value: ["handwriting"] } });
     await p.submit();
     assert.equal(page.data.screen, "done", JSON.stringify(page.data.errors));
     assert.equal(page.data.done.title, "部分签收完成");

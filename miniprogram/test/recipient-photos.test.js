@@ -1,7 +1,9 @@
 /* The sign page under a doc type where the recipient takes the photos (photos_by:
  * recipient): the camera through wx.chooseMedia, one wx.uploadFile per photo, the
  * server's 422s shown in the H5 page's words in the H5 page's boxes, and a resubmit that
- * goes through. The phone refuses its location here: the sign-off still stands. */
+ * goes through. The recipient declines both consents at first: without the location
+ * consent WeChat is never asked for the position (the sign-off stands, with no_location);
+ * without the handwriting consent nothing is sent and the page says the alternative. */
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -13,7 +15,7 @@ const srv = server();
 test("recipient photos, errors in the same words, then a sign-off", { skip: !srv && "needs the server (tests/miniprogram runs this)" }, async () => {
   api.configure({ origin: srv.origin, tenant: srv.tenant });
   codes.push(...srv.codes.photos);
-  phone.location = null;        // permission refused
+  phone.location = { latitude: 31.2304, longitude: 121.4737, accuracy: 12 };   // the phone would give it
   phone.photo = srv.photos.recipient;
   const restore = canvasSize(srv.signature.canvas.width, srv.signature.canvas.height);
   try {
@@ -46,8 +48,17 @@ test("recipient photos, errors in the same words, then a sign-off", { skip: !srv
     assert.equal(p.toSign(), true);
     assert.equal(page.data.locationText, "未提供位置");
 
-    // An empty pad is refused on the pad, as on the H5 page: nothing goes to the server.
+    // No handwriting consent: no electronic signature, nothing sent, the alternative said.
     const sent = calls.length;
+    await p.submit();
+    assert.equal(page.data.errors.signature.code, "handwriting_consent_required");
+    assert.equal(page.data.errors.signature.text,
+                 "请先勾选上方的同意。不同意采集手写签名也可以：请告诉快递员，由他记录您不使用电子签名。");
+    assert.equal(calls.slice(sent).filter(x => x.api === "request" && /\/submit$/.test(x.url)).length, 0);
+    p.onHandwritingConsent({ detail: { value: ["handwriting"] } });
+    assert.equal(page.data.errors.signature, undefined, "the message goes once the consent is given");
+
+    // An empty pad is refused on the pad, as on the H5 page: nothing goes to the server.
     await p.submit();
     assert.equal(page.data.errors.signature.code, "signature_empty");
     assert.equal(page.data.errors.signature.text, "请先在框内签名");
@@ -77,6 +88,9 @@ test("recipient photos, errors in the same words, then a sign-off", { skip: !srv
     assert.equal(e.signer.wechat_openid, srv.openids.recipient);
     assert.equal(e.photos.length, 1);
     assert.ok(e.anomalies.includes("no_location"));
+    assert.equal(calls.filter(x => x.api === "getLocation").length, 0, "no location consent, no wx.getLocation");
+    assert.deepEqual([e.consents.recorded, e.consents.handwriting, e.consents.location], [true, true, false]);
+    assert.equal(e.consents.notice_version, p.view.privacy.version);
     assert.deepEqual(e.signature.strokes, pad.toData());
 
     // The link is used up: opening the QR again says so.

@@ -3,8 +3,9 @@
  * for two waybills of one consignee and photographs the goods; the sign page opens from
  * that QR's URL as WeChat passes it (options.q), the recipient signs, the done screen shows
  * the receipt code, and the courier's page turns to the signed banner. The receipt's
- * evidence says platform miniprogram, carries the recipient's openid, and holds the pad's
- * recording exactly as the pad made it. */
+ * evidence says platform miniprogram, carries the recipient's openid, holds the pad's
+ * recording exactly as the pad made it, and records the consents given (issue 19): the
+ * location is asked only once its consent is ticked, the handwriting consent beside the pad. */
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
@@ -68,6 +69,7 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     // --- the recipient scans it: WeChat opens pages/sign with the URL in options.q -------------
     const page = render("pages/sign/index");
     const p = page.instance;
+    const opened = calls.length;      // the courier's page asked for its own position; the sign page not yet
     await p.onLoad({ q: encodeURIComponent(courier.data.link.url), scancode_time: String(Math.floor(Date.now() / 1000)) });
     assert.equal(page.data.screen, "confirm");
     assert.deepEqual(page.data.waybills.map(w => w.number).sort(), [...srv.waybills.pair].sort());
@@ -76,6 +78,17 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     assert.equal(page.data.errors.signer.text, "请选择谁在签收");
     p.onRelation({ detail: { value: "family" } });
     p.onName({ detail: { value: srv.signature.signer_name } });
+    // The privacy notice of the sign view, the tenant as the handler; nothing asked of the phone yet.
+    assert.equal(page.data.privacy.handler, "处理者：小程序物流");
+    assert.equal(page.data.locationConsentText, "同意记录签收位置，用于证明送达地点（可不同意）");
+    assert.deepEqual(page.data.consents, { handwriting: false, location: false }, "both unticked at first");
+    p.togglePrivacy();
+    assert.equal(page.data.privacy.text, p.view.privacy.text);
+    assert.ok(page.data.privacy.text.length > 20);
+    const located = () => calls.slice(opened).filter(x => x.api === "getLocation").length;
+    assert.equal(located(), 0, "no wx.getLocation before the location consent");
+    await p.onLocationConsent({ detail: { value: ["location"] } });
+    assert.equal(located(), 1, "ticking the consent asks WeChat once");
     assert.equal(p.toSign(), true);
     assert.equal(page.data.screen, "sign");
     await until(() => page.data.locationText.startsWith("已记录签收位置"), 5000, "the location");
@@ -85,6 +98,7 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     write(pad, srv.signature.strokes);
     const recorded = pad.toData();
     const canvas = pad.canvasInfo();
+    p.onHandwritingConsent({ detail: { value: ["handwriting"] } });
     await p.submit();
     assert.equal(page.data.screen, "done", JSON.stringify(page.data.errors));
     const receiptId = page.data.done.receiptId;
@@ -118,5 +132,7 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     assert.equal(e.location.raw.coord_system, "gcj02");
     assert.equal(e.location.raw.source, "wechat");
     assert.ok(!(e.anomalies || []).includes("signed_on_courier_device"));
+    assert.deepEqual(e.consents, { recorded: true, notice_version: p.view.privacy.version, handwriting: true,
+                                   location: true, location_dropped: false });
   } finally { c.onUnload(); restore(); }
 });

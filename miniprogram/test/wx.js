@@ -158,6 +158,8 @@ function server() {
     signature: process.env.DS_SIGNATURE ? JSON.parse(fs.readFileSync(process.env.DS_SIGNATURE, "utf8")) : null,
     photoLink: process.env.DS_PHOTO_LINK_URL,
     problemLink: process.env.DS_PROBLEM_LINK_URL,
+    consent: JSON.parse(process.env.DS_CONSENT || "{}"),
+    control: process.env.DS_CONTROL,
   };
 }
 

@@ -1,25 +1,34 @@
 """The reference mini-program (miniprogram/) against the real server.
 
-gunicorn on a fresh database, the fake WeChat (tests/fakes.py) for code2Session; this
-test makes the tenant, a courier and the day's waybills through the API, then runs the
-mini-program's own tests (`node --test miniprogram/test/`, miniprogram-simulate) with
-the origins and data in the environment, and checks from the server's side what the
-pages did. Without node or `npm ci` they skip, except under REQUIRE_BROWSER=1 (CI).
+gunicorn on a fresh database, the fake WeChat (tests/fakes.py) for code2Session and
+subscribeMessage.send; this test makes the tenant, a courier, the day's waybills and the
+consent questions (one as a subscription message, the others by SMS) through the API,
+then runs the mini-program's own tests (`node --test miniprogram/test/`,
+miniprogram-simulate) with the origins and data in the environment, and checks from the
+server's side what the pages did. A loopback "control" server lets a node test expire a
+consent link at the moment it needs (the link's clock moved, as other tests move the
+clock). Without node or `npm ci` they skip, except under REQUIRE_BROWSER=1 (CI).
 """
 import glob
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from datetime import timedelta
 
 import pytest
 import requests
+from sqlalchemy import create_engine
 
+from delivery_sign.consent.models import ConsentRequest
+from delivery_sign.core.clock import utcnow
+from tests.consent.test_assisted import SubscribingWechat
 from tests.evidence.photo_fixtures import jpeg, scene
-from tests.fakes import FakeWechat
+from tests.fakes import FakeServer, json_answer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
@@ -54,9 +63,11 @@ class Server:
                         SECRET_KEY="mini-program-test", BIND=f"127.0.0.1:{self.port}", WEB_CONCURRENCY="1",
                         GUNICORN_THREADS="4", PUBLIC_BASE_URL=self.base, WORKER="inline", SMS_BACKEND="outbox",
                         WECHAT_APPID="wx-test-appid", WECHAT_SECRET="wx-test-secret", WECHAT_API_BASE=wechat_url,
+                        WECHAT_CONSENT_TEMPLATE_ID="tmpl-consent",
                         PASSWORD_HASH_TIME_COST="1", PASSWORD_HASH_MEMORY_KIB="1024", PYTHONPATH=ROOT)
         if database_url:
             self.env["DATABASE_URL"] = database_url
+        self.database_url = database_url or f"sqlite:///{tmp_path / 'instance' / 'delivery_sign.db'}"
         self.process = None
 
     def cli(self, *args):
@@ -87,9 +98,31 @@ class Server:
 
 @pytest.fixture
 def wechat():
-    fake = FakeWechat()
+    fake = SubscribingWechat()
+    fake.subscribed.add(OPENIDS["recipient"])
     yield fake
     fake.close()
+
+
+@pytest.fixture
+def control(server):
+    """``POST /expire/<consent request id>``: the request's link expires now (its clock moved)."""
+    engine = create_engine(server.database_url)
+    table = ConsentRequest.__table__
+
+    def handle(request):
+        match = re.fullmatch(r"/expire/([0-9a-f]{32})", request["path"])
+        if request["method"] != "POST" or not match:
+            return json_answer(404, {"error": "no such control"})
+        with engine.begin() as connection:
+            done = connection.execute(table.update().where(table.c.public_id == match.group(1))
+                                      .values(expires_at=utcnow() - timedelta(seconds=1))).rowcount
+        return json_answer(200 if done == 1 else 404, {"expired": done})
+
+    fake = FakeServer(handle)
+    yield fake
+    fake.close()
+    engine.dispose()
 
 
 @pytest.fixture
@@ -117,7 +150,38 @@ def _waybill(number, name, phone, **extra):
                       {"sku": "CHR-01", "name": "餐椅", "qty": 4, "unit": "把"}]}
 
 
-def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_path, signature):
+def _consent_questions(base, admin, wechat):
+    """The consent questions the node tests answer through pages/consent: one sent as a
+    subscription message (its `page` is what WeChat opens), the others by SMS (the link
+    read back from the outbox, as the consignee reads it)."""
+    def ask(number, options, places=None, openid=None):
+        body = {"options": options, "places": places or {}}
+        if openid:
+            body["wechat_openid"] = openid
+        response = requests.post(f"{base}/api/v1/waybills/{number}/consent-requests", headers=admin, json=body, timeout=30)
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def sms_link(phone_masked):
+        items = requests.get(base + "/api/v1/dev/sms-outbox", headers=admin, timeout=30).json()["items"]
+        texts = [m["text"] for m in items if m["phone"] == phone_masked and "/c/" in m["text"]]
+        assert len(texts) == 1, items
+        return re.search(r"https?://\S+/c/[A-Za-z0-9_-]+", texts[0]).group(0)
+
+    ask("MP0000000006", ["locker", "station", "guard", "reschedule"],
+        {"locker": "世纪大道丰巢柜 A 区", "station": "菜鸟驿站（世纪大道店）"}, openid=OPENIDS["recipient"])
+    message = wechat.messages[-1]
+    assert message["template_id"] == "tmpl-consent" and message["touser"] == OPENIDS["recipient"]
+    ask("MP0000000007", ["door", "guard", "neighbour"])
+    ask("MP0000000009", ["door", "reschedule"])
+    expiring = ask("MP0000000010", ["locker", "door"], {"locker": "丰巢柜"})
+    return {"wechat": {"number": "MP0000000006", "page": message["page"]},
+            "standing": {"number": "MP0000000007", "url": sms_link("135****5000"), "sameDoor": "MP0000000008"},
+            "reschedule": {"number": "MP0000000009", "url": sms_link("133****3000")},
+            "expiring": {"number": "MP0000000010", "url": sms_link("132****2000"), "id": expiring}}
+
+
+def test_the_mini_program_signs_off_against_the_real_server(server, wechat, control, tmp_path, signature):
     node = _node()
     base = server.base
     login = requests.post(base + "/api/v1/auth/login", json={"tenant": "acme", "username": "admin",
@@ -138,7 +202,11 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
     for payload in (_waybill("MP0000000001", "李娜", "13800138000"), _waybill("MP0000000002", "李娜", "13800138000"),
                     _waybill("MP0000000003", "张伟", "13900139000"),
                     _waybill("MP0000000004", "陈静", "13700137000", doc_type="selfpick"),
-                    _waybill("MP0000000005", "周敏", "13700137000", doc_type="verified")):
+                    _waybill("MP0000000005", "周敏", "13700137000", doc_type="verified"),
+                    # Nobody home: the consent questions of pages/consent (two parcels for one door).
+                    _waybill("MP0000000006", "赵磊", "13600136000"), _waybill("MP0000000007", "孙丽", "13500135000"),
+                    _waybill("MP0000000008", "孙丽", "13500135000"), _waybill("MP0000000009", "吴强", "13300133000"),
+                    _waybill("MP0000000010", "郑洁", "13200132000")):
         requests.post(base + "/api/v1/waybills", headers=admin, json=payload, timeout=30).raise_for_status()
     rider = {"Authorization": "Bearer " + requests.post(base + "/api/v1/auth/login", timeout=30, json={
         "tenant": "acme", "username": "rider", "password": PASSWORD}).json()["token"]}
@@ -148,6 +216,7 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
     problem_link = requests.post(base + "/api/v1/sign-links", headers=rider, timeout=30,
                                  json={"waybills": [waybills["problems"]]})
     problem_link.raise_for_status()
+    consent = _consent_questions(base, admin, wechat)
 
     codes = {"courier": ["wx-courier-a", "wx-courier-wrong-password", "wx-courier-b"], "recipient": ["wx-recipient-a"],
              "photos": ["wx-recipient-b", "wx-recipient-c"], "problems": ["wx-recipient-d"]}
@@ -167,14 +236,15 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
                DS_COURIER="rider", DS_PASSWORD=PASSWORD, DS_WAYBILLS=json.dumps(waybills),
                DS_WX_CODES=json.dumps(codes), DS_OPENIDS=json.dumps(OPENIDS), DS_PHOTOS=json.dumps(photos),
                DS_SIGNATURE=str(signature_path), DS_PHOTO_LINK_URL=photo_link.json()["url"],
-               DS_PROBLEM_LINK_URL=problem_link.json()["url"])
+               DS_PROBLEM_LINK_URL=problem_link.json()["url"], DS_CONSENT=json.dumps(consent, ensure_ascii=False),
+               DS_CONTROL=control.url)
     files = sorted(glob.glob(os.path.join(ROOT, "miniprogram", "test", "*.test.js")))
     run = subprocess.run([node, "--test", "--test-concurrency=1", *files], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=180)
     summary = {line.split()[1]: int(line.split()[2]) for line in run.stdout.splitlines()
                if line.startswith("# ") and len(line.split()) == 3 and line.split()[2].isdigit()}
     assert run.returncode == 0, run.stdout[-8000:] + run.stderr[-4000:]
-    assert summary.get("fail") == 0 and summary.get("skipped") == 0 and summary.get("pass", 0) >= 15, run.stdout[-3000:]
+    assert summary.get("fail") == 0 and summary.get("skipped") == 0 and summary.get("pass", 0) >= 20, run.stdout[-3000:]
 
     # What the pages did, seen from the server: the bound courier, the signed waybills.
     wechat_logins = [r for r in wechat.requests if r["path"] == "/sns/jscode2session"]
@@ -194,3 +264,15 @@ def test_the_mini_program_signs_off_against_the_real_server(server, wechat, tmp_
     again = requests.post(base + "/api/v1/auth/wechat", timeout=30, json={"tenant": "acme", "code": "wx-courier-later"})
     assert again.status_code == 200, again.text
     assert again.json()["user"]["username"] == "rider"
+
+    # pages/consent: the answers are the consignee's, in the audit chain, and it still holds.
+    def consent_of(number):
+        return requests.get(f"{base}/api/v1/waybills/{number}/consent", headers=admin, timeout=30).json()["consent"]
+
+    assert consent_of(consent["wechat"]["number"])["choice"] == "station"
+    assert consent_of(consent["wechat"]["number"])["channel"] == "wechat"
+    assert consent_of(consent["standing"]["sameDoor"]) is None, "the standing consent was revoked"
+    assert consent_of(consent["reschedule"]["number"]) is None, "a new day is no consent to drop"
+    assert consent_of(consent["expiring"]["number"]) is None, "the expired link took no answer"
+    verify = requests.get(base + "/api/v1/audit/verify", headers=admin, timeout=30)
+    assert verify.status_code == 200 and verify.json()["ok"] is True, verify.text

@@ -6,9 +6,16 @@
  * only when the policy asks) and one sign screen (the pad, location, 确认签收), then the
  * done screen with the receipt code. Words and the box each error shows in come from the
  * H5 page through utils/strings.js, the pad's cheap check through utils/stroke-check.js
- * (both generated), so a dot is refused on the pad before anything is sent. Location is asked once at open
- * (wx.getLocation gcj02); wx.login gives the recipient's wechat_code at submit. What was
- * entered is kept in storage under the token until the server accepts the sign-off.
+ * (both generated), so a dot is refused on the pad before anything is sent. wx.login gives
+ * the recipient's wechat_code at submit. What was entered is kept in storage under the
+ * token until the server accepts the sign-off.
+ *
+ * Consents (issue 19), as on the H5 page: the privacy notice from the sign view (`privacy`)
+ * folds under the confirm screen with the location consent as one line; only ticking it
+ * asks wx.getLocation (gcj02; WeChat's own permission prompt follows), never before. The
+ * handwriting consent sits beside the pad, unticked: without it no signature is sent and
+ * the page says the alternative. Submit carries `consents: {notice_version, handwriting,
+ * location}`.
  *
  * Built with Component(), as WeChat allows for pages, so it runs under miniprogram-simulate
  * in tests exactly as it does in WeChat. */
@@ -31,7 +38,8 @@ function uuid() {
 
 function freshForm() {
   return { submissionId: uuid(), outcome: "signed", lines: {}, refuseReason: "", problemOpen: false,
-           signer: { name: "", relation: null, phone: "" }, photos: [], strokes: [], canvas: null };
+           signer: { name: "", relation: null, phone: "" }, photos: [], strokes: [], canvas: null,
+           consents: { handwriting: false, location: false } };
 }
 
 Component({
@@ -60,6 +68,9 @@ Component({
     signatureHint: "",
     summary: [],
     locationText: "",
+    privacy: { text: "", handler: "", open: false },
+    consents: { handwriting: false, location: false },
+    locationConsentText: "",
     errors: {},
     busy: false,
     done: { title: "", code: "", receiptId: "" },
@@ -72,8 +83,8 @@ Component({
       this.form = freshForm();
       this.view = null;
       this.shown = {};        // box → error shown there
-      this.location = undefined;
-      this.locationState = "asking";
+      this.location = null;
+      this.locationState = "unasked";    // unasked | asking | ok | denied
       this.setData({ s: this.i18n.table() });
       if (!this.token) { this.showState("unknown"); return Promise.resolve(); }
       this.path = "/sign/" + encodeURIComponent(this.token);
@@ -82,9 +93,9 @@ Component({
       if (saved) {
         // Only uploaded photos survive a reload; the temp files of unfinished ones are gone.
         saved.photos = (saved.photos || []).filter(p => p.status === "done" || p.status === "flagged");
+        if (!saved.consents) saved.consents = { handwriting: false, location: false };
         this.form = saved;
       }
-      this.located = this.askLocation();
       return this.start(0);
     },
 
@@ -127,6 +138,8 @@ Component({
           this.render();
           const pad = this.pad();
           if (pad && this.form.strokes && this.form.strokes.length) pad.fromData(this.form.strokes, this.form.canvas);
+          // Ticked before WeChat dropped the page: the consent stands, the position is asked again.
+          if (this.form.consents.location) this.located = this.askLocation();
           return null;
         }
         const state = this.stateFor(r);
@@ -204,6 +217,7 @@ Component({
         summary: [{ label: this.t("summary.outcome"), value: this.t("outcome." + form.outcome) },
                   { label: this.t("summary.signer"), value: who }],
       });
+      this.renderPrivacy();
       this.renderLocation();
       this.renderErrors();
     },
@@ -459,11 +473,13 @@ Component({
       return done < need ? { code: "photos_missing", vars: { n: need - done } } : null;
     },
 
-    // --- location: once, in the background, at page open -------------------------------
+    // --- location: asked once its consent is ticked, never before ----------------------
 
     askLocation() {
       this.locationState = "asking";
+      if (this.view) this.renderLocation();
       return api.location().then(found => {
+        if (!this.form.consents.location) return null;   // withdrawn while WeChat was asking
         this.location = found;
         this.locationState = found ? "ok" : "denied";
         if (this.view) this.renderLocation();
@@ -474,11 +490,51 @@ Component({
 
     retryLocation() { return this.askLocation(); },
 
+    locationRequired() { return this.view.policy.location === "required"; },
+
     renderLocation() {
-      const text = this.location ? this.t("location.got", { m: Math.round(this.location.accuracy || 0) })
+      const consented = this.form.consents.location;
+      const text = this.location && consented ? this.t("location.got", { m: Math.round(this.location.accuracy || 0) })
         : this.locationState === "asking" ? this.t("location.asking") : this.t("location.none");
-      const help = this.view.policy.location === "required" && !this.location && this.locationState !== "asking";
+      // The how-to is for a phone that said no after the consent was ticked, not before.
+      const help = this.locationRequired() && consented && !this.location && this.locationState === "denied";
       this.setData({ locationText: text, locationHelp: help && this.data.screen !== "done" });
+    },
+
+    // --- privacy: the notice and the two consents (issue 19) -----------------------------
+
+    renderPrivacy() {
+      const privacy = this.view.privacy || {};
+      this.setData({
+        "privacy.text": privacy.text || "",
+        "privacy.handler": privacy.handler ? this.t("privacy.handler", { name: privacy.handler }) : "",
+        consents: { handwriting: !!this.form.consents.handwriting, location: !!this.form.consents.location },
+        locationConsentText: this.t(this.locationRequired() ? "consent.location.required" : "consent.location"),
+      });
+    },
+
+    togglePrivacy() { this.setData({ "privacy.open": !this.data.privacy.open }); },
+
+    /** checkbox-group change: the value list holds "location" when ticked. */
+    onLocationConsent(e) {
+      const given = (e.detail.value || []).indexOf("location") >= 0;
+      this.form.consents.location = given;
+      if (given) this.located = this.askLocation();
+      else { this.location = null; this.locationState = "unasked"; }
+      if (this.shown.submit && this.shown.submit.code === "location_consent") this.showError("submit", null);
+      this.save();
+      this.renderPrivacy();
+      this.renderLocation();
+      return given ? this.located : Promise.resolve();
+    },
+
+    onHandwritingConsent(e) {
+      this.form.consents.handwriting = (e.detail.value || []).indexOf("handwriting") >= 0;
+      if (this.form.consents.handwriting && this.shown.signature && this.shown.signature.code === "handwriting_consent_required") {
+        this.showError("signature", null);
+      }
+      this.save();
+      this.renderPrivacy();
     },
 
     // --- moving on ------------------------------------------------------------------------
@@ -547,21 +603,31 @@ Component({
         signer: { name: this.signerName(), relation,
                   phone: relation !== "self" && form.signer.phone.trim() ? form.signer.phone.trim() : undefined },
         signature: { strokes: pad.toData(), canvas: pad.canvasInfo() },
-        location: this.location || null,
+        location: form.consents.location && this.location || null,
         photo_ids: form.photos.filter(p => p.photo_id).map(p => p.photo_id),
         items: form.outcome === "partial" ? this.reportedItems() : [],
         refuse_reason: form.outcome === "refused" ? form.refuseReason.trim() : "",
         client: { platform: "miniprogram", user_agent: this.userAgent(), time: new Date().toISOString() },
         wechat_code: wechatCode || undefined,
+        consents: { notice_version: this.view.privacy.version, handwriting: !!form.consents.handwriting,
+                    location: !!form.consents.location },
       };
     },
 
     submit() {
       if (this.data.busy) return Promise.resolve();
+      if (!this.form.consents.handwriting) {           // no consent, no electronic signature: nothing is sent
+        this.showError("signature", { code: "handwriting_consent_required" });
+        return Promise.resolve();
+      }
+      if (this.locationRequired() && !this.form.consents.location) {
+        this.showError("submit", { code: "location_consent" });
+        return Promise.resolve();
+      }
       const local = this.padError();
       this.showError("signature", local);
       if (local) return Promise.resolve();               // refused on the pad: nothing is sent
-      if (this.view.policy.location === "required" && !this.location) {
+      if (this.locationRequired() && !this.location) {
         this.showError("submit", { code: "location_required" });
         this.renderLocation();
         return Promise.resolve();
