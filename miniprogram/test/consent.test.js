@@ -10,8 +10,9 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const fs = require("fs");
 const path = require("path");
-const { render, server, staffGet, calls, ROOT } = require("./wx.js");
+const { render, server, staffGet, calls, phone, ROOT } = require("./wx.js");
 const api = require("../utils/api.js");
+const config = require("../config.js");
 const STRINGS = require("../utils/consent-strings.js").consent.zh;
 
 const srv = server();
@@ -50,6 +51,7 @@ test("the subscription message opens pages/consent: one tap answers, the audit s
   assert.ok(app.pages.includes(pagePath), pagePath + " is not a page of app.json");
   assert.equal(pagePath, "pages/consent/index");
   const options = Object.fromEntries(new URLSearchParams(query));
+  config.consentTemplateId = "tmpl-consent";
 
   const first = await open(options);
   const second = await open(options);       // the same message opened on another phone, before either answers
@@ -67,6 +69,13 @@ test("the subscription message opens pages/consent: one tap answers, the audit s
   assert.equal(posts(before).length, 1);
   assert.equal(first.data.screen, "answered", first.data.error);
   assert.equal(first.data.answeredText, "您选择了：放驿站 · 菜鸟驿站（世纪大道店）");
+  // Next time in WeChat too? This consignee says no to WeChat's prompt.
+  assert.equal(first.data.subscribe.offered, true);
+  phone.subscribe = "reject";
+  await first.instance.subscribeConsent();
+  assert.deepEqual(calls.filter(x => x.api === "requestSubscribeMessage").pop().tmplIds, ["tmpl-consent"]);
+  assert.equal(first.data.subscribe.text, "未开启，下次仍会用短信问您。");
+  config.consentTemplateId = "";
 
   await tap(second, "locker");
   assert.equal(second.data.screen, "ask");
@@ -106,6 +115,7 @@ test("the SMS link in options.q: 以后都这样 makes a standing consent for th
   assert.equal(page.data.screen, "answered", page.data.error);
   assert.equal(page.data.answeredText, "您选择了：放门卫（以后都这样放）");
   assert.equal(page.data.standing.shown, true);
+  assert.equal(page.data.subscribe.offered, false, "no template configured, no offer");
   assert.match(page.data.standing.list[0].text, /^放门卫 · 有效至 \d{4}-\d\d-\d\d$/);
 
   // The next parcel for the same door may be left with the guard without asking.

@@ -11,6 +11,7 @@ const test = require("node:test");
 const assert = require("node:assert/strict");
 const { render, until, server, staffGet, canvasSize, write, codes, calls, phone } = require("./wx.js");
 const api = require("../utils/api.js");
+const config = require("../config.js");
 
 const srv = server();
 
@@ -20,6 +21,7 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
   phone.location = { latitude: 31.2304, longitude: 121.4737, accuracy: 18 };
   phone.photo = srv.photos.courier;
   const restore = canvasSize(srv.signature.canvas.width, srv.signature.canvas.height);
+  config.consentTemplateId = "tmpl-consent";      // as WECHAT_CONSENT_TEMPLATE_ID on the server
   const courier = render("pages/courier/index");
   const c = courier.instance;
   try {
@@ -104,6 +106,11 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     const receiptId = page.data.done.receiptId;
     assert.match(page.data.done.code, /^[0-9A-HJKMNP-TV-Z]{4} [0-9A-HJKMNP-TV-Z]{4}$/);
     assert.equal(page.data.done.title, "签收完成");
+    // "Ask me in WeChat next time": WeChat's subscription prompt for the consent template.
+    assert.equal(page.data.subscribe.offered, true);
+    await p.subscribeConsent();
+    assert.deepEqual(calls.filter(x => x.api === "requestSubscribeMessage").map(x => x.tmplIds), [["tmpl-consent"]]);
+    assert.equal(page.data.subscribe.text, "已开启：下次无人签收时会在微信里问您。");
 
     // --- the courier's page sees it ----------------------------------------------------------
     await until(() => courier.data.banner, 20000, "the signed banner");
@@ -134,5 +141,5 @@ test("courier QR → recipient sign-off in the mini-program → receipt with ope
     assert.ok(!(e.anomalies || []).includes("signed_on_courier_device"));
     assert.deepEqual(e.consents, { recorded: true, notice_version: p.view.privacy.version, handwriting: true,
                                    location: true, location_dropped: false });
-  } finally { c.onUnload(); restore(); }
+  } finally { c.onUnload(); restore(); config.consentTemplateId = ""; }
 });

@@ -7,6 +7,7 @@
  *                                knows, so the server's code2Session finds an openid
  *   wx.getLocation               the phone's position, reported in the system asked for
  *   wx.chooseMedia               a real JPEG from disk as the camera's temp file
+ *   wx.requestSubscribeMessage   the user's answer to WeChat's prompt (phone.subscribe)
  *
  * Every call is recorded in `calls`, so tests can say what the pages asked WeChat for.
  * Must be required before miniprogram-simulate, which keeps an existing global wx. */
@@ -27,7 +28,7 @@ if (!global.TouchEvent) global.TouchEvent = dom.window.TouchEvent || dom.window.
 
 const calls = [];
 const codes = [];          // wx.login codes still to hand out
-const phone = { location: null, photo: null, storage: {} };
+const phone = { location: null, photo: null, storage: {}, subscribe: "accept" };
 
 function settle(options, ok, res) {
   if (ok && typeof options.success === "function") options.success(res);
@@ -99,6 +100,12 @@ const wx = {
       settle(options, true, { type: "image", tempFiles: [{ tempFilePath: phone.photo, fileType: "image",
                                                             size: fs.statSync(phone.photo).size }] });
     }, 0);
+  },
+
+  requestSubscribeMessage(options) {
+    calls.push({ api: "requestSubscribeMessage", tmplIds: options.tmplIds });
+    setTimeout(() => settle(options, true, Object.assign({ errMsg: "requestSubscribeMessage:ok" },
+      Object.fromEntries(options.tmplIds.map(id => [id, phone.subscribe])))), 0);
   },
 
   getStorageSync(key) { return key in phone.storage ? JSON.parse(phone.storage[key]) : ""; },

@@ -1,7 +1,16 @@
 /* The H5 pages' wording (utils/strings.js and utils/consent-strings.js, generated from
- * static/*) with the same lookup rules as DS.I18n: the chosen language, then Chinese, then
- * the key itself; {name} placeholders filled from `vars`. */
-const STRINGS = Object.assign({}, require("./strings.js"), require("./consent-strings.js"));
+ * static/*), over the mini-program's own few words (utils/wechat-strings.js), with the same
+ * lookup rules as DS.I18n: the chosen language, then Chinese, then the key itself; {name}
+ * placeholders filled from `vars`. */
+const GENERATED = Object.assign({}, require("./strings.js"), require("./consent-strings.js"));
+const OWN = require("./wechat-strings.js");
+
+function tablesOf(page) {
+  const own = OWN[page] || {};
+  const out = {};
+  Object.keys(GENERATED[page]).forEach(lang => { out[lang] = Object.assign({}, own[lang], GENERATED[page][lang]); });
+  return out;
+}
 // The domain's words from core/vocabulary.py (generated), looked up first, as DS.I18n does.
 const LABELS = require("./labels.js");
 
@@ -15,7 +24,7 @@ function phoneLanguage() {
 }
 
 function Translator(page, lang) {
-  this.tables = STRINGS[page];
+  this.tables = tablesOf(page);
   this.lang = lang || phoneLanguage();
 }
 

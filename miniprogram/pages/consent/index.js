@@ -16,6 +16,7 @@
 const api = require("../../utils/api.js");
 const { Translator } = require("../../utils/i18n.js");
 const { tokenFrom } = require("../../utils/links.js");
+const subscription = require("../../utils/subscribe.js");
 
 const CHINA_MS = 8 * 3600 * 1000;
 
@@ -40,6 +41,7 @@ Component({
     error: "",
     busy: false,
     standing: { shown: false, list: [], revoked: false, revoking: false },
+    subscribe: { offered: false, text: "" },
   },
 
   methods: {
@@ -113,6 +115,7 @@ Component({
         options: view.options.map(choice => ({ choice, label: this.t("option." + choice), place: view.places[choice] || "",
                                                primary: choice !== "reschedule" })),
         answeredText: answered ? this.answerText(view.answer) : "",
+        "subscribe.offered": answered && subscription.offered(),
         standing: {
           shown: view.standing.length > 0 || this.data.standing.revoked,
           list: view.standing.map(s => ({ id: s.id, text: this.choiceLabel(s.choice, s.place) +
@@ -128,6 +131,11 @@ Component({
       if (answer.day) text += "，" + this.t("done.day", { day: answer.day });
       if (answer.standing) text += this.t("done.standing");
       return text;
+    },
+
+    /** The next question in WeChat too (utils/subscribe.js). */
+    subscribeConsent() {
+      return subscription.ask().then(on => this.setData({ "subscribe.text": this.t(on ? "subscribe.on" : "subscribe.off") }));
     },
 
     onStanding(e) { this.setData({ standingChecked: (e.detail.value || []).indexOf("standing") >= 0 }); },

@@ -24,6 +24,7 @@ const { Translator } = require("../../utils/i18n.js");
 const STRINGS = require("../../utils/strings.js");
 const strokeCheck = require("../../utils/stroke-check.js");
 const { tokenFrom } = require("../../utils/links.js");
+const subscription = require("../../utils/subscribe.js");
 
 const RELATIONS = ["self", "family", "colleague", "guard", "locker", "other"];
 
@@ -74,6 +75,7 @@ Component({
     errors: {},
     busy: false,
     done: { title: "", code: "", receiptId: "" },
+    subscribe: { offered: false, text: "" },
   },
 
   methods: {
@@ -684,7 +686,13 @@ Component({
         screen: "done", step: "", locationHelp: false,
         done: { title: this.t(title), code: code.length === 8 ? code.slice(0, 4) + " " + code.slice(4) : code,
                 receiptId: result.receipt_id },
+        subscribe: { offered: subscription.offered(), text: "" },
       });
+    },
+
+    /** The next "nobody home" question in WeChat instead of an SMS (utils/subscribe.js). */
+    subscribeConsent() {
+      return subscription.ask().then(on => this.setData({ "subscribe.text": this.t(on ? "subscribe.on" : "subscribe.off") }));
     },
 
     copyCode() { wx.setClipboardData({ data: this.data.done.code.replace(/ /g, "") }); },
