@@ -24,6 +24,14 @@ function posts(since) {
   return calls.slice(since).filter(x => x.api === "request" && x.method === "POST" && /\/api\/v1\/consent\//.test(x.url));
 }
 
+/** One tap, one request, and the page shows the answer. */
+async function answerWith(page, choice) {
+  const before = calls.length;
+  await tap(page, choice);
+  assert.equal(posts(before).length, 1, "one tap, one request");
+  assert.equal(page.data.screen, "answered", page.data.error);
+}
+
 async function consentOf(number) {
   const got = await staffGet(srv, "/waybills/" + number + "/consent");
   assert.equal(got.status, 200);
@@ -63,11 +71,7 @@ test("the subscription message opens pages/consent: one tap answers, the audit s
   assert.deepEqual(first.data.options.map(o => [o.label, o.place]),
                    [["放快递柜", "世纪大道丰巢柜 A 区"], ["放驿站", "菜鸟驿站（世纪大道店）"], ["放门卫", ""], ["改天再送", ""]]);
 
-  // One tap, one request, answered.
-  const before = calls.length;
-  await tap(first, "station");
-  assert.equal(posts(before).length, 1);
-  assert.equal(first.data.screen, "answered", first.data.error);
+  await answerWith(first, "station");
   assert.equal(first.data.answeredText, "您选择了：放驿站 · 菜鸟驿站（世纪大道店）");
   // Next time in WeChat too? This consignee says no to WeChat's prompt.
   assert.equal(first.data.subscribe.offered, true);
@@ -109,10 +113,7 @@ test("the SMS link in options.q: 以后都这样 makes a standing consent for th
   assert.equal(page.data.screen, "ask");
   assert.equal(page.data.standing.shown, false, "no standing consent yet");
   page.instance.onStanding({ detail: { value: ["standing"] } });
-  const before = calls.length;
-  await tap(page, "guard");
-  assert.equal(posts(before).length, 1);
-  assert.equal(page.data.screen, "answered", page.data.error);
+  await answerWith(page, "guard");
   assert.equal(page.data.answeredText, "您选择了：放门卫（以后都这样放）");
   assert.equal(page.data.standing.shown, true);
   assert.equal(page.data.subscribe.offered, false, "no template configured, no offer");
