@@ -40,7 +40,8 @@ def assisted_sign_off(world, signature, photo):
     newest = world.get("/dev/sms-outbox").get_json()["items"][0]
     code = re.search(r"\b(\d{6})\b", newest["text"]).group(1)
     assert door.client.post(f"/api/v1/sign/{door.token}/otp/verify", json={"code": code}).status_code == 200
-    response = door.submit()
+    consents = {"notice_version": 0, "handwriting": True, "location": True}     # the default notice
+    response = door.submit(door.body(consents=consents))
     assert response.status_code == 201, response.get_json()
     return door, response.get_json()
 
