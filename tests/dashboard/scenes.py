@@ -47,7 +47,8 @@ def assisted_sign_off(world, signature, photo):
 
 
 def recognized_sign_off(world, make_door, case="genuine_boxes", mode="strict"):
-    """李明华 written one character per box under ``handwriting: recognized``."""
+    """李明华 written one character per box under ``handwriting: recognized`` (``case`` of
+    tests/data/recognition/cases.json: another writing, a look-alike, …)."""
     assert world.patch("/doc-types/default", {"policy": {"handwriting": "recognized",
                                                          "recognition": mode}}).status_code == 200
     with open(CASES, encoding="utf-8") as fh:
@@ -56,7 +57,10 @@ def recognized_sign_off(world, make_door, case="genuine_boxes", mode="strict"):
     signature = {"strokes": written["strokes"], "canvas": written["canvas"]}
     if written["boxes"]:
         signature["boxes"] = written["boxes"]
-    response = door.submit(door.body(signer={"name": written["expected"], "relation": "self"}, signature=signature))
+    for _ in range(3):       # lenient: a name that does not read is accepted at the third attempt
+        response = door.submit(door.body(signer={"name": written["expected"], "relation": "self"}, signature=signature))
+        if response.status_code != 422:
+            break
     assert response.status_code == 201, response.get_json()
     return door, response.get_json(), written
 

@@ -89,6 +89,18 @@ def test_evidence_shows_each_box_with_what_was_read(desk, world, make_door):
     assert_accessible(page, "evidence with handwriting")
     desk.screenshot("consent-evidence-handwriting", full_page=True)
 
+    # 季 for 李, three times in lenient mode: accepted, and the first box says it failed.
+    door, signed, _ = recognized_sign_off(world, make_door, case="lookalike_boxes", mode="lenient")
+    assert "name_not_recognized" in signed["anomalies"]
+    page.goto(f"/dashboard#/waybill/{door.number}")
+    expect(page.get_by_test_id("evidence-handwriting")).to_have_attribute("data-state", "failed")
+    expect(page.get_by_test_id("hw-verdict")).to_have_text("未通过：第 3 次书写后按宽松模式接受")
+    expect(page.locator("[data-testid=hw-box][data-status=failed]")).to_have_count(1)
+    first = page.get_by_test_id("hw-box").first
+    expect(first).to_have_attribute("data-status", "failed")
+    expect(first.get_by_test_id("hw-verified")).to_have_text("✘ 未通过")
+    expect(page.get_by_test_id("evidence-anomalies")).to_contain_text("签名与姓名不符")
+
 
 def test_reports_board_and_the_privacy_notice(desk, world, photo_jpeg, signature):
     page = desk.page
