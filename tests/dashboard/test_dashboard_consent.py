@@ -10,7 +10,7 @@ from delivery_sign.evidence import zinnia
 from tests.pages.axe import assert_accessible
 
 from .scenes import assisted_sign_off, consented_drop, recognized_sign_off, waiting_for_answer
-from .test_dashboard import log_in
+from .test_dashboard import log_in, no_chinese
 
 pytestmark = pytest.mark.browser
 
@@ -49,6 +49,13 @@ def test_evidence_of_a_drop_and_of_an_assisted_sign_off(desk, world, photo_jpeg,
     expect(page.get_by_test_id("chain-status")).to_have_attribute("data-state", "ok")
     assert_accessible(page, "evidence of a drop")
     desk.screenshot("consent-evidence-drop", full_page=True)
+    # In English, the drop and consent cards have no Chinese left (the vocabulary's words).
+    page.get_by_test_id("lang-toggle").click()
+    expect(page.get_by_test_id("drop-place")).to_have_text("With the doorman")
+    expect(page.get_by_test_id("consent-kind")).to_have_text("Consignee agreed (this parcel)")
+    no_chinese(page.get_by_test_id("evidence-drop"))
+    no_chinese(page.get_by_test_id("evidence-consent"))
+    page.get_by_test_id("lang-toggle").click()
 
     page.goto(f"/dashboard#/waybill/{door.number}")
     expect(page.get_by_test_id("assisted-declared")).to_have_text("是")
