@@ -4,7 +4,7 @@
  * Issue 14: a drop's place and the consent it relied on, an assisted sign-off and whose phone
  * proved it. Issue 13: the handwriting read box by box — each box's strokes drawn apart, and
  * the boxes outlined over the signature (the boxes the pad sent, signature.boxes; without
- * them equal columns over the ink, marked as estimated). */
+ * them each character's ink, split in equal columns, marked as estimated). */
 (function () {
   "use strict";
   var el = DSB.el, t = DSB.t;
@@ -129,12 +129,9 @@
     var strokes = normalize(signature.strokes), boxes = signature.boxes, estimated = !(boxes && boxes.length === n);
     if (!n || !strokes.length) return null;
     if (estimated) {
-      var x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-      strokes.forEach(function (s) { s.forEach(function (p) {
-        x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y); }); });
-      var w = (x1 - x0) / n || 1;
+      var all = inkBox(strokes), w = all.width / n;
       boxes = [];
-      for (var i = 0; i < n; i++) boxes.push({ x: x0 + i * w, y: y0, width: w, height: y1 - y0 || 1 });
+      for (var i = 0; i < n; i++) boxes.push({ x: all.x + i * w, y: all.y, width: w, height: all.height });
     }
     var groups = boxes.map(function () { return []; });
     strokes.forEach(function (s) {
@@ -149,7 +146,16 @@
       }
       groups[at].push(s);
     });
+    if (estimated) boxes = boxes.map(function (b, i) { return inkBox(groups[i]) || b; });    // tight around each character
     return { boxes: boxes, groups: groups, estimated: estimated };
+  }
+
+  /** The box around the strokes' points, 4 units of margin; null for none. */
+  function inkBox(strokes) {
+    var x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    strokes.forEach(function (s) { s.forEach(function (p) {
+      x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y); }); });
+    return x0 > x1 ? null : { x: x0 - 4, y: y0 - 4, width: x1 - x0 + 8, height: y1 - y0 + 8 };
   }
 
   /** One box's strokes, drawn alone at 96 px. */
@@ -157,7 +163,8 @@
     var size = 96, ratio = window.devicePixelRatio || 1, k = size / Math.max(box.width, box.height);
     var canvas = el("canvas", { class: "hw-ink", role: "img", "aria-label": label, width: size * ratio, height: size * ratio });
     var ctx = canvas.getContext("2d");
-    ctx.setTransform(k * ratio, 0, 0, k * ratio, -box.x * k * ratio, -box.y * k * ratio);
+    ctx.setTransform(k * ratio, 0, 0, k * ratio, ((size - box.width * k) / 2 - box.x * k) * ratio,
+                     ((size - box.height * k) / 2 - box.y * k) * ratio);     // centred
     ctx.lineCap = ctx.lineJoin = "round";
     ctx.lineWidth = 3 / k;
     ctx.strokeStyle = "#1a1a6e";

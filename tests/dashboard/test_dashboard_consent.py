@@ -91,7 +91,7 @@ def test_evidence_shows_each_box_with_what_was_read(desk, world, make_door):
     assert len(ink) == 3 and all(n > 200 for n in ink), ink
     source = page.get_by_test_id("hw-source")
     stored = world.get(f"/receipts/{signed['receipt_id']}").get_json()["evidence"]["signature"]
-    expect(source).to_contain_text("框为签收页所画" if stored.get("boxes") else "框按笔迹均分估计")
+    expect(source).to_contain_text("框为签收页所画" if stored.get("boxes") else "框由笔迹估计")
     expect(source).to_contain_text("按框")
     assert_accessible(page, "evidence with handwriting")
     desk.screenshot("consent-evidence-handwriting", full_page=True)
