@@ -82,8 +82,11 @@ def test_drop_without_consent_and_the_xlsx_sheet(world, photo_jpeg):
     assert not row["收件人同意时间 (Asia/Shanghai, UTC+08:00)"] and not row["协助签收"]
 
 
-def test_every_place_and_consent_code_has_words():
+def test_every_place_and_consent_code_has_words(client):
     for lang in vocabulary.LANGS:
         places = vocabulary.labels_of("drop_place", lang)
         assert [c for c in set(DROP_PLACES) | set(OPTIONS) if not places.get(c)] == []
         assert set(vocabulary.labels_of("consent_kind", lang)) == {"one_off", "standing", "none"}
+    en = client.get("/api/v1/labels?lang=en").get_json()
+    assert en["drop_place"]["guard"] == "With the doorman" and en["otp_to"]["receiver"] == "Receiver's phone"
+    assert set(en) == {"lang", *vocabulary.GROUPS}                 # the API serves every group
