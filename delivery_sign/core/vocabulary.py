@@ -99,6 +99,36 @@ GROUPS: dict[str, dict[str, tuple[str, str]]] = {
         "received": ("实收数量", "Received"),
         "damaged": ("破损数量", "Damaged"),
         "note": ("备注", "Note"),
+        "outcome": ("签收结果", "Outcome"),
+        "drop_place": ("放置位置", "Drop place"),
+        "consent_kind": ("放置依据", "Consent for the drop"),
+        "consent_answered_at": ("收件人同意时间", "Consent answered"),
+        "assisted": ("协助签收", "Assisted sign-off"),
+        "assisted_otp_to": ("验证码发送给", "Code sent to"),
+        "assisted_otp_phone": ("验证码手机", "Code phone"),
+    },
+    # Issue 14: where a parcel was left, the consent it relied on, whose phone proved an
+    # assisted sign-off.
+    "drop_place": {
+        "locker": ("快递柜", "Parcel locker"),
+        "station": ("驿站", "Parcel station"),
+        "door": ("门口", "At the door"),
+        "guard": ("门卫", "With the doorman"),
+        "neighbour": ("邻居处", "With a neighbour"),
+        "reschedule": ("改天派送", "Another day"),
+    },
+    "consent_kind": {
+        "one_off": ("收件人本次同意", "Consignee agreed (this parcel)"),
+        "standing": ("收件人长期授权", "Consignee's standing consent"),
+        "none": ("未经同意", "Without consent"),
+    },
+    "otp_to": {
+        "consignee": ("收货人手机", "Consignee's phone"),
+        "receiver": ("签收人手机", "Receiver's phone"),
+    },
+    "yes_no": {
+        "yes": ("是", "Yes"),
+        "no": ("否", "No"),
     },
     "sheet": {
         "waybills": ("运单", "Waybills"),

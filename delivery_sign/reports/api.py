@@ -54,7 +54,10 @@ def export_waybills(args):
     ``lang=zh|en`` (default: the tenant's language) words headers and values (statuses,
     relations, anomalies, doc type, org unit and courier names) and gives times in the
     tenant's time zone, named in the headers; XLSX has a second sheet, one row per item
-    line (shipped, received, damaged, note). ``lang=codes``: codes and UTC times, as before."""
+    line (shipped, received, damaged, note). ``lang=codes``: codes and UTC times, as before.
+    After the earlier columns: ``outcome, drop_place, consent_kind, consent_answered_at,
+    assisted, assisted_otp_to, assisted_otp_phone`` (a drop's place and the consent it relied
+    on; an assisted sign-off and whose phone its code went to, masked)."""
     principal = current()
     fmt = args.pop("format")
     wording = export.Wording.for_tenant(principal.tenant_id, args.pop("lang"))

@@ -10,6 +10,11 @@ An office reads it as words (``lang=zh|en``, the tenant's language by default): 
 names and values from core/vocabulary.py, names instead of codes, times in the tenant's
 zone with the zone in the time columns' headers. ``lang=codes`` is the integrator's
 export: codes, usernames and UTC ISO-8601 times under the code-named columns of before.
+
+Issue 14 adds columns at the end (nothing before them moves): the outcome (``dropped``
+among them), where a drop was left, the consent it relied on and when that was answered,
+and whether the sign-off was assisted on the courier's device, with whose phone the code
+went to (masked). The consent's answer time is read per batch, for the drops only.
 """
 import csv
 import io
@@ -17,15 +22,18 @@ import os
 import re
 import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, select
 
 from ..accounts.models import DocType, OrgUnit, Tenant, User
 from ..core import vocabulary
-from ..core.clock import isoformat, local_texter, zone_caption
+from ..consent.models import Drop
+from ..core.clock import isoformat, local_texter, to_naive_utc, zone_caption
 from ..core.masking import mask_phone
 from ..extensions import db
 from ..receipts.models import Receipt, ReceiptLine
+from ..signing.models import SignLink
 from ..waybills.models import Waybill, WaybillAnomaly, WaybillItem
 from ..waybills.services import filtered
 
@@ -33,9 +41,11 @@ BATCH = 2000
 CODES = "codes"
 HEADER = ["number", "status", "doc_type", "org_unit", "courier", "consignee_name", "consignee_phone",
           "consignee_address", "created_at", "out_for_delivery_at", "signed_at", "receipt_id", "signer",
-          "signer_relation", "anomalies", "reconciliation", "reconcile_note", "external_ref"]
+          "signer_relation", "anomalies", "reconciliation", "reconcile_note", "external_ref",
+          "outcome", "drop_place", "consent_kind", "consent_answered_at", "assisted", "assisted_otp_to",
+          "assisted_otp_phone"]
 ITEM_HEADER = ["number", "item_sku", "item_name", "item_unit", "shipped", "received", "damaged", "note"]
-TIME_COLUMNS = frozenset({"created_at", "out_for_delivery_at", "signed_at"})
+TIME_COLUMNS = frozenset({"created_at", "out_for_delivery_at", "signed_at", "consent_answered_at"})
 
 
 @dataclass(frozen=True)
@@ -70,7 +80,9 @@ def _columns():
             User.username, User.display_name, Waybill.consignee_name, Waybill.consignee_phone,
             Waybill.consignee_address, Waybill.created_at, Waybill.out_for_delivery_at, Waybill.signed_at,
             Waybill.receipt_public_id, Receipt.signer_name, Waybill.signer_relation, Waybill.has_anomalies,
-            Waybill.reconcile_decision, Waybill.reconcile_note, Waybill.external_ref)
+            Waybill.reconcile_decision, Waybill.reconcile_note, Waybill.external_ref,
+            Receipt.outcome, Drop.place, Drop.consent, SignLink.assisted, SignLink.otp_verified_whose,
+            SignLink.otp_verified_to)
 
 
 def batches(principal, filters, wording: Wording):
@@ -79,8 +91,11 @@ def batches(principal, filters, wording: Wording):
                     .join(DocType, DocType.id == Waybill.doc_type_id)
                     .outerjoin(OrgUnit, OrgUnit.id == Waybill.org_unit_id)
                     .outerjoin(User, User.id == Waybill.courier_id)
-                    .outerjoin(Receipt, Receipt.public_id == Waybill.receipt_public_id))
+                    .outerjoin(Receipt, Receipt.public_id == Waybill.receipt_public_id)
+                    .outerjoin(Drop, Drop.waybill_id == Waybill.id)
+                    .outerjoin(SignLink, SignLink.id == Receipt.link_id))
     row_of = _coded_row if wording.coded else _worded_row(wording)
+    extra = _consent_cells(wording)
     last_id = None
     while True:
         query = base if last_id is None else base.where(Waybill.id < last_id)
@@ -88,7 +103,9 @@ def batches(principal, filters, wording: Wording):
         if not batch:
             return
         anomalies = _anomalies([r[0] for r in batch if r.has_anomalies])
-        yield [(r[0], row_of(r, anomalies.get(r[0], ()))) for r in batch]
+        answered = _consents_answered([r.receipt_public_id for r in batch if r.consent not in (None, "none")])
+        yield [(r[0], row_of(r, anomalies.get(r[0], ())) + extra(r, answered.get(r.receipt_public_id)))
+               for r in batch]
         last_id = batch[-1][0]
         db.session.expunge_all()
 
@@ -103,7 +120,7 @@ def rows(principal, filters, wording: Wording | None = None):
 
 def _coded_row(r, anomalies):
     (_, number, status, doc_type, _, unit, _, courier, _, name, phone, address, created, dispatched, signed,
-     receipt_id, signer, relation, _, decision, note, external_ref) = r
+     receipt_id, signer, relation, _, decision, note, external_ref) = r[:22]
     return [number, status, doc_type, unit or "", courier or "", name, mask_phone(phone), address,
             isoformat(created), isoformat(dispatched) or "", isoformat(signed) or "", receipt_id or "",
             signer or "", relation or "", " ".join(anomalies), decision or "", note or "", external_ref or ""]
@@ -117,13 +134,46 @@ def _worded_row(wording: Wording):
 
     def row(r, anomalies):
         (_, number, status, _, doc_type, _, unit, username, display_name, name, phone, address, created,
-         dispatched, signed, receipt_id, signer, relation, _, decision, note, external_ref) = r
+         dispatched, signed, receipt_id, signer, relation, _, decision, note, external_ref) = r[:22]
         return [number, statuses.get(status, status), doc_type, unit or "", display_name or username or "", name,
                 mask_phone(phone), address, local(created), local(dispatched), local(signed), receipt_id or "", signer or "",
                 relations.get(relation, relation) if relation else "",
                 glue.join(kinds.get(code, code) for code in anomalies),
                 decisions.get(decision, decision) if decision else "", note or "", external_ref or ""]
     return row
+
+
+def _consent_cells(wording: Wording):
+    """The issue-14 cells of a row: outcome, drop place, consent kind and answer time,
+    assisted, whose phone the code went to and that phone (masked)."""
+    if wording.coded:
+        def cells(r, answered):
+            return [r.outcome or "", r.place or "", r.consent or "", isoformat(answered) or "",
+                    "true" if r.assisted else ("false" if r.outcome else ""),
+                    (r.otp_verified_whose or "") if r.assisted else "",
+                    (mask_phone(r.otp_verified_to) or "") if r.assisted else ""]
+        return cells
+    lang, local = wording.lang, local_texter(wording.zone)
+    outcomes, places = vocabulary.labels_of("outcome", lang), vocabulary.labels_of("drop_place", lang)
+    kinds, whose = vocabulary.labels_of("consent_kind", lang), vocabulary.labels_of("otp_to", lang)
+    yes = vocabulary.label("yes_no", "yes", lang)
+
+    def cells(r, answered):
+        return [outcomes.get(r.outcome, r.outcome or ""), places.get(r.place, r.place or ""),
+                kinds.get(r.consent, r.consent or ""), local(answered), yes if r.assisted else "",
+                whose.get(r.otp_verified_whose, r.otp_verified_whose or "") if r.assisted else "",
+                (mask_phone(r.otp_verified_to) or "") if r.assisted else ""]
+    return cells
+
+
+def _consents_answered(receipt_ids):
+    """receipt public id → when the consent a drop relied on was answered (its evidence)."""
+    if not receipt_ids:
+        return {}
+    answered = Receipt.evidence[("consent", "answered_at")].as_string()
+    found = db.session.execute(select(Receipt.public_id, answered).where(Receipt.public_id.in_(receipt_ids)))
+    return {public_id: to_naive_utc(datetime.fromisoformat(value.replace("Z", "+00:00")))
+            for public_id, value in found if value}
 
 
 def _anomalies(ids):

@@ -68,6 +68,10 @@ class LabelsSchema(StrictSchema):
     decision = _codes()
     column = _codes()
     sheet = _codes()
+    drop_place = _codes()
+    consent_kind = _codes()
+    otp_to = _codes()
+    yes_no = _codes()
 
 
 class AuditEventSchema(StrictSchema):

@@ -1,10 +1,11 @@
 /* Tenant administration (role admin): users, org units, doc types and their sign-off
- * policies, API keys (the key is shown once), webhooks with their delivery log. A key or
+ * policies, API keys (the key is shown once), webhooks with their delivery log, and the
+ * privacy notice recipients are shown (issue 19: each edit publishes a new version). A key or
  * secret shown once survives a language switch (the clean-up hands it back as the memo). */
 (function () {
   "use strict";
   var el = DSB.el, t = DSB.t;
-  var TABS = ["users", "org-units", "doc-types", "api-keys", "webhooks"];
+  var TABS = ["users", "org-units", "doc-types", "api-keys", "webhooks", "notice"];
   var EVENTS = ["waybill.signed", "waybill.partially_signed", "waybill.refused", "receipt.pdf_ready", "waybill.reconciled"];
   // [field, choices or kind]; the words are "pol.<field>" and "pol.<field>.<choice>".
   var POLICY = [
@@ -305,6 +306,41 @@
     }
 
     function showSecret(h) { DSB.clear(once).appendChild(shownOnce(t("hook.secret"), h.secret, "new-hook-secret")); }
+  };
+
+  PANELS.notice = function (box) {
+    var err = errorBox(), current = el("p", { class: "meta", dataset: { testid: "notice-current" } }), history = el("div");
+    var text = el("textarea", { id: "notice-text", rows: 8, minLength: 20, maxLength: 4000, required: true, class: "notice-text",
+                                dataset: { testid: "notice-text" } });
+    box.appendChild(el("form", { class: "card", on: { submit: publish } }, el("h2", { text: t("adm.notice") }), current,
+      el("label", { for: "notice-text", text: t("notice.text") }), text, err,
+      el("button", { type: "submit", class: "btn primary", text: t("notice.publish"), dataset: { testid: "notice-publish" } })));
+    box.appendChild(history);
+    load();
+
+    function load() {
+      DSB.api("GET", "/privacy/notice").then(function (notice) {
+        var v = notice.current.version;
+        current.textContent = v ? t("notice.current", { v: v }) + " · " + DSB.localTime(notice.current.created_at) : t("notice.default");
+        current.dataset.version = String(v);
+        text.value = notice.current.text;
+        DSB.clear(history).appendChild(el("section", { class: "card" }, el("h2", { text: t("notice.history") }),
+          table([t("notice.version"), t("col.time"), t("notice.by"), t("notice.body")], notice.history.map(function (n) {
+            return el("tr", { dataset: { testid: "notice-row", version: String(n.version) } }, el("td", { class: "num", text: String(n.version) }),
+              el("td", { class: "time", text: DSB.localTime(n.created_at) }), el("td", { text: n.created_by || "—" }),
+              el("td", { class: "notice-cell", text: n.text }));
+          }), "notice-table")));
+      }).catch(fail(err));
+    }
+
+    function publish(e) {
+      e.preventDefault();
+      err.hidden = true;
+      DSB.api("POST", "/privacy/notice", { text: text.value.trim() }).then(function (n) {
+        DSB.toast(t("notice.published", { v: n.version }), "ok");
+        load();
+      }).catch(fail(err));
+    }
   };
 
   DSB.views.admin = function (root, args, memo) {

@@ -1,5 +1,6 @@
 /* The day board: today's waybills by status and by org unit, today's sign-offs as they come
- * in, and the anomalies that still need a dispatcher's review (not yet reconciled). Each part
+ * in, the anomalies that still need a dispatcher's review (not yet reconciled), and the
+ * waybills whose consignee was asked how to deliver and has not answered. Each part
  * keeps itself current (DSB.poll: If-None-Match every few seconds, 304 while unchanged). */
 (function () {
   "use strict";
@@ -18,9 +19,11 @@
                     el("h2", { id: "board-latest-title", text: t("board.latest") }));
     var review = el("section", { class: "card wide", dataset: { testid: "board-review" }, "aria-labelledby": "board-review-title" },
                     el("h2", { id: "board-review-title", text: t("board.review") }));
+    var waiting = el("section", { class: "card wide", dataset: { testid: "board-waiting" }, "aria-labelledby": "board-waiting-title" },
+                     el("h2", { id: "board-waiting-title", text: t("board.waiting") }));
     root.appendChild(el("h1", { class: "visually-hidden", text: t("nav.board") }));
     root.appendChild(el("p", { class: "meta live", text: t("board.live", { s: POLL_S }) }));
-    root.appendChild(el("div", { class: "board" }, counts, units, latest, review));
+    root.appendChild(el("div", { class: "board" }, counts, units, latest, review, waiting));
 
     function body(section) {       // everything of a card but its heading
       while (section.children.length > 1) section.removeChild(section.lastChild);
@@ -78,6 +81,18 @@
       if (page.next_cursor) review.appendChild(el("a", { href: "#/waybills/anomaly=any&reconciled=false", text: t("board.all") }));
     }
 
+    function showWaiting(report) {
+      body(waiting);
+      var rows = report.waiting_for_answer;
+      if (!rows.length) { waiting.appendChild(el("p", { class: "meta", text: t("board.noWaiting") })); return; }
+      waiting.appendChild(el("ul", { class: "review" }, rows.map(function (w) {
+        return el("li", { dataset: { testid: "waiting-item", number: w.number } },
+                  el("a", { href: "#/waybill/" + encodeURIComponent(w.number), text: w.number }),
+                  el("span", { class: "meta", text: " " + t("board.asked", { at: DSB.localTime(w.asked_at) }) + " · " +
+                                                t("board.expires", { at: DSB.localTime(w.expires_at) }) }));
+      })));
+    }
+
     function failed(section) {
       return function (e) { body(section).appendChild(el("p", { class: "error", role: "alert", text: e.message })); };
     }
@@ -92,6 +107,7 @@
                                                     limit: 10 }), POLL_S, showLatest, failed(latest)));
       stops.push(DSB.poll("/waybills" + DSB.query({ anomaly: "any", reconciled: "false", limit: 50 }), POLL_S, showReview,
                           failed(review)));
+      stops.push(DSB.poll("/reports/consent", POLL_S, showWaiting, failed(waiting)));
     });
     return function () { stops.forEach(function (stop) { stop(); }); stops = null; };
   };

@@ -187,10 +187,11 @@
 
   /** The codes of the API, in the order the filters list them; their words are "<kind>.<code>". */
   var CODES = {
-    status: ["created", "assigned", "out_for_delivery", "signed", "partially_signed", "refused", "cancelled"],
+    status: ["created", "assigned", "out_for_delivery", "signed", "partially_signed", "refused", "dropped", "cancelled"],
     anomaly: ["signer_not_consignee", "outside_geofence", "no_location", "low_location_accuracy", "weak_signature",
               "robotic_signature", "replayed_signature", "duplicate_photo", "blurry_photo", "dark_photo",
-              "signed_on_courier_device", "partial_delivery", "refused", "late_signature", "courier_far_from_signer"],
+              "signed_on_courier_device", "partial_delivery", "refused", "late_signature", "courier_far_from_signer",
+              "name_not_recognized", "dropped_without_consent"],
   };
 
   /** label("status", "signed") → "已签收" / "Signed"; a code without words is shown as it is. */

@@ -1,6 +1,10 @@
 /* The evidence of one sign-off (#/waybill/<number>): the signature replayed stroke by stroke
  * at the speed it was written, photos, location and distance, anomalies in words, the PDF,
- * and the waybill's audit timeline with the verification state of the tenant's hash chain. */
+ * and the waybill's audit timeline with the verification state of the tenant's hash chain.
+ * Issue 14: a drop's place and the consent it relied on, an assisted sign-off and whose phone
+ * proved it. Issue 13: the handwriting read box by box — each box's strokes drawn apart, and
+ * the boxes outlined over the signature (the boxes the pad sent, signature.boxes; without
+ * them each character's ink, split in equal columns, marked as estimated). */
 (function () {
   "use strict";
   var el = DSB.el, t = DSB.t;
@@ -55,6 +59,11 @@
     var ctx = this.canvas.getContext("2d");
     ctx.setTransform(this.scale, 0, 0, this.scale, 0, 0);
     ctx.clearRect(0, 0, this.width, this.height);
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = "#8a94a6";
+    ctx.lineWidth = 1;
+    (this.boxes || []).forEach(function (b) { ctx.strokeRect(b.x, b.y, b.width, b.height); });
+    ctx.setLineDash([]);
     ctx.lineCap = ctx.lineJoin = "round";
     ctx.strokeStyle = ctx.fillStyle = "#1a1a6e";
     return ctx;
@@ -112,6 +121,89 @@
   function field(name, value, testid) {
     return [el("dt", { text: name }), el("dd", { text: value === null || value === undefined || value === "" ? "—" : String(value),
                                                   dataset: testid ? { testid: testid } : {} })];
+  }
+
+  /** Each character's box and the strokes in it: a stroke belongs to the box holding most
+   * of its points, else to the nearest (signing's rule). null without strokes. */
+  function charBoxes(signature, n) {
+    var strokes = normalize(signature.strokes), boxes = signature.boxes, estimated = !(boxes && boxes.length === n);
+    if (!n || !strokes.length) return null;
+    if (estimated) {
+      var all = inkBox(strokes), w = all.width / n;
+      boxes = [];
+      for (var i = 0; i < n; i++) boxes.push({ x: all.x + i * w, y: all.y, width: w, height: all.height });
+    }
+    var groups = boxes.map(function () { return []; });
+    strokes.forEach(function (s) {
+      var counts = boxes.map(function (b) {
+        return s.filter(function (p) { return p.x >= b.x && p.x <= b.x + b.width && p.y >= b.y && p.y <= b.y + b.height; }).length;
+      });
+      var at = counts.indexOf(Math.max.apply(null, counts));
+      if (!counts[at]) {
+        var cx = s.reduce(function (a, p) { return a + p.x; }, 0) / s.length, cy = s.reduce(function (a, p) { return a + p.y; }, 0) / s.length;
+        var d = boxes.map(function (b) { return Math.hypot(cx - b.x - b.width / 2, cy - b.y - b.height / 2); });
+        at = d.indexOf(Math.min.apply(null, d));
+      }
+      groups[at].push(s);
+    });
+    if (estimated) boxes = boxes.map(function (b, i) { return inkBox(groups[i]) || b; });    // tight around each character
+    return { boxes: boxes, groups: groups, estimated: estimated };
+  }
+
+  /** The box around the strokes' points, 4 units of margin; null for none. */
+  function inkBox(strokes) {
+    var x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
+    strokes.forEach(function (s) { s.forEach(function (p) {
+      x0 = Math.min(x0, p.x); x1 = Math.max(x1, p.x); y0 = Math.min(y0, p.y); y1 = Math.max(y1, p.y); }); });
+    return x0 > x1 ? null : { x: x0 - 4, y: y0 - 4, width: x1 - x0 + 8, height: y1 - y0 + 8 };
+  }
+
+  /** One box's strokes, drawn alone at 96 px. */
+  function boxCanvas(box, strokes, label) {
+    var size = 96, ratio = window.devicePixelRatio || 1, k = size / Math.max(box.width, box.height);
+    var canvas = el("canvas", { class: "hw-ink", role: "img", "aria-label": label, width: size * ratio, height: size * ratio });
+    var ctx = canvas.getContext("2d");
+    ctx.setTransform(k * ratio, 0, 0, k * ratio, ((size - box.width * k) / 2 - box.x * k) * ratio,
+                     ((size - box.height * k) / 2 - box.y * k) * ratio);     // centred
+    ctx.lineCap = ctx.lineJoin = "round";
+    ctx.lineWidth = 3 / k;
+    ctx.strokeStyle = "#1a1a6e";
+    strokes.forEach(function (s) {
+      ctx.beginPath();
+      s.forEach(function (p, i) { if (i) ctx.lineTo(p.x, p.y); else ctx.moveTo(p.x, p.y); });
+      if (s.length === 1) ctx.lineTo(s[0].x + 0.5, s[0].y);
+      ctx.stroke();
+    });
+    return canvas;
+  }
+
+  function handwritingCard(hw, found) {
+    var state = hw.recognized === null ? "na" : hw.recognized ? "ok" : "failed", engine = hw.engine || {};
+    return el("section", { class: "card wide", dataset: { testid: "evidence-handwriting", state: state } },
+      el("h2", { text: t("hw.title") }),
+      el("p", { class: state === "failed" ? "warn" : state === "ok" ? "ok" : "meta", dataset: { testid: "hw-verdict" },
+                text: t("hw." + state, { n: hw.attempts, mode: t("hw.mode." + hw.mode) }) }),
+      el("div", { class: "hw-boxes" }, (hw.chars || []).map(function (c, i) {
+        var score = c.score === null || c.score === undefined ? "—" : c.score.toFixed(2);
+        return el("figure", { class: "hw-box hw-" + c.status, dataset: { testid: "hw-box", index: String(i), status: c.status } },
+          found ? boxCanvas(found.boxes[i], found.groups[i], t("hw.ink", { i: i + 1, c: c.expected })) : null,
+          el("figcaption", null, el("strong", { class: "hw-expected", text: c.expected }),
+            el("dl", { class: "facts" }, field(t("hw.best"), c.best, "hw-best"), field(t("hw.rank"), c.rank, "hw-rank"),
+              field(t("hw.score"), score, "hw-score"), field(t("hw.verified"), t("hw.st." + c.status), "hw-verified"))));
+      })),
+      el("p", { class: "meta", dataset: { testid: "hw-source" }, text: (found ? t(found.estimated ? "hw.estimated" : "hw.sent") + " · " : "") +
+        t("hw.engine", { how: t("hw.seg." + hw.segmentation), zinnia: engine.zinnia ? engine.model || "zinnia" : t("hw.off"), verifier: engine.verifier || "—" }) }));
+  }
+
+  function consentCard(c) {
+    var card = el("section", { class: "card", dataset: { testid: "evidence-consent", kind: c ? c.kind : "none" } }, el("h2", { text: t("ev.consent") }));
+    card.appendChild(c ? el("dl", { class: "facts" },
+      field(t("column.consent_kind"), DSB.label("consent_kind", c.kind), "consent-kind"),
+      field(t("ev.consentChoice"), DSB.label("drop_place", c.choice), "consent-choice"), field(t("ev.consentPlace"), c.place, "consent-place"),
+      field(t("column.consent_answered_at"), DSB.localTime(c.answered_at), "consent-at"),
+      field(t("ev.consentAsk"), t("ev.consentVia", { channel: t("ev.ch." + c.channel), to: c.sent_to || "—", id: c.request }), "consent-sms"),
+      field(t("ev.auditSeq"), c.audit_seq)) : el("p", { class: "warn", text: DSB.label("consent_kind", "none"), dataset: { testid: "consent-kind" } }));
+    return card;
   }
 
   function metres(m) {
@@ -220,14 +312,33 @@
       var ev = receipt.evidence || {};
       var signer = ev.signer || {}, loc = ev.location || {}, times = ev.times || {};
 
-      // Signature with replay.
-      replay = new SignatureReplay(ev.signature || {});
-      var info = el("p", { class: "meta", text: t("ev.strokes", { strokes: replay.strokes.length,
-        points: replay.strokes.reduce(function (n, s) { return n + s.length; }, 0), s: (replay.duration / 1000).toFixed(1) }) });
-      var button = el("button", { type: "button", class: "btn primary", text: t("ev.replay"), dataset: { testid: "evidence-replay" },
-                                  on: { click: function () { button.disabled = true; replay.replay(function () { button.disabled = false; }); } } });
-      replay.drawAll();
-      main.appendChild(el("section", { class: "card" }, el("h2", { text: t("ev.signature") }), replay.canvas, el("div", { class: "row" }, button, info)));
+      var hw = (ev.checks || {}).handwriting, drop = ev.drop;
+      if (drop) {
+        // A drop has no signer: where it was left, by whom, on what consent.
+        main.appendChild(el("section", { class: "card", dataset: { testid: "evidence-drop", place: drop.place } }, el("h2", { text: t("ev.drop") }),
+          el("dl", { class: "facts" }, field(t("column.drop_place"), DSB.label("drop_place", drop.place), "drop-place"),
+            field(t("ev.consentPlace"), drop.place_name, "drop-name"), field(t("ev.dropCode"), drop.place_code),
+            field(t("ev.dropBy"), actorText(drop.by)))));
+      } else {
+        // Signature with replay.
+        replay = new SignatureReplay(ev.signature || {});
+        var found = hw && charBoxes(ev.signature || {}, (hw.chars || []).length);
+        if (found) replay.boxes = found.boxes;
+        var info = el("p", { class: "meta", text: t("ev.strokes", { strokes: replay.strokes.length,
+          points: replay.strokes.reduce(function (n, s) { return n + s.length; }, 0), s: (replay.duration / 1000).toFixed(1) }) });
+        var button = el("button", { type: "button", class: "btn primary", text: t("ev.replay"), dataset: { testid: "evidence-replay" },
+                                    on: { click: function () { button.disabled = true; replay.replay(function () { button.disabled = false; }); } } });
+        replay.drawAll();
+        main.appendChild(el("section", { class: "card" }, el("h2", { text: t("ev.signature") }), replay.canvas, el("div", { class: "row" }, button, info)));
+      }
+      if (drop || ev.consent) main.appendChild(consentCard(ev.consent));
+      if (ev.assisted) {
+        main.appendChild(el("section", { class: "card", dataset: { testid: "evidence-assisted" } }, el("h2", { text: t("column.assisted") }),
+          el("dl", { class: "facts" }, field(t("ev.declared"), t(ev.assisted.declared ? "ev.declaredYes" : "ev.declaredNo"), "assisted-declared"),
+            field(t("column.assisted_otp_to"), DSB.label("otp_to", ev.assisted.otp_to), "assisted-otp-to"),
+            field(t("column.assisted_otp_phone"), ev.assisted.otp_phone_masked, "assisted-phone"))));
+      }
+      if (hw) main.appendChild(handwritingCard(hw, found));
 
       // Signer and anomalies.
       var anomalies = ev.anomalies || w.anomalies || [];
@@ -239,7 +350,9 @@
           field(t("ev.signerPhone"), signer.phone_masked), field(t("ev.refuseReason"), ev.refuse_reason, "evidence-refuse-reason"),
           field(t("ev.submitted"), DSB.localTime(times.submitted_at)), field(t("ev.opened"), DSB.localTime(times.link_opened_at)),
           field(t("ev.otp"), times.otp_verified_at ? t("ev.otpVerified", { time: DSB.localTime(times.otp_verified_at) }) : t("ev.otpNotRequired")),
-          field(t("ev.client"), ev.client ? [ev.client.platform, ev.client.ip].filter(Boolean).join(" · ") : null)),
+          field(t("ev.client"), ev.client ? [ev.client.platform, ev.client.ip].filter(Boolean).join(" · ") : null),
+          field(t("ev.privacy"), ev.consents && ev.consents.recorded ? t("ev.privacyGiven", { v: ev.consents.notice_version,
+                hw: t(ev.consents.handwriting ? "ev.declaredYes" : "ev.declaredNo"), loc: t(ev.consents.location ? "ev.declaredYes" : "ev.declaredNo") }) : null, "evidence-privacy")),
         el("h3", { text: t("ev.anomalies") }),
         anomalies.length ? el("ul", { class: "anomaly-list", dataset: { testid: "evidence-anomalies" } }, anomalies.map(function (c) {
           return el("li", { dataset: { code: c }, text: DSB.label("anomaly", c) });

@@ -1,12 +1,14 @@
 /* Reports: GET /reports/summary drawn as SVG bar charts by this file (no chart library) —
  * sign-offs per group split 本人 / 他人代收, the signer-relation share, anomaly rates — and
- * the same numbers as a table, downloadable as CSV. A language switch redraws it with the
+ * the same numbers as a table, downloadable as CSV; from GET /reports/consent, the drops by
+ * place and the consent they relied on, and the assisted sign-offs (issue 14). A language switch redraws it with the
  * same dates and grouping (handed back by the clean-up as the memo). */
 (function () {
   "use strict";
   var el = DSB.el, svg = DSB.svg, t = DSB.t;
   var GROUPS = ["day", "org_unit", "courier", "doc_type", "relation"];
-  var DONE = ["signed", "partially_signed", "refused"];
+  var DONE = ["signed", "partially_signed", "refused", "dropped"];
+  var KINDS = ["one_off", "standing", "none"];
   var W = 760, H = 280, LEFT = 44, RIGHT = 10, TOP = 16, BOTTOM = 64;
   var FORMULA = /(^|;)(?=[\t\r\n]|[\s\u0000-\u001f\u007f]*[=+\-@\uff1d\uff0b\uff0d\uff20])/g;
 
@@ -98,13 +100,15 @@
     function load() {
       var q = DSB.query({ group_by: group.value, from: DSB.dayStart(from.value), to: DSB.dayStart(to.value, 1) });
       load.last = q;
-      Promise.all([DSB.api("GET", "/reports/summary" + q), DSB.loadNames()]).then(function (found) {
+      var range = DSB.query({ from: DSB.dayStart(from.value), to: DSB.dayStart(to.value, 1) });
+      Promise.all([DSB.api("GET", "/reports/summary" + q), DSB.loadNames(), DSB.api("GET", "/reports/consent" + range)]).then(function (found) {
         var summary = found[0];
         known = found[1];
         if (load.last !== q) return;
         rows = summary.rows;
         exportButton.disabled = !rows.length;
         draw(summary.group_by);
+        out.appendChild(consentCard(found[2]));
       }).catch(function (e) { DSB.clear(out).appendChild(el("p", { class: "error", text: e.message })); });
     }
 
@@ -145,6 +149,26 @@
           el("tbody", null, tableRows(by).map(function (cells) {
             return el("tr", { dataset: { testid: "report-row" } }, cells.map(function (c, i) { return el("td", { class: i ? "num" : "", text: String(c) }); }));
           }))))));
+    }
+
+    /** Drops: one row per place, one column per kind of consent; then the assisted count. */
+    function consentCard(report) {
+      var places = [], n = {};
+      report.drops.forEach(function (d) {
+        if (places.indexOf(d.place) < 0) places.push(d.place);
+        n[d.place + "/" + d.consent] = d.n;
+      });
+      return el("section", { class: "card wide", dataset: { testid: "report-consent" } }, el("h2", { text: t("rep.consent") }),
+        el("h3", { text: t("rep.drops") }),
+        places.length ? el("div", { class: "table-wrap", tabindex: 0 }, el("table", { class: "grid", dataset: { testid: "report-drops" } },
+          el("thead", null, el("tr", null, el("th", { scope: "col", text: t("column.drop_place") }), KINDS.map(function (k) {
+            return el("th", { scope: "col", class: "num", text: DSB.label("consent_kind", k) }); }))),
+          el("tbody", null, places.map(function (p) {
+            return el("tr", { dataset: { testid: "drop-row", place: p } }, el("th", { scope: "row", text: DSB.label("drop_place", p) }),
+              KINDS.map(function (k) { return el("td", { class: "num", dataset: { kind: k }, text: String(n[p + "/" + k] || 0) }); }));
+          })))) : el("p", { class: "meta", text: t("rep.noDrops") }),
+        el("p", { dataset: { testid: "report-assisted", n: String(report.assisted_sign_offs) },
+                  text: t("rep.assisted", { n: report.assisted_sign_offs }) }));
     }
 
     function tableHead() {

@@ -56,7 +56,7 @@ def test_every_view_fits_a_phone_and_passes_axe(phone_desk, world, make_door):
              ("evidence", f"#/waybill/{door.number}", "evidence-items"), ("reports", "#/reports", "report-table"),
              ("admin users", "#/admin/users", "user-row"), ("admin org units", "#/admin/org-units", None),
              ("admin doc types", "#/admin/doc-types", None), ("admin api keys", "#/admin/api-keys", None),
-             ("admin webhooks", "#/admin/webhooks", None)]
+             ("admin webhooks", "#/admin/webhooks", None), ("admin notice", "#/admin/notice", "notice-table")]
     for name, hash_, ready in views:
         page.goto(f"/dashboard{hash_}")
         if ready:
