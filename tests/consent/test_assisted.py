@@ -9,29 +9,9 @@ from sqlalchemy import select
 from delivery_sign.accounts.models import User
 from delivery_sign.extensions import db
 from tests.factories import Door
-from tests.fakes import FakeWechat, json_answer
+from tests.fakes import SubscribingWechat
 
 from .conftest import last_token, outbox
-
-
-class SubscribingWechat(FakeWechat):
-    """The fake WeChat, plus ``subscribeMessage.send`` (a user who never subscribed gets 43101)."""
-
-    def __init__(self):
-        self.subscribed = set()
-        self.messages = []
-        super().__init__()
-
-    def _handle(self, request):
-        if request["path"] == "/cgi-bin/message/subscribe/send":
-            if request["query"].get("access_token") != f"token-{self.tokens_issued}":
-                return json_answer(200, {"errcode": 40001, "errmsg": "invalid credential"})
-            message = json.loads(request["body"])
-            if message["touser"] not in self.subscribed:
-                return json_answer(200, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
-            self.messages.append(message)
-            return json_answer(200, {"errcode": 0, "errmsg": "ok"})
-        return super()._handle(request)
 
 
 @pytest.fixture
