@@ -1,4 +1,5 @@
-"""Fakes of outside servers, as real HTTP servers on loopback: WeChat and an SMS provider."""
+"""Fakes of outside servers, as real HTTP servers on loopback: WeChat (login, codes, subscription
+messages) and an SMS provider."""
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -76,6 +77,26 @@ class FakeWechat(FakeServer):
                 return json_answer(200, {"errcode": 40001, "errmsg": "invalid credential"})
             return 200, {"Content-Type": "image/png"}, self.PNG
         return json_answer(404, {"errcode": 404})
+
+
+class SubscribingWechat(FakeWechat):
+    """The fake WeChat, plus ``subscribeMessage.send`` (a user who never subscribed gets 43101)."""
+
+    def __init__(self):
+        self.subscribed = set()
+        self.messages = []
+        super().__init__()
+
+    def _handle(self, request):
+        if request["path"] == "/cgi-bin/message/subscribe/send":
+            if request["query"].get("access_token") != f"token-{self.tokens_issued}":
+                return json_answer(200, {"errcode": 40001, "errmsg": "invalid credential"})
+            message = json.loads(request["body"])
+            if message["touser"] not in self.subscribed:
+                return json_answer(200, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
+            self.messages.append(message)
+            return json_answer(200, {"errcode": 0, "errmsg": "ok"})
+        return super()._handle(request)
 
 
 class FakeSmsProvider(FakeServer):

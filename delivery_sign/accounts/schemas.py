@@ -196,6 +196,9 @@ class PolicySchema(StrictSchema):
     # Issue 14: the assisted sign-off on the courier's phone, and drops without an answer.
     assisted = fields.String(validate=validate.OneOf(("forbidden", "otp_required")))
     drop_without_consent = fields.String(validate=validate.OneOf(("refuse", "record")))
+    sign_later_ttl_s = fields.Integer(strict=True, validate=validate.Range(60, 7 * 24 * 3600), metadata={
+        "description": "A sign link sent by SMS (POST /sign-links/<token>/send) lives this long from the "
+                       "sending, never less than it had (default 86400)."})
     # Privacy (issue 19): whether a submit without ``consents`` is refused, and retention.
     consents = fields.String(validate=validate.OneOf(("optional", "required")), metadata={
         "description": "required: a submit without consents is 422 handwriting_consent_required; optional "

@@ -43,9 +43,8 @@ def consent_view(token):
 @blp.arguments(ConsentAnswerInSchema)
 @blp.response(200, ConsentViewSchema)
 def consent_answer(body, token):
-    """Answer once: ``{choice, place?, standing?, day?}``; a second answer 409, an expired link 410."""
-    client = {"ip": request.remote_addr, "user_agent": (request.user_agent.string or "")[:300]}
-    return services.answer(token, body, client)
+    """Answer once: ``{choice, place?, standing?, day?, client?}``; a second answer 409, an expired link 410."""
+    return services.answer(token, body, request.remote_addr, request.user_agent.string)
 
 
 @blp.route("/consent/<token>/standing/revoke", methods=["POST"])

@@ -26,6 +26,7 @@ from ..core.transactions import reading
 from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk, Receipt, ReceiptLine
 from ..receipts.tasks import RENDER_PDF
+from ..signing import links
 from ..signing.models import SignLink, SignLinkWaybill
 from ..signing.sweep import schedule_sweep
 from ..waybills.models import FINAL_STATUSES, Waybill
@@ -179,6 +180,7 @@ def drop(principal: Principal, number: str, body: dict, client_ip: str | None) -
     db.session.add(Drop(tenant_id=waybill.tenant_id, waybill_id=waybill.id, receipt_id=receipt.id, place=place,
                         consent=consent.kind if consent else "none", created_at=now))
     mark_dropped(waybill, public_id, anomalies, now)
+    links.retire_links_of(waybill, principal, "waybill_dropped")
     db.session.flush()
     jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=waybill.tenant_id,
                  dedupe_key=f"receipt-pdf:{receipt.id}")

@@ -82,10 +82,17 @@ class ConsentAnswerInSchema(StrictSchema):
     place = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
     standing = fields.Boolean(load_default=False, metadata={"description": "以后都这样放: for this address from now on"})
     day = fields.Date(load_default=None, allow_none=True, metadata={"description": "reschedule: the day (China)"})
+    client = fields.Nested(ClientSchema, load_default=dict,
+                           metadata={"description": "The page that answered, as the sign submit sends it"})
 
 
 class RevokedSchema(StrictSchema):
     revoked = fields.Integer()
+
+
+class AnsweredOnSchema(StrictSchema):
+    platform = fields.String(allow_none=True, metadata={"description": "h5 | miniprogram; null: not said"})
+    user_agent = fields.String(allow_none=True)
 
 
 class ConsentEvidenceSchema(StrictSchema):
@@ -98,6 +105,8 @@ class ConsentEvidenceSchema(StrictSchema):
     sent_to = fields.String()
     audit_seq = fields.Integer(allow_none=True)
     standing_id = fields.String(allow_none=True)
+    client = fields.Nested(AnsweredOnSchema, allow_none=True,
+                           metadata={"description": "The consignee's page that answered (no address)"})
 
 
 class LatestRequestSchema(StrictSchema):

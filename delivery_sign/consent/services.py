@@ -237,7 +237,12 @@ def _mask_number(number: str) -> str:
     return number if len(number) <= 6 else number[:2] + "*" * (len(number) - 6) + number[-4:]
 
 
-def answer(token: str, body: dict, client: dict) -> dict:
+MAX_USER_AGENT = 500
+
+
+def answer(token: str, body: dict, client_ip: str | None, header_user_agent: str | None) -> dict:
+    """Record the one answer. The page says which client it is (``client``, as the sign
+    submit does); a page older than that is known by its User-Agent header only."""
     request = find_request(token, for_update=True)
     state = state_of(request)
     if state == "answered":
@@ -272,6 +277,10 @@ def answer(token: str, body: dict, client: dict) -> dict:
     now = utcnow()
     request.choice, request.place, request.day = choice, place, day
     request.standing, request.answered_at = bool(body.get("standing")), now
+    sent = body.get("client") or {}
+    client = {"platform": sent.get("platform"),
+              "user_agent": (sent.get("user_agent") or header_user_agent or "")[:MAX_USER_AGENT] or None,
+              "time": sent.get("time"), "ip": client_ip}
     request.answer_client = client
     recorded = audit.record(request.tenant_id, "consent.answered", "consignee", f"waybill:{waybill.number}", {
         "request": request.public_id, "choice": choice, "place": place, "day": day.isoformat() if day else None,
@@ -329,11 +338,13 @@ class Consent:
     sent_to: str              # masked
     audit_seq: int | None
     standing_id: str | None = None
+    client: dict | None = None   # the page that answered: platform and user agent, never the address
 
     def evidence(self) -> dict:
         return {"kind": self.kind, "choice": self.choice, "place": self.place,
                 "answered_at": isoformat(self.answered_at), "request": self.request_id, "channel": self.channel,
-                "sent_to": self.sent_to, "audit_seq": self.audit_seq, "standing_id": self.standing_id}
+                "sent_to": self.sent_to, "audit_seq": self.audit_seq, "standing_id": self.standing_id,
+                "client": self.client}
 
     def label(self) -> str:
         """The PDF's words for how the consignee agreed: ``短信确认 12-01 18:02``."""
@@ -354,14 +365,22 @@ def consent_for(waybill: Waybill, now=None) -> Consent | None:
         if latest.choice == "reschedule":
             return None
         return Consent("one_off", latest.choice, latest.place, latest.answered_at, latest.public_id,
-                       latest.channel, latest.sent_to_masked, latest.answer_audit_seq)
+                       latest.channel, latest.sent_to_masked, latest.answer_audit_seq, client=_answered_on(latest))
     standing = active_standing(waybill.tenant_id, waybill.consignee_phone, waybill.consignee_address, now)
     if not standing:
         return None
     first = standing[0]
     origin = first.request
     return Consent("standing", first.choice, first.place, origin.answered_at, origin.public_id, origin.channel,
-                   origin.sent_to_masked, origin.answer_audit_seq, standing_id=first.public_id)
+                   origin.sent_to_masked, origin.answer_audit_seq, standing_id=first.public_id,
+                   client=_answered_on(origin))
+
+
+def _answered_on(request: ConsentRequest) -> dict:
+    """The answering client as the evidence shows it: the page, not its address (the IP
+    stays in the request's row and its audit event)."""
+    client = request.answer_client or {}
+    return {"platform": client.get("platform"), "user_agent": client.get("user_agent")}
 
 
 def courier_view(principal: Principal, number: str) -> dict:

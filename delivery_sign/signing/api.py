@@ -70,7 +70,8 @@ def sign_link_status(token):
     return {"state": links.state_of(link), "receipt_id": receipt.public_id if receipt else None,
             "outcome": receipt.outcome if receipt else None,
             "signer": {"name": receipt.signer_name, "relation": receipt.signer_relation} if receipt else None,
-            "expires_at": link.expires_at, "photos": recipient.photo_policy(link)}
+            "expires_at": link.expires_at, "photos": recipient.photo_policy(link),
+            "closed": None if receipt else links.closed_because(link)}
 
 
 @blp.route("/sign/<token>", methods=["GET"])

@@ -112,16 +112,21 @@ def _revoke_open_links(waybill_ids, now):
     return open_links
 
 
+def retire_links_of(waybill: Waybill, principal: Principal, reason: str) -> list[SignLink]:
+    """Retire the live sign links of a waybill that can no longer be signed for (cancelled,
+    dropped), in the caller's transaction: they stop being pending on the courier's screen."""
+    retired = _revoke_open_links([waybill.id], utcnow())
+    if retired:
+        audit.record_many(principal.tenant_id, [
+            ("link.revoked", principal.actor, f"link:{link.id}", {"reason": reason, "waybill": waybill.number})
+            for link in retired])
+    return retired
+
+
 @waybill_cancelled.connect
 def _retire_links_of_cancelled(waybill, principal):
     """Cancel retires the waybill's live links, in the cancelling transaction."""
-    now = utcnow()
-    retired = _revoke_open_links([waybill.id], now)
-    if retired:
-        audit.record_many(principal.tenant_id, [
-            ("link.revoked", principal.actor, f"link:{link.id}", {"reason": "waybill_cancelled",
-                                                                   "waybill": waybill.number})
-            for link in retired])
+    retire_links_of(waybill, principal, "waybill_cancelled")
 
 
 def token_exists(token: str) -> bool:
@@ -169,6 +174,15 @@ def undeliverable(link: SignLink) -> str | None:
     if "cancelled" in statuses:
         return "cancelled"
     return "completed" if statuses - set(DELIVERABLE) else None
+
+
+def closed_because(link: SignLink) -> str | None:
+    """For the courier's screen: ``cancelled``, ``dropped`` or ``completed`` when a waybill of
+    the link can no longer be delivered through it, ``None`` while all can."""
+    reason = undeliverable(link)
+    if reason == "completed" and any(w.status == "dropped" for w in link.waybills):
+        return "dropped"
+    return reason
 
 
 def check_deliverable(link: SignLink) -> None:

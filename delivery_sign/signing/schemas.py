@@ -49,6 +49,9 @@ class LinkStatusSchema(StrictSchema):
     signer = fields.Dict(allow_none=True)
     expires_at = UtcDateTime()
     photos = fields.Nested(PhotoPolicySchema)
+    closed = fields.String(allow_none=True, metadata={
+        "description": "cancelled | dropped | completed: why the link (state expired) can no longer be signed; "
+                       "null otherwise"})
 
 
 class QrQuerySchema(StrictSchema):

@@ -96,6 +96,10 @@ test("the subscription message opens pages/consent: one tap answers, the audit s
   assert.deepEqual([answered[0].data.choice, answered[0].data.place, answered[0].data.channel, answered[0].data.standing],
                    ["station", "菜鸟驿站（世纪大道店）", "wechat", false]);
   assert.equal(consent.audit_seq, answered[0].seq);
+  // The page says it is the mini-program, as pages/sign does on a submit.
+  assert.equal(answered[0].data.client.platform, "miniprogram");
+  assert.match(answered[0].data.client.user_agent, /^WeChat\//);
+  assert.equal(consent.client.platform, "miniprogram");
 
   // Opened again later: the answer, not the question; in English too.
   const again = await open(options);

@@ -81,6 +81,18 @@ function location(timeout) {
   });
 }
 
+/** Who is answering, as a submit's or a consent answer's `client` says it: WeChat's version,
+ * the phone's system and model, the base library. */
+function client() {
+  let userAgent = "WeChat";
+  try {
+    const info = wx.getSystemInfoSync();
+    userAgent = ("WeChat/" + (info.version || "?") + " " + (info.system || "") + " " + (info.model || "") +
+                 " SDK/" + (info.SDKVersion || "?")).slice(0, 500);
+  } catch (e) { /* an old base library: the bare name */ }
+  return { platform: "miniprogram", user_agent: userAgent, time: new Date().toISOString() };
+}
+
 function sleep(ms) { return new Promise(resolve => setTimeout(resolve, ms)); }
 
-module.exports = { settings, configure, request, upload, login, location, sleep };
+module.exports = { settings, configure, request, upload, login, location, client, sleep };

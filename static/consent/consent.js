@@ -147,6 +147,7 @@
     busy = true;
     $("#answer-error").hidden = true;
     $all("#choices button").forEach(function (b) { b.disabled = true; });
+    body.client = { platform: "h5", user_agent: navigator.userAgent.slice(0, 500), time: new Date().toISOString() };
     DS.request("POST", api, { json: body }).then(function (response) {
       if (response.status === 200) { view = response.body; render(); return; }
       if (response.status === 409) showError("error.answered");

@@ -25,6 +25,8 @@
       "photo.dark": "照片太暗，请重拍", "photo.blurry": "照片模糊，请重拍", "photo.duplicate": "这张照片和以前的签收重复，请重拍",
       "qr.show": "出示签收码", "qr.assisted": "收件人无法扫码或无法共享位置？可以在您的手机上为收件人代签（需收件人手机验证码）。",
       "qr.hint": "请收货人用手机扫码签收", "qr.left": "二维码剩余有效时间 {t}", "qr.expired": "二维码已过期",
+      "qr.closed.dropped": "包裹已按收货人同意放置，无需再签收", "qr.closed.cancelled": "运单已取消，无需签收",
+      "qr.closed.completed": "已完成，无需签收",
       "qr.renew": "重新生成二维码", "qr.back": "返回列表",
       "signed.signed": "已签收", "signed.partial": "部分签收", "signed.refused": "已拒收", "signed.receipt": "凭证号 {id}",
     },
@@ -46,6 +48,8 @@
       "photo.dark": "Too dark; please retake", "photo.blurry": "Blurry; please retake", "photo.duplicate": "Same as an earlier delivery's photo; please retake",
       "qr.show": "Show the sign QR", "qr.assisted": "Recipient cannot scan or share a location? You can sign them in on your phone (a code goes to the consignee's phone).",
       "qr.hint": "Ask the recipient to scan and sign", "qr.left": "QR valid for {t}", "qr.expired": "The QR code has expired",
+      "qr.closed.dropped": "The parcel was left where the consignee agreed; nothing to sign", "qr.closed.cancelled": "The waybill was cancelled; nothing to sign",
+      "qr.closed.completed": "Already completed; nothing to sign",
       "qr.renew": "New QR code", "qr.back": "Back to list",
       "signed.signed": "Signed", "signed.partial": "Partly signed", "signed.refused": "Refused", "signed.receipt": "Receipt {id}",
     },
@@ -446,7 +450,13 @@
     call("GET", "/sign-links/" + encodeURIComponent(current.token) + "/status").then(function (r) {
       if (link !== current) return;
       if (r.status === 200 && r.body.state === "signed") { signed(r.body); return; }
-      if (r.status === 200 && r.body.state === "expired") { expired(); $("#countdown").textContent = t("qr.expired"); return; }
+      if (r.status === 200 && r.body.state === "expired") {
+        // Closed by a drop or a cancel: say so, and offer no new QR for a parcel that is done.
+        expired();
+        $("#countdown").textContent = t(r.body.closed ? "qr.closed." + r.body.closed : "qr.expired");
+        $("#qr-renew").hidden = !!r.body.closed;
+        return;
+      }
       pollTimer = setTimeout(poll, 1000);
     }, function () { if (link === current) pollTimer = setTimeout(poll, 2000); });
   }

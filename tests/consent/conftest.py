@@ -88,3 +88,21 @@ def http_sms(app):
     app.config.update(saved)
     for provider in providers:
         provider.close()
+
+
+@pytest.fixture
+def move_clock(monkeypatch):
+    """``move_clock(timedelta)``: every ``core.clock.utcnow()`` reads that much later from now on
+    (the rate limiter's own clock does not move)."""
+    from datetime import datetime
+
+    from delivery_sign.core import clock
+
+    def move(by):
+        class Moved(datetime):
+            @classmethod
+            def now(cls, tz=None):
+                return datetime.now(tz) + by     # a plain datetime, as the drivers expect
+        monkeypatch.setattr(clock, "datetime", Moved)
+
+    return move

@@ -9,29 +9,9 @@ from sqlalchemy import select
 from delivery_sign.accounts.models import User
 from delivery_sign.extensions import db
 from tests.factories import Door
-from tests.fakes import FakeWechat, json_answer
+from tests.fakes import SubscribingWechat
 
 from .conftest import last_token, outbox
-
-
-class SubscribingWechat(FakeWechat):
-    """The fake WeChat, plus ``subscribeMessage.send`` (a user who never subscribed gets 43101)."""
-
-    def __init__(self):
-        self.subscribed = set()
-        self.messages = []
-        super().__init__()
-
-    def _handle(self, request):
-        if request["path"] == "/cgi-bin/message/subscribe/send":
-            if request["query"].get("access_token") != f"token-{self.tokens_issued}":
-                return json_answer(200, {"errcode": 40001, "errmsg": "invalid credential"})
-            message = json.loads(request["body"])
-            if message["touser"] not in self.subscribed:
-                return json_answer(200, {"errcode": 43101, "errmsg": "user refuse to accept the msg"})
-            self.messages.append(message)
-            return json_answer(200, {"errcode": 0, "errmsg": "ok"})
-        return super()._handle(request)
 
 
 @pytest.fixture
@@ -180,3 +160,47 @@ def test_consent_question_as_a_wechat_subscription_message(world, parcel, fake_w
 
 def test_wechat_channel_needs_wechat_configured(world, parcel):
     assert parcel.ask(wechat_openid="openid-consignee").status_code == 409
+
+
+def test_a_link_sent_to_sign_later_lives_a_day(app, world, door, move_clock):
+    from datetime import timedelta
+
+    from delivery_sign.core.audit import AuditEvent
+    from delivery_sign.core.jobs import Job
+
+    assert world.patch("/doc-types/default", {"policy": {"sign_later_ttl_s": 30}}).status_code == 422
+    assert world.patch("/doc-types/default", {"policy": {"sign_later_ttl_s": 8 * 24 * 3600}}).status_code == 422
+    assert world.patch("/doc-types/default", {"policy": {"sign_later_ttl_s": "1h"}}).status_code == 422
+    before = door.link["expires_at"]
+    sent = world.post(f"/sign-links/{door.token}/send", {}, who="courier1")
+    assert sent.status_code == 200
+    expires_at = sent.get_json()["expires_at"]
+    assert expires_at > before
+    with app.app_context():
+        event = db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id, event_type="link.sent").one()
+        assert event.data["expires_at"] == expires_at and event.data["extended_from"] == before
+        sweeps = db.session.query(Job).filter(Job.dedupe_key.like("sweep-link:%")).all()
+        assert any(job.run_after > event.created_at + timedelta(hours=24) for job in sweeps)
+    assert "前有效" in outbox(world)[0]["text"]
+
+    # That evening, long past the QR's 15 minutes, the link still opens and signs ...
+    move_clock(timedelta(hours=8))
+    assert door.view().status_code == 200
+    status = world.get(f"/sign-links/{door.token}/status", who="courier1").get_json()
+    assert status["state"] in ("pending", "opened") and status["expires_at"] == expires_at
+    # ... and a day later it has expired (the courier's own session has too, by then).
+    move_clock(timedelta(hours=24, minutes=1))
+    expired = door.view()
+    assert expired.status_code == 410 and expired.get_json()["type"].endswith("link-expired")
+
+
+def test_sign_later_ttl_is_the_doc_types(world, door, move_clock):
+    from datetime import timedelta
+
+    assert world.patch("/doc-types/default", {"policy": {"sign_later_ttl_s": 3 * 3600}}).status_code == 200
+    fresh = Door(world, door.signature, door.photo)     # the link keeps the policy it was made under
+    assert world.post(f"/sign-links/{fresh.token}/send", {}, who="courier1").status_code == 200
+    move_clock(timedelta(hours=2, minutes=50))
+    assert fresh.view().status_code == 200
+    move_clock(timedelta(hours=3, minutes=1))
+    assert fresh.view().status_code == 410

@@ -1,4 +1,5 @@
 """Consent requests through HTTP: the SMS, the one answer, bad input, standing consent and revocation."""
+import json
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -173,3 +174,34 @@ def test_standing_consent_is_per_tenant(world, other_world, parcel, photo_jpeg):
     parcel.answer(token, choice="guard", standing=True)
     stranger = Parcel(other_world, photo_jpeg)
     assert other_world.get(f"/waybills/{stranger.number}/consent", who="courier1").get_json()["consent"] is None
+
+
+def test_the_answer_records_the_page_that_gave_it(app, world, parcel, make_parcel):
+    from delivery_sign.core.audit import AuditEvent
+
+    token = parcel.asked()
+    assert parcel.answer(token, choice="station", client={"platform": "fax"}).status_code == 422
+    assert parcel.answer(token, choice="station", client={"user_agent": "x" * 501}).status_code == 422
+    client = {"platform": "miniprogram", "user_agent": "WeChat/8.0.50 iOS 17.5 iPhone15,2 SDK/3.5.0",
+              "time": "2026-12-01T10:02:00.000Z"}
+    assert parcel.answer(token, choice="station", client=client).status_code == 200
+
+    # In the audit chain, with the address it came from; in the drop's evidence, the page only.
+    with app.app_context():
+        event = db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id, event_type="consent.answered").one()
+        assert event.data["client"] == {**client, "ip": "127.0.0.1"}
+    shown = world.get(f"/waybills/{parcel.number}/consent", who="courier1").get_json()["consent"]
+    assert shown["client"] == {"platform": "miniprogram", "user_agent": client["user_agent"]}
+    dropped = parcel.drop(place="station")
+    assert dropped.status_code == 201 and dropped.get_json()["consent"]["client"]["platform"] == "miniprogram"
+    evidence = world.get(f"/receipts/{dropped.get_json()['receipt_id']}").get_json()["evidence"]
+    assert evidence["consent"]["client"] == shown["client"] and "127.0.0.1" not in json.dumps(evidence["consent"])
+
+    # A page from before the field says nothing of itself: its User-Agent header stands in.
+    older = make_parcel()
+    token = older.asked()
+    assert world.client.post(f"/api/v1/consent/{token}", json={"choice": "guard"},
+                             headers={"User-Agent": "Mozilla/5.0 (old page)"}).status_code == 200
+    shown = world.get(f"/waybills/{older.number}/consent", who="courier1").get_json()["consent"]
+    assert shown["client"] == {"platform": None, "user_agent": "Mozilla/5.0 (old page)"}
+    assert world.get("/audit/verify").get_json()["ok"] is True

@@ -10,7 +10,9 @@ def test_openapi_documents_consent_drops_and_assisted(client):
                          ("/api/v1/sign-links/{token}/send", "post"), ("/api/v1/waybills/{number}/consent", "get")):
         assert method in paths[path], path
     schemas = spec["components"]["schemas"]
-    assert set(schemas["ConsentAnswerIn"]["properties"]) == {"choice", "place", "standing", "day"}
+    assert set(schemas["ConsentAnswerIn"]["properties"]) == {"choice", "place", "standing", "day", "client"}
+    assert {"platform", "user_agent"} <= set(schemas["AnsweredOn"]["properties"])
+    assert "closed" in schemas["LinkStatus"]["properties"]
     assert {"place", "place_code", "photo_ids", "location"} <= set(schemas["DropIn"]["properties"])
     assert {"receipt_id", "status", "outcome", "consent"} <= set(schemas["DropOut"]["properties"])
     assert "assisted" in schemas["SignLinkIn"]["properties"]
@@ -18,6 +20,7 @@ def test_openapi_documents_consent_drops_and_assisted(client):
     policy = schemas["Policy"]["properties"]
     assert policy["assisted"]["enum"] == ["forbidden", "otp_required"]
     assert policy["drop_without_consent"]["enum"] == ["refuse", "record"]
+    assert (policy["sign_later_ttl_s"]["minimum"], policy["sign_later_ttl_s"]["maximum"]) == (60, 7 * 24 * 3600)
     drop_photo = paths["/api/v1/waybills/{number}/drop-photos"]["post"]["requestBody"]["content"]
     assert "multipart/form-data" in drop_photo
 

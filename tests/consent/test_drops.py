@@ -199,6 +199,30 @@ def test_a_sign_off_after_a_drop_is_410_completed(world, door):
     assert late.status_code == 410 and late.get_json()["type"].endswith("waybill-completed")
 
 
+def test_a_drop_closes_the_waybills_open_sign_links(app, world, door, make_door):
+    from delivery_sign.core.audit import AuditEvent
+
+    def status(token):
+        return world.get(f"/sign-links/{token}/status", who="courier1").get_json()
+
+    other = make_door()                     # another parcel of the round: its link stays as it was
+    assert status(door.token)["state"] == "pending" and status(door.token)["closed"] is None
+    parcel_like = Parcel(world, door.photo, number=door.number)
+    parcel_like.answer(parcel_like.asked(), choice="guard")
+    assert parcel_like.drop(place="guard").status_code == 201
+
+    # The courier's QR screen: no longer pending, and it says why.
+    closed = status(door.token)
+    assert closed["state"] == "expired" and closed["closed"] == "dropped" and closed["receipt_id"] is None
+    assert status(other.token)["state"] == "pending" and status(other.token)["closed"] is None
+    gone = door.view()
+    assert gone.status_code == 410 and gone.get_json()["type"].endswith("waybill-completed")
+    with app.app_context():
+        [event] = db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id, event_type="link.revoked").all()
+        assert event.data == {"reason": "waybill_dropped", "waybill": door.number}
+    assert world.get("/audit/verify").get_json()["ok"] is True
+
+
 def test_photos_of_a_drop_never_made_are_swept(app, world, parcel):
     from datetime import timedelta
 

@@ -26,9 +26,8 @@ from sqlalchemy import create_engine
 
 from delivery_sign.consent.models import ConsentRequest
 from delivery_sign.core.clock import utcnow
-from tests.consent.test_assisted import SubscribingWechat
 from tests.evidence.photo_fixtures import jpeg, scene
-from tests.fakes import FakeServer, json_answer
+from tests.fakes import FakeServer, SubscribingWechat, json_answer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)

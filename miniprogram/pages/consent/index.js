@@ -164,7 +164,7 @@ Component({
       if (this.data.busy) return Promise.resolve();
       this.setData({ busy: true });
       this.showError("");
-      return api.request("POST", this.path, { data: body }).then(r => {
+      return api.request("POST", this.path, { data: Object.assign({ client: api.client() }, body) }).then(r => {
         if (r.status === 200) { this.view = r.body; this.render(); return; }
         this.showError(r.status === 409 ? "error.answered" : r.status === 410 ? "error.expired" : "error.generic");
       }, () => this.showError("error.offline")).then(() => this.setData({ busy: false }));

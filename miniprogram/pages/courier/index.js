@@ -36,6 +36,7 @@ Component({
     qrSrc: "",
     countdown: "",
     expired: false,
+    closed: false,
     photos: { needed: false, hint: "", list: [], missing: 0 },
     banner: null,
   },
@@ -227,7 +228,7 @@ Component({
       const rules = created.photos || {};
       const first = rules.photos_by === "courier" && rules.photos_min > 0;
       this.setData({ screen: "qr", link: { token: created.token, url: created.url, waybills: created.waybills },
-                     qrSrc: created.qr_png + "?size=720", banner: null, expired: false, showPhotos: first, error: "" });
+                     qrSrc: created.qr_png + "?size=720", banner: null, expired: false, closed: false, showPhotos: first, error: "" });
       this.renderPhotos();
       this.tick();
       this.clock = setInterval(() => this.tick(), 1000);
@@ -250,7 +251,13 @@ Component({
       this.call("GET", "/sign-links/" + encodeURIComponent(current.token) + "/status").then(r => {
         if (this.link !== current) return;
         if (r.status === 200 && r.body.state === "signed") { this.signed(r.body); return; }
-        if (r.status === 200 && r.body.state === "expired") { clearInterval(this.clock); this.setData({ expired: true, countdown: this.t("qr.expired") }); return; }
+        if (r.status === 200 && r.body.state === "expired") {
+          // Closed by a drop or a cancel: say so, and offer no new QR for a parcel that is done.
+          clearInterval(this.clock);
+          this.setData({ expired: true, closed: !!r.body.closed,
+                         countdown: this.t(r.body.closed ? "qr.closed." + r.body.closed : "qr.expired") });
+          return;
+        }
         this.pollTimer = setTimeout(() => this.poll(), 1000);
       }, () => { if (this.link === current) this.pollTimer = setTimeout(() => this.poll(), 2000); });
     },

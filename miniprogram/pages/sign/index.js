@@ -587,14 +587,6 @@ Component({
       }, () => null);
     },
 
-    userAgent() {
-      try {
-        const info = wx.getSystemInfoSync();
-        return ("WeChat/" + (info.version || "?") + " " + (info.system || "") + " " + (info.model || "") +
-                " SDK/" + (info.SDKVersion || "?")).slice(0, 500);
-      } catch (e) { return "WeChat"; }
-    },
-
     submitBody(wechatCode) {
       this.save();
       const form = this.form, pad = this.pad();
@@ -609,7 +601,7 @@ Component({
         photo_ids: form.photos.filter(p => p.photo_id).map(p => p.photo_id),
         items: form.outcome === "partial" ? this.reportedItems() : [],
         refuse_reason: form.outcome === "refused" ? form.refuseReason.trim() : "",
-        client: { platform: "miniprogram", user_agent: this.userAgent(), time: new Date().toISOString() },
+        client: api.client(),
         wechat_code: wechatCode || undefined,
         consents: { notice_version: this.view.privacy.version, handwriting: !!form.consents.handwriting,
                     location: !!form.consents.location },

@@ -40,6 +40,8 @@ def test_one_tap_answers_and_standing_is_kept(world, parcel, phone, site):
     phone.screenshot("consent-answered")
     shown = world.get(f"/waybills/{parcel.number}/consent", who="courier1").get_json()
     assert shown["consent"]["choice"] == "guard"
+    # The page said which client answered: the H5 page, with the browser's user agent.
+    assert shown["consent"]["client"] == {"platform": "h5", "user_agent": page.evaluate("navigator.userAgent")}
     # Reloaded, the page shows the answer instead of asking again.
     page.reload()
     expect(page.get_by_test_id("consent-answered")).to_be_visible()

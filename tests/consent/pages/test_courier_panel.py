@@ -60,3 +60,6 @@ def test_ask_then_drop_with_the_consignees_consent(world, phone, tmp_path, photo
     evidence = world.get(f"/receipts/{waybill['receipt']['id']}").get_json()["evidence"]
     assert evidence["consent"]["choice"] == "guard" and len(evidence["photos"]) == 1
     assert evidence["location"]["raw"] is not None
+    # The QR screen of that parcel stops waiting: it says the parcel was left, and offers no new QR.
+    expect(page.get_by_test_id("qr-countdown")).to_have_text("包裹已按收货人同意放置，无需再签收")
+    expect(page.get_by_test_id("qr-renew")).to_be_hidden()
