@@ -140,7 +140,21 @@ module.exports = {
       "consent.handwriting": "同意采集我的手写签名及书写时间（敏感个人信息），仅用于证明本次签收",
       "err.handwriting_consent_required": "请先勾选上方的同意。不同意采集手写签名也可以：请告诉快递员，由他记录您不使用电子签名。",
       "err.location_consent": "本次签收需要您的位置，请勾选“同意记录签收位置”",
-      "err.notice_version_unknown": "个人信息告知已更新，请刷新页面后再签收"
+      "err.notice_version_unknown": "个人信息告知已更新，请刷新页面后再签收",
+      "signature.hint.boxes": "请一格写一个字：{name}",
+      "signature.box.clear": "重写",
+      "signature.box.clear.aria": "重写第{n}个字“{char}”",
+      "sep.numbers": "、",
+      "err.signature_name_mismatch": "第{n}个字“{char}”未能识别，请在框内工整重写",
+      "err.signature_name_mismatch.many": "第{n}个字未能识别，请在标红的框内工整重写",
+      "err.signature_boxes_invalid": "签名框和姓名的字数不一致，请返回检查姓名",
+      "signature.assisted": "写了几次都没有识别出来？请快递员帮您签收：他可以在自己的手机上为您代签（会发送验证码）。",
+      "otp.own": "验证码发到我的手机",
+      "otp.own.hint": "不是收货人本人？填写您的手机号，验证码发到您的手机；不填则发到收货人手机。",
+      "otp.limit.wait": "验证码刚发过，请 {s} 秒后再试",
+      "otp.limit.hour": "验证码一小时内最多发 5 条，已经发满了。请一小时后再试，或请快递员重新生成签收二维码",
+      "err.phone_invalid": "手机号不正确，请输入 11 位手机号",
+      "err.phone_not_allowed": "这次送货的验证码只能发到收货人手机"
     },
     "en": {
       "app.title": "Delivery sign-off",
@@ -280,7 +294,21 @@ module.exports = {
       "consent.handwriting": "I agree that my handwritten signature and its timing (sensitive personal information) are collected, only to prove this delivery",
       "err.handwriting_consent_required": "Tick the consent above first. If you do not agree, tell the courier: he records that you declined to sign electronically.",
       "err.location_consent": "This delivery needs your location; tick “I agree that my location is recorded”",
-      "err.notice_version_unknown": "The privacy notice has changed; reload the page, then sign"
+      "err.notice_version_unknown": "The privacy notice has changed; reload the page, then sign",
+      "signature.hint.boxes": "One character per box: {name}",
+      "signature.box.clear": "Rewrite",
+      "signature.box.clear.aria": "Rewrite character {n} (“{char}”)",
+      "sep.numbers": ", ",
+      "err.signature_name_mismatch": "Character {n} (“{char}”) could not be read; rewrite it neatly in its box",
+      "err.signature_name_mismatch.many": "Characters {n} could not be read; rewrite them neatly in the red boxes",
+      "err.signature_boxes_invalid": "The boxes do not match the length of the name; go back and check the name",
+      "signature.assisted": "Tried several times and still not read? Ask the courier to sign you in on his phone (a code is sent).",
+      "otp.own": "Send the code to my phone",
+      "otp.own.hint": "Not the consignee? Enter your mobile number and the code goes to you; leave it empty for the consignee's phone.",
+      "otp.limit.wait": "A code was just sent; try again in {s} s",
+      "otp.limit.hour": "At most 5 codes an hour can be sent, and they have been. Try again in an hour, or ask the courier for a new QR code",
+      "err.phone_invalid": "That phone number is not right; enter an 11-digit mobile number",
+      "err.phone_not_allowed": "For this delivery the code can only go to the consignee's phone"
     }
   },
   "courier": {

@@ -45,6 +45,7 @@
     this.penColor = options.penColor || "#0b1b3f";
     this.penWidth = options.penWidth || 2.6;
     this.onChange = options.onChange || function () {};
+    this.onResize = options.onResize || function () {};
     this.strokes = [];
     this.base = null;      // CSS size of the canvas when the first stroke began
     this.logical = null;   // the canvas declared with the points; only grows
@@ -149,6 +150,7 @@
       this.scale = 1;
     }
     this.redraw();
+    this.onResize(this);
   };
 
   InkRecorder.prototype._setup = function () {
@@ -231,6 +233,12 @@
   /** signature_pad's toData(): a copy, safe to serialise. */
   InkRecorder.prototype.toData = function () {
     return JSON.parse(JSON.stringify(this.strokes));
+  };
+
+  /** The logical size to lay things out in (the name's boxes): the canvas of the first stroke,
+   * or the current one while the pad is empty. Multiply by `scale` for CSS pixels. */
+  InkRecorder.prototype.layoutSize = function () {
+    return this.base || { width: this._cssWidth(), height: this._cssHeight() };
   };
 
   /** The canvas the points were recorded against, as the submit body declares it. */

@@ -7,10 +7,16 @@
   var $ = DS.$, el = DS.el, t = R.t;
 
   function setupPad() {
-    R.pad = new InkRecorder($("#signature-pad"), { onChange: function () {
-      R.save();
-      if (R.shownErrors.signature) R.showError("signature", padError());   // gone as soon as it is fixed
-    } });
+    R.pad = new InkRecorder($("#signature-pad"), {
+      onChange: function () {
+        R.save();
+        if (R.shownErrors.signature && R.shownErrors.signature.code !== "signature_name_mismatch") {
+          R.showError("signature", padError());   // gone as soon as it is fixed
+        }
+        R.boxesInkChanged();
+      },
+      onResize: function () { if (R.view) R.renderBoxes(); },
+    });
     if (R.state.strokes && R.state.strokes.length) R.pad.fromData(R.state.strokes, R.state.canvas);
     $("#signature-clear").addEventListener("click", function () { R.pad.clear(); });
     $("#signature-undo").addEventListener("click", function () { R.pad.undo(); });
@@ -28,7 +34,8 @@
   function renderSignScreen() {
     if (!R.view) return;
     var state = R.state, name = R.signerName();
-    $("#signature-hint").textContent = name ? t("signature.hint", { name: name }) : t("signature.hint.self");
+    $("#signature-hint").textContent = R.nameBoxes() ? t("signature.hint.boxes", { name: name })
+      : name ? t("signature.hint", { name: name }) : t("signature.hint.self");
     var dl = $("#summary");
     dl.textContent = "";
     var who = state.signer.relation === "self" && !name ? t("summary.consignee")
@@ -37,6 +44,7 @@
       dl.appendChild(el("dt", { text: t(row[0]) }));
       dl.appendChild(el("dd", { text: row[1] }));
     });
+    R.renderBoxes();
   }
 
   // A long name needs a wide pad: fill the screen and ask for landscape where the browser

@@ -29,7 +29,7 @@
       outcome: R.state.outcome,
       signer: { name: R.signerName(), relation: R.state.signer.relation,
                 phone: R.state.signer.relation !== "self" && R.state.signer.phone.trim() ? R.state.signer.phone.trim() : undefined },
-      signature: { strokes: R.pad.toData(), canvas: R.pad.canvasInfo() },
+      signature: { strokes: R.pad.toData(), canvas: R.pad.canvasInfo(), boxes: R.nameBoxes() || undefined },
       location: R.state.consents.location && R.state.location || null,
       photo_ids: R.state.photos.filter(function (p) { return p.photo_id; }).map(function (p) { return p.photo_id; }),
       items: R.state.outcome === "partial" ? R.reportedItems() : [],
@@ -100,6 +100,8 @@
         }
         if (!byBox[box]) byBox[box] = e;            // one message per place
       });
+      var unread = errors.filter(function (e) { return e.code === "signature_name_mismatch"; });
+      if (unread.length) byBox.signature = R.nameMismatch(unread);   // flagged on the box(es) it names
       Object.keys(byBox).forEach(function (box) { R.showError(box, byBox[box]); });
       var firstConfirm = ["items", "photos", "signer"].filter(function (b) { return byBox[b]; })[0];
       if (firstConfirm) R.go("confirm");
