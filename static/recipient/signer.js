@@ -33,12 +33,19 @@
   function otpRequired() { return R.view.policy.otp === "required"; }
 
   var otpTimer = null;
+  var sentTo = null;         // the masked phone the last code went to: all the page shows of it
+  var ownPhone = "";         // the number given for it, in memory only, for a resend
   $("#otp-send").addEventListener("click", function () {
-    var button = $("#otp-send");
+    var button = $("#otp-send"), own = sentTo ? ownPhone : $("#otp-phone").value.trim();
     button.disabled = true;
-    DS.request("POST", R.api + "/otp").then(function (r) {
+    // On an assisted link the person receiving may name their own phone; otherwise the consignee's.
+    var body = R.view.assisted && own ? { json: { phone: own } } : {};
+    DS.request("POST", R.api + "/otp", body).then(function (r) {
       if (r.status === 200) {
-        $("#otp-hint").textContent = t("otp.sent", { phone: r.body.sent_to });
+        sentTo = r.body.sent_to;
+        ownPhone = own;
+        $("#otp-phone").value = "";          // masked from here on: only sent_to is shown
+        renderOtp();
         countdown(r.body.resend_after || 60);
         $("#otp-code").focus();
         R.showError("signer", null);
@@ -47,10 +54,21 @@
       button.disabled = false;
       var s = R.stateForResponse(r);
       if (s) return R.showState(s);
-      if (r.status === 429) countdown(Number(r.headers.get("Retry-After")) || 60);
-      R.showError("signer", { code: "_", message: (r.body && r.body.detail) || t("submit.failed") });
+      R.showError("signer", otpProblem(r));
     }, function () { button.disabled = false; R.note("signer", "submit.offline"); });
   });
+
+  /** A refused send in plain words: the resend wait, the hourly limit, or a bad number. */
+  function otpProblem(r) {
+    if (r.status === 429) {
+      var wait = Number(r.headers.get("Retry-After")) || 60;
+      if (wait <= 120) { countdown(wait); return { code: "_", message: t("otp.limit.wait", { s: wait }) }; }
+      return { code: "_", message: t("otp.limit.hour") };
+    }
+    var first = ((r.body && r.body.errors) || [])[0];
+    if (first) return first;
+    return { code: "_", message: (r.body && r.body.detail) || t("submit.failed") };
+  }
 
   function countdown(seconds) {
     var button = $("#otp-send");
@@ -82,7 +100,8 @@
     panel.hidden = !otpRequired();
     if (!otpRequired()) return;
     var phone = view.waybills[0].consignee.phone_masked;
-    if (!$("#otp-hint").textContent) $("#otp-hint").textContent = t("otp.hint", { phone: phone });
+    $("#otp-hint").textContent = sentTo ? t("otp.sent", { phone: sentTo }) : t("otp.hint", { phone: phone });
+    $("#otp-own-field").hidden = $("#otp-own-hint").hidden = !view.assisted || !!sentTo || !!view.otp_verified;
     $("#otp-ok").hidden = !view.otp_verified;
     $("#otp-send").hidden = $("#otp-verify").hidden = !!view.otp_verified;
     $("#otp-code").closest("label").hidden = !!view.otp_verified;
