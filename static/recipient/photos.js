@@ -15,12 +15,25 @@
     return least;
   }
 
+  // Files picked before the sign view has arrived wait for it: addPhoto needs the policy
+  // (photos_max, photo_upload). Dropping them here was the "stalled" photo of the headless
+  // tests — the file input exists and takes files as soon as the HTML is parsed, while
+  // GET /sign/<token> may still be on its way on a loaded box.
+  var early = [];
   var photoInput = $("#photo-input");
   photoInput.addEventListener("change", function () {
     var files = Array.prototype.slice.call(photoInput.files || []);
     photoInput.value = "";
+    if (!R.view) { early = early.concat(files); return; }
     files.forEach(function (file) { addPhoto(file); });
   });
+
+  /** Called once the sign view is in: the photos picked before it. */
+  function takeEarlyPhotos() {
+    var files = early;
+    early = [];
+    files.forEach(function (file) { addPhoto(file); });
+  }
 
   function addPhoto(file) {
     R.showError("photos", null);
@@ -179,6 +192,7 @@
 
 
   R.photosNeeded = photosNeeded;
+  R.takeEarlyPhotos = takeEarlyPhotos;
   R.renderPhotos = renderPhotos;
   R.checkPhotos = checkPhotos;
   R.courierPhotosMissing = courierPhotosMissing;

@@ -32,6 +32,7 @@
       R.go(R.state.step === "sign" ? "sign" : "confirm");
       R.renderPrivacy();
       if (R.state.consents.location) R.askLocation(); else R.renderLocation();
+      R.takeEarlyPhotos();
     }, function () {
       if (attempt < 3) setTimeout(function () { start(attempt + 1); }, 1500);
       else R.showState("offline");
