@@ -54,6 +54,11 @@ def draw(page, strokes, *, frame=None, box_fraction=0.8):
     k = min(box["width"] * box_fraction / width, box["height"] * box_fraction / height)
     left = box["x"] + (box["width"] - width * k) / 2
     top = box["y"] + (box["height"] - height * k) / 2
+    touch(page, strokes, lambda x, y: (left + (x - min(xs)) * k, top + (y - min(ys)) * k))
+
+
+def touch(page, strokes, to_screen):
+    """Send ``strokes`` (compact, as for `draw`) as CDP touch events at ``to_screen(x, y)``."""
     cdp = page.context.new_cdp_session(page)
     # Timestamps run ahead of the wall clock while replaying; the next drawing starts after.
     start = max(time.time(), _pen_clock.get(page, 0) + 0.3)
@@ -61,8 +66,8 @@ def draw(page, strokes, *, frame=None, box_fraction=0.8):
     try:
         for stroke in strokes:
             for i, (x, y, t, pressure) in enumerate(stroke):
-                point = {"x": left + (x - min(xs)) * k, "y": top + (y - min(ys)) * k, "force": pressure,
-                         "radiusX": 3, "radiusY": 3, "id": 1}
+                sx, sy = to_screen(x, y)
+                point = {"x": sx, "y": sy, "force": pressure, "radiusX": 3, "radiusY": 3, "id": 1}
                 cdp.send("Input.dispatchTouchEvent", {"type": "touchStart" if i == 0 else "touchMove",
                                                       "touchPoints": [point], "timestamp": start + (t - t0) / 1000})
             cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": [],

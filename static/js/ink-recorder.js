@@ -1,9 +1,19 @@
-/* A handwritten-signature pad for the H5 sign page.
+/* InkRecorder: the handwriting recorder of the H5 sign page (the evidence of a signature).
  *
  * Records every pointer sample the browser delivers (coalesced events included, no
- * thinning) in signature_pad's toData() shape: [{points: [{x, y, time, pressure}]}],
- * with wall-clock `time` in ms (sub-ms where the browser has it). The server's stroke
- * checks judge the raw dynamics, so nothing here smooths or drops points.
+ * thinning) as [{penColor, points: [{x, y, time, pressure}]}] — the shape of signature_pad's
+ * toData(), so the submit contract reads like the well-known library's — with wall-clock
+ * `time` in ms (sub-ms where the browser has it). The server's stroke checks judge the raw
+ * dynamics, so nothing here smooths or drops points.
+ *
+ * Why not the signature_pad library (szimek/signature_pad) itself: it is a drawing widget,
+ * not a recorder. It throttles moves (16 ms) and drops points closer than minDistance, reads
+ * one point per pointermove (the coalesced samples a fast hand produces between frames are
+ * lost), and stamps points with Date.now() (whole ms, taken when the handler runs, not when
+ * the finger was there). Its fromData(pointGroups) redraws into the current canvas size,
+ * while ours restores the canvas the points were recorded against; and it reports through
+ * beginStroke/endStroke events where this pad has one onChange callback. Those are the
+ * parts that matter for evidence, so this is written by hand (about 250 lines).
  *
  * Coordinates are in the pad's logical space: CSS pixels of the canvas when the first
  * stroke was drawn. When the canvas is resized (rotation, full-screen) with ink on it,
@@ -28,13 +38,14 @@
     return Math.round(v * f) / f;
   }
 
-  function SignaturePad(canvas, options) {
+  function InkRecorder(canvas, options) {
     options = options || {};
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
     this.penColor = options.penColor || "#0b1b3f";
     this.penWidth = options.penWidth || 2.6;
     this.onChange = options.onChange || function () {};
+    this.onResize = options.onResize || function () {};
     this.strokes = [];
     this.base = null;      // CSS size of the canvas when the first stroke began
     this.logical = null;   // the canvas declared with the points; only grows
@@ -45,7 +56,7 @@
     this.resize();
   }
 
-  SignaturePad.prototype._bind = function () {
+  InkRecorder.prototype._bind = function () {
     var self = this, c = this.canvas;
     c.style.touchAction = "none";
     c.addEventListener("pointerdown", function (e) { self._down(e); });
@@ -64,7 +75,7 @@
     }
   };
 
-  SignaturePad.prototype._point = function (e) {
+  InkRecorder.prototype._point = function (e) {
     var rect = this.canvas.getBoundingClientRect();
     var pressure = typeof e.pressure === "number" ? e.pressure : 0.5;
     return {
@@ -75,7 +86,7 @@
     };
   };
 
-  SignaturePad.prototype._down = function (e) {
+  InkRecorder.prototype._down = function (e) {
     if (this.activePointer !== null) return;   // a second finger is not ink
     if (e.pointerType === "mouse" && e.button !== 0) return;
     e.preventDefault();
@@ -89,7 +100,7 @@
     this._drawLast(1);
   };
 
-  SignaturePad.prototype._move = function (e) {
+  InkRecorder.prototype._move = function (e) {
     if (e.pointerId !== this.activePointer) return;
     e.preventDefault();
     var events = e.getCoalescedEvents ? e.getCoalescedEvents() : [];
@@ -105,7 +116,7 @@
     this._drawLast(events.length + 1);
   };
 
-  SignaturePad.prototype._up = function (e) {
+  InkRecorder.prototype._up = function (e) {
     if (e.pointerId !== this.activePointer) return;
     this.activePointer = null;
     var stroke = this.strokes[this.strokes.length - 1];
@@ -118,11 +129,11 @@
     this.onChange(this);
   };
 
-  SignaturePad.prototype._cssWidth = function () { return this.canvas.clientWidth || 1; };
-  SignaturePad.prototype._cssHeight = function () { return this.canvas.clientHeight || 1; };
+  InkRecorder.prototype._cssWidth = function () { return this.canvas.clientWidth || 1; };
+  InkRecorder.prototype._cssHeight = function () { return this.canvas.clientHeight || 1; };
 
   /** Match the backing store to CSS size × devicePixelRatio and redraw. */
-  SignaturePad.prototype.resize = function () {
+  InkRecorder.prototype.resize = function () {
     var w = this.canvas.clientWidth, h = this.canvas.clientHeight;
     if (!w || !h) return;   // hidden: measure when shown
     var dpr = Math.max(global.devicePixelRatio || 1, 1);
@@ -139,9 +150,10 @@
       this.scale = 1;
     }
     this.redraw();
+    this.onResize(this);
   };
 
-  SignaturePad.prototype._setup = function () {
+  InkRecorder.prototype._setup = function () {
     var ctx = this.ctx, k = this.dpr * this.scale;
     ctx.setTransform(k, 0, 0, k, 0, 0);
     ctx.lineCap = "round";
@@ -150,12 +162,12 @@
     ctx.fillStyle = this.penColor;
   };
 
-  SignaturePad.prototype._width = function (p) {
+  InkRecorder.prototype._width = function (p) {
     var pressure = p.pressure > 0 ? p.pressure : 0.5;
     return (this.penWidth * (0.6 + pressure * 0.8)) / this.scale;
   };
 
-  SignaturePad.prototype._drawSegment = function (a, b) {
+  InkRecorder.prototype._drawSegment = function (a, b) {
     var ctx = this.ctx;
     ctx.lineWidth = this._width(b);
     ctx.beginPath();
@@ -164,7 +176,7 @@
     ctx.stroke();
   };
 
-  SignaturePad.prototype._drawStroke = function (points, from) {
+  InkRecorder.prototype._drawStroke = function (points, from) {
     if (points.length === 1 && from === 0) {
       this.ctx.beginPath();
       this.ctx.arc(points[0].x, points[0].y, this._width(points[0]) / 2, 0, 2 * Math.PI);
@@ -174,20 +186,20 @@
     for (var i = Math.max(from, 1); i < points.length; i++) this._drawSegment(points[i - 1], points[i]);
   };
 
-  SignaturePad.prototype._drawLast = function (count) {
+  InkRecorder.prototype._drawLast = function (count) {
     var points = this.strokes[this.strokes.length - 1].points;
     this._setup();
     this._drawStroke(points, Math.max(points.length - count, 0));
   };
 
-  SignaturePad.prototype.redraw = function () {
+  InkRecorder.prototype.redraw = function () {
     this.ctx.setTransform(1, 0, 0, 1, 0, 0);
     this.ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
     this._setup();
     for (var i = 0; i < this.strokes.length; i++) this._drawStroke(this.strokes[i].points, 0);
   };
 
-  SignaturePad.prototype.clear = function () {
+  InkRecorder.prototype.clear = function () {
     this.strokes = [];
     this.base = this.logical = null;
     this.activePointer = null;
@@ -195,32 +207,48 @@
     this.onChange(this);
   };
 
-  SignaturePad.prototype.undo = function () {
+  InkRecorder.prototype.undo = function () {
     this.strokes.pop();
     if (!this.strokes.length) { this.clear(); return; }
     this.redraw();
     this.onChange(this);
   };
 
-  SignaturePad.prototype.isEmpty = function () { return this.strokes.length === 0; };
+  /** Take out the strokes `predicate(stroke)` picks (one box of the per-box pad), keeping
+   * the others exactly as recorded. */
+  InkRecorder.prototype.removeStrokes = function (predicate) {
+    var kept = this.strokes.filter(function (stroke) { return !predicate(stroke); });
+    if (!kept.length) { this.clear(); return; }
+    this.strokes = kept;
+    this.redraw();
+    this.onChange(this);
+  };
 
-  SignaturePad.prototype.pointCount = function () {
+  InkRecorder.prototype.isEmpty = function () { return this.strokes.length === 0; };
+
+  InkRecorder.prototype.pointCount = function () {
     return this.strokes.reduce(function (n, s) { return n + s.points.length; }, 0);
   };
 
   /** signature_pad's toData(): a copy, safe to serialise. */
-  SignaturePad.prototype.toData = function () {
+  InkRecorder.prototype.toData = function () {
     return JSON.parse(JSON.stringify(this.strokes));
   };
 
+  /** The logical size to lay things out in (the name's boxes): the canvas of the first stroke,
+   * or the current one while the pad is empty. Multiply by `scale` for CSS pixels. */
+  InkRecorder.prototype.layoutSize = function () {
+    return this.base || { width: this._cssWidth(), height: this._cssHeight() };
+  };
+
   /** The canvas the points were recorded against, as the submit body declares it. */
-  SignaturePad.prototype.canvasInfo = function () {
+  InkRecorder.prototype.canvasInfo = function () {
     var size = this.logical || { width: this._cssWidth(), height: this._cssHeight() };
     return { width: size.width, height: size.height, dpr: this.dpr };
   };
 
   /** Restore saved strokes (a page reload) without touching their points. */
-  SignaturePad.prototype.fromData = function (strokes, canvasInfo) {
+  InkRecorder.prototype.fromData = function (strokes, canvasInfo) {
     this.strokes = strokes && strokes.length ? JSON.parse(JSON.stringify(strokes)) : [];
     this.logical = this.strokes.length && canvasInfo ? { width: canvasInfo.width, height: canvasInfo.height } : null;
     this.base = this.logical ? { width: this.logical.width, height: this.logical.height } : null;
@@ -231,7 +259,7 @@
    * is refused where it is drawn. `limits` come from the sign view (signature_limits), so
    * the thresholds live in one place; the server stays the authority. Returns the code of
    * the first failure, in the server's order, or null. */
-  SignaturePad.check = function (strokes, canvas, limits, characters) {
+  InkRecorder.check = function (strokes, canvas, limits, characters) {
     var points = [];
     strokes.forEach(function (s) { if (s.points.length) points.push(s.points); });
     if (!points.length) return "signature_empty";
@@ -273,5 +301,5 @@
     return null;
   };
 
-  global.SignaturePad = SignaturePad;
+  global.InkRecorder = InkRecorder;
 })(window);
