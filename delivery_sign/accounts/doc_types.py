@@ -6,12 +6,13 @@ from ..core import audit
 from ..core.auth import Principal
 from ..core.errors import Conflict, NotFound, ValidationFailed, field_error
 from ..extensions import db
+from ..geo.distance import GEOFENCE_DEFAULT_M
 from .models import DocType
 
 
 DEFAULT_POLICY = {
     "signer": "anyone", "otp": "none", "handwriting": "basic",
-    "photos_min": 1, "photos_max": 9, "location": "optional", "geofence_m": 300,
+    "photos_min": 1, "photos_max": 9, "location": "optional", "geofence_m": GEOFENCE_DEFAULT_M,
     "link_ttl_s": 900, "allow_partial": True, "allow_refuse": True, "auto_seal": True,
     "photos_by": "courier", "photo_upload": "resized", "photo_quality": "warn",
     "assisted": "otp_required", "drop_without_consent": "refuse",
