@@ -18,7 +18,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 
 def seed(app, tenant_slug, count, days=30, units=20, couriers=500, chunk=20_000, seed_value=7):
     """Insert ``count`` waybills for the tenant; returns the numbers' prefix and couriers' names."""
-    from delivery_sign.accounts import services as accounts
+    from delivery_sign.accounts import org_units
     from delivery_sign.accounts.models import DocType, OrgUnit, Tenant, User
     from delivery_sign.core.auth import hash_password
     from delivery_sign.core.bulk import insert_rows
@@ -32,7 +32,7 @@ def seed(app, tenant_slug, count, days=30, units=20, couriers=500, chunk=20_000,
         doc_type = db.session.execute(select(DocType).where(DocType.tenant_id == tenant.id)).scalars().first()
         unit_ids = []
         for u in range(units):
-            unit = accounts.create_org_unit(tenant.id, "bench", code=f"U{u:02d}", name=f"网点{u:02d}", parent_code="HQ")
+            unit = org_units.create_org_unit(tenant.id, "bench", code=f"U{u:02d}", name=f"网点{u:02d}", parent_code="HQ")
             unit_ids.append(unit.id)
         password_hash = hash_password("bench-password-1")
         insert_rows(User, [{"tenant_id": tenant.id, "username": f"c{c:03d}", "password_hash": password_hash,

@@ -63,6 +63,11 @@ def create_app(config: dict | None = None) -> Flask:
     # Registered last, so it runs first: logs and metrics see the status after the commit.
     app.after_request(commit_or_rollback)
 
+    from .accounts.logins import PRINCIPAL_LOADERS
+    from .core.auth import init_principal_loaders
+
+    init_principal_loaders(app, PRINCIPAL_LOADERS)
+
     from .core.errors import register_error_handlers
 
     register_error_handlers(app)
@@ -118,12 +123,13 @@ def _register_api(app):
 def _register_pages(app):
     from .consent.pages import bp as consent_pages_bp
     from .core.ops import bp as ops_bp
-    from .core.ops import register_wechat_verify_file
+    from .core.ops import add_readiness_probe, register_wechat_verify_file
     from .dashboard.blueprint import bp as dashboard_bp
     from .pages.blueprint import bp as pages_bp
     from .receipts.pages import bp as receipt_pages_bp
 
     app.register_blueprint(ops_bp)
+    add_readiness_probe(app, "recognizer", lambda: _recognizer_state(app))
     app.register_blueprint(pages_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(receipt_pages_bp)
@@ -139,3 +145,11 @@ def _security_headers(response):
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
+
+
+def _recognizer_state(app) -> str:
+    """"on" when handwriting recognition can run; "off" never fails readiness (issue 13)."""
+    from .evidence import zinnia
+
+    found = zinnia.recognizer(app.config["ZINNIA_LIBRARY"], app.config["ZINNIA_MODEL"])
+    return "on" if found is not None else "off"

@@ -14,7 +14,7 @@ from .extensions import db
 @with_appcontext
 def create_tenant_command(slug, name, admin_user, admin_password):
     """Create a tenant with its root org unit, default doc type and an admin."""
-    from .accounts.services import create_tenant
+    from .accounts.tenants import create_tenant
 
     create_tenant(slug, name, admin_user, admin_password)
     db.session.commit()
@@ -31,7 +31,8 @@ def create_tenant_command(slug, name, admin_user, admin_password):
 @with_appcontext
 def create_user_command(tenant, username, password, role, org_unit, display_name):
     """Add a user to an existing tenant."""
-    from .accounts.services import create_user, tenant_by_slug
+    from .accounts.tenants import tenant_by_slug
+    from .accounts.users import create_user
 
     found = tenant_by_slug(tenant)
     if found is None:
@@ -51,7 +52,8 @@ def create_user_command(tenant, username, password, role, org_unit, display_name
 def set_password_command(tenant, username, password):
     """Give a user a new password (at least 8 characters); their open sessions end."""
     from .accounts.schemas import PASSWORD
-    from .accounts.services import tenant_by_slug, update_user
+    from .accounts.tenants import tenant_by_slug
+    from .accounts.users import update_user
     from .core.auth import Principal
     from .core.errors import NotFound
 

@@ -3,7 +3,7 @@ its passwords (printed on the first start, reset by ``flask --app wsgi demo-cred
 and the start banner that says where everything is."""
 import secrets
 
-from .accounts import services as accounts
+from .accounts import org_units, tenants, users
 from .core.auth import Principal
 from .waybills.services import create_waybills
 
@@ -30,12 +30,12 @@ DEMO_USERS = ("admin", "dispatcher", "courier")
 
 def seed_demo() -> None:
     passwords = _new_passwords()
-    tenant = accounts.create_tenant("demo", "演示物流有限公司", "admin", passwords["admin"])
+    tenant = tenants.create_tenant("demo", "演示物流有限公司", "admin", passwords["admin"])
     actor = "system:demo-seed"
-    station = accounts.create_org_unit(tenant.id, actor, code="SH-PD", name="上海浦东站", parent_code="HQ")
-    accounts.create_user(tenant.id, actor, username="dispatcher", password=passwords["dispatcher"],
+    station = org_units.create_org_unit(tenant.id, actor, code="SH-PD", name="上海浦东站", parent_code="HQ")
+    users.create_user(tenant.id, actor, username="dispatcher", password=passwords["dispatcher"],
                          role="dispatcher", org_unit=station.code, display_name="调度员 周")
-    accounts.create_user(tenant.id, actor, username="courier", password=passwords["courier"],
+    users.create_user(tenant.id, actor, username="courier", password=passwords["courier"],
                          role="courier", org_unit=station.code, display_name="快递员 孙", phone="13100009999")
     system = Principal(tenant_id=tenant.id, role="system", actor=actor)
     waybills = []
@@ -61,13 +61,13 @@ def _new_passwords() -> dict:
 
 def reset_demo_passwords() -> dict | None:
     """New passwords for the demo users (their open sessions end); None without a demo tenant."""
-    tenant = accounts.tenant_by_slug(DEMO_SLUG)
+    tenant = tenants.tenant_by_slug(DEMO_SLUG)
     if tenant is None:
         return None
     system = Principal(tenant_id=tenant.id, role="system", actor="system:cli")
     passwords = _new_passwords()
     for username, password in passwords.items():
-        accounts.update_user(system, username, {"password": password})
+        users.update_user(system, username, {"password": password})
     return passwords
 
 

@@ -4,7 +4,7 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 
-from delivery_sign.accounts import services as accounts
+from delivery_sign.accounts import api_keys, doc_types, logins, org_units, tenants, users
 from delivery_sign.core.auth import Principal
 from delivery_sign.extensions import db
 
@@ -39,23 +39,23 @@ class World:
     def create(cls, app, client):
         slug = f"t{uuid.uuid4().hex[:12]}"
         with app.app_context():
-            tenant = accounts.create_tenant(slug, f"测试物流 {slug}", "admin", PASSWORD)
+            tenant = tenants.create_tenant(slug, f"测试物流 {slug}", "admin", PASSWORD)
             actor = "test"
-            accounts.create_org_unit(tenant.id, actor, code="EAST", name="华东", parent_code="HQ")
-            accounts.create_org_unit(tenant.id, actor, code="EAST-1", name="浦东站", parent_code="EAST")
-            accounts.create_org_unit(tenant.id, actor, code="WEST", name="西南", parent_code="HQ")
+            org_units.create_org_unit(tenant.id, actor, code="EAST", name="华东", parent_code="HQ")
+            org_units.create_org_unit(tenant.id, actor, code="EAST-1", name="浦东站", parent_code="EAST")
+            org_units.create_org_unit(tenant.id, actor, code="WEST", name="西南", parent_code="HQ")
             for username, role, unit in (("disp_east", "dispatcher", "EAST"), ("disp_west", "dispatcher", "WEST"),
                                          ("courier1", "courier", "EAST-1"), ("courier2", "courier", "EAST-1")):
-                accounts.create_user(tenant.id, actor, username=username, password=PASSWORD, role=role,
+                users.create_user(tenant.id, actor, username=username, password=PASSWORD, role=role,
                                      org_unit=unit, phone="13900001111")
             tokens = {}
             for username in ("admin", "disp_east", "disp_west", "courier1", "courier2"):
-                user = accounts.user_by_username(Principal(tenant_id=tenant.id, role="admin", actor=actor), username)
-                tokens[username] = accounts.issue_token(user)[0]
-            _, api_key = accounts.create_api_key(Principal(tenant_id=tenant.id, role="admin", actor=actor), "tms")
+                user = users.user_by_username(Principal(tenant_id=tenant.id, role="admin", actor=actor), username)
+                tokens[username] = logins.issue_token(user)[0]
+            _, api_key = api_keys.create_api_key(Principal(tenant_id=tenant.id, role="admin", actor=actor), "tms")
             # The suite's flows predate courier photos (issue 12): the recipient takes them.
             # Tests of the courier default (photos_by: courier) set it themselves.
-            default = accounts.doc_type_by_code(tenant.id, "default")
+            default = doc_types.doc_type_by_code(tenant.id, "default")
             default.policy = {**default.policy, "photos_by": "recipient"}
             db.session.commit()
             world = cls(app=app, client=client, slug=slug, tenant_id=tenant.id, tokens=tokens, api_key=api_key)

@@ -1,10 +1,11 @@
 """Accounts handlers: parse → authorize → call a service → dump. No queries here."""
 from flask import current_app, request
 
+from ..core import sms
 from ..core.auth import current, require
 from ..core.errors import NotFound
 from ..extensions import limiter, writes_on_read
-from . import services
+from . import api_keys, audit_chain, doc_types, logins, org_units, tenants, users, wechat
 from .blueprint import blp
 from .schemas import (ApiKeyCreatedSchema, AuditAnchorSchema, AuditHeadSchema, AuditVerifySchema, ApiKeyInSchema, ApiKeyOutSchema, DocTypeInSchema,
                       DocTypeOutSchema, DocTypePatchSchema, LoginResultSchema, LoginSchema,
@@ -36,7 +37,7 @@ def _login_result(raw, token, user):
 @blp.response(200, LoginResultSchema)
 def login(body):
     """Sign in with tenant, username and password; returns a 12-hour bearer token."""
-    return _login_result(*services.login(body["tenant"], body["username"], body["password"]))
+    return _login_result(*logins.login(body["tenant"], body["username"], body["password"]))
 
 
 @blp.route("/auth/wechat", methods=["POST"])
@@ -45,7 +46,7 @@ def login(body):
 @blp.response(200, LoginResultSchema)
 def login_wechat(body):
     """Sign in inside the mini-program with a ``wx.login`` code; 403 ``…/binding-required`` when unbound."""
-    return _login_result(*services.login_wechat(body["tenant"], body["code"]))
+    return _login_result(*wechat.login_wechat(body["tenant"], body["code"]))
 
 
 @blp.route("/auth/wechat/bind", methods=["POST"])
@@ -55,7 +56,7 @@ def login_wechat(body):
 @blp.response(200, LoginResultSchema)
 def bind_wechat(body):
     """Bind the WeChat account of ``code`` to the user whose password is given; returns a token."""
-    return _login_result(*services.bind_wechat(body["tenant"], body["code"], body["username"], body["password"]))
+    return _login_result(*wechat.bind_wechat(body["tenant"], body["code"], body["username"], body["password"]))
 
 
 @blp.route("/auth/logout", methods=["POST"])
@@ -63,7 +64,7 @@ def bind_wechat(body):
 @blp.response(204)
 def logout():
     """Revoke the bearer token of this request."""
-    services.logout(current())
+    logins.logout(current())
 
 
 @blp.route("/tenant", methods=["GET"])
@@ -71,7 +72,7 @@ def logout():
 @blp.response(200, TenantSettingsSchema)
 def tenant_settings():
     """The tenant's settings: time zone (of exports, PDFs, the verification page) and export language."""
-    return services.tenant_of(current())
+    return tenants.tenant_of(current())
 
 
 @blp.route("/tenant", methods=["PATCH"])
@@ -80,7 +81,7 @@ def tenant_settings():
 @blp.response(200, TenantSettingsSchema)
 def update_tenant_settings(body):
     """Change the tenant's name, time zone or export language (receipts already rendered keep theirs)."""
-    return services.update_tenant(current(), body)
+    return tenants.update_tenant(current(), body)
 
 
 @blp.route("/org-units", methods=["GET"])
@@ -88,7 +89,7 @@ def update_tenant_settings(body):
 @blp.response(200, OrgUnitOutSchema(many=True))
 def list_org_units():
     """The org units the caller can see (a dispatcher: their subtree)."""
-    return services.visible_org_units(current())
+    return org_units.visible_org_units(current())
 
 
 @blp.route("/org-units", methods=["POST"])
@@ -98,7 +99,7 @@ def list_org_units():
 def create_org_unit(body):
     """Add an org unit under ``parent`` (or at the top)."""
     principal = current()
-    return services.create_org_unit(principal.tenant_id, principal.actor, code=body["code"],
+    return org_units.create_org_unit(principal.tenant_id, principal.actor, code=body["code"],
                                     name=body["name"], parent_code=body["parent"])
 
 
@@ -106,7 +107,7 @@ def create_org_unit(body):
 @require("admin", "dispatcher")
 @blp.response(200, UserOutSchema(many=True))
 def list_users():
-    return services.list_users(current())
+    return users.list_users(current())
 
 
 @blp.route("/users", methods=["POST"])
@@ -115,7 +116,7 @@ def list_users():
 @blp.response(201, UserOutSchema)
 def create_user(body):
     principal = current()
-    return services.create_user(principal.tenant_id, principal.actor, **body)
+    return users.create_user(principal.tenant_id, principal.actor, **body)
 
 
 @blp.route("/users/<username>", methods=["PATCH"])
@@ -124,14 +125,14 @@ def create_user(body):
 @blp.response(200, UserOutSchema)
 def update_user(body, username):
     """Change role, org unit, password, display name or phone, or deactivate (``active: false``)."""
-    return services.update_user(current(), username, body)
+    return users.update_user(current(), username, body)
 
 
 @blp.route("/api-keys", methods=["GET"])
 @require("admin")
 @blp.response(200, ApiKeyOutSchema(many=True))
 def list_api_keys():
-    return services.list_api_keys(current())
+    return api_keys.list_api_keys(current())
 
 
 @blp.route("/api-keys", methods=["POST"])
@@ -140,7 +141,7 @@ def list_api_keys():
 @blp.response(201, ApiKeyCreatedSchema)
 def create_api_key(body):
     """Create a key for a business system; the ``key`` is shown in this response only."""
-    key, raw = services.create_api_key(current(), body["name"], body["scopes"])
+    key, raw = api_keys.create_api_key(current(), body["name"], body["scopes"])
     return {"public_id": key.public_id, "name": key.name, "scopes": key.scopes, "created_at": key.created_at,
             "revoked_at": None, "key": raw}
 
@@ -149,14 +150,14 @@ def create_api_key(body):
 @require("admin")
 @blp.response(204)
 def revoke_api_key(key_id):
-    services.revoke_api_key(current(), key_id)
+    api_keys.revoke_api_key(current(), key_id)
 
 
 @blp.route("/doc-types", methods=["GET"])
 @require("admin", "dispatcher", "courier", "system")
 @blp.response(200, DocTypeOutSchema(many=True))
 def list_doc_types():
-    return services.list_doc_types(current())
+    return doc_types.list_doc_types(current())
 
 
 @blp.route("/doc-types", methods=["POST"])
@@ -164,7 +165,7 @@ def list_doc_types():
 @blp.arguments(DocTypeInSchema)
 @blp.response(201, DocTypeOutSchema)
 def create_doc_type(body):
-    return services.create_doc_type(current(), body["code"], body["name"], body["policy"])
+    return doc_types.create_doc_type(current(), body["code"], body["name"], body["policy"])
 
 
 @blp.route("/doc-types/<code>", methods=["PATCH"])
@@ -173,7 +174,7 @@ def create_doc_type(body):
 @blp.response(200, DocTypeOutSchema)
 def update_doc_type(body, code):
     """Rename a document type or change some of its policy fields."""
-    return services.update_doc_type(current(), code, body)
+    return doc_types.update_doc_type(current(), code, body)
 
 
 @blp.route("/audit/verify", methods=["GET"])
@@ -181,7 +182,7 @@ def update_doc_type(body, code):
 @blp.response(200, AuditVerifySchema)
 def verify_audit_chain():
     """Recompute the tenant's keyed audit chain and re-hash every receipt's evidence against it."""
-    return services.verify_audit(current())
+    return audit_chain.verify_audit(current())
 
 
 @blp.route("/audit/head", methods=["GET"])
@@ -190,7 +191,7 @@ def verify_audit_chain():
 @blp.response(200, AuditHeadSchema)
 def audit_head():
     """The chain head signed with the tenant certificate, and its latest RFC 3161 anchor."""
-    return services.signed_head(current())
+    return audit_chain.signed_head(current())
 
 
 @blp.route("/audit/anchors", methods=["POST"])
@@ -198,7 +199,7 @@ def audit_head():
 @blp.response(201, AuditAnchorSchema)
 def anchor_audit_head():
     """Timestamp the chain head now at ``TSA_URL`` (409 when none is configured)."""
-    return services.anchor_now(current())
+    return audit_chain.anchor_now(current())
 
 
 @blp.route("/dev/sms-outbox", methods=["GET"])
@@ -208,4 +209,4 @@ def sms_outbox():
     """Messages the ``outbox`` SMS backend kept (only when ``SMS_BACKEND=outbox``)."""
     if current_app.config["SMS_BACKEND"] != "outbox":
         raise NotFound("The SMS outbox exists only with SMS_BACKEND=outbox.")
-    return {"items": services.sms_outbox(current())}
+    return {"items": sms.outbox(current().tenant_id)}

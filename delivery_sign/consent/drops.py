@@ -11,7 +11,6 @@ import secrets
 import uuid
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from ..accounts.models import Tenant
@@ -27,6 +26,7 @@ from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk, Receipt, ReceiptLine
 from ..receipts.tasks import RENDER_PDF
 from ..signing import links
+from ..receipts.urls import receipt_url
 from ..signing.models import SignLink, SignLinkWaybill
 from ..signing.sweep import schedule_sweep
 from ..waybills.models import FINAL_STATUSES, Waybill
@@ -162,10 +162,9 @@ def drop(principal: Principal, number: str, body: dict, client_ip: str | None) -
           "consent": consent.evidence() if consent else None, "anomalies": anomalies}),
         ("waybill.dropped", principal.actor, f"waybill:{number}", {"receipt": public_id}),
     ])
-    base = current_app.config["PUBLIC_BASE_URL"]
     response = {"receipt_id": public_id, "status": "dropped", "outcome": "dropped", "place": place,
                 "consent": consent.evidence() if consent else None, "anomalies": anomalies,
-                "receipt_pdf": f"{base}/api/v1/receipts/{public_id}/pdf"}
+                "receipt_pdf": receipt_url(public_id, "pdf")}
     receipt = Receipt(
         public_id=public_id, tenant_id=waybill.tenant_id, link_id=link.id, submission_id=public_id,
         outcome="dropped", signer_name="", signer_relation="none", evidence=evidence, evidence_hash=evidence_hash,

@@ -10,6 +10,9 @@ is read off its URL rule and method (``required_scope``), so every route is cove
 including routes added later; a route the table does not know needs a key with full
 access, so a scoped key fails closed. Keys made before scopes (``scopes`` NULL) keep full
 access.
+
+Core imports no domain: ``create_app`` registers the loaders that turn a credential into a
+``Principal`` (``init_principal_loaders``; accounts provides them), keyed by the prefix.
 """
 import functools
 import hashlib
@@ -104,6 +107,11 @@ class Principal:
     scopes: frozenset | None = None         # an API key's scopes; None: everything
 
 
+def init_principal_loaders(app, loaders: dict) -> None:
+    """``loaders``: bearer prefix -> callable(SHA-256 hex of the value) -> ``Principal | None``."""
+    app.extensions["principal_loaders"] = dict(loaders)
+
+
 def _bearer() -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
@@ -116,14 +124,12 @@ def load_principal() -> Principal | None:
     """Resolve the request's credentials once; ``None`` when there are none or they are bad."""
     if "principal" in g:
         return g.principal
-    from ..accounts.services import principal_for_api_key, principal_for_token
-
     raw = _bearer()
     principal = None
-    if raw and raw.startswith(API_KEY_PREFIX):
-        principal = principal_for_api_key(hash_secret(raw))
-    elif raw and raw.startswith(TOKEN_PREFIX):
-        principal = principal_for_token(hash_secret(raw))
+    for prefix, loader in current_app.extensions["principal_loaders"].items():
+        if raw and raw.startswith(prefix):
+            principal = loader(hash_secret(raw))
+            break
     g.principal = principal
     return principal
 

@@ -1,6 +1,8 @@
 """One error vocabulary: problem+json for the API, an HTML page for everything else.
 
 Services raise ``Problem`` (or its subclasses); handlers never build error responses.
+An error rolls the request back, unless its ``Problem`` keeps the transaction (a wrong OTP
+code still counts as an attempt): then the one commit in core/transactions.py saves it.
 Validation failures carry ``errors`` as ``[{field, code, message}]`` (SPEC §4). JSON
 bodies are held to strict JSON here too: ``NaN``/``Infinity`` (which Python's parser
 accepts) and numbers too large for a float are a 422 before any endpoint sees them.
@@ -10,7 +12,7 @@ import logging
 import math
 import re
 
-from flask import jsonify, render_template, request
+from flask import g, jsonify, render_template, request
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -28,9 +30,13 @@ class Problem(Exception):
     status = 400
     slug = "bad-request"
     title = "Bad request"
+    keep_transaction = False   # True: the request's changes are committed with the error response
 
-    def __init__(self, detail="", *, status=None, slug=None, title=None, errors=None, headers=None):
+    def __init__(self, detail="", *, status=None, slug=None, title=None, errors=None, headers=None,
+                 keep_transaction=None):
         super().__init__(detail)
+        if keep_transaction is not None:
+            self.keep_transaction = keep_transaction
         self.detail = detail
         self.status = status or self.status
         self.slug = slug or self.slug
@@ -147,7 +153,10 @@ def _wants_json():
 
 
 def _handle_problem(exc: Problem):
-    db.session.rollback()
+    if exc.keep_transaction:
+        g.commit_on_error = True
+    else:
+        db.session.rollback()
     if not _wants_json():
         return _html_error(exc.status, exc.title, exc.detail)
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,

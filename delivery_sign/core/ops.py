@@ -5,6 +5,9 @@ and the instance folder's permissions.
 ``Authorization: Bearer <METRICS_KEY>``, or one that arrives on the ``METRICS_BIND``
 listener (gunicorn.conf.py adds that bind; the listener is told by the accepting socket's
 own address, which a client cannot forge, unlike ``Host``). With neither configured it is 404.
+
+Readiness reports extra states (the recogniser) through probes ``create_app`` adds with
+``add_readiness_probe``, so this core module imports no domain.
 """
 import hmac
 import os
@@ -37,17 +40,13 @@ def readyz():
         response.status_code = 503
         response.headers["Retry-After"] = "5"
         return response
-    return jsonify(status="ok", database="ok", recognizer=_recognizer_state())
+    probes = current_app.extensions.get("readiness_probes", {})
+    return jsonify(status="ok", database="ok", **{name: probe() for name, probe in probes.items()})
 
 
-def _recognizer_state() -> str:
-    """"on" when handwriting recognition can run; "off" never fails readiness (issue 13)."""
-    from flask import current_app
-
-    from ..evidence import zinnia
-
-    found = zinnia.recognizer(current_app.config["ZINNIA_LIBRARY"], current_app.config["ZINNIA_MODEL"])
-    return "on" if found is not None else "off"
+def add_readiness_probe(app, name: str, probe) -> None:
+    """``probe()`` -> a short state string shown under ``name``; it never fails readiness."""
+    app.extensions.setdefault("readiness_probes", {})[name] = probe
 
 
 @bp.get("/metrics")

@@ -1,4 +1,5 @@
-"""One commit per request: a successful response commits, anything else rolls back."""
+"""One commit per request: a successful response commits, anything else rolls back (except a
+``Problem`` raised with ``keep_transaction``, whose changes commit with the error response)."""
 import logging
 from contextlib import contextmanager
 
@@ -12,7 +13,7 @@ log = logging.getLogger(__name__)
 
 
 def commit_or_rollback(response):
-    if response.status_code >= 400:
+    if response.status_code >= 400 and not g.pop("commit_on_error", False):
         db.session.rollback()
         return response
     try:

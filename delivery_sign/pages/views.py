@@ -60,18 +60,9 @@ def api_docs():
 
 def _link_state(token: str) -> str:
     try:
-        link = links.find_link(token)
+        return links.recipient_state(links.find_link(token))
     except NotFound:
         return "unknown"
-    state = links.state_of(link)
-    if state == "signed":
-        return "used"
-    reason = links.undeliverable(link)
-    if reason:
-        return reason
-    if state == "expired":
-        return state
-    return "locked" if link.locked_at is not None else "usable"
 
 
 @bp.get("/s/<token>")

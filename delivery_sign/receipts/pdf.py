@@ -12,12 +12,9 @@ thumbnails are JPEG and go in unchanged (DCTDecode): the PDF shows the very byte
 hash is in the evidence of the thumbnail.
 """
 import functools
-import hashlib
 import io
 import math
-import re
 import weakref
-import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -25,12 +22,13 @@ from reportlab import rl_config
 from reportlab.lib.colors import Color, HexColor, black
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
-from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfgen import canvas
 
 from ..core import vocabulary
 from ..core.clock import local_text, zone_caption
+from . import pdf_images
 
 # JPEG and compressed streams as they are, not ASCII85-inflated by a quarter.
 rl_config.useA85 = 0
@@ -90,75 +88,6 @@ def _register_font() -> str:
     return FONT
 
 
-# --- images with transparency ----------------------------------------------------------
-# reportlab's drawImage(mask="auto") splits the alpha channel and deflates colour and
-# alpha at level 6 on every call: 23 ms of a 44 ms render for the 720×480 signature,
-# whose colour is one flat ink. So PNGs go in as Flate streams made here: level 1, a flat
-# colour plane compressed once per size, and a tenant's seal compressed once per file.
-
-@dataclass(frozen=True)
-class _Streams:
-    name: str
-    width: int
-    height: int
-    color_space: str
-    color: bytes          # Flate stream of the colour samples
-    alpha: bytes | None   # Flate stream of the soft mask, if the PNG has transparency
-
-
-def _png_streams(png: bytes) -> _Streams:
-    from PIL import Image
-
-    with Image.open(io.BytesIO(png)) as image:
-        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
-        image = image.convert("RGBA" if transparent else "RGB")
-        alpha = zlib.compress(image.getchannel("A").tobytes(), 1) if transparent else None
-        extrema = image.getextrema()[:3]
-        if all(low == high for low, high in extrema):
-            color = _flat_plane(image.width, image.height, bytes(low for low, _ in extrema))
-        else:
-            color = zlib.compress((image.convert("RGB") if transparent else image).tobytes(), 1)
-    return _Streams(hashlib.sha1(png).hexdigest(), image.width, image.height, "DeviceRGB", color, alpha)
-
-
-@functools.lru_cache(maxsize=16)
-def _flat_plane(width: int, height: int, pixel: bytes) -> bytes:
-    return zlib.compress(pixel * (width * height), 9)
-
-
-_seal_streams = functools.lru_cache(maxsize=32)(_png_streams)
-
-
-def _xobject(name: str, streams: _Streams, *, alpha: bool = False) -> pdfdoc.PDFImageXObject:
-    image = pdfdoc.PDFImageXObject(name)
-    image.width, image.height, image.bitsPerComponent = streams.width, streams.height, 8
-    image.colorSpace = "DeviceGray" if alpha else streams.color_space
-    image.streamContent = streams.alpha if alpha else streams.color
-    image._filters, image.mask = ("FlateDecode",), None
-    return image
-
-
-def _draw_png(c: canvas.Canvas, streams: _Streams, x: float, y: float, w: float, h: float) -> None:
-    """drawImage for precompressed streams: the same registration, minus the re-encoding
-    (reportlab 5.1's canvas internals, pinned in requirements.txt)."""
-    doc = c._doc
-    reg_name = doc.getXObjectName(streams.name)
-    if reg_name not in doc.idToObject:
-        image = _xobject(streams.name, streams)
-        if streams.alpha is not None:
-            mask = _xobject(streams.name + "a", streams, alpha=True)
-            image.smask = doc.Reference(mask, doc.getXObjectName(mask.name))
-        doc.Reference(image, reg_name)
-        doc.addForm(streams.name, image)
-    c._currentPageHasImages = 1
-    c.saveState()
-    c.translate(x, y)
-    c.scale(w, h)
-    c._code.append(f"/{reg_name} Do")
-    c.restoreState()
-    c._formsinuse.append(streams.name)
-
-
 class _Page:
     """A cursor down an A4 page that starts a new page when it runs out."""
 
@@ -201,22 +130,26 @@ def _wrap(text: str, width_pt: float, size: float) -> list[str]:
 
 
 def render(doc: ReceiptDocument) -> bytes:
-    """The receipt pages, unsigned."""
+    """The receipt pages, unsigned: one function per section, top to bottom."""
     _register_font()
     ev = doc.evidence
     out = io.BytesIO()
     c = canvas.Canvas(out, pagesize=A4, pageCompression=1)
     c.setTitle(f"{ev['doc_type']['name']} 签收回执 {doc.receipt_id}")
-    zone = doc.timezone
-
-    def when(value) -> str:
-        return local_text(value, zone) or "—"
-
     c.setAuthor(ev["tenant"]["name"])
     c.setSubject(f"receipt:{doc.receipt_id} evidence-sha256:{doc.evidence_hash}")
     p = _Page(c)
-    W, M = p.W, p.M
+    for section in (_title, _waybills, _outcome, _signature_and_seal, _photos, _location_and_times,
+                    _anomalies, _consents, _evidence_hash):
+        section(p, doc)
+    c.showPage()
+    c.save()
+    return out.getvalue()
 
+
+def _title(p: _Page, doc: ReceiptDocument) -> None:
+    """Tenant, document type and receipt number, the verification QR top right."""
+    c, ev, W, M = p.c, doc.evidence, p.W, p.M
     _qr(c, doc.verify_url, W - M - 86, p.H - M - 86, 86)
     c.setFont(FONT, 7)
     c.setFillColor(GREY)
@@ -227,9 +160,12 @@ def render(doc: ReceiptDocument) -> bytes:
     p.text(M, f"验证地址 {doc.verify_url}", size=8.5, color=GREY)
     p.y = min(p.y, p.H - M - 104)
 
+
+def _waybills(p: _Page, doc: ReceiptDocument) -> None:
+    c, M = p.c, p.M
     p.heading("运单与货物")
     cols = [M, M + 190, M + 300, M + 345, M + 390, M + 435]
-    for waybill in ev["waybills"]:
+    for waybill in doc.evidence["waybills"]:
         consignee = waybill["consignee"]
         p.text(M, f"运单号 {waybill['number']}" + (f"   外部单号 {waybill['external_ref']}" if waybill["external_ref"] else ""),
                size=10)
@@ -252,6 +188,10 @@ def render(doc: ReceiptDocument) -> bytes:
             p.y -= 13
         p.y -= 4
 
+
+def _outcome(p: _Page, doc: ReceiptDocument) -> None:
+    """The outcome, who signed, a drop's consent line, an assisted sign-off's code phone."""
+    ev, W, M = doc.evidence, p.W, p.M
     p.heading("签收结果")
     signer = ev["signer"]
     p.text(M, f"结果：{_label('outcome', ev['outcome'])}", size=10.5)
@@ -272,46 +212,61 @@ def render(doc: ReceiptDocument) -> bytes:
         p.text(M, f"协助签收：在快递员设备上签收，验证码发送至{whose} {assisted.get('otp_phone_masked') or ''}",
                size=9.5)
 
-    # The signature, and the seal over its right-hand side as a stamped form would have it.
+
+def _signature_and_seal(p: _Page, doc: ReceiptDocument) -> None:
+    """The signature, and the seal over its right-hand side as a stamped form would have it."""
+    c, ev, M = p.c, doc.evidence, p.M
     p.need(110)
     c.setFont(FONT, 8.5)
     c.setFillColor(GREY)
     if doc.signature_png is not None:
-        sig = _png_streams(doc.signature_png)
+        sig = pdf_images.from_png(doc.signature_png)
         scale = min(220 / sig.width, 95 / sig.height)
         c.drawString(M, p.y - 10, "手写签名")
-        _draw_png(c, sig, M + 50, p.y - 100, sig.width * scale, sig.height * scale)
+        pdf_images.draw(c, sig, M + 50, p.y - 100, sig.width * scale, sig.height * scale)
     if doc.auto_seal:
         if doc.seal_png:
-            seal = _seal_streams(doc.seal_png)
+            seal = pdf_images.seal_from_png(doc.seal_png)
             scale = min(110 / seal.width, 110 / seal.height)   # fitted and centred in a 110 pt box
             w, h = seal.width * scale, seal.height * scale
-            _draw_png(c, seal, M + 300 + (110 - w) / 2, p.y - 110 + (110 - h) / 2, w, h)
+            pdf_images.draw(c, seal, M + 300 + (110 - w) / 2, p.y - 110 + (110 - h) / 2, w, h)
         else:
             _drawn_seal(c, ev["tenant"]["name"], M + 355, p.y - 55, 52)
     p.y -= 108
     if ev["checks"].get("handwriting"):
         p.text(M, handwriting_line(ev["checks"]["handwriting"]), size=9.5)
 
-    if doc.thumbnails:
-        p.heading("现场照片")
-        x, row_h = M, 0
-        for jpeg in doc.thumbnails:
-            image = ImageReader(io.BytesIO(jpeg))
-            iw, ih = image.getSize()
-            scale = min(118 / iw, 118 / ih)
-            w, h = iw * scale, ih * scale
-            if x + w > W - M:
-                p.y -= row_h + 6
-                x, row_h = M, 0
-            p.need(h + 4)
-            c.drawImage(image, x, p.y - h, w, h)
-            x, row_h = x + w + 8, max(row_h, h)
-        p.y -= row_h + 6
-        for i, photo in enumerate(ev["photos"], start=1):
-            p.text(M, f"照片 {i}：{_label('photo_kind', photo['kind'])}，{photo['width']}×{photo['height']} 像素，"
-                      + _photo_taker(photo, zone), size=7.5, color=GREY, lead=10)
-            p.text(M + 10, f"SHA-256 {photo['sha256']}", size=7, font=MONO, color=GREY, lead=10)
+
+def _photos(p: _Page, doc: ReceiptDocument) -> None:
+    """The thumbnails in rows, then one line per photo: kind, size, who took it, its hash."""
+    if not doc.thumbnails:
+        return
+    c, W, M = p.c, p.W, p.M
+    p.heading("现场照片")
+    x, row_h = M, 0
+    for jpeg in doc.thumbnails:
+        image = ImageReader(io.BytesIO(jpeg))
+        iw, ih = image.getSize()
+        scale = min(118 / iw, 118 / ih)
+        w, h = iw * scale, ih * scale
+        if x + w > W - M:
+            p.y -= row_h + 6
+            x, row_h = M, 0
+        p.need(h + 4)
+        c.drawImage(image, x, p.y - h, w, h)
+        x, row_h = x + w + 8, max(row_h, h)
+    p.y -= row_h + 6
+    for i, photo in enumerate(doc.evidence["photos"], start=1):
+        p.text(M, f"照片 {i}：{_label('photo_kind', photo['kind'])}，{photo['width']}×{photo['height']} 像素，"
+                  + _photo_taker(photo, doc.timezone), size=7.5, color=GREY, lead=10)
+        p.text(M + 10, f"SHA-256 {photo['sha256']}", size=7, font=MONO, color=GREY, lead=10)
+
+
+def _location_and_times(p: _Page, doc: ReceiptDocument) -> None:
+    ev, M, zone = doc.evidence, p.M, doc.timezone
+
+    def when(value) -> str:
+        return local_text(value, zone) or "—"
 
     p.heading("位置与时间")
     location = ev["location"]
@@ -338,24 +293,27 @@ def render(doc: ReceiptDocument) -> bytes:
         p.text(M, f"签收码生成 {when(times['link_created_at'])}   打开 {when(times.get('link_opened_at'))}")
     p.text(M, f"客户端声明时间 {client.get('time') or '—'}   平台 {client.get('platform') or '—'}")
 
+
+def _anomalies(p: _Page, doc: ReceiptDocument) -> None:
     p.heading("异常")
-    if ev["anomalies"]:
-        for code in ev["anomalies"]:
-            p.text(M, f"● {_label('anomaly', code)}（{code}）")
-    else:
-        p.text(M, "无")
+    for code in doc.evidence["anomalies"]:
+        p.text(p.M, f"● {_label('anomaly', code)}（{code}）")
+    if not doc.evidence["anomalies"]:
+        p.text(p.M, "无")
 
+
+def _consents(p: _Page, doc: ReceiptDocument) -> None:
     p.heading("个人信息告知与同意")
-    p.text(M, _consent_line(ev.get("consents")))
+    p.text(p.M, _consent_line(doc.evidence.get("consents")))
 
+
+def _evidence_hash(p: _Page, doc: ReceiptDocument) -> None:
+    M = p.M
     p.heading("存证")
     p.text(M, "证据 JSON（附件 evidence.json）SHA-256：", size=9)
     p.text(M, doc.evidence_hash, size=9, font=MONO)
     p.text(M, "本回执由平台以数字签名保护，任何改动都会使签名失效；扫描右上角二维码或上传本文件验证。",
            size=8.5, color=GREY)
-    c.showPage()
-    c.save()
-    return out.getvalue()
 
 
 def _qr(c, value: str, x: float, y: float, size: float):
@@ -440,14 +398,16 @@ def _after_originals(originals: list, receipt_pages: bytes) -> bytes:
 # receipt (pyHanko's own estimate, with its 50 % margin, read back from the /ByteRange)
 # and reused after that.
 _reserved: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
-_BYTE_RANGE = re.compile(rb"/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
 
 
 def _reserved_size(signed: bytes) -> int:
-    """The hex /Contents length pyHanko allocated, from the last /ByteRange of the file."""
-    match = list(_BYTE_RANGE.finditer(signed, max(0, len(signed) - 65536)))[-1]
-    _, first_length, second_start, _ = map(int, match.groups())
-    return second_start - first_length - 2    # minus the < and >
+    """The hex /Contents length pyHanko allocated, read from the signature's /ByteRange
+    by pyHanko's own reader (the gap between the two signed ranges is ``<`` hex ``>``)."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    signature = PdfFileReader(io.BytesIO(signed), strict=False).embedded_signatures[-1]
+    _, first_length, second_start, _ = (int(n) for n in signature.sig_object["/ByteRange"])
+    return second_start - first_length - 2
 
 
 def sign(doc: ReceiptDocument, signer, timestamper=None) -> bytes:

@@ -1,4 +1,6 @@
 """Reading receipts and their evidence files, for staff of the tenant and API keys."""
+import functools
+
 from sqlalchemy import select
 
 from ..core.auth import Principal
@@ -9,6 +11,7 @@ from ..signing.models import SignLinkWaybill
 from ..waybills.models import Waybill
 from ..waybills.services import scoped
 from .models import Photo, Receipt
+from .urls import receipt_path, receipt_url
 
 PHOTO_VARIANTS = ("original", "display", "thumb")
 
@@ -46,12 +49,12 @@ def linked_receipt(public_id: str) -> Receipt:
 def link_paths(receipt: Receipt) -> dict:
     """The paths of a receipt's files, to be signed (core.signed_urls.sign_links) into links
     that work without a bearer: the PDF, the signature image and each photo's thumbnail."""
-    base = f"/api/v1/receipts/{receipt.public_id}"
+    path = functools.partial(receipt_path, receipt.public_id)
     photos = db.session.execute(select(Photo.public_id, Photo.kind).where(Photo.receipt_id == receipt.id)
                                 .order_by(Photo.id)).all()
-    return {"pdf": f"{base}/pdf", "signature_png": f"{base}/signature.png", "signature_svg": f"{base}/signature.svg",
-            "photos": [{"photo_id": pid, "kind": kind, "thumb": f"{base}/photos/{pid}?variant=thumb",
-                        "display": f"{base}/photos/{pid}?variant=display"} for pid, kind in photos]}
+    return {"pdf": path("pdf"), "signature_png": path("signature.png"), "signature_svg": path("signature.svg"),
+            "photos": [{"photo_id": pid, "kind": kind, "thumb": path("photos", pid) + "?variant=thumb",
+                        "display": path("photos", pid) + "?variant=display"} for pid, kind in photos]}
 
 
 def courier_copy(evidence: dict) -> dict:
@@ -77,7 +80,7 @@ def evidence_view(receipt: Receipt, base_url: str, role: str | None = None) -> d
         "evidence_hash": receipt.evidence_hash,
         "audit_seq": receipt.audit_seq,
         "created_at": receipt.created_at,
-        "pdf": {"ready": receipt.pdf_key is not None, "url": f"{base_url}/api/v1/receipts/{receipt.public_id}/pdf",
+        "pdf": {"ready": receipt.pdf_key is not None, "url": receipt_url(receipt.public_id, "pdf", base_url=base_url),
                 "sha256": receipt.pdf_sha256},
     }
 

@@ -19,6 +19,7 @@ from . import pdf
 from .certificates import TenantSeal, active_certificate, signer_for
 from .models import Photo, Receipt
 from .services import link_paths, stored_photo
+from .urls import receipt_url, verify_url
 
 RENDER_PDF = "receipt.render_pdf"
 
@@ -68,7 +69,7 @@ def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
     signature = evidence["signature"]
     return pdf.ReceiptDocument(
         receipt_id=sources.receipt_id, evidence=evidence, evidence_json=canonical_json(evidence),
-        evidence_hash=sources.evidence_hash, verify_url=f"{base_url}/v/{sources.receipt_id}",
+        evidence_hash=sources.evidence_hash, verify_url=verify_url(sources.receipt_id, base_url),
         # A consented drop (issue 14) has no signature: its evidence carries the consent instead.
         signature_png=render_png(parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]}))
         if signature else None,
@@ -126,6 +127,6 @@ def render_receipt_pdf(ctx):
     emit(receipt.tenant_id, "receipt.pdf_ready", {
         "receipt_id": receipt.public_id, "waybills": numbers, "pdf_sha256": digest,
         "rendered_at": isoformat(receipt.pdf_rendered_at), "evidence_hash": receipt.evidence_hash,
-        "receipt_pdf": f"{config['PUBLIC_BASE_URL']}/api/v1/receipts/{receipt.public_id}/pdf",
+        "receipt_pdf": receipt_url(receipt.public_id, "pdf", base_url=config["PUBLIC_BASE_URL"]),
         "links": link_paths(receipt),   # signed afresh at each delivery attempt (webhooks/tasks.py)
     }, waybill_number=numbers[0])

@@ -4,7 +4,7 @@ from flask import Response, current_app, request
 from ..core.auth import current, require
 from ..core.content import accepts, max_body
 from ..core.errors import Problem, ValidationFailed
-from ..extensions import db, writes_on_read
+from ..extensions import writes_on_read
 from . import links, qr, recipient, recognition
 from .links import recipient_limits
 from .blueprint import blp
@@ -100,8 +100,9 @@ def send_otp(body, token):
 def verify_otp(body, token):
     """Check the code; 5 wrong codes lock the link."""
     if not recipient.verify_otp(token, body["code"]):
-        db.session.commit()   # the failure count must survive the 400
-        raise Problem("The code is wrong or has expired.", status=400, slug="otp-invalid", title="Wrong code")
+        # The failure count must survive the 400.
+        raise Problem("The code is wrong or has expired.", status=400, slug="otp-invalid", title="Wrong code",
+                      keep_transaction=True)
     return {"verified": True}
 
 
@@ -155,9 +156,8 @@ def submit(body, token):
     """Sign off: 201 with the receipt, 200 for a replayed submission_id, 409 used, 410 expired, 422 checks."""
     try:
         return submit_signoff(token, body, request.remote_addr)
-    except ValidationFailed:
-        if recognition.attempt_counted():
-            db.session.commit()   # the failed handwriting attempt must survive the 422
+    except ValidationFailed as exc:
+        exc.keep_transaction = recognition.attempt_counted()   # the failed attempt must survive the 422
         raise
 
 

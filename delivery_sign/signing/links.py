@@ -185,30 +185,52 @@ def closed_because(link: SignLink) -> str | None:
     return reason
 
 
+def recipient_state(link: SignLink) -> str:
+    """The link as its recipient meets it, decided in this order: ``used`` (signed), then
+    ``cancelled`` or ``completed`` (a waybill that can no longer be delivered: cancelling is
+    what retired the link, so it is said before ``expired``), then ``expired``, ``locked``;
+    else ``usable``. The API's 410/423 and the page's explanation both read it."""
+    state = state_of(link)
+    if state == "signed":
+        return "used"
+    reason = undeliverable(link)
+    if reason:
+        return reason
+    if state == "expired":
+        return "expired"
+    return "locked" if link.locked_at is not None else "usable"
+
+
+_REFUSALS = {
+    "used": (Gone, "link-used", "This delivery has already been signed for."),
+    "cancelled": (Gone, "waybill-cancelled", "This delivery was cancelled, so there is nothing to sign. "
+                                             "If you expected it, contact the sender or the courier."),
+    "completed": (Gone, "waybill-completed", "This delivery has already been completed; there is nothing more "
+                                             "to sign."),
+    "expired": (Gone, "link-expired", "This sign link has expired; ask the courier for a new QR code."),
+    "locked": (Locked, None, "Too many wrong codes; ask the courier for a new QR code."),
+}
+
+
+def refuse(state: str) -> None:
+    """Raise the API's answer for a ``recipient_state`` other than ``usable``."""
+    if state != "usable":
+        problem, slug, detail = _REFUSALS[state]
+        raise problem(detail, slug=slug)
+
+
 def check_deliverable(link: SignLink) -> None:
     """410 for a link whose delivery was cancelled or already completed."""
     reason = undeliverable(link)
-    if reason == "cancelled":
-        raise Gone("This delivery was cancelled, so there is nothing to sign. "
-                   "If you expected it, contact the sender or the courier.", slug="waybill-cancelled")
-    if reason == "completed":
-        raise Gone("This delivery has already been completed; there is nothing more to sign.",
-                   slug="waybill-completed")
+    if reason:
+        refuse(reason)
 
 
 def usable_link(token: str, *, for_update=False) -> SignLink:
     """A link the recipient may act on: 410 once used, expired or no longer deliverable,
     423 when locked."""
     link = find_link(token, for_update=for_update)
-    state = state_of(link)
-    if state != "signed":
-        check_deliverable(link)
-    if state == "signed":
-        raise Gone("This delivery has already been signed for.", slug="link-used")
-    if state == "expired":
-        raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
-    if link.locked_at is not None:
-        raise Locked("Too many wrong codes; ask the courier for a new QR code.")
+    refuse(recipient_state(link))
     return link
 
 

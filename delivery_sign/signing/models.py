@@ -1,6 +1,6 @@
 """Sign links and their one-time codes.
 
-A link's token is the recipient's only credential: 256 random bits, stored as SHA-256.
+A link's token is the recipient's only credential: 192 random bits (links.TOKEN_BYTES), stored as SHA-256.
 """
 from datetime import datetime
 

@@ -4,7 +4,6 @@ from flask import request
 from ..core.auth import current, require
 from ..core.content import accepts
 from ..core.errors import ValidationFailed, field_error
-from ..extensions import db
 from . import imports, services
 from .blueprint import blp
 from .schemas import (AssignSchema, BatchInSchema, BatchResultSchema, BulkReconcileResultSchema,
@@ -55,23 +54,7 @@ def import_waybills():
     upload = request.files.get("file")
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the file in the multipart field 'file'.")])
-    principal = current()
-    created = exists = 0
-    errors = []
-    for groups in imports.read_groups(upload.stream, errors):
-        results = services.create_waybills(principal, [g.payload for g in groups])
-        for group, result in zip(groups, results):
-            if result["status"] == "created":
-                created += 1
-            elif result["status"] == "exists":
-                exists += 1
-            else:
-                errors.extend({"row": group.row_for(e["field"]), "field": e["field"], "message": e["message"]}
-                              for e in result["errors"])
-        db.session.commit()
-        db.session.expunge_all()
-    errors.sort(key=lambda e: e["row"])
-    return {"created": created, "exists": exists, "errors": errors}
+    return imports.import_file(current(), upload.stream)
 
 
 @blp.route("/waybills", methods=["GET"])

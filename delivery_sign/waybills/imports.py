@@ -2,6 +2,8 @@
 
 Files are read as streams — a 100,000-row file never sits in memory — and handed on in
 chunks of waybills to ``services.create_waybills``, the same path the API uses.
+``import_file`` commits each chunk (the one service that commits: a large import must hold
+no long lock, and a file stopped by its budget keeps the chunks before the stop).
 
 A file is hostile until read. Every import has a wall-clock budget (``IMPORT_TIME_BUDGET_S``)
 and reads at most ``MAX_ROWS`` rows of ``MAX_COLUMNS`` cells. An XLSX is a zip of XML parts,
@@ -21,7 +23,10 @@ from xml.etree.ElementTree import ParseError
 
 from flask import current_app
 
+from ..core.auth import Principal
 from ..core.errors import ValidationFailed, field_error
+from ..extensions import db
+from . import services
 
 COLUMNS = ("number", "doc_type", "org_unit", "courier", "consignee_name", "consignee_phone",
            "consignee_address", "lat", "lng", "coord_system", "sku", "item_name", "qty", "unit",
@@ -254,3 +259,24 @@ def read_groups(stream, errors: list, time_budget_s=None):
         # ParseError: broken XML, and what expat says of entities it refuses (billion laughs).
         raise ValidationFailed([field_error("file", "unreadable",
                                             f"The file is not a readable CSV or XLSX ({type(exc).__name__}).")]) from None
+
+
+def import_file(principal: Principal, stream) -> dict:
+    """Create the file's waybills chunk by chunk, committing each: ``{created, exists, errors}``
+    with the errors sorted by row (a waybill's field errors point at the row that holds it)."""
+    created = exists = 0
+    errors = []
+    for groups in read_groups(stream, errors):
+        results = services.create_waybills(principal, [g.payload for g in groups])
+        for group, result in zip(groups, results):
+            if result["status"] == "created":
+                created += 1
+            elif result["status"] == "exists":
+                exists += 1
+            else:
+                errors.extend({"row": group.row_for(e["field"]), "field": e["field"], "message": e["message"]}
+                              for e in result["errors"])
+        db.session.commit()
+        db.session.expunge_all()
+    errors.sort(key=lambda e: e["row"])
+    return {"created": created, "exists": exists, "errors": errors}

@@ -2,12 +2,12 @@
 import json
 from decimal import Decimal, InvalidOperation
 
-from flask import current_app
 from marshmallow import fields, validate, validates
 
 from ..core.clock import isoformat
 from ..core.masking import mask_phone
 from ..core.schema import Instant, LocationSchema, Phone, StrictSchema, UtcDateTime, coded
+from ..receipts.urls import receipt_url
 from .models import STATUSES
 
 NUMBER = validate.Regexp(r"^[A-Za-z0-9-]{4,40}$", error="format: Waybill numbers are 4–40 letters, digits or -.")
@@ -192,7 +192,7 @@ def waybill_json(w) -> dict:
         location = {"lat": w.consignee_lat, "lng": w.consignee_lng, "coord_system": w.consignee_coord_system}
     receipt = None
     if w.receipt_public_id is not None:
-        base = f"{current_app.config['PUBLIC_BASE_URL']}/api/v1/receipts/{w.receipt_public_id}"
+        base = receipt_url(w.receipt_public_id)
         receipt = {"id": w.receipt_public_id, "url": base, "pdf": base + "/pdf", "signer_relation": w.signer_relation}
     return {
         "number": w.number,

@@ -14,7 +14,7 @@ from sqlalchemy import exists, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.models import DocType, OrgUnit, User
-from ..accounts.services import subtree_ids
+from ..accounts.org_units import subtree_ids
 from ..core import audit
 from ..core.auth import Principal
 from ..core.bulk import insert_rows, insert_rows_returning_ids

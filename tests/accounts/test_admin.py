@@ -1,5 +1,5 @@
 """Org units, users and document types as a tenant admin manages them."""
-from delivery_sign.accounts.services import DEFAULT_POLICY
+from delivery_sign.accounts.doc_types import DEFAULT_POLICY
 
 
 def test_org_unit_tree_and_dispatcher_subtree(world):

@@ -31,7 +31,7 @@ def _login(client, tenant, username, password):
 
 
 def test_demo_credentials_resets_and_prints_passwords_that_work(app, runner, client):
-    from delivery_sign.accounts.services import tenant_by_slug
+    from delivery_sign.accounts.tenants import tenant_by_slug
     from delivery_sign.demo import seed_demo
     from delivery_sign.extensions import db
 

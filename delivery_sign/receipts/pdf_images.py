@@ -1,0 +1,85 @@
+"""PNG images for the receipt PDF as precompressed Flate streams, and the one adapter that
+places them on a reportlab canvas.
+
+reportlab's ``drawImage(mask="auto")`` splits the alpha channel and deflates colour and
+alpha at level 6 on every call: 23 ms of a 44 ms render for the 720×480 signature, whose
+colour is one flat ink. So PNGs go in as Flate streams made here: level 1, a flat colour
+plane compressed once per size, and a tenant's seal compressed once per file.
+
+reportlab has no public call that takes an already compressed stream, so ``draw`` uses
+canvas internals: ``_doc`` (the document that registers XObjects), ``_code`` (the page's
+content operators), ``_currentPageHasImages``, ``_formsinuse`` and the image's
+``_filters``. They are reportlab 5.1's (pinned in requirements.txt), used here only;
+tests/receipts/test_pdf_images.py fails when an upgrade changes them.
+"""
+import functools
+import hashlib
+import io
+import zlib
+from dataclasses import dataclass
+
+from reportlab.pdfbase import pdfdoc
+from reportlab.pdfgen import canvas
+
+
+@dataclass(frozen=True)
+class FlateImage:
+    name: str
+    width: int
+    height: int
+    color_space: str
+    color: bytes          # Flate stream of the colour samples
+    alpha: bytes | None   # Flate stream of the soft mask, if the PNG has transparency
+
+
+def from_png(png: bytes) -> FlateImage:
+    from PIL import Image
+
+    with Image.open(io.BytesIO(png)) as image:
+        transparent = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
+        image = image.convert("RGBA" if transparent else "RGB")
+        alpha = zlib.compress(image.getchannel("A").tobytes(), 1) if transparent else None
+        extrema = image.getextrema()[:3]
+        if all(low == high for low, high in extrema):
+            color = _flat_plane(image.width, image.height, bytes(low for low, _ in extrema))
+        else:
+            color = zlib.compress((image.convert("RGB") if transparent else image).tobytes(), 1)
+    return FlateImage(hashlib.sha1(png).hexdigest(), image.width, image.height, "DeviceRGB", color, alpha)
+
+
+@functools.lru_cache(maxsize=16)
+def _flat_plane(width: int, height: int, pixel: bytes) -> bytes:
+    return zlib.compress(pixel * (width * height), 9)
+
+
+# A tenant's seal is the same file receipt after receipt.
+seal_from_png = functools.lru_cache(maxsize=32)(from_png)
+
+
+def _xobject(name: str, image: FlateImage, *, alpha: bool = False) -> pdfdoc.PDFImageXObject:
+    xobject = pdfdoc.PDFImageXObject(name)
+    xobject.width, xobject.height, xobject.bitsPerComponent = image.width, image.height, 8
+    xobject.colorSpace = "DeviceGray" if alpha else image.color_space
+    xobject.streamContent = image.alpha if alpha else image.color
+    xobject._filters, xobject.mask = ("FlateDecode",), None
+    return xobject
+
+
+def draw(c: canvas.Canvas, image: FlateImage, x: float, y: float, w: float, h: float) -> None:
+    """``drawImage`` for a precompressed image: the same registration, minus the re-encoding."""
+    doc = c._doc
+    reg_name = doc.getXObjectName(image.name)
+    if reg_name not in doc.idToObject:
+        xobject = _xobject(image.name, image)
+        if image.alpha is not None:
+            mask = _xobject(image.name + "a", image, alpha=True)
+            xobject.smask = doc.Reference(mask, doc.getXObjectName(mask.name))
+        doc.Reference(xobject, reg_name)
+        doc.addForm(image.name, xobject)
+    c._currentPageHasImages = 1
+    c.saveState()
+    c.translate(x, y)
+    c.scale(w, h)
+    c._code.append(f"/{reg_name} Do")
+    c.restoreState()
+    c._formsinuse.append(image.name)

@@ -1,0 +1,74 @@
+"""The adapter over reportlab's canvas internals (receipts/pdf_images.py): if a reportlab
+upgrade changes ``_doc``, ``_code``, ``_formsinuse`` or the image ``_filters``, these fail."""
+import io
+
+import pytest
+from PIL import Image, ImageDraw
+from pypdf import PdfReader
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
+
+from delivery_sign.receipts import pdf_images
+
+
+def _png(mode):
+    image = Image.new(mode, (60, 40), (0, 0, 0, 0) if mode == "RGBA" else (255, 255, 255))
+    ImageDraw.Draw(image).line((5, 5, 55, 35), fill=(20, 30, 160, 255) if mode == "RGBA" else (20, 30, 160),
+                               width=4)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+def _page(draw):
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pageCompression=1)
+    draw(c)
+    c.showPage()
+    c.save()
+    return PdfReader(io.BytesIO(out.getvalue())).pages[0]
+
+
+def _placements(page):
+    """Each ``Do`` with the matrix in force, from the page's content operators."""
+    from pypdf.generic import ContentStream
+
+    found, matrix = [], None
+    for operands, operator in ContentStream(page.get_contents(), page.pdf).operations:
+        if operator == b"cm":
+            matrix = [round(float(v), 3) for v in operands]
+        elif operator == b"Do":
+            found.append(matrix)
+    return found
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB"])
+def test_draw_places_what_reportlab_drawimage_places(mode):
+    png = _png(mode)
+    ours = _page(lambda c: pdf_images.draw(c, pdf_images.from_png(png), 100, 200, 120, 80))
+    theirs = _page(lambda c: c.drawImage(ImageReader(io.BytesIO(png)), 100, 200, 120, 80, mask="auto"))
+
+    [our_image], [their_image] = ours.images, theirs.images
+    assert our_image.image.size == their_image.image.size == (60, 40)
+    assert our_image.image.convert("RGBA").tobytes() == their_image.image.convert("RGBA").tobytes()
+    xobject = next(iter(ours["/Resources"]["/XObject"].values())).get_object()
+    assert list(xobject["/Filter"]) == ["/FlateDecode"]   # the stream as made, not re-encoded
+    assert ("/SMask" in xobject) == (mode == "RGBA")
+    assert ours["/Resources"]["/ProcSet"] == theirs["/Resources"]["/ProcSet"]   # _currentPageHasImages
+    assert len(_placements(ours)) == 1
+    # reportlab's own drawImage puts translate and scale in one cm; ours applies them in turn.
+    assert _placements(ours)[0][0] == _placements(theirs)[0][0] == 120
+
+
+def test_the_same_image_twice_is_one_object():
+    image = pdf_images.from_png(_png("RGBA"))
+    page = _page(lambda c: [pdf_images.draw(c, image, x, 100, 60, 40) for x in (50, 200)])
+    assert len(page["/Resources"]["/XObject"]) == 1
+    assert len(_placements(page)) == 2
+
+
+def test_the_internals_the_adapter_uses_exist():
+    c = canvas.Canvas(io.BytesIO())
+    for name in ("_doc", "_code", "_formsinuse", "_currentPageHasImages"):
+        assert hasattr(c, name), name
+    assert callable(c._doc.getXObjectName) and hasattr(c._doc, "idToObject")
