@@ -83,7 +83,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DATA_PATH = pathlib.Path(__file__).parent / "data" / "hanzi_medians.bin"
-VERIFIER = "medians-chamfer-1"   # named in the evidence; bump when the method changes
+VERIFIER = "medians-chamfer-2"   # named in the evidence; bump when the method changes
 
 # Figures in brackets: bench/bench_recognition.py --dump over the corpus (seed 20261201,
 # 98 writers, per character written in boxes).
