@@ -8,11 +8,16 @@ lenient``, accepting the third failed attempt with the anomaly ``name_not_recogn
 A failed attempt must be counted although the request answers 422 and rolls back: the
 submit handler commits when `attempt_counted()` says so. Nothing else is written before
 the hard checks, so that commit holds only the counter.
+
+`warm` (called from create_app) starts building the verifier's rival table (~3 s of CPU,
+~24 MB per process) in a background thread when the recogniser is installed, so the
+first recognised submit of a process does not pay for it.
 """
 from flask import current_app, g
 
 from ..core.errors import field_error
 from ..evidence import zinnia
+from ..evidence import handwriting
 from ..evidence.handwriting import NameReading, recognize_name
 
 LENIENT_ATTEMPTS = 3   # e签宝's lenient mode: after three failures keep the handwriting
@@ -20,6 +25,13 @@ LENIENT_ATTEMPTS = 3   # e签宝's lenient mode: after three failures keep the h
 
 def recognizer():
     return zinnia.recognizer(current_app.config["ZINNIA_LIBRARY"], current_app.config["ZINNIA_MODEL"])
+
+
+def warm(app):
+    """Build the rivals in the background at app start (RECOGNITION_WARM=False: on first use)."""
+    if app.config.get("RECOGNITION_WARM", True) and zinnia.recognizer(
+            app.config["ZINNIA_LIBRARY"], app.config["ZINNIA_MODEL"]) is not None:
+        handwriting.warm_in_background()
 
 
 def read(signature, body, policy) -> NameReading | None:

@@ -129,3 +129,38 @@ def test_stroke_order_and_direction_do_not_change_the_distance():
     shuffled = [s[::-1] for s in strokes[::-1]]
     assert handwriting.chamfer(handwriting.samples(shuffled), reference) < 0.01
     assert handwriting.chamfer(handwriting.samples(glyph("田")), reference) > 0.03
+
+
+def test_rivals_are_built_once_in_the_background_and_shared():
+    thread = handwriting.warm_in_background()
+    if thread is not None:
+        thread.join(120)
+    built = handwriting._rivals()
+    assert handwriting._rivals() is built and handwriting.warm_in_background() is None
+    assert len(built.chars) == 6763 and built.table.shape == (6763, handwriting.GRID ** 2 * handwriting.DIRECTIONS)
+    assert handwriting._reference_samples("明") is built.samples[built.position["明"]]
+
+
+def test_chamfers_scores_every_set_like_one_by_one_and_inf_for_none():
+    written = handwriting._reference_samples("国")
+    sets = [handwriting._reference_samples(c) for c in "田国明"] + [None]
+    together = handwriting.chamfers(written, sets)
+    assert [round(x, 6) for x in together[:3]] == [round(handwriting.chamfer(written, s), 6) for s in sets[:3]]
+    assert together[1] < 0.001 and together[3] == np.inf
+
+
+def test_a_missing_stroke_is_tolerated_but_not_against_a_nearer_character(engine):
+    strokes = list(handwriting.reference_strokes("明"))
+    missing = [s * 300.0 for s in strokes[:3] + strokes[4:]]     # one stroke of 月 left out
+    assert handwriting.read_character(missing, "明", engine).verified
+    # 王 written (4 strokes) where 玉 is expected: 玉 minus its dot ties with 王, refused
+    for written, expected in (("王", "玉"), ("场", "杨"), ("未", "朱")):
+        reading = handwriting.read_character(glyph(written), expected, engine)
+        assert not reading.verified and reading.best == written, (written, expected)
+
+
+def test_joined_strokes_are_trimmed_as_ligatures(engine):
+    strokes = [s * 300.0 for s in handwriting.reference_strokes("国")]
+    joined = [np.vstack(strokes[:2])] + strokes[2:]              # first two strokes in one
+    assert len(joined) < len(strokes)
+    assert handwriting.read_character(joined, "国", engine).verified
