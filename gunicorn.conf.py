@@ -35,6 +35,15 @@ def on_starting(server):
     print(start_banner(app.config["PUBLIC_BASE_URL"]), flush=True)
 
 
+def post_worker_init(worker):
+    # Each serving process builds handwriting recognition's reference table in the
+    # background, so its first recognised sign-off does not wait for it (issue 13). Not in
+    # create_app: the master, CLI commands and test apps never recognise a name.
+    from delivery_sign.signing.recognition import warm
+
+    warm(worker.wsgi)
+
+
 def child_exit(server, worker):
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         from prometheus_client import multiprocess

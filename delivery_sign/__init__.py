@@ -79,10 +79,6 @@ def create_app(config: dict | None = None) -> Flask:
     from .core.jobs import init_inline_worker
 
     init_inline_worker(app)
-
-    from .signing.recognition import warm
-
-    warm(app)   # handwriting recognition's reference table, in the background (issue 13)
     return app
 
 

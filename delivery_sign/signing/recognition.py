@@ -9,7 +9,7 @@ A failed attempt must be counted although the request answers 422 and rolls back
 submit handler commits when `attempt_counted()` says so. Nothing else is written before
 the hard checks, so that commit holds only the counter.
 
-`warm` (called from create_app) starts building the verifier's rival table (~3 s of CPU,
+`warm` (called by gunicorn.conf.py in each worker once the app is loaded) starts building the verifier's rival table (~3 s of CPU,
 ~24 MB per process) in a background thread when the recogniser is installed, so the
 first recognised submit of a process does not pay for it.
 """
@@ -28,7 +28,7 @@ def recognizer():
 
 
 def warm(app):
-    """Build the rivals in the background at app start (RECOGNITION_WARM=False: on first use)."""
+    """Build the rivals in the background in a serving process (RECOGNITION_WARM=False: on first use)."""
     if app.config.get("RECOGNITION_WARM", True) and zinnia.recognizer(
             app.config["ZINNIA_LIBRARY"], app.config["ZINNIA_MODEL"]) is not None:
         handwriting.warm_in_background()
