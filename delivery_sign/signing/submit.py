@@ -14,6 +14,7 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Tenant
 from ..core import audit, wechat
@@ -31,6 +32,7 @@ from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
 from .links import Locked, check_deliverable, find_link, state_of
+from .models import SignLinkWaybill
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     with reading():
         found_link = find_link(token)
         policy = dict(found_link.policy)
-        body = _default_signer_name(body, policy, found_link.waybills[0].consignee_name)
+        body = _default_signer_name(body, policy, _first_consignee_name(found_link))
         body, consent = _consents(body, policy, found_link.tenant_id)
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
@@ -78,15 +80,22 @@ def _default_signer_name(body, policy, consignee_name) -> dict:
     if signer["relation"] == "self" and not signer["name"].strip() and not name_needed_for_self(policy):
         return {**body, "signer": {**signer, "name": consignee_name, "name_from": "consignee"}}
     return {**body, "signer": {**signer, "name_from": "typed"}}
+def _first_consignee_name(link) -> str:
+    """The consignee's name on the link's first waybill, without loading the waybills."""
+    return db.session.execute(
+        select(Waybill.consignee_name).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+        .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id).limit(1)).scalar_one()
+
+
 def _lock_waybills(link) -> None:
     """Lock the link's waybills (fresh from the database): a consented drop (consent.drops)
-    locks the same rows, so a drop and a sign-off never both win."""
-    from .models import SignLinkWaybill
-
-    db.session.execute(
+    locks the same rows, so a drop and a sign-off never both win. The rows locked become
+    ``link.waybills``, so the sign-off does not load them a second time."""
+    waybills = db.session.execute(
         select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
         .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id)
         .with_for_update(of=Waybill).execution_options(populate_existing=True)).unique().scalars().all()
+    set_committed_value(link, "waybills", waybills)
 
 
 # --- hard checks (422) ------------------------------------------------------------------
