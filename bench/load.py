@@ -218,7 +218,7 @@ def _run_floor(mode, args, photos_sig):
         cpu_before = _cpu_s(instance.worker_pids())
         tokens = [uuid.uuid4().hex for _ in range(args.max_signoffs)]
         timings, errors, elapsed, _ = _clients(base, tokens, args, *photos_sig)
-        return _report(f"{mode} floor" if mode == "floor" else "judging floor", args.db, timings, errors, elapsed,
+        return _report("floor" if mode == "floor" else "judging floor", args.db, timings, errors, elapsed,
                        _cpu_s(instance.worker_pids()) - cpu_before)
     finally:
         instance.close()
