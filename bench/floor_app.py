@@ -43,6 +43,7 @@ with engine.begin() as conn:
                       "size INTEGER, checks TEXT)"))
     conn.execute(text(f"CREATE TABLE IF NOT EXISTS floor_signoffs (id {serial}, token TEXT, body_sha256 TEXT, "
                       "checks TEXT)"))
+engine.dispose()   # gunicorn --preload forks after this: each worker opens its own connections
 os.makedirs(FILES, exist_ok=True)
 
 _k = np.arange(HASH_SIDE)[:, None]

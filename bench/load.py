@@ -177,10 +177,11 @@ def _start_floor(instance, mode, args):
     port = free_port()
     url = instance.database_url if instance.db == "postgres" else f"sqlite:///{instance.dir}/floor.db"
     env = dict(instance.env, FLOOR=mode, FLOOR_DATABASE_URL=url, FLOOR_FILES=os.path.join(instance.dir, "files"))
-    # -c /dev/null: not the service's gunicorn.conf.py (its on_starting prepares the service's database).
+    # -c /dev/null: not the service's gunicorn.conf.py (its on_starting prepares the service's database);
+    # --preload: the tables are made once, in the master (two workers racing on CREATE TABLE fail on PostgreSQL).
     instance.server = subprocess.Popen(
         [os.path.join(BIN, "gunicorn"), "-c", "/dev/null", "-k", "gthread", "-w", str(args.workers),
-         "--threads", str(args.threads), "--keep-alive", "5", "-b", f"127.0.0.1:{port}", "bench.floor_app:app"],
+         "--threads", str(args.threads), "--keep-alive", "5", "--preload", "-b", f"127.0.0.1:{port}", "bench.floor_app:app"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
