@@ -1,26 +1,34 @@
 """Closed-loop load: clients doing whole sign-offs against gunicorn.
 
 Each client repeats: view the link, upload a 12-MP phone photo and a 1080p photo, submit a
-three-character signature. Prints sign-offs per second, p50/p95/p99 of each call, errors,
-and the CPU time of the gunicorn workers. With ``--worker inline`` the PDFs are rendered
+three-character signature. The same clients run, one server after the other, against the
+floor and the judging floor (bench/floor_app.py: the same stack doing only the upload's
+bare work, then that plus the checks' decode and measures) and against delivery_sign, so
+the ratio is of one machine in one state. Prints sign-offs per second, p50/p95/p99 of each
+call, errors, the CPU time of the gunicorn workers, and the three side by side (issue 16:
+delivery_sign ≥ 0.8 × the judging floor, p95 ≤ 3 × p50 per call, no errors). The default
+run (20 s per server) takes about two minutes. With ``--worker inline`` the PDFs are rendered
 by each web process's job thread while the load runs; the bench then waits until every
 receipt has its PDF and prints how long that took after the last submit.
 
-    .venv/bin/python bench/load.py --db sqlite --clients 8 --duration 30
+    .venv/bin/python bench/load.py --db sqlite            # floor, judging floor, delivery_sign
+    .venv/bin/python bench/load.py --db postgres          # the same on a fresh PostgreSQL database each
     .venv/bin/python bench/load.py --db postgres --worker inline     # PDFs rendered as they come
 """
 import argparse
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import requests
 from sqlalchemy import create_engine, text
 
-from common import Instance, login, percentile
+from common import BIN, Instance, free_port, login, percentile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -54,12 +62,14 @@ def setup(base, tenant, password, count):
     for start in range(0, count, 500):
         requests.post(base + "/api/v1/waybills/batch", headers=admin,
                       json={"waybills": waybills[start:start + 500]}).raise_for_status()
-    tokens = []
-    for waybill in waybills:
+
+    def link(waybill):
         response = requests.post(base + "/api/v1/sign-links", headers=courier, json={"waybills": [waybill["number"]]})
         response.raise_for_status()
-        tokens.append(response.json()["token"])
-    return tokens
+        return response.json()["token"]
+
+    with ThreadPoolExecutor(8) as pool:   # the web process's threads, so setup stays short
+        return list(pool.map(link, waybills))
 
 
 def _pdfs_missing(engine) -> int:
@@ -102,106 +112,178 @@ def _phone(n: int) -> requests.Session:
     return session
 
 
-def run(args):
-    extra = {"WORKER": args.worker}
-    instance = Instance(args.db, extra_env=extra)
-    big, small = photos()
-    sig = signature()
+def _clients(base, tokens, args, big, small, sig):
+    """``args.clients`` closed-loop phones doing whole sign-offs until the tokens or the
+    time run out; returns (timings per call, errors, elapsed s, when the last submit ended)."""
     timings = {name: [] for name in ("view", "photo_12mp", "photo_1080p", "submit", "signoff")}
     errors, lock = [], threading.Lock()
+    queue = list(reversed(tokens))
+    deadline = time.time() + args.duration
+    started = time.perf_counter()
+    last_submit = [started]
+
+    def client(n):
+        while time.time() < deadline:
+            with lock:
+                if not queue:
+                    return
+                token = queue.pop()
+                session = _phone(len(queue))
+            t0 = time.perf_counter()
+            steps = []
+            try:
+                t = time.perf_counter()
+                session.get(f"{base}/api/v1/sign/{token}").raise_for_status()
+                steps.append(("view", time.perf_counter() - t))
+                ids = []
+                for name, data in (("photo_12mp", big), ("photo_1080p", small)):
+                    # A few bytes after the image make every upload a distinct file.
+                    payload = data + uuid.uuid4().bytes
+                    t = time.perf_counter()
+                    response = session.post(f"{base}/api/v1/sign/{token}/photos", data={"kind": "goods"},
+                                            files={"file": ("p.jpg", payload, "image/jpeg")})
+                    response.raise_for_status()
+                    steps.append((name, time.perf_counter() - t))
+                    ids.append(response.json()["photo_id"])
+                body = {"submission_id": str(uuid.uuid4()), "outcome": "signed",
+                        "signer": {"name": sig["signer_name"], "relation": "self"},
+                        "signature": {"strokes": sig["strokes"], "canvas": sig["canvas"]},
+                        "location": {"lat": 31.2305, "lng": 121.4736, "accuracy": 12, "coord_system": "gcj02"},
+                        "photo_ids": ids, "client": {"platform": "h5"}}
+                t = time.perf_counter()
+                response = session.post(f"{base}/api/v1/sign/{token}/submit", json=body)
+                if response.status_code != 201:
+                    raise RuntimeError(f"submit {response.status_code}: {response.text[:200]}")
+                steps.append(("submit", time.perf_counter() - t))
+                with lock:
+                    last_submit[0] = max(last_submit[0], time.perf_counter())
+                    for name, value in steps:
+                        timings[name].append(value)
+                    timings["signoff"].append(time.perf_counter() - t0)
+            except Exception as exc:  # noqa: BLE001 - a load test counts every failure
+                with lock:
+                    errors.append(str(exc)[:400])
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return timings, errors, time.perf_counter() - started, last_submit[0]
+
+
+def _start_floor(instance, mode, args):
+    """bench/floor_app.py under gunicorn with the service's worker and thread counts."""
+    port = free_port()
+    url = instance.database_url if instance.db == "postgres" else f"sqlite:///{instance.dir}/floor.db"
+    env = dict(instance.env, FLOOR=mode, FLOOR_DATABASE_URL=url, FLOOR_FILES=os.path.join(instance.dir, "files"))
+    # -c /dev/null: not the service's gunicorn.conf.py (its on_starting prepares the service's database);
+    # --preload: the tables are made once, in the master (two workers racing on CREATE TABLE fail on PostgreSQL).
+    instance.server = subprocess.Popen(
+        [os.path.join(BIN, "gunicorn"), "-c", "/dev/null", "-k", "gthread", "-w", str(args.workers),
+         "--threads", str(args.threads), "--keep-alive", "5", "--preload", "-b", f"127.0.0.1:{port}", "bench.floor_app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(base + "/healthz", timeout=1).ok:
+                return base
+        except requests.RequestException:
+            time.sleep(0.05)
+    raise RuntimeError("the floor app did not come up")
+
+
+def _report(name, db, timings, errors, elapsed, cpu_s):
+    done = len(timings["signoff"])
+    rate = done / elapsed if elapsed else 0.0
+    print(f"[{name}, {db}] {done} sign-offs in {elapsed:.1f} s = {rate:.1f}/s, errors {len(errors)}, "
+          f"workers' CPU {cpu_s:.1f} s ({cpu_s / max(done, 1) * 1000:.0f} ms a sign-off)")
+    worst = 0.0
+    for call, values in timings.items():
+        ms = [v * 1000 for v in values]
+        p50, p95 = percentile(ms, 50), percentile(ms, 95)
+        if call != "signoff" and ms:
+            worst = max(worst, p95 / p50)
+        print(f"  {call:12} p50 {p50:7.1f} ms  p95 {p95:7.1f} ms  p99 {percentile(ms, 99):7.1f} ms   "
+              f"p95/p50 {p95 / p50 if ms else float('nan'):.1f}")
+    for error in errors[:5]:
+        print("  error:", error)
+    return {"rate": rate, "errors": len(errors), "worst_tail": worst}
+
+
+def _run_floor(mode, args, photos_sig):
+    instance = Instance(args.db)
+    try:
+        base = _start_floor(instance, mode, args)
+        cpu_before = _cpu_s(instance.worker_pids())
+        tokens = [uuid.uuid4().hex for _ in range(args.max_signoffs)]
+        timings, errors, elapsed, _ = _clients(base, tokens, args, *photos_sig)
+        return _report("floor" if mode == "floor" else "judging floor", args.db, timings, errors, elapsed,
+                       _cpu_s(instance.worker_pids()) - cpu_before)
+    finally:
+        instance.close()
+
+
+def _run_service(args, photos_sig):
+    extra = {"WORKER": args.worker}
+    instance = Instance(args.db, extra_env=extra)
     try:
         tenant, password = instance.prepare()
         base = instance.start(workers=args.workers, threads=args.threads, extra_env=extra)
         requests.patch(base + "/api/v1/doc-types/default", headers=login(base, tenant, password),
-                       json={"policy": {"link_ttl_s": 86400}}).raise_for_status()
+                       # the recipient's photos count (the default is the courier's, issue 12)
+                       json={"policy": {"link_ttl_s": 86400, "photos_by": "recipient"}}).raise_for_status()
         tokens = setup(base, tenant, password, args.max_signoffs)
-        queue = list(reversed(tokens))
-        deadline = time.time() + args.duration
         cpu_before = _cpu_s(instance.worker_pids())
-        started = time.perf_counter()
-        last_submit = [started]
-
-        def client(n):
-            while time.time() < deadline:
-                with lock:
-                    if not queue:
-                        return
-                    token = queue.pop()
-                    session = _phone(len(queue))
-                t0 = time.perf_counter()
-                steps = []
-                try:
-                    t = time.perf_counter()
-                    session.get(f"{base}/api/v1/sign/{token}").raise_for_status()
-                    steps.append(("view", time.perf_counter() - t))
-                    ids = []
-                    for name, data in (("photo_12mp", big), ("photo_1080p", small)):
-                        # A few bytes after the image make every upload a distinct file.
-                        payload = data + uuid.uuid4().bytes
-                        t = time.perf_counter()
-                        response = session.post(f"{base}/api/v1/sign/{token}/photos", data={"kind": "goods"},
-                                                files={"file": ("p.jpg", payload, "image/jpeg")})
-                        response.raise_for_status()
-                        steps.append((name, time.perf_counter() - t))
-                        ids.append(response.json()["photo_id"])
-                    body = {"submission_id": str(uuid.uuid4()), "outcome": "signed",
-                            "signer": {"name": sig["signer_name"], "relation": "self"},
-                            "signature": {"strokes": sig["strokes"], "canvas": sig["canvas"]},
-                            "location": {"lat": 31.2305, "lng": 121.4736, "accuracy": 12, "coord_system": "gcj02"},
-                            "photo_ids": ids, "client": {"platform": "h5"}}
-                    t = time.perf_counter()
-                    response = session.post(f"{base}/api/v1/sign/{token}/submit", json=body)
-                    if response.status_code != 201:
-                        raise RuntimeError(f"submit {response.status_code}: {response.text[:200]}")
-                    steps.append(("submit", time.perf_counter() - t))
-                    with lock:
-                        last_submit[0] = max(last_submit[0], time.perf_counter())
-                        for name, value in steps:
-                            timings[name].append(value)
-                        timings["signoff"].append(time.perf_counter() - t0)
-                except Exception as exc:  # noqa: BLE001 - a load test counts every failure
-                    with lock:
-                        errors.append(str(exc)[:200])
-
-        threads = [threading.Thread(target=client, args=(i,)) for i in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        elapsed = time.perf_counter() - started
-        done = len(timings["signoff"])
-        print(f"[{args.db}, WORKER={args.worker}, {args.workers}×{args.threads} gunicorn, {args.clients} clients] "
-              f"{done} sign-offs in {elapsed:.1f} s = {done / elapsed:.1f}/s, errors {len(errors)}")
-        for name, values in timings.items():
-            ms = [v * 1000 for v in values]
-            print(f"  {name:12} p50 {percentile(ms, 50):7.1f} ms  p95 {percentile(ms, 95):7.1f} ms  "
-                  f"p99 {percentile(ms, 99):7.1f} ms")
-        for error in errors[:5]:
-            print("  error:", error)
-        print(f"  gunicorn workers' CPU {_cpu_s(instance.worker_pids()) - cpu_before:.1f} s in {elapsed:.1f} s "
-              f"({os.cpu_count()} cores = {os.cpu_count() * elapsed:.0f} CPU-s); load average {os.getloadavg()[0]:.1f}")
+        timings, errors, elapsed, last_submit = _clients(base, tokens, args, *photos_sig)
+        result = _report(f"delivery_sign WORKER={args.worker}", args.db, timings, errors, elapsed,
+                         _cpu_s(instance.worker_pids()) - cpu_before)
         if args.worker == "inline":
+            done = len(timings["signoff"])
             engine = create_engine(instance.database_url)
             backlog = _pdfs_missing(engine)
             print(f"  PDFs still to render when the clients stopped: {backlog} of {done}")
-            while _pdfs_missing(engine) and time.perf_counter() - last_submit[0] < 600:
+            while _pdfs_missing(engine) and time.perf_counter() - last_submit < 600:
                 time.sleep(0.25)
             left = _pdfs_missing(engine)
-            print(f"  every PDF rendered {time.perf_counter() - last_submit[0]:.1f} s after the last submit"
+            print(f"  every PDF rendered {time.perf_counter() - last_submit:.1f} s after the last submit"
                   + (f" — NOT DONE, {left} left after 600 s" if left else "")
                   + f"; gunicorn workers' CPU since the start {_cpu_s(instance.worker_pids()) - cpu_before:.1f} s")
             engine.dispose()
+        return result
     finally:
         instance.close()
+
+
+def run(args):
+    photos_sig = (*photos(), signature())
+    print(f"{args.clients} clients, gunicorn {args.workers}×{args.threads} gthread, {args.duration:.0f} s each, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
+    results = {}
+    if not args.service_only:
+        results["floor"] = _run_floor("floor", args, photos_sig)
+        results["judging"] = _run_floor("judging", args, photos_sig)
+    results["service"] = _run_service(args, photos_sig)
+    print(f"\nside by side ({args.db}; load average {os.getloadavg()[0]:.1f} after):")
+    print(f"  {'server':26} {'sign-offs/s':>11} {'errors':>7} {'worst p95/p50':>14}")
+    names = {"floor": "floor", "judging": "judging floor", "service": "delivery_sign"}
+    for key, result in results.items():
+        print(f"  {names[key]:26} {result['rate']:11.1f} {result['errors']:7d} {result['worst_tail']:14.1f}")
+    if "judging" in results:
+        ratio = results["service"]["rate"] / results["judging"]["rate"] if results["judging"]["rate"] else 0
+        print(f"  delivery_sign / judging floor = {ratio:.2f}   target ≥ 0.80;  p95 ≤ 3 × p50 per call;  no errors")
+        print(f"  delivery_sign / floor         = {results['service']['rate'] / results['floor']['rate']:.2f}")
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--clients", type=int, default=8)
-    parser.add_argument("--duration", type=float, default=30)
-    parser.add_argument("--max-signoffs", type=int, default=2000)
+    parser.add_argument("--duration", type=float, default=20, help="seconds of load per server")
+    parser.add_argument("--max-signoffs", type=int, default=600, help="sign links made (the most a run can do)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--worker", choices=["off", "inline"], default="off")
+    parser.add_argument("--service-only", action="store_true", help="skip the two floors")
     run(parser.parse_args())

@@ -110,6 +110,26 @@ def probe_keys(h: int, max_distance: int = DUPLICATE_MAX_DISTANCE) -> list[tuple
 _CHUNK_BASES = np.arange(CHUNK_COUNT, dtype=np.int64) << CHUNK_BITS
 
 
+def stored_chunks(h: int) -> list[int]:
+    """``chunk_keys`` as the database files them: chunk number and value in one integer."""
+    return [(no << CHUNK_BITS) | value for no, value in chunk_keys(h)]
+
+
+_PROBE_MASKS: dict[int, np.ndarray] = {}
+
+
+def probe_chunks(h: int, max_distance: int = DUPLICATE_MAX_DISTANCE) -> list[int]:
+    """``probe_keys`` as the database files them (see ``stored_chunks``), built with numpy:
+    the 2,788 keys of a lookup at distance 12 in a few microseconds, not a Python loop."""
+    if max_distance not in _PROBE_MASKS:
+        if max_distance < 0:
+            raise ValueError("max_distance must be >= 0")
+        _PROBE_MASKS[max_distance] = np.array(_masks_for(max_distance), dtype=np.int64)
+    masks = _PROBE_MASKS[max_distance]
+    values = np.array([value for _, value in chunk_keys(h)], dtype=np.int64)
+    return ((values[:, None] ^ masks[None, :]) + _CHUNK_BASES[:, None]).ravel().tolist()
+
+
 class PhotoHashIndex:
     """In-memory multi-index hash table over 64-bit photo hashes.
 

@@ -27,6 +27,7 @@ import time
 from sqlalchemy import delete, select, tuple_
 
 from ..core import jobs
+from ..core.bulk import insert_rows
 from ..core.errors import Gone, NotFound
 from ..evidence.replay import (FINGERPRINT_VERSION, LEGACY_VERSIONS, band_keys, fingerprint, is_replay,
                                legacy_fingerprint)
@@ -92,10 +93,13 @@ def find_replay(tenant_id: int, signature, fp: bytes, keys: list[int]) -> str | 
     return None
 
 
-def fingerprint_rows(receipt: Receipt, fp: bytes) -> list[SignatureFingerprint]:
-    """The rows that file `fp` under each of its band keys (none for a signature without ink)."""
-    return [SignatureFingerprint(tenant_id=receipt.tenant_id, band_key=key, receipt_id=receipt.id, fingerprint=fp)
-            for key in band_keys(fp)]
+def file_fingerprint(tenant_id: int, receipt_id: int, fp: bytes, keys: list[int] | None = None) -> None:
+    """File `fp` under each of its band keys (none for a signature without ink): one INSERT
+    (COPY on PostgreSQL) for all of them. The version is written, not left to the column's
+    default, since COPY runs no Python-side default."""
+    insert_rows(SignatureFingerprint, [
+        {"tenant_id": tenant_id, "band_key": key, "receipt_id": receipt_id, "fingerprint": fp, "version": fp[0]}
+        for key in (band_keys(fp) if keys is None else keys)])
 
 
 def reindex_batch(after: tuple[int, int], limit: int | None = None) -> tuple[tuple[int, int] | None, int, int]:
@@ -124,7 +128,7 @@ def reindex_batch(after: tuple[int, int], limit: int | None = None) -> tuple[tup
             kept += 1
             continue
         db.session.execute(delete(SignatureFingerprint).where(SignatureFingerprint.receipt_id == receipt.id))
-        db.session.add_all(fingerprint_rows(receipt, fingerprint(signature)))
+        file_fingerprint(receipt.tenant_id, receipt.id, fingerprint(signature))
         done += 1
     db.session.flush()
     return tuple(found[-1]), done, kept

@@ -1,7 +1,7 @@
 """Reading receipts and their evidence files, for staff of the tenant and API keys."""
 import functools
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from ..core.auth import Principal
 from ..core.errors import Gone, NotFound
@@ -10,10 +10,33 @@ from ..extensions import db
 from ..signing.models import SignLinkWaybill
 from ..waybills.models import Waybill
 from ..waybills.services import scoped
-from .models import Photo, Receipt
+from .models import Photo, Receipt, ReceiptLine
 from .urls import receipt_path, receipt_url
 
 PHOTO_VARIANTS = ("original", "display", "thumb")
+
+
+def create_receipt(receipt: Receipt, lines: list[dict], photos: list[Photo], fingerprint: bytes | None = None,
+                   band_keys: list[int] | None = None) -> Receipt:
+    """Write a new receipt with its lines (``waybill_item_id``, ``received_qty``,
+    ``damaged_qty``, ``note``), claim its photos, file its signature fingerprint and
+    enqueue its PDF, in the caller's transaction: the PDF job exists exactly when the
+    receipt does. One statement per table."""
+    from ..core import jobs
+    from ..core.bulk import insert_rows
+    from .fingerprints import file_fingerprint
+    from .tasks import RENDER_PDF
+
+    db.session.add(receipt)
+    db.session.flush()   # its id, for the rows below
+    insert_rows(ReceiptLine, [dict(line, receipt_id=receipt.id) for line in lines])
+    if photos:
+        db.session.execute(update(Photo).where(Photo.id.in_([p.id for p in photos])).values(receipt_id=receipt.id))
+    if fingerprint:
+        file_fingerprint(receipt.tenant_id, receipt.id, fingerprint, band_keys)
+    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=receipt.tenant_id,
+                 dedupe_key=f"receipt-pdf:{receipt.id}")
+    return receipt
 
 
 def receipt_of_link(link) -> Receipt | None:
@@ -114,15 +137,23 @@ def photo_bytes(receipt: Receipt, photo_public_id: str, variant: str) -> tuple[b
     return stored_photo(photo.tenant_id, photo.sha256, photo.storage_key, photo.mime, variant)
 
 
+def derivative_key(tenant_id: int, sha256: str, variant: str) -> str:
+    """Where a photo's ``display`` or ``thumb`` copy is kept: content-addressed like the
+    original, so photos with the same bytes share their copies."""
+    return f"derivatives/{tenant_id}/{sha256}-{variant}.jpg"
+
+
 def stored_photo(tenant_id: int, sha256: str, storage_key: str, mime: str, variant: str) -> tuple[bytes, str]:
     """The storage half of ``photo_bytes``: no database, so the PDF job calls it with no
-    transaction open (making a derivative decodes a 12-MP photo)."""
+    transaction open. The thumbnail is stored at upload (signing/recipient.py), so the PDF
+    only reads bytes; a display copy, and the thumbnail of a photo uploaded before that,
+    are made here on first use (decoding the original) and kept."""
     from ..evidence.photos import make_derivative
 
     storage = get_storage()
     if variant == "original":
         return storage.get(storage_key), mime
-    key = f"derivatives/{tenant_id}/{sha256}-{variant}.jpg"
+    key = derivative_key(tenant_id, sha256, variant)
     if storage.exists(key):
         return storage.get(key), "image/jpeg"
     data = make_derivative(storage.get(storage_key), variant)

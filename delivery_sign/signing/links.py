@@ -170,7 +170,14 @@ def undeliverable(link: SignLink) -> str | None:
     """``cancelled`` or ``completed`` when a waybill of the link can no longer be delivered,
     whatever the link itself says (a link left open by an older release, a change behind the
     API); ``None`` while all can."""
-    statuses = {w.status for w in link.waybills}
+    if "waybills" in link.__dict__:
+        statuses = {w.status for w in link.waybills}
+    else:
+        # The statuses alone: a photo upload needs no waybill with its items, anomalies,
+        # doc type, unit and courier (the relationship loads all of them).
+        statuses = set(db.session.execute(
+            select(Waybill.status).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+            .where(SignLinkWaybill.link_id == link.id)).scalars())
     if "cancelled" in statuses:
         return "cancelled"
     return "completed" if statuses - set(DELIVERABLE) else None

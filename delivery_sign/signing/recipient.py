@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from ..accounts.models import Tenant
 from ..core import audit
+from ..core.bulk import insert_rows
 from ..core.clock import utcnow
 from ..core.errors import Conflict, Problem, ValidationFailed, field_error
 from ..core.keysets import in_many
@@ -216,8 +217,9 @@ def parse_client_exif(text: str | None) -> dict | None:
 def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: dict | None = None) -> Photo:
     """Store one photo for a usable link: the recipient's (token only) or, with
     ``principal``, the courier's or a dispatcher's in reach (taken_by ``courier``)."""
-    from ..evidence.photo_hash import chunk_keys
+    from ..evidence.photo_hash import stored_chunks
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
+    from ..receipts.services import derivative_key
 
     with reading():
         if principal is not None:
@@ -228,10 +230,11 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
     # Decoding and storing happen before the write transaction: SQLite's one write lock is
-    # never held while a 12-MP photo is being measured or written to disk.
+    # never held while a 12-MP photo is being measured or written to disk. The one decode
+    # also makes the thumbnail the receipt PDF shows, stored beside the original.
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
     try:
-        report = inspect_photo(data)
+        report = inspect_photo(data, thumbnail=True)
     except PhotoInvalid as exc:
         raise ValidationFailed([field_error("file", "photo_invalid", exc.message)]) from None
     key = f"photos/{tenant_id}/{report.sha256}"
@@ -239,6 +242,9 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
     if not storage.exists(key):
         # Content-addressed; an upload that never reaches a receipt is removed by the sweep.
         storage.put(key, data, report.mime)
+    thumb_key = derivative_key(tenant_id, report.sha256, "thumb")
+    if not storage.exists(thumb_key):
+        storage.put(thumb_key, report.thumbnail, "image/jpeg")
 
     link = usable_link(token, for_update=True)
     uploaded = db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
@@ -260,8 +266,8 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
     )
     db.session.add(photo)
     db.session.flush()
-    db.session.add_all([PhotoHashChunk(tenant_id=link.tenant_id, chunk=(no << 16) | value, photo_id=photo.id)
-                        for no, value in chunk_keys(report.phash)])
+    insert_rows(PhotoHashChunk, [{"tenant_id": link.tenant_id, "chunk": chunk, "photo_id": photo.id}
+                                 for chunk in stored_chunks(report.phash)])
     audit.record(link.tenant_id, "photo.uploaded", "recipient" if principal is None else principal.actor,
                  f"link:{link.id}", {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind,
                                      "size": len(data), "taken_by": taken_by})
@@ -305,12 +311,14 @@ def photo_out(photo: Photo) -> dict:
 
 def _near_photo(link, phash):
     """The public id of a photo of another sign-off within the duplicate distance, if any."""
-    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_keys
+    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_chunks
 
-    keys = [(no << 16) | value for no, value in probe_keys(phash)]
+    # One query, led by the (tenant_id, chunk, photo_id) index: the chunk rows the probe
+    # keys hit, then their photos by primary key.
     candidates = db.session.execute(
         select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
-        .where(PhotoHashChunk.tenant_id == link.tenant_id, in_many(db.session, PhotoHashChunk.chunk, keys),
+        .where(PhotoHashChunk.tenant_id == link.tenant_id,
+               in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)),
                Photo.link_id != link.id, Photo.receipt_id.isnot(None))
     ).all()
     for public_id, stored in candidates:

@@ -14,23 +14,25 @@ from decimal import Decimal
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Tenant
-from ..core import audit, jobs, wechat
+from ..core import audit, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
 from ..core.masking import mask_phone, phone_key
 from ..extensions import db
-from ..receipts.models import Photo, Receipt, ReceiptLine, SignatureFingerprint, new_receipt_code
-from ..receipts.services import link_paths
-from ..receipts.tasks import RENDER_PDF
-from ..waybills.models import Waybill, WaybillAnomaly
+from ..receipts.models import Photo, Receipt, new_receipt_code
+from ..receipts.services import create_receipt, link_paths
+from ..waybills.models import Waybill
+from ..waybills.services import record_signoff
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
 from .links import Locked, check_deliverable, find_link, state_of
+from .models import SignLinkWaybill
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     with reading():
         found_link = find_link(token)
         policy = dict(found_link.policy)
-        body = _default_signer_name(body, policy, found_link.waybills[0].consignee_name)
+        body = _default_signer_name(body, policy, _first_consignee_name(found_link))
         body, consent = _consents(body, policy, found_link.tenant_id)
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
@@ -78,15 +80,22 @@ def _default_signer_name(body, policy, consignee_name) -> dict:
     if signer["relation"] == "self" and not signer["name"].strip() and not name_needed_for_self(policy):
         return {**body, "signer": {**signer, "name": consignee_name, "name_from": "consignee"}}
     return {**body, "signer": {**signer, "name_from": "typed"}}
+def _first_consignee_name(link) -> str:
+    """The consignee's name on the link's first waybill, without loading the waybills."""
+    return db.session.execute(
+        select(Waybill.consignee_name).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+        .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id).limit(1)).scalar_one()
+
+
 def _lock_waybills(link) -> None:
     """Lock the link's waybills (fresh from the database): a consented drop (consent.drops)
-    locks the same rows, so a drop and a sign-off never both win."""
-    from .models import SignLinkWaybill
-
-    db.session.execute(
+    locks the same rows, so a drop and a sign-off never both win. The rows locked become
+    ``link.waybills``, so the sign-off does not load them a second time."""
+    waybills = db.session.execute(
         select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
         .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id)
         .with_for_update(of=Waybill).execution_options(populate_existing=True)).unique().scalars().all()
+    set_committed_value(link, "waybills", waybills)
 
 
 # --- hard checks (422) ------------------------------------------------------------------
@@ -302,24 +311,19 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
     evidence = _evidence(link, body, checked, found, now, public_id, client_ip)
     evidence_hash = hashlib.sha256(canonical_json(evidence)).hexdigest()
     status = WAYBILL_STATUS[body["outcome"]]
+    statuses = {}
+    for waybill in link.waybills:
+        # Under a partial sign-off a waybill whose own lines all came complete is signed.
+        complete = all(line["received"] == line["item"].qty and line["damaged"] == 0
+                       for line in checked["lines"] if line["waybill"] is waybill)
+        statuses[waybill.id] = "signed" if body["outcome"] == "partial" and complete else status
+    record_signoff(link.waybills, statuses, public_id, body["signer"]["relation"], found["codes"], now)
     events = [("signoff.submitted", "recipient", f"receipt:{public_id}",
                {"evidence_hash": evidence_hash, "outcome": body["outcome"],
                 "waybills": [w.number for w in link.waybills], "anomalies": found["codes"]})]
-    for waybill in link.waybills:
-        waybill_status = status
-        if body["outcome"] == "partial" and all(
-                line["received"] == line["item"].qty and line["damaged"] == 0
-                for line in checked["lines"] if line["waybill"] is waybill):
-            waybill_status = "signed"
-        waybill.status, waybill.signed_at = waybill_status, now
-        waybill.receipt_public_id, waybill.signer_relation = public_id, body["signer"]["relation"]
-        events.append((f"waybill.{waybill_status}", "recipient", f"waybill:{waybill.number}",
-                       {"receipt": public_id}))
-        existing = {a.code for a in waybill.anomalies}
-        db.session.add_all([WaybillAnomaly(tenant_id=link.tenant_id, waybill_id=waybill.id, code=code, created_at=now)
-                            for code in found["codes"] if code not in existing])
-        waybill.has_anomalies = bool(existing or found["codes"])
-    recorded = audit.record_many(link.tenant_id, events)
+    events += [(f"waybill.{statuses[w.id]}", "recipient", f"waybill:{w.number}", {"receipt": public_id})
+               for w in link.waybills]
+    recorded = audit.record_many(link.tenant_id, events)   # one INSERT for all of them
     base = current_app.config["PUBLIC_BASE_URL"]
     response = {
         "receipt_id": public_id, "status": status,
@@ -327,25 +331,16 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
         "receipt_pdf": f"{base}/api/v1/receipts/{public_id}/pdf",
         "receipt_code": evidence["receipt_code"], "verify_url": f"{base}/v/{public_id}",
     }
-    receipt = Receipt(
+    link.used_at = now
+    receipt = create_receipt(Receipt(
         public_id=public_id, tenant_id=link.tenant_id, link_id=link.id, submission_id=body["submission_id"],
         outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
         evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found["codes"],
         response=response, created_at=now, receipt_code=evidence["receipt_code"],
         signer_phone_key=phone_key(body["signer"]["phone"]),
-    )
-    db.session.add(receipt)
-    db.session.flush()
-    receipt.lines = [ReceiptLine(waybill_item_id=line["item"].id, received_qty=line["received"],
-                                 damaged_qty=line["damaged"], note=line["note"]) for line in checked["lines"]]
-    for photo in checked["photos"]:
-        photo.receipt_id = receipt.id
-    db.session.add_all([SignatureFingerprint(tenant_id=link.tenant_id, band_key=key, receipt_id=receipt.id,
-                                             fingerprint=found["fingerprint"]) for key in found["band_keys"]])
-    link.used_at = now
-    db.session.flush()
-    # Same transaction as the receipt: the PDF and the webhooks exist exactly when it does.
-    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=link.tenant_id, dedupe_key=f"receipt-pdf:{receipt.id}")
+    ), lines=[{"waybill_item_id": line["item"].id, "received_qty": line["received"], "damaged_qty": line["damaged"],
+               "note": line["note"]} for line in checked["lines"]],
+        photos=checked["photos"], fingerprint=found["fingerprint"], band_keys=found["band_keys"])
     links = link_paths(receipt)   # signed afresh at each delivery attempt (webhooks/tasks.py)
     for waybill in link.waybills:
         webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {

@@ -15,6 +15,7 @@ from ..core.clock import utcnow
 from ..core.storage import get_storage
 from ..extensions import db
 from ..receipts.models import Photo, PhotoHashChunk
+from ..receipts.services import derivative_key
 from .models import SignLink
 
 SWEEP_LINK = "photos.sweep_link"
@@ -37,12 +38,13 @@ def _remove(orphans: list[Photo]) -> list[str]:
     if not orphans:
         return []
     ids = [p.id for p in orphans]
-    keys = {p.storage_key for p in orphans}
+    keys = {p.storage_key: derivative_key(p.tenant_id, p.sha256, "thumb") for p in orphans}
     db.session.execute(delete(PhotoHashChunk).where(PhotoHashChunk.photo_id.in_(ids)))
     db.session.execute(delete(Photo).where(Photo.id.in_(ids)))
     db.session.flush()
     still_used = set(db.session.execute(select(Photo.storage_key).where(Photo.storage_key.in_(keys))).scalars())
-    return sorted(keys - still_used)
+    # The thumbnail made at upload goes with its original.
+    return sorted(k for key, thumb in keys.items() if key not in still_used for k in (key, thumb))
 
 
 def _delete_files(keys: list[str]) -> None:

@@ -360,6 +360,22 @@ def cancel(principal: Principal, number: str, reason: str) -> Waybill:
     return waybill
 
 
+def record_signoff(waybills: list[Waybill], statuses: dict, receipt_public_id: str, signer_relation: str,
+                   anomalies: list[str], now: datetime) -> None:
+    """The waybills' state after a sign-off: each its status (``statuses`` by waybill id),
+    the receipt, and the sign-off's anomalies filed under each (one INSERT for all). The
+    caller holds the row locks and has checked the waybills are deliverable."""
+    rows = []
+    for waybill in waybills:
+        waybill.status, waybill.signed_at = statuses[waybill.id], now
+        waybill.receipt_public_id, waybill.signer_relation = receipt_public_id, signer_relation
+        existing = {a.code for a in waybill.anomalies}
+        rows += [{"tenant_id": waybill.tenant_id, "waybill_id": waybill.id, "code": code, "created_at": now}
+                 for code in dict.fromkeys(anomalies) if code not in existing]
+        waybill.has_anomalies = bool(existing or anomalies)
+    insert_rows(WaybillAnomaly, rows)
+
+
 def mark_dropped(waybill: Waybill, receipt_public_id: str, anomalies: list[str], now: datetime) -> None:
     """The waybill's final state after a consented drop (the consent domain asks, the waybill
     domain moves its state). The caller holds the row lock and has checked it is open."""

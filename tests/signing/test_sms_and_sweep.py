@@ -9,6 +9,7 @@ from delivery_sign.core.clock import utcnow
 from delivery_sign.core.storage import get_storage
 from delivery_sign.extensions import db
 from delivery_sign.receipts.models import Photo
+from delivery_sign.receipts.services import derivative_key
 from delivery_sign.signing.models import SignLink
 from tests.evidence.photo_fixtures import jpeg, scene
 from tests.fakes import FakeSmsProvider
@@ -64,12 +65,14 @@ def test_sweep_removes_unclaimed_photos_of_dead_links(app, world, make_door, run
         link = db.session.query(SignLink).order_by(SignLink.id.desc()).first()
         link.expires_at = utcnow() - timedelta(hours=1)
         db.session.commit()
-        key = db.session.query(Photo).filter_by(public_id=photo["photo_id"]).one().storage_key
+        stored = db.session.query(Photo).filter_by(public_id=photo["photo_id"]).one()
+        key, thumb = stored.storage_key, derivative_key(stored.tenant_id, stored.sha256, "thumb")
+        assert get_storage().exists(thumb)   # made by the upload (issue 16)
     result = runner.invoke(args=["sweep-orphans"])
     assert result.exit_code == 0 and "removed" in result.output
     with app.app_context():
         assert db.session.query(Photo).filter_by(public_id=photo["photo_id"]).count() == 0
-        assert not get_storage().exists(key)
+        assert not get_storage().exists(key) and not get_storage().exists(thumb)
         claimed = db.session.query(Photo).filter(Photo.receipt_id.isnot(None), Photo.tenant_id == world.tenant_id)
         assert claimed.count() == 1 and get_storage().exists(claimed.first().storage_key)
 

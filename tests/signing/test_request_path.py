@@ -1,0 +1,134 @@
+"""The sign-off request path of issue 16: few writes, and a photo decoded once.
+
+The submit's rows go one statement per table (the audit chain, the receipt's lines, the
+photos it claims, the fingerprint's band keys, the waybills' anomalies), and the upload's
+own decode makes the thumbnail, so the PDF job reads bytes and never decodes a photo.
+"""
+import contextlib
+
+import numpy as np
+import psycopg
+import pytest
+from sqlalchemy import event, select
+
+from delivery_sign.core import jobs
+from delivery_sign.core.storage import get_storage
+from delivery_sign.extensions import db
+from delivery_sign.receipts.models import Photo, Receipt
+from delivery_sign.receipts.services import derivative_key
+
+SUBMIT_WRITES_MAX = 10   # issue 16 item 4 (no webhook subscriber: it adds its own rows)
+
+
+@contextlib.contextmanager
+def counted_writes(app, monkeypatch):
+    """INSERT/UPDATE statements sent while the block runs, by table; COPY (bulk rows on
+    PostgreSQL, core/bulk.py) goes past SQLAlchemy's events, so it is counted at the cursor."""
+    seen = []
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        words = sql.split()
+        if words[0].upper() == "INSERT":
+            seen.append(words[2])
+        elif words[0].upper() == "UPDATE":
+            seen.append(words[1])
+
+    real_copy = psycopg.Cursor.copy
+
+    def copy(self, sql, *args, **kwargs):
+        seen.append(str(sql).split()[1])
+        return real_copy(self, sql, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+
+
+def test_a_submit_writes_one_statement_per_table(app, door, monkeypatch):
+    photo_ids = [door.upload().get_json()["photo_id"], door.upload(kind="scene").get_json()["photo_id"]]
+    body = door.body(photo_ids=photo_ids)
+    with counted_writes(app, monkeypatch) as seen:
+        response = door.submit(body)
+    assert response.status_code == 201, response.get_json()
+    assert len(seen) <= SUBMIT_WRITES_MAX, seen
+    # two photos, the fingerprint's band keys, two audit events: still one statement each
+    for table in ("photos", "signature_fingerprints", "audit_events", "receipt_lines"):
+        assert seen.count(table) == 1, (table, seen)
+    with app.app_context():
+        receipt = db.session.execute(select(Receipt).where(Receipt.public_id == response.get_json()["receipt_id"])
+                                     ).scalar_one()
+        claimed = db.session.execute(select(Photo.public_id).where(Photo.receipt_id == receipt.id)).scalars()
+        assert sorted(claimed) == sorted(photo_ids)
+        assert len(receipt.lines) == 2
+    assert door.world.get("/audit/verify").get_json()["ok"] is True
+
+
+def test_a_photo_upload_writes_its_hash_chunks_in_one_statement(app, door, monkeypatch):
+    with counted_writes(app, monkeypatch) as seen:
+        assert door.upload().status_code == 201
+    assert seen.count("photo_hash_chunks") == 1 and seen.count("photos") == 1, seen
+
+
+def _thumb_key(app, photo_id):
+    with app.app_context():
+        photo = db.session.execute(select(Photo).where(Photo.public_id == photo_id)).scalar_one()
+        return photo.storage_key, derivative_key(photo.tenant_id, photo.sha256, "thumb")
+
+
+def test_the_pdf_job_reads_the_thumbnail_the_upload_made(app, world, door, monkeypatch):
+    from delivery_sign.evidence import photos
+
+    photo_id = door.upload().get_json()["photo_id"]
+    _, thumb_key = _thumb_key(app, photo_id)
+    with app.app_context():
+        thumbnail = get_storage().get(thumb_key)
+    assert thumbnail[:2] == b"\xff\xd8"
+    receipt_id = door.submit(door.body(photo_ids=[photo_id])).get_json()["receipt_id"]
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("the PDF job decoded a photo")
+
+    monkeypatch.setattr(photos, "make_derivative", no_decoding)
+    monkeypatch.setattr(photos, "inspect_photo", no_decoding)
+    assert jobs.run_due(app, tenant_id=world.tenant_id) >= 1
+    pdf = world.get(f"/receipts/{receipt_id}/pdf")
+    assert pdf.status_code == 200 and thumbnail in pdf.data
+
+
+def test_a_photo_stored_without_a_thumbnail_still_gets_one_in_the_pdf(app, world, door):
+    photo_id = door.upload().get_json()["photo_id"]
+    _, thumb_key = _thumb_key(app, photo_id)
+    with app.app_context():
+        get_storage().delete(thumb_key)     # as photos uploaded before issue 16 are
+    receipt_id = door.submit(door.body(photo_ids=[photo_id])).get_json()["receipt_id"]
+    jobs.run_due(app, tenant_id=world.tenant_id)
+    pdf = world.get(f"/receipts/{receipt_id}/pdf")
+    assert pdf.status_code == 200
+    with app.app_context():
+        made = get_storage().get(thumb_key)
+    assert made[:2] == b"\xff\xd8" and made in pdf.data
+
+
+@pytest.mark.parametrize("size", [(4000, 3000), (1920, 1080), (1200, 1600)])
+def test_the_upload_thumbnail_is_the_derivative_a_reader_expects(size):
+    import io
+
+    from PIL import Image
+
+    from delivery_sign.evidence.photos import THUMBNAIL_LONG_SIDE, inspect_photo, make_derivative
+    from tests.evidence.photo_fixtures import jpeg, scene
+
+    data = jpeg(scene(3, *size), quality=85)
+    report = inspect_photo(data, thumbnail=True)
+    made, lazy = Image.open(io.BytesIO(report.thumbnail)), Image.open(io.BytesIO(make_derivative(data, "thumb")))
+    assert made.format == "JPEG" and made.size == lazy.size and max(made.size) == THUMBNAIL_LONG_SIDE
+    assert not made.getexif() and made.mode == "RGB"
+    # the same picture: a few grey levels apart at most, from decodes at different scales
+    difference = np.abs(np.asarray(made.convert("L"), dtype=np.int16) - np.asarray(lazy.convert("L"), dtype=np.int16))
+    assert difference.mean() < 4
+    assert inspect_photo(data).thumbnail is None and inspect_photo(data).checks == report.checks
