@@ -12,7 +12,6 @@ import logging
 import uuid
 from decimal import Decimal
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -25,6 +24,7 @@ from ..core.masking import mask_phone, phone_key
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, new_receipt_code
 from ..receipts.services import create_receipt, link_paths
+from ..receipts.urls import receipt_url, verify_url
 from ..waybills.models import Waybill
 from ..waybills.services import record_signoff
 from ..waybills.schemas import number_out
@@ -324,12 +324,11 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
     events += [(f"waybill.{statuses[w.id]}", "recipient", f"waybill:{w.number}", {"receipt": public_id})
                for w in link.waybills]
     recorded = audit.record_many(link.tenant_id, events)   # one INSERT for all of them
-    base = current_app.config["PUBLIC_BASE_URL"]
     response = {
         "receipt_id": public_id, "status": status,
         "checks": evidence["checks"], "anomalies": found["codes"],
-        "receipt_pdf": f"{base}/api/v1/receipts/{public_id}/pdf",
-        "receipt_code": evidence["receipt_code"], "verify_url": f"{base}/v/{public_id}",
+        "receipt_pdf": receipt_url(public_id, "pdf"),
+        "receipt_code": evidence["receipt_code"], "verify_url": verify_url(public_id),
     }
     link.used_at = now
     receipt = create_receipt(Receipt(
@@ -391,7 +390,9 @@ def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
                    "phone_masked": mask_phone(body["signer"]["phone"]),
                    "wechat_openid": found["openid"], "name_from": body["signer"]["name_from"]},
         "signature": {"strokes": body["signature"]["strokes"], "canvas": body["signature"]["canvas"],
-                      "metrics": checked["verdict"].metrics},
+                      "metrics": checked["verdict"].metrics,
+                      # the boxes the page drew, one per character (recognised names)
+                      **({"boxes": body["signature"]["boxes"]} if body["signature"].get("boxes") else {})},
         "photos": [p.as_evidence() for p in checked["photos"]],
         "location": {"raw": location, "wgs84": found["location"]["signer_wgs84"],
                      "distance_to_consignee_m": found["location"]["distance_to_consignee_m"],

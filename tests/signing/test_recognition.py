@@ -83,6 +83,7 @@ def test_genuine_name_in_boxes_signs_with_the_reading_in_evidence_and_pdf(world,
     receipt_id = response.get_json()["receipt_id"]
     evidence = world.get(f"/receipts/{receipt_id}").get_json()["evidence"]
     assert evidence["checks"]["handwriting"] == reading
+    assert evidence["signature"]["boxes"] == cases["genuine_boxes"]["boxes"]   # the dashboard draws them
     assert "笔迹识别：通过" in pdf_text(world, receipt_id)
 
 
@@ -91,6 +92,8 @@ def test_free_canvas_without_boxes(world, make_door, cases):
     response = door.submit(body(door, cases["genuine_free"], boxes=False))
     assert response.status_code == 201, response.get_json()
     assert response.get_json()["checks"]["handwriting"]["recognized"] is True
+    evidence = world.get(f"/receipts/{response.get_json()['receipt_id']}").get_json()["evidence"]
+    assert "boxes" not in evidence["signature"]
     other = make_door()
     refused = other.submit(body(other, cases["other_name_free"], boxes=False))
     assert refused.status_code == 422
