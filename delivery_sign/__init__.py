@@ -103,6 +103,7 @@ def _register_models():
     from .webhooks import models as _webhooks  # noqa: F401
     from .signing import sweep as _sweep_tasks  # noqa: F401
     from .webhooks import tasks as _webhook_tasks  # noqa: F401
+    from .core import partitions as _partitions  # noqa: F401  (the worker makes month partitions ahead)
 
 
 def _register_api(app):

@@ -4,6 +4,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from delivery_sign.core.partitions import include_object
+
 logger = logging.getLogger("alembic.env")
 config = context.config
 migrate_ext = current_app.extensions["migrate"]
@@ -30,6 +32,8 @@ def run_migrations_online():
 
     conf_args = dict(migrate_ext.configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty_revisions)
+    # PostgreSQL's month partitions and their widened unique keys are no model change.
+    conf_args.setdefault("include_object", include_object)
     with _engine().connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, **conf_args)
         with context.begin_transaction():

@@ -143,6 +143,8 @@ class PhotoHashChunk(db.Model):
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     chunk: Mapped[int] = mapped_column(BigInteger)    # chunk number and value in one key
     photo_id: Mapped[int] = mapped_column(BigId, ForeignKey("photos.id", ondelete="CASCADE"))
+    # the month partition key on PostgreSQL (core/partitions.py); the photo's own time
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 def _fingerprint_version(context) -> int:
@@ -169,3 +171,5 @@ class SignatureFingerprint(db.Model):
     fingerprint: Mapped[bytes] = mapped_column(db.LargeBinary)
     # rows written before the column existed are version 1 (the server default)
     version: Mapped[int] = mapped_column(SmallInteger, default=_fingerprint_version, server_default="1")
+    # the month partition key on PostgreSQL (core/partitions.py); the receipt's own time
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,13 +2,14 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from delivery_sign.core.partitions import include_object
 from delivery_sign.extensions import db
 
 
 def test_migrated_schema_matches_models(app):
     with app.app_context():
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
             diff = compare_metadata(context, db.metadata)
     assert diff == [], diff
 

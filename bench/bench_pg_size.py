@@ -1,0 +1,284 @@
+"""PostgreSQL at size (issue 16.5): lookups over millions of receipts, month-partitioned.
+
+Seeds a scratch PostgreSQL database (dropped afterwards) at the migration head, server-side
+with ``INSERT … SELECT … FROM generate_series`` (triggers and foreign-key checks off while
+seeding): ``--tenants`` tenants sharing ``--receipts`` receipts over ``--days`` days up to
+now, each receipt with its sign link and waybill, one photo with its four hash chunks, its
+16 fingerprint band rows and three audit events. Then, in the app with the service's own
+query code, times:
+
+- replay lookup: ``receipts.fingerprints.find_replay`` (the band query of every submit),
+  half with the bands of a stored receipt (a hit), half with a fresh signature's (a miss);
+- duplicate-photo probe: ``signing.recipient._near_photo`` (the probe of every upload),
+  half a stored photo's hash, half a new one;
+- receipt by id: ``receipts.services.get_receipt`` (with its reach check);
+- waybill list: ``waybills.services.list_waybills``, the first page of 50, admin;
+- audit verify of one day: one tenant's events of today, each hash recomputed
+  (``core.audit.chain_hash``) and linked to the one before; today's events are written by
+  ``core.audit.record_many`` so the chain is real.
+
+Targets: p95 ≤ 10 ms for the lookups (the first four). Run:
+``python bench/bench_pg_size.py --receipts 5000000`` (default 200,000: a quick run).
+Times are of one process on a machine that may be loaded; the floor line (``SELECT 1``)
+in the same run shows what a round trip costs there.
+"""
+import argparse
+import os
+import random
+import sys
+import time
+from datetime import timedelta
+from types import SimpleNamespace
+
+from sqlalchemy import select, text
+
+from common import Instance, percentile
+
+TARGET_MS = 10.0
+FINGERPRINT_BANDS = 16
+EVENTS_PER_RECEIPT = 3
+
+
+def _steps(receipts, tenants, days):
+    """The seeding statements, in order: (what, SQL). ``:n``, ``:t``, ``:days`` bound."""
+    spread = "(now() AT TIME ZONE 'utc') - make_interval(secs => (:n - g) * (:days * 86400.0 / :n))"
+    tenant_of = "tt.tenant_id"
+    join = "FROM generate_series(1, :n) g JOIN tt ON tt.k = g % :t"
+    tt = ("WITH tt AS (SELECT row_number() OVER (ORDER BY t.id) - 1 AS k, t.id AS tenant_id, d.id AS doc_type_id "
+          "FROM tenants t JOIN doc_types d ON d.tenant_id = t.id AND d.code = 'bench' WHERE t.slug LIKE 'size%') ")
+    return [
+        ("tenants", "INSERT INTO tenants (slug, name, created_at) SELECT 'size' || k, '规模物流' || k, "
+                    "now() AT TIME ZONE 'utc' FROM generate_series(0, :t - 1) k"),
+        ("doc types", "INSERT INTO doc_types (tenant_id, code, name, policy, created_at, updated_at) "
+                      "SELECT t.id, 'bench', d.name, d.policy, d.created_at, d.updated_at FROM tenants t, "
+                      "(SELECT * FROM doc_types ORDER BY id LIMIT 1) d WHERE t.slug LIKE 'size%'"),
+        ("sign links", tt + "INSERT INTO sign_links (id, tenant_id, token_hash, doc_type_id, policy, consignee_phone, "
+                       "created_by, created_at, expires_at, used_at, otp_failures) "
+                       f"SELECT g, {tenant_of}, md5('l' || g) || md5('k' || g), tt.doc_type_id, '{{}}', "
+                       f"'13800000000', 'user:admin', {spread}, {spread} + interval '3 days', {spread}, 0 {join}"),
+        ("waybills", tt + "INSERT INTO waybills (id, tenant_id, number, doc_type_id, status, consignee_name, "
+                     "consignee_phone, consignee_address, body_hash, created_at, updated_at, signed_at, "
+                     "receipt_public_id, signer_relation) "
+                     f"SELECT g, {tenant_of}, 'SF' || lpad(g::text, 10, '0'), tt.doc_type_id, 'signed', '王小明', "
+                     f"'13800000000', '上海市浦东新区世纪大道' || g || '号', md5('b' || g), {spread}, {spread}, {spread}, "
+                     f"'r' || left(md5('r' || g), 31), 'self' {join}"),
+        ("link waybills", "INSERT INTO sign_link_waybills (link_id, waybill_id) SELECT g, g FROM generate_series(1, :n) g"),
+        ("receipts", tt + "INSERT INTO receipts (id, public_id, tenant_id, link_id, submission_id, outcome, "
+                     "signer_name, signer_relation, evidence, evidence_hash, audit_seq, anomalies, response, created_at) "
+                     f"SELECT g, 'r' || left(md5('r' || g), 31), {tenant_of}, g, md5('s' || g), 'signed', '王小明', 'self', "
+                     "json_build_object('waybills', json_build_array('SF' || lpad(g::text, 10, '0')), "
+                     "'location', json_build_object('lat', 31.23, 'lng', 121.47, 'accuracy', 15), "
+                     "'photos', json_build_array(md5('p' || g))), "
+                     f"md5('e' || g) || md5('h' || g), (g / :t) * {EVENTS_PER_RECEIPT} + 2, '[]', '{{}}', {spread} {join}"),
+        ("photos", tt + "INSERT INTO photos (id, public_id, tenant_id, link_id, receipt_id, kind, sha256, storage_key, "
+                   "mime, size, width, height, exif, checks, anomalies, phash, created_at) "
+                   f"SELECT g, 'p' || left(md5('p' || g), 31), {tenant_of}, g, g, 'goods', md5('p' || g) || md5('q' || g), "
+                   "'photos/' || md5('p' || g), 'image/jpeg', 1800000, 4000, 3000, '{}', '{}', '[]', "
+                   f"('x' || substr(md5('ph' || g), 1, 16))::bit(64)::bigint, {spread} {join}"),
+        ("photo hash chunks", "INSERT INTO photo_hash_chunks (tenant_id, chunk, photo_id, created_at) "
+                              "SELECT p.tenant_id, (no::bigint << 16) | ((p.phash >> (16 * no)) & 65535), p.id, p.created_at "
+                              "FROM photos p, generate_series(0, 3) no"),
+        ("signature fingerprints", "WITH r AS MATERIALIZED (SELECT id, tenant_id, created_at, '\\x02'::bytea "
+                                   "|| decode(repeat(md5('f' || id), 4), 'hex') AS fp FROM receipts) "
+                                   "INSERT INTO signature_fingerprints (tenant_id, band_key, receipt_id, fingerprint, "
+                                   "version, created_at) "
+                                   "SELECT r.tenant_id, hashint8extended(r.id, band) & 9223372036854775807, r.id, "
+                                   "substr(r.fp, 1, 64), 2, r.created_at "
+                                   f"FROM r, generate_series(1, {FINGERPRINT_BANDS}) band"),
+        ("audit events", "INSERT INTO audit_events (tenant_id, seq, event_type, actor, subject, data, created_at, "
+                         "prev_hash, hash, alg) "
+                         f"SELECT r.tenant_id, (r.id / :t) * {EVENTS_PER_RECEIPT} + e, "
+                         "(ARRAY['sign_link.opened', 'photo.uploaded', 'receipt.created'])[e], 'recipient', "
+                         "'receipt:' || r.public_id, '{}', r.created_at, md5('a' || r.id || e) || md5('b' || r.id || e), "
+                         "md5('c' || r.id || e) || md5('d' || r.id || e), 'hmac-sha256-v1' "
+                         f"FROM receipts r, generate_series(1, {EVENTS_PER_RECEIPT}) e"),
+        ("audit heads", "INSERT INTO audit_heads (tenant_id, seq, hash, legacy_until) "
+                        "SELECT DISTINCT ON (tenant_id) tenant_id, seq, hash, 0 FROM audit_events "
+                        "WHERE tenant_id IN (SELECT id FROM tenants WHERE slug LIKE 'size%') ORDER BY tenant_id, seq DESC"),
+        ("sequences", "SELECT setval(pg_get_serial_sequence(t, 'id'), (SELECT max(id) FROM receipts)) "
+                      "FROM unnest(ARRAY['sign_links', 'waybills', 'receipts', 'photos']) t"),
+    ]
+
+
+def seed(engine, receipts, tenants, days):
+    params = {"n": receipts, "t": tenants, "days": days}
+    started = time.perf_counter()
+    for what, sql in _steps(receipts, tenants, days):
+        step = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))   # no triggers, no FK checks
+            conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
+        print(f"  seeded {what:24} {time.perf_counter() - step:7.1f} s", flush=True)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        step = time.perf_counter()
+        conn.execute(text("VACUUM ANALYZE"))
+        print(f"  vacuum analyze {'':17} {time.perf_counter() - step:7.1f} s", flush=True)
+    return time.perf_counter() - started
+
+
+def _line(name, times, target=None):
+    p50, p95 = percentile(times, 50), percentile(times, 95)
+    verdict = "" if target is None else f"  target p95 ≤ {target:.0f} ms: {'met' if p95 <= target else 'NOT met'}"
+    print(f"  {name:34} p50 {p50:8.2f} ms  p95 {p95:8.2f} ms  (n={len(times)}){verdict}", flush=True)
+
+
+def measure(app, receipts, tenants, samples, day_events):
+    from delivery_sign.core import audit
+    from delivery_sign.core.auth import Principal
+    from delivery_sign.core.clock import utcnow
+    from delivery_sign.evidence.replay import band_keys
+    from delivery_sign.extensions import db
+    from delivery_sign.receipts.fingerprints import find_replay
+    from delivery_sign.receipts.services import get_receipt
+    from delivery_sign.signing.recipient import _near_photo
+    from delivery_sign.waybills.services import list_waybills
+
+    with app.app_context():
+        tenant_ids = db.session.execute(text("SELECT id FROM tenants WHERE slug LIKE 'size%' ORDER BY id")).scalars().all()
+        admins = {t: Principal(tenant_id=t, role="admin", actor="user:bench") for t in tenant_ids}
+
+        def stored(rng):
+            """A random stored receipt: (tenant, receipt id)."""
+            g = rng.randrange(1, receipts + 1)
+            return tenant_ids[g % tenants], g
+
+        def fresh_fingerprint(rng):
+            return bytes([2]) + rng.randbytes(63)
+
+        def replay(rng):
+            tenant, g = stored(rng)
+            if rng.random() < 0.5:
+                fp, keys = db.session.execute(text(
+                    "SELECT fingerprint, array_agg(band_key) FROM signature_fingerprints WHERE receipt_id = :g "
+                    "AND tenant_id = :t GROUP BY fingerprint"), {"g": g, "t": tenant}).one()
+                started = time.perf_counter()
+                found = find_replay(tenant, None, fp, keys)
+                assert found is not None
+                return time.perf_counter() - started
+            fp = fresh_fingerprint(rng)
+            keys = band_keys(fp) or [rng.getrandbits(62) for _ in range(16)]
+            started = time.perf_counter()
+            find_replay(tenant, None, fp, keys)
+            return time.perf_counter() - started
+
+        def duplicate_probe(rng):
+            tenant, g = stored(rng)
+            phash = rng.getrandbits(63)
+            if rng.random() < 0.5:
+                phash = db.session.execute(text("SELECT phash FROM photos WHERE id = :g"), {"g": g}).scalar_one()
+            link = SimpleNamespace(id=0, tenant_id=tenant)    # a new sign-off's link
+            started = time.perf_counter()
+            _near_photo(link, phash)
+            return time.perf_counter() - started
+
+        def receipt_by_id(rng):
+            tenant, g = stored(rng)
+            public_id = db.session.execute(text("SELECT 'r' || left(md5('r' || :g), 31)"), {"g": str(g)}).scalar_one()
+            started = time.perf_counter()
+            get_receipt(admins[tenant], public_id)
+            return time.perf_counter() - started
+
+        def waybill_list(rng):
+            tenant, _ = stored(rng)
+            started = time.perf_counter()
+            page = list_waybills(admins[tenant], {"limit": 50, "cursor": None})
+            assert len(page["items"]) == 50
+            return time.perf_counter() - started
+
+        def floor(rng):
+            started = time.perf_counter()
+            db.session.execute(text("SELECT 1")).scalar_one()
+            return time.perf_counter() - started
+
+        def run(name, probe, target=None):
+            times = []
+            rng = random.Random(16)
+            for i in range(samples + 1):
+                elapsed = probe(rng)
+                db.session.rollback()
+                if i:                                  # the first one warms the plan cache
+                    times.append(elapsed * 1000)
+            _line(name, times, target)
+
+        run("floor: SELECT 1 round trip", floor)
+        run("replay lookup (find_replay)", replay, TARGET_MS)
+        run("duplicate-photo probe (_near_photo)", duplicate_probe, TARGET_MS)
+        run("receipt by id (get_receipt)", receipt_by_id, TARGET_MS)
+        run("waybill list, first page of 50", waybill_list, TARGET_MS)
+
+        # Audit verify of one day: today's events, written through the service.
+        tenant = tenant_ids[0]
+        for start in range(0, day_events, 500):
+            audit.record_many(tenant, [("waybill.created", "user:bench", f"waybill:SIZE{start + i}", {"n": i})
+                                       for i in range(min(500, day_events - start))])
+            db.session.commit()
+        day = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+        times = []
+        for _ in range(max(5, samples // 20)):
+            started = time.perf_counter()
+            result = verify_day(tenant, day, day + timedelta(days=1))
+            times.append((time.perf_counter() - started) * 1000)
+            db.session.rollback()
+        _line(f"audit verify of one day ({result['events']:,} ev)", times)
+        print(f"    ok={result['ok']} (chain links of the day checked; seeded events before it carry random hashes)")
+
+
+def verify_day(tenant_id, since, until):
+    """The tenant's events of [since, until) in seq order: each hash recomputed and each
+    ``prev_hash`` the hash of the event before (the first: of the event just before the day)."""
+    from delivery_sign.core import audit
+    from delivery_sign.extensions import db
+
+    events = db.session.execute(
+        select(audit.AuditEvent).where(audit.AuditEvent.tenant_id == tenant_id,
+                                             audit.AuditEvent.created_at >= since, audit.AuditEvent.created_at < until)
+        .order_by(audit.AuditEvent.seq)).scalars().all()
+    key, prev, ok, checked = audit.audit_key(), None, True, 0
+    for event in events:
+        if event.alg == audit.ALG and event.event_type == "waybill.created":   # the real links of the day
+            ok &= prev is None or event.prev_hash == prev
+            ok &= audit.chain_hash(event.prev_hash, audit._event_body(event), key, event.alg) == event.hash
+            checked += 1
+        prev = event.hash
+    return {"ok": ok, "events": len(events), "checked": checked}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--receipts", type=int, default=200_000)
+    parser.add_argument("--tenants", type=int, default=50)
+    parser.add_argument("--days", type=int, default=90, help="receipts spread over this many days up to now")
+    parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--day-events", type=int, default=10_000, help="audit events of today for the day verify")
+    args = parser.parse_args()
+
+    instance = Instance("postgres")
+    try:
+        instance.prepare()
+        os.environ.update(instance.env)
+        sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+        from delivery_sign import create_app
+        from delivery_sign.extensions import db
+
+        app = create_app()
+        with app.app_context():
+            engine = db.engine
+            print(f"seeding {args.receipts:,} receipts, {args.tenants} tenants, {args.days} days "
+                  f"({instance.pg_name})", flush=True)
+            took = seed(engine, args.receipts, args.tenants, args.days)
+            sizes = db.session.execute(text(
+                "SELECT c.relname, pg_size_pretty(sum(pg_total_relation_size(i.inhrelid))), count(*) "
+                "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhparent "
+                "WHERE c.relname IN ('audit_events', 'signature_fingerprints', 'photo_hash_chunks') "
+                "GROUP BY c.relname ORDER BY 1")).all()
+            db.session.rollback()
+        print(f"seeded in {took:.0f} s; partitioned: "
+              + ", ".join(f"{name} {size} in {n} partitions" for name, size, n in sizes), flush=True)
+        measure(app, args.receipts, args.tenants, args.samples, args.day_events)
+    finally:
+        instance.close()
+
+
+if __name__ == "__main__":
+    main()
