@@ -46,6 +46,13 @@ def insert_rows(model, rows: list[dict]) -> None:
     table = model.__table__
     # Rows are keyed by attribute name (``extra``), COPY wants column names (``metadata``).
     columns = [(prop.key, prop.columns[0]) for prop in inspect(model).column_attrs if prop.key in rows[0]]
+    # COPY runs no Python-side column default (``created_at=utcnow``, a version number): fill
+    # them in as an INSERT through SQLAlchemy would.
+    defaults = {prop.key: _default(prop.columns[0]) for prop in inspect(model).column_attrs
+                if prop.key not in rows[0] and _has_python_default(prop.columns[0])}
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+        columns += [(key, inspect(model).column_attrs[key].columns[0]) for key in defaults]
     json_keys = {key for key, column in columns if isinstance(column.type, JSON)}
     names = ", ".join(connection.dialect.identifier_preparer.quote(column.name) for _, column in columns)
     statement = f"COPY {table.name} ({names}) FROM STDIN"
@@ -59,6 +66,16 @@ def insert_rows(model, rows: list[dict]) -> None:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
     finally:
         cursor.close()
+
+
+def _has_python_default(column) -> bool:
+    default = column.default
+    return default is not None and not column.primary_key and (default.is_scalar or default.is_callable)
+
+
+def _default(column):
+    default = column.default
+    return default.arg(None) if default.is_callable else default.arg
 
 
 def _json(value):
