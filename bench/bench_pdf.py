@@ -53,6 +53,7 @@ def _document():
         "times": {"submitted_at": "2026-01-01T08:00:01.000Z", "link_created_at": "2026-01-01T07:59:00.000Z",
                   "link_opened_at": "2026-01-01T07:59:30.000Z"},
         "signature": {"strokes": sample["strokes"], "canvas": sample["canvas"]},
+        "checks": {"replay_of": None},
     }
     signature = parse_signature({"strokes": sample["strokes"], "canvas": sample["canvas"]})
     return ReceiptDocument(receipt_id="b" * 32, evidence=evidence, evidence_json=canonical_json(evidence),

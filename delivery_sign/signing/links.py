@@ -100,13 +100,20 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
     return link, token
 
 
-def _revoke_open_links(waybill_ids, now):
-    """A new QR for a waybill retires the older ones, so one delivery has one live link."""
-    open_links = db.session.execute(
+def _revoke_open_links(waybill_ids, now, *, skip_locked=False):
+    """A new QR for a waybill retires the older ones, so one delivery has one live link.
+
+    With `skip_locked`, a link that a sign-off holds locked is passed over: that sign-off
+    locks the link and then the waybill, while the caller (a drop, a cancel) holds the
+    waybill, so waiting here would deadlock. The sign-off then finds the waybill final and
+    answers 410, and the link it held is dead anyway."""
+    query = (
         select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
         .where(SignLinkWaybill.waybill_id.in_(waybill_ids), SignLink.purpose == "sign", SignLink.used_at.is_(None),
-               SignLink.revoked_at.is_(None), SignLink.expires_at > now)
-    ).scalars().unique().all()
+               SignLink.revoked_at.is_(None), SignLink.expires_at > now))
+    if skip_locked:
+        query = query.with_for_update(of=SignLink, skip_locked=True)
+    open_links = db.session.execute(query).scalars().unique().all()
     for link in open_links:
         link.revoked_at = now
     return open_links
@@ -115,7 +122,7 @@ def _revoke_open_links(waybill_ids, now):
 def retire_links_of(waybill: Waybill, principal: Principal, reason: str) -> list[SignLink]:
     """Retire the live sign links of a waybill that can no longer be signed for (cancelled,
     dropped), in the caller's transaction: they stop being pending on the courier's screen."""
-    retired = _revoke_open_links([waybill.id], utcnow())
+    retired = _revoke_open_links([waybill.id], utcnow(), skip_locked=True)
     if retired:
         audit.record_many(principal.tenant_id, [
             ("link.revoked", principal.actor, f"link:{link.id}", {"reason": reason, "waybill": waybill.number})
