@@ -58,7 +58,7 @@ def _drop_link(principal: Principal, waybill: Waybill, now, *, create: bool) -> 
     if link is not None or not create:
         return link
     link = SignLink(
-        tenant_id=waybill.tenant_id, token_hash=hash_secret(secrets.token_urlsafe(24)), doc_type_id=waybill.doc_type_id,
+        tenant_id=waybill.tenant_id, token_hash=hash_secret(secrets.token_urlsafe(links.TOKEN_BYTES)), doc_type_id=waybill.doc_type_id,
         policy=dict(waybill.doc_type.policy), consignee_phone=waybill.consignee_phone,
         courier_id=principal.user_id if principal.role == "courier" else waybill.courier_id,
         created_by=principal.actor, created_at=now, expires_at=now + DROP_LINK_TTL, purpose="drop")

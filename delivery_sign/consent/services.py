@@ -29,9 +29,9 @@ from ..core.transactions import reading
 from ..extensions import db
 from ..waybills.models import FINAL_STATUSES, Waybill
 from ..waybills.services import get_waybill
+from ..signing.links import TOKEN_BYTES
 from .models import NAMED_PLACES, ConsentRequest, StandingConsent
 
-TOKEN_BYTES = 24                 # 192 bits, like the sign link's
 # Per waybill: one question a minute, five an hour; per phone, ten an hour across waybills
 # (a courier with a stack of parcels for one office asks once per parcel, not per minute).
 REQUEST_LIMITS_WAYBILL = "1 per minute;5 per hour"
@@ -98,7 +98,7 @@ def create_request(principal: Principal, number: str, options: list[str], places
         raise TooManyRequests("Too many questions to this phone in the last hour.", headers={"Retry-After": "3600"})
 
     now = utcnow()
-    token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = secrets.token_urlsafe(TOKEN_BYTES)  # 192 bits, the sign link's size
     ttl = current_app.config["CONSENT_LINK_TTL_S"]
     channel = "wechat" if wechat_openid else "sms"
     request = ConsentRequest(
