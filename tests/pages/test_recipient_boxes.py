@@ -56,7 +56,9 @@ def per_box(case):
 
 def write_in_box(page, strokes, case_box, index):
     """Write one character's strokes into the page's box ``index``, scaled from the case's box."""
-    target = page.get_by_test_id("pad-box").nth(index).bounding_box()
+    box = page.get_by_test_id("pad-box").nth(index)
+    expect(box).to_be_visible()   # back from the landscape pad, the boxes are laid out again
+    target = box.bounding_box()
     k = target["width"] / case_box["width"]
     touch(page, strokes, lambda x, y: (target["x"] + (x - case_box["x"]) * k, target["y"] + (y - case_box["y"]) * k))
 
