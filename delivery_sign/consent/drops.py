@@ -23,6 +23,7 @@ from ..core.masking import mask_phone
 from ..core.storage import get_storage
 from ..core.transactions import reading
 from ..extensions import db
+from ..receipts import evidence_doc as doc
 from ..receipts.models import Photo, PhotoHashChunk, Receipt, ReceiptLine
 from ..receipts.tasks import RENDER_PDF
 from ..signing import links
@@ -215,39 +216,39 @@ def _evidence(waybill, link, body, consent, photos, location, anomalies, place_n
     where a sign-off has its signer and signature. No full phone number is in it."""
     tenant = db.session.get(Tenant, waybill.tenant_id)
     client = body.get("client") or {}
-    return {
-        "receipt_id": public_id,
-        "tenant": {"slug": tenant.slug, "name": tenant.name},
-        "doc_type": {"code": waybill.doc_type.code, "name": waybill.doc_type.name},
-        "policy": link.policy,
-        "submission_id": public_id,
-        "outcome": "dropped",
-        "refuse_reason": None,
-        "waybills": [{
-            "number": waybill.number, "external_ref": waybill.external_ref,
-            "consignee": {"name": waybill.consignee_name, "phone_masked": mask_phone(waybill.consignee_phone),
-                          "address": waybill.consignee_address},
-            "items": [{"line": i.line_no, "sku": i.sku, "name": i.name, "unit": i.unit, "qty": number_out(i.qty),
-                       "received_qty": number_out(i.qty), "damaged_qty": "0", "note": ""} for i in waybill.items],
-        }],
-        "drop": {"place": body["place"], "place_label": PLACE_LABELS[body["place"]], "place_name": place_name,
-                 "place_code": body.get("place_code"), "by": principal.actor,
-                 "consent_line": drop_line(body["place"], place_name, body.get("place_code"), consent)},
-        "consent": consent.evidence() if consent else None,
-        "signer": None,
-        "signature": None,
-        "photos": [p.as_evidence() for p in photos],
-        "location": {"raw": body["location"], "wgs84": location["signer_wgs84"],
-                     "distance_to_consignee_m": location["distance_to_consignee_m"],
-                     "distance_to_courier_m": None, "courier_at_link_time": None},
-        "checks": {"location": {k: v for k, v in location.items() if k != "anomalies"},
-                   "photos": {p.public_id: p.anomalies for p in photos}},
-        "anomalies": anomalies,
-        "client": {"platform": client.get("platform"), "user_agent": client.get("user_agent"),
-                   "time": client.get("time"), "ip": client_ip},
-        "times": {"link_created_at": None, "link_opened_at": None, "otp_verified_at": None,
-                  "submitted_at": isoformat(now)},
-    }
+    return doc.as_json(doc.EvidenceDocument(
+        receipt_id=public_id,
+        tenant=doc.Tenant(slug=tenant.slug, name=tenant.name),
+        doc_type=doc.DocType(code=waybill.doc_type.code, name=waybill.doc_type.name),
+        policy=link.policy,
+        submission_id=public_id,
+        outcome="dropped",
+        refuse_reason=None,
+        waybills=[doc.Waybill(
+            number=waybill.number, external_ref=waybill.external_ref,
+            consignee=doc.Consignee(name=waybill.consignee_name, phone_masked=mask_phone(waybill.consignee_phone),
+                                    address=waybill.consignee_address),
+            items=[doc.Item(line=i.line_no, sku=i.sku, name=i.name, unit=i.unit, qty=number_out(i.qty),
+                            received_qty=number_out(i.qty), damaged_qty="0", note="") for i in waybill.items],
+        )],
+        drop=doc.Drop(place=body["place"], place_label=PLACE_LABELS[body["place"]], place_name=place_name,
+                      place_code=body.get("place_code"), by=principal.actor,
+                      consent_line=drop_line(body["place"], place_name, body.get("place_code"), consent)),
+        consent=doc.DropConsent(**consent.evidence()) if consent else None,
+        signer=None,
+        signature=None,
+        photos=[doc.Photo(**p.as_evidence()) for p in photos],
+        location=doc.Location(raw=body["location"], wgs84=location["signer_wgs84"],
+                              distance_to_consignee_m=location["distance_to_consignee_m"],
+                              distance_to_courier_m=None, courier_at_link_time=None),
+        checks=doc.Checks(location={k: v for k, v in location.items() if k != "anomalies"},
+                          photos={p.public_id: p.anomalies for p in photos}),
+        anomalies=anomalies,
+        client=doc.Client(platform=client.get("platform"), user_agent=client.get("user_agent"),
+                          time=client.get("time"), ip=client_ip),
+        times=doc.Times(link_created_at=None, link_opened_at=None, otp_verified_at=None,
+                        submitted_at=isoformat(now)),
+    ))
 
 
 def drop_line(place, place_name, place_code, consent) -> str:

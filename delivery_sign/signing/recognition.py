@@ -13,6 +13,8 @@ the hard checks, so that commit holds only the counter.
 ~24 MB per process) in a background thread when the recogniser is installed, so the
 first recognised submit of a process does not pay for it.
 """
+from dataclasses import replace
+
 from flask import current_app, g
 
 from ..core.errors import field_error
@@ -42,21 +44,22 @@ def read(signature, body, policy) -> NameReading | None:
                           body["signature"].get("boxes"), recognizer())
 
 
-def settle(link, body, strokes: dict) -> dict:
-    """Fold the reading into the checked strokes: errors, anomalies and the evidence."""
-    reading = strokes.get("reading")
+def settle(link, body, strokes):
+    """Fold the reading into the measured strokes (submit.MeasuredStrokes): errors,
+    anomalies and the evidence."""
+    reading = strokes.reading
     if reading is None:
         return strokes
     boxes = body["signature"].get("boxes")
-    errors = list(strokes["errors"])
+    errors = list(strokes.errors)
     expected = len(reading.chars) if reading.applicable else None
     if boxes is not None and expected is not None and len(boxes) != expected:
         errors.append(field_error("signature.boxes", "signature_boxes_invalid",
                                   f"Send one box per character of the name ({expected}), not {len(boxes)}."))
-        return {**strokes, "errors": errors}
-    if strokes["errors"] or not reading.applicable:
+        return replace(strokes, errors=errors)
+    if strokes.errors or not reading.applicable:
         # garbage strokes fail on their own; Latin names are not recognised
-        return {**strokes, "handwriting": _evidence(reading, link, link.name_attempts or 0)}
+        return replace(strokes, handwriting=_evidence(reading, link, link.name_attempts or 0))
     anomalies, attempts = [], (link.name_attempts or 0) + 1
     if not reading.recognized:
         link.name_attempts = (link.name_attempts or 0) + 1
@@ -67,8 +70,7 @@ def settle(link, body, strokes: dict) -> dict:
             errors.extend(field_error(f"signature.boxes[{i}]", "signature_name_mismatch",
                                       f"第{i + 1}个字\u201c{reading.chars[i].expected}\u201d未能识别，请在框内工整重写")
                           for i in reading.failed)
-    return {**strokes, "errors": errors, "name_anomalies": anomalies,
-            "handwriting": _evidence(reading, link, attempts)}
+    return replace(strokes, errors=errors, name_anomalies=anomalies, handwriting=_evidence(reading, link, attempts))
 
 
 def attempt_counted() -> bool:

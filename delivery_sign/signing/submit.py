@@ -10,6 +10,7 @@ anything is written, so a 422 leaves the link usable and the database unchanged.
 import hashlib
 import logging
 import uuid
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
 from ..core.masking import mask_phone, phone_key
 from ..extensions import db
+from ..receipts import evidence_doc as doc
 from ..receipts.models import Photo, Receipt, new_receipt_code
 from ..receipts.services import create_receipt, link_paths
 from ..receipts.urls import receipt_url, verify_url
@@ -37,6 +39,64 @@ from .models import SignLinkWaybill
 log = logging.getLogger(__name__)
 
 WAYBILL_STATUS = {"signed": "signed", "partial": "partially_signed", "refused": "refused"}
+
+
+@dataclass(frozen=True)
+class MeasuredStrokes:
+    """The strokes parsed and judged before the link is locked; ``recognition.settle``
+    adds the handwriting reading's errors, anomalies and evidence."""
+
+    errors: list
+    signature: object = None          # evidence.strokes.Signature; None when unparseable
+    verdict: object = None            # evidence.strokes.Verdict
+    fingerprint: bytes | None = None
+    band_keys: list | None = None
+    reading: object = None            # evidence.handwriting.NameReading, when the policy reads names
+    name_anomalies: list = field(default_factory=list)
+    handwriting: dict | None = None   # checks.handwriting of the evidence
+
+
+@dataclass(frozen=True)
+class ConsentStep:
+    """The consent step (issue 19): the evidence's record and the errors for ``_check``."""
+
+    record: doc.SignOffConsents
+    errors: list
+
+
+@dataclass
+class Line:
+    """One item line of the link's waybills with what the recipient reports of it."""
+
+    waybill: Waybill
+    item: object                      # waybills.models.WaybillItem
+    received: Decimal
+    damaged: Decimal = Decimal(0)
+    note: str = ""
+
+    @property
+    def complete(self) -> bool:
+        return self.received == self.item.qty and self.damaged == 0
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What passed the hard checks: the receipt's photos and lines, consents and strokes."""
+
+    photos: list[Photo]
+    lines: list[Line]
+    consents: doc.SignOffConsents
+    strokes: MeasuredStrokes
+
+
+@dataclass(frozen=True)
+class Findings:
+    """The soft findings: anomaly codes, where it happened, a replayed signature, the openid."""
+
+    codes: list[str]
+    location: dict                    # geo.distance.location_findings
+    replay_of: str | None
+    openid: str | None
 
 
 def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
@@ -100,7 +160,7 @@ def _lock_waybills(link) -> None:
 
 # --- hard checks (422) ------------------------------------------------------------------
 
-def _measure_strokes(body, policy) -> dict:
+def _measure_strokes(body, policy) -> MeasuredStrokes:
     """Parse and judge the strokes, and fingerprint them for the replay lookup."""
     from ..evidence.replay import band_keys, fingerprint
     from ..evidence.strokes import SignatureInputError, check_signature, parse_signature
@@ -108,16 +168,17 @@ def _measure_strokes(body, policy) -> dict:
     try:
         signature = parse_signature(body["signature"])
     except SignatureInputError as exc:
-        return {"errors": [field_error("signature", exc.code, exc.message)]}
+        return MeasuredStrokes(errors=[field_error("signature", exc.code, exc.message)])
     verdict = check_signature(signature, signer_name=body["signer"]["name"].strip(),
                               handwriting=policy["handwriting"])
     fp = fingerprint(signature)
-    return {"errors": [field_error("signature", code, message) for code, message in verdict.errors],
-            "signature": signature, "verdict": verdict, "fingerprint": fp, "band_keys": band_keys(fp),
-            "reading": recognition.read(signature, body, policy) if not verdict.errors else None}
+    return MeasuredStrokes(
+        errors=[field_error("signature", code, message) for code, message in verdict.errors],
+        signature=signature, verdict=verdict, fingerprint=fp, band_keys=band_keys(fp),
+        reading=recognition.read(signature, body, policy) if not verdict.errors else None)
 
 
-def _consents(body, policy, tenant_id) -> tuple[dict, dict]:
+def _consents(body, policy, tenant_id) -> tuple[dict, ConsentStep]:
     """The consent step (issue 19): a location given without consent is dropped before any
     check sees it; the record for the evidence and the consent errors for ``_check``."""
     from ..privacy.services import notice_exists
@@ -128,9 +189,8 @@ def _consents(body, policy, tenant_id) -> tuple[dict, dict]:
         if policy.get("consents") == "required":
             errors.append(field_error("consents", "handwriting_consent_required",
                                       "Agree to the collection of your handwriting to sign electronically."))
-        return body, {"record": {"recorded": False}, "errors": errors}
-    record = {"recorded": True, **given, "location_dropped": False}
-    errors = []
+        return body, ConsentStep(doc.SignOffConsents(recorded=False), errors)
+    dropped, errors = False, []
     if not notice_exists(tenant_id, given["notice_version"]):
         errors.append(field_error("consents.notice_version", "notice_version_unknown",
                                   "No such version of the privacy notice; reload the page."))
@@ -140,12 +200,12 @@ def _consents(body, policy, tenant_id) -> tuple[dict, dict]:
                                   "the courier can record that you declined to sign electronically."))
     if not given["location"] and body["location"] is not None:
         body = {**body, "location": None}
-        record["location_dropped"] = True
-    return body, {"record": record, "errors": errors}
+        dropped = True
+    return body, ConsentStep(doc.SignOffConsents(recorded=True, **given, location_dropped=dropped), errors)
 
 
-def _check(link, body, strokes, consent) -> dict:
-    policy, errors = link.policy, list(consent["errors"])
+def _check(link, body, strokes: MeasuredStrokes, consent: ConsentStep) -> Checked:
+    policy, errors = link.policy, list(consent.errors)
     signer, outcome = body["signer"], body["outcome"]
     if not signer["name"].strip():
         errors.append(field_error("signer.name", "signer_name_required", "Enter the name of the person signing."))
@@ -168,10 +228,10 @@ def _check(link, body, strokes, consent) -> dict:
     photos = _photos(link, body["photo_ids"], errors)
     _photo_policy(link, photos, errors)
     lines = _lines(link, outcome, body["items"], errors)
-    errors.extend(strokes["errors"])
+    errors.extend(strokes.errors)
     if errors:
         raise ValidationFailed(errors, detail="The sign-off is not complete; fix the fields listed and submit again.")
-    return {"photos": photos, "lines": lines, "consents": consent["record"], **strokes}
+    return Checked(photos=photos, lines=lines, consents=consent.record, strokes=strokes)
 
 
 def _photos(link, photo_ids, errors) -> list[Photo]:
@@ -220,13 +280,12 @@ def _photo_policy(link, photos, errors) -> None:
                                           f"A photo is {', '.join(c.replace('_photo', '') for c in flagged)}; {who}."))
 
 
-def _lines(link, outcome, reported, errors) -> list[dict]:
+def _lines(link, outcome, reported, errors) -> list[Line]:
     """Received and damaged quantities for every item line of the link's waybills."""
     lines, by_ref = [], {}
     for waybill in link.waybills:
         for item in waybill.items:
-            line = {"waybill": waybill, "item": item, "received": item.qty if outcome != "refused" else Decimal(0),
-                    "damaged": Decimal(0), "note": ""}
+            line = Line(waybill, item, received=item.qty if outcome != "refused" else Decimal(0))
             lines.append(line)
             by_ref[(waybill.number, item.line_no)] = line
             by_ref.setdefault((waybill.number, item.sku), line)
@@ -238,7 +297,7 @@ def _lines(link, outcome, reported, errors) -> list[dict]:
         if line is None:
             errors.append(field_error(f"items.{i}", "items_invalid", "No such item on this delivery's waybills."))
             continue
-        shipped = line["item"].qty
+        shipped = line.item.qty
         received = entry["received_qty"] if entry["received_qty"] is not None else shipped
         damaged = entry["damaged_qty"] or Decimal(0)
         if received > shipped:
@@ -246,8 +305,8 @@ def _lines(link, outcome, reported, errors) -> list[dict]:
                                       f"More than the {number_out(shipped)} shipped."))
         elif damaged > received:
             errors.append(field_error(f"items.{i}.damaged_qty", "items_invalid", "More damaged than received."))
-        line.update(received=received, damaged=damaged, note=entry["note"])
-    complete = all(line["received"] == line["item"].qty and line["damaged"] == 0 for line in lines)
+        line.received, line.damaged, line.note = received, damaged, entry["note"]
+    complete = all(line.complete for line in lines)
     if outcome == "signed" and not complete:
         errors.append(field_error("items", "items_invalid", "Items are short or damaged: submit as partial."))
     if outcome == "partial" and complete:
@@ -257,14 +316,14 @@ def _lines(link, outcome, reported, errors) -> list[dict]:
 
 # --- soft findings (anomalies) -----------------------------------------------------------
 
-def _anomalies(link, body, checked, now, openid) -> dict:
+def _anomalies(link, body, checked: Checked, now, openid) -> Findings:
     from ..geo.distance import location_findings
     from ..receipts.fingerprints import find_replay
 
-    found = list(checked["verdict"].anomalies) + list(checked.get("name_anomalies", ()))
-    fp, keys = checked["fingerprint"], checked["band_keys"]
+    strokes = checked.strokes
+    found = list(strokes.verdict.anomalies) + list(strokes.name_anomalies)
     # old and new fingerprint versions while the re-index runs (receipts/fingerprints.py)
-    replay_of = find_replay(link.tenant_id, checked["signature"], fp, keys)
+    replay_of = find_replay(link.tenant_id, strokes.signature, strokes.fingerprint, strokes.band_keys)
     if replay_of:
         found.append("replayed_signature")
     waybill = link.waybills[0]
@@ -274,7 +333,7 @@ def _anomalies(link, body, checked, now, openid) -> dict:
                      "coord_system": waybill.consignee_coord_system}
     location = location_findings(body["location"], consignee, link.courier_location, link.policy["geofence_m"])
     found.extend(location["anomalies"])
-    for photo in checked["photos"]:
+    for photo in checked.photos:
         found.extend(photo.anomalies)
     if body["signer"]["relation"] != "self":
         found.append("signer_not_consignee")
@@ -289,8 +348,7 @@ def _anomalies(link, body, checked, now, openid) -> dict:
     assisted_verified = link.assisted and link.otp_verified_at is not None
     if openid and link.courier is not None and link.courier.wechat_openid == openid and not assisted_verified:
         found.append("signed_on_courier_device")
-    return {"codes": list(dict.fromkeys(found)), "location": location, "fingerprint": fp, "band_keys": keys,
-            "replay_of": replay_of, "openid": openid}
+    return Findings(codes=list(dict.fromkeys(found)), location=location, replay_of=replay_of, openid=openid)
 
 
 def _recipient_openid(code):
@@ -306,7 +364,7 @@ def _recipient_openid(code):
 
 # --- writing --------------------------------------------------------------------------
 
-def _write(link, body, checked, found, now, client_ip) -> Receipt:
+def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Receipt:
     public_id = uuid.uuid4().hex
     evidence = _evidence(link, body, checked, found, now, public_id, client_ip)
     evidence_hash = hashlib.sha256(canonical_json(evidence)).hexdigest()
@@ -314,19 +372,18 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
     statuses = {}
     for waybill in link.waybills:
         # Under a partial sign-off a waybill whose own lines all came complete is signed.
-        complete = all(line["received"] == line["item"].qty and line["damaged"] == 0
-                       for line in checked["lines"] if line["waybill"] is waybill)
+        complete = all(line.complete for line in checked.lines if line.waybill is waybill)
         statuses[waybill.id] = "signed" if body["outcome"] == "partial" and complete else status
-    record_signoff(link.waybills, statuses, public_id, body["signer"]["relation"], found["codes"], now)
+    record_signoff(link.waybills, statuses, public_id, body["signer"]["relation"], found.codes, now)
     events = [("signoff.submitted", "recipient", f"receipt:{public_id}",
                {"evidence_hash": evidence_hash, "outcome": body["outcome"],
-                "waybills": [w.number for w in link.waybills], "anomalies": found["codes"]})]
+                "waybills": [w.number for w in link.waybills], "anomalies": found.codes})]
     events += [(f"waybill.{statuses[w.id]}", "recipient", f"waybill:{w.number}", {"receipt": public_id})
                for w in link.waybills]
     recorded = audit.record_many(link.tenant_id, events)   # one INSERT for all of them
     response = {
         "receipt_id": public_id, "status": status,
-        "checks": evidence["checks"], "anomalies": found["codes"],
+        "checks": evidence["checks"], "anomalies": found.codes,
         "receipt_pdf": receipt_url(public_id, "pdf"),
         "receipt_code": evidence["receipt_code"], "verify_url": verify_url(public_id),
     }
@@ -334,18 +391,18 @@ def _write(link, body, checked, found, now, client_ip) -> Receipt:
     receipt = create_receipt(Receipt(
         public_id=public_id, tenant_id=link.tenant_id, link_id=link.id, submission_id=body["submission_id"],
         outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
-        evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found["codes"],
+        evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found.codes,
         response=response, created_at=now, receipt_code=evidence["receipt_code"],
         signer_phone_key=phone_key(body["signer"]["phone"]),
-    ), lines=[{"waybill_item_id": line["item"].id, "received_qty": line["received"], "damaged_qty": line["damaged"],
-               "note": line["note"]} for line in checked["lines"]],
-        photos=checked["photos"], fingerprint=found["fingerprint"], band_keys=found["band_keys"])
+    ), lines=[{"waybill_item_id": line.item.id, "received_qty": line.received, "damaged_qty": line.damaged,
+               "note": line.note} for line in checked.lines],
+        photos=checked.photos, fingerprint=checked.strokes.fingerprint, band_keys=checked.strokes.band_keys)
     links = link_paths(receipt)   # signed afresh at each delivery attempt (webhooks/tasks.py)
     for waybill in link.waybills:
         webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
             "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
             "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
-            "anomalies": found["codes"], "receipt_pdf": response["receipt_pdf"], "links": links},
+            "anomalies": found.codes, "receipt_pdf": response["receipt_pdf"], "links": links},
             waybill_number=waybill.number)
     return receipt
 
@@ -360,59 +417,55 @@ def _receipt_code(tenant_id) -> str:
             return code
 
 
-def _evidence(link, body, checked, found, now, public_id, client_ip) -> dict:
-    """The canonical evidence document (SPEC §6). No full phone number is ever in it."""
+def _evidence(link, body, checked: Checked, found: Findings, now, public_id, client_ip) -> dict:
+    """The canonical evidence document (SPEC §6, receipts/evidence_doc.py), as stored and
+    hashed. No full phone number is ever in it."""
     tenant = db.session.get(Tenant, link.tenant_id)
-    signature = checked["signature"]
-    first_times = [float(s[0, 2]) for s in signature.strokes if len(s)]
-    location = body["location"]
-    evidence = {
-        "receipt_id": public_id,
-        "receipt_code": _receipt_code(link.tenant_id),
-        "tenant": {"slug": tenant.slug, "name": tenant.name},
-        "doc_type": {"code": link.waybills[0].doc_type.code, "name": link.waybills[0].doc_type.name},
-        "policy": link.policy,
-        "submission_id": body["submission_id"],
-        "outcome": body["outcome"],
-        "refuse_reason": body["refuse_reason"] or None,
-        "waybills": [{
-            "number": w.number,
-            "external_ref": w.external_ref,
-            "consignee": {"name": w.consignee_name, "phone_masked": mask_phone(w.consignee_phone),
-                          "address": w.consignee_address},
-            "items": [{"line": line["item"].line_no, "sku": line["item"].sku, "name": line["item"].name,
-                       "unit": line["item"].unit, "qty": number_out(line["item"].qty),
-                       "received_qty": number_out(line["received"]), "damaged_qty": number_out(line["damaged"]),
-                       "note": line["note"]}
-                      for line in checked["lines"] if line["waybill"] is w],
-        } for w in link.waybills],
-        "signer": {"name": body["signer"]["name"].strip(), "relation": body["signer"]["relation"],
-                   "phone_masked": mask_phone(body["signer"]["phone"]),
-                   "wechat_openid": found["openid"], "name_from": body["signer"]["name_from"]},
-        "signature": {"strokes": body["signature"]["strokes"], "canvas": body["signature"]["canvas"],
-                      "metrics": checked["verdict"].metrics,
-                      # the boxes the page drew, one per character (recognised names)
-                      **({"boxes": body["signature"]["boxes"]} if body["signature"].get("boxes") else {})},
-        "photos": [p.as_evidence() for p in checked["photos"]],
-        "location": {"raw": location, "wgs84": found["location"]["signer_wgs84"],
-                     "distance_to_consignee_m": found["location"]["distance_to_consignee_m"],
-                     "distance_to_courier_m": found["location"]["distance_to_courier_m"],
-                     "courier_at_link_time": link.courier_location},
-        "checks": {"signature": checked["verdict"].metrics, "replay_of": found["replay_of"],
-                   "otp_verified": link.otp_verified_at is not None,
-                   "location": {k: v for k, v in found["location"].items() if k != "anomalies"},
-                   "photos": {p.public_id: p.anomalies for p in checked["photos"]},
-                   **({"handwriting": checked["handwriting"]} if checked.get("handwriting") else {})},
-        "anomalies": found["codes"],
-        "consents": checked["consents"],
-        "client": {"platform": body["client"].get("platform"), "user_agent": body["client"].get("user_agent"),
-                   "time": body["client"].get("time"), "ip": client_ip,
-                   "first_stroke_time_ms": min(first_times) if first_times else None},
-        "times": {"link_created_at": isoformat(link.created_at), "link_opened_at": isoformat(link.opened_at),
-                  "otp_verified_at": isoformat(link.otp_verified_at), "submitted_at": isoformat(now)},
-    }
-    if link.assisted:
+    strokes, signer, sent = checked.strokes, body["signer"], body["signature"]
+    first_times = [float(s[0, 2]) for s in strokes.signature.strokes if len(s)]
+    location, client = found.location, body["client"]
+    return doc.as_json(doc.EvidenceDocument(
+        receipt_id=public_id,
+        receipt_code=_receipt_code(link.tenant_id),
+        tenant=doc.Tenant(slug=tenant.slug, name=tenant.name),
+        doc_type=doc.DocType(code=link.waybills[0].doc_type.code, name=link.waybills[0].doc_type.name),
+        policy=link.policy,
+        submission_id=body["submission_id"],
+        outcome=body["outcome"],
+        refuse_reason=body["refuse_reason"] or None,
+        waybills=[doc.Waybill(
+            number=w.number,
+            external_ref=w.external_ref,
+            consignee=doc.Consignee(name=w.consignee_name, phone_masked=mask_phone(w.consignee_phone),
+                                    address=w.consignee_address),
+            items=[doc.Item(line=line.item.line_no, sku=line.item.sku, name=line.item.name, unit=line.item.unit,
+                            qty=number_out(line.item.qty), received_qty=number_out(line.received),
+                            damaged_qty=number_out(line.damaged), note=line.note)
+                   for line in checked.lines if line.waybill is w],
+        ) for w in link.waybills],
+        signer=doc.Signer(name=signer["name"].strip(), relation=signer["relation"],
+                          phone_masked=mask_phone(signer["phone"]), wechat_openid=found.openid,
+                          name_from=signer["name_from"]),
+        signature=doc.Signature(strokes=sent["strokes"], canvas=sent["canvas"], metrics=strokes.verdict.metrics,
+                                boxes=sent.get("boxes") or doc.ABSENT),
+        photos=[doc.Photo(**p.as_evidence()) for p in checked.photos],
+        location=doc.Location(raw=body["location"], wgs84=location["signer_wgs84"],
+                              distance_to_consignee_m=location["distance_to_consignee_m"],
+                              distance_to_courier_m=location["distance_to_courier_m"],
+                              courier_at_link_time=link.courier_location),
+        checks=doc.Checks(signature=strokes.verdict.metrics, replay_of=found.replay_of,
+                          otp_verified=link.otp_verified_at is not None,
+                          location={k: v for k, v in location.items() if k != "anomalies"},
+                          photos={p.public_id: p.anomalies for p in checked.photos},
+                          handwriting=strokes.handwriting or doc.ABSENT),
+        anomalies=found.codes,
+        consents=checked.consents,
+        client=doc.Client(platform=client.get("platform"), user_agent=client.get("user_agent"),
+                          time=client.get("time"), ip=client_ip,
+                          first_stroke_time_ms=min(first_times) if first_times else None),
+        times=doc.Times(link_created_at=isoformat(link.created_at), link_opened_at=isoformat(link.opened_at),
+                        otp_verified_at=isoformat(link.otp_verified_at), submitted_at=isoformat(now)),
         # Declared on the courier's device: whose phone proved the receiver (issue 14).
-        evidence["assisted"] = {"declared": True, "otp_to": link.otp_verified_whose,
-                                "otp_phone_masked": link.otp_verified_to}
-    return evidence
+        assisted=(doc.Assisted(declared=True, otp_to=link.otp_verified_whose, otp_phone_masked=link.otp_verified_to)
+                  if link.assisted else doc.ABSENT),
+    ))
