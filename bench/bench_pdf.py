@@ -21,6 +21,7 @@ def _document():
     from delivery_sign.core.audit import canonical_json
     from delivery_sign.evidence.signature_render import render_png
     from delivery_sign.evidence.strokes import parse_signature
+    from delivery_sign.receipts import evidence_doc as doc
     from delivery_sign.receipts.pdf import ReceiptDocument
 
     with open(os.path.join(ROOT, "tests", "data", "signatures", "genuine.json"), encoding="utf-8") as fh:
@@ -32,29 +33,38 @@ def _document():
         out = io.BytesIO()
         image.save(out, "JPEG", quality=80)
         thumbs.append(out.getvalue())
-    evidence = {
-        "receipt_id": "b" * 32, "tenant": {"slug": "bench", "name": "压测物流有限公司"},
-        "doc_type": {"code": "default", "name": "送货签收单"}, "policy": {"auto_seal": True},
-        "outcome": "partial", "refuse_reason": None,
-        "waybills": [{"number": "SF1234567890", "external_ref": "PO-1", "consignee": {
-            "name": "李娜", "phone_masked": "138****8000", "address": "上海市浦东新区世纪大道100号"},
-            "items": [{"line": 1, "sku": "SOFA-3", "name": "三人位沙发", "unit": "件", "qty": "1", "received_qty": "1",
-                       "damaged_qty": "0", "note": ""},
-                      {"line": 2, "sku": "CHR-01", "name": "餐椅", "unit": "把", "qty": "4", "received_qty": "3",
-                       "damaged_qty": "1", "note": "一把腿断"}]}],
-        "signer": {"name": "李娜", "relation": "family", "phone_masked": None},
-        "photos": [{"photo_id": f"p{i}", "kind": "goods", "sha256": "0" * 64, "width": 1600, "height": 1200}
-                   for i in range(2)],
-        "location": {"raw": {"lat": 31.2304, "lng": 121.4737, "accuracy": 15, "coord_system": "gcj02", "source": "gps"},
-                     "wgs84": {"lat": 31.2324, "lng": 121.4692}, "distance_to_consignee_m": 12.3,
-                     "distance_to_courier_m": 4.0},
-        "anomalies": ["signer_not_consignee", "partial_delivery"],
-        "client": {"platform": "h5", "time": "2026-01-01T08:00:00Z"},
-        "times": {"submitted_at": "2026-01-01T08:00:01.000Z", "link_created_at": "2026-01-01T07:59:00.000Z",
-                  "link_opened_at": "2026-01-01T07:59:30.000Z"},
-        "signature": {"strokes": sample["strokes"], "canvas": sample["canvas"]},
-        "checks": {"replay_of": None},
-    }
+    # Built through the declaration (receipts/evidence_doc.py), so the bench draws a whole
+    # document of today's shape: a partial sign-off by a family member with two photos.
+    photo = {"mime": "image/jpeg", "size": 200_000, "exif": {}, "checks": {},
+             "taken_by": {"party": "recipient", "user": None}, "taken_at": "2026-01-01T07:59:50.000Z",
+             "declared_by_client": None}
+    evidence = doc.as_json(doc.EvidenceDocument(
+        receipt_id="b" * 32, receipt_code="BENCH234", tenant=doc.Tenant(slug="bench", name="压测物流有限公司"),
+        doc_type=doc.DocType(code="default", name="送货签收单"), policy={"auto_seal": True},
+        submission_id="bench-submission", outcome="partial", refuse_reason=None,
+        waybills=[doc.Waybill(number="SF1234567890", external_ref="PO-1", consignee=doc.Consignee(
+            name="李娜", phone_masked="138****8000", address="上海市浦东新区世纪大道100号"),
+            items=[doc.Item(line=1, sku="SOFA-3", name="三人位沙发", unit="件", qty=1, received_qty=1,
+                            damaged_qty=0, note=""),
+                   doc.Item(line=2, sku="CHR-01", name="餐椅", unit="把", qty=4, received_qty=3,
+                            damaged_qty=1, note="一把腿断")])],
+        signer=doc.Signer(name="李娜", relation="family", phone_masked=None, wechat_openid=None, name_from="typed"),
+        signature=doc.Signature(strokes=sample["strokes"], canvas=sample["canvas"], metrics={}),
+        photos=[doc.Photo(photo_id=f"p{i}", kind="goods", sha256="0" * 64, width=1600, height=1200, **photo)
+                for i in range(2)],
+        location=doc.Location(raw={"lat": 31.2304, "lng": 121.4737, "accuracy": 15, "coord_system": "gcj02",
+                                   "source": "gps"},
+                              wgs84={"lat": 31.2324, "lng": 121.4692}, distance_to_consignee_m=12.3,
+                              distance_to_courier_m=4.0, courier_at_link_time=None),
+        checks=doc.Checks(signature={}, replay_of=None, otp_verified=False, location={}, photos={}),
+        anomalies=["signer_not_consignee", "partial_delivery"],
+        consents=doc.SignOffConsents(recorded=True, notice_version=1, handwriting=True, location=True,
+                                     location_dropped=False),
+        client=doc.Client(platform="h5", user_agent="bench", time="2026-01-01T08:00:00Z", ip="127.0.0.1",
+                          first_stroke_time_ms=0),
+        times=doc.Times(submitted_at="2026-01-01T08:00:01.000Z", link_created_at="2026-01-01T07:59:00.000Z",
+                        link_opened_at="2026-01-01T07:59:30.000Z", otp_verified_at=None),
+    ))
     signature = parse_signature({"strokes": sample["strokes"], "canvas": sample["canvas"]})
     return ReceiptDocument(receipt_id="b" * 32, evidence=evidence, evidence_json=canonical_json(evidence),
                            evidence_hash="e" * 64, verify_url="http://127.0.0.1:8000/v/" + "b" * 32,
