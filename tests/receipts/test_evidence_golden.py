@@ -72,12 +72,19 @@ def _check(name, world, receipt_id, volatile):
         golden[name] = json.loads(text)
         os.makedirs(os.path.dirname(GOLDEN), exist_ok=True)
         with open(GOLDEN, "w", encoding="utf-8") as fh:
-            json.dump(golden, fh, ensure_ascii=False, indent=1)
-            fh.write("\n")
+            fh.write(_compact(json.dumps(golden, ensure_ascii=False, indent=1)) + "\n")
         return
     with open(GOLDEN, encoding="utf-8") as fh:
         expected = json.load(fh)[name]
     assert text == json.dumps(expected, ensure_ascii=False, indent=1)
+
+
+def _compact(text: str) -> str:
+    """One stroke a line: arrays of numbers, and arrays of those, each on a single line."""
+    numbers = re.compile(r"\[\s*(-?[\d.eE+-]+(?:,\s*-?[\d.eE+-]+)*)\s*\]")
+    text = numbers.sub(lambda m: "[" + ",".join(m.group(1).split()).replace(",,", ",") + "]", text)
+    return re.sub(r"\[\s*(\[[-\d.eE+,]*\](?:,\s*\[[-\d.eE+,]*\])*)\s*\]",
+                  lambda m: "[" + re.sub(r",\s+", ",", m.group(1)) + "]", text)
 
 
 def _ids(door, photo_ids, submission_id):
