@@ -10,7 +10,8 @@ evidence is never re-dumped through this module: readers take the stored dict as
 older shapes included, and read only keys declared here (tests/receipts/test_evidence_doc.py
 checks pdf.py, verification.py, tasks.py and static/dashboard/evidence.js against it).
 
-Three kinds of document share the declaration:
+Receipts stored before a key existed lack it (the key's text says since when); readers
+take such keys with ``.get``. Three kinds of document share the declaration:
 
 - a **sign-off**: ``receipt_code``, ``signer``, ``signature``, ``consents``, and
   ``assisted`` on a link declared for the courier's device (issue 14);
@@ -232,7 +233,8 @@ class Signer:
     relation: str = key("self, family, guard… (core/vocabulary.py).")
     phone_masked: str | None = key("The phone the signer typed, masked.")
     wechat_openid: str | None = key("The signer's WeChat openid, when the mini program gave a code.")
-    name_from: str = key("typed, or consignee when the consignee signing for themself typed none (issue 12).")
+    name_from: str = key("typed, or consignee when the consignee signing for themself typed none (issue 12; "
+                         "older receipts lack it).")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,7 +259,7 @@ class Photo:
     height: int = key("Height in pixels.")
     exif: dict = key("What the server read from the file (GPS nulled by retention).")
     checks: dict = key("The photo checks' numbers (evidence/photos.py).")
-    taken_by: TakenBy = key("Who took it (issue 12).")
+    taken_by: TakenBy = key("Who took it (issue 12; older receipts lack it and the three keys after it).")
     taken_at: str | None = key("When it was uploaded (ISO-8601 UTC).")
     declared_by_client: ClientExif | None = key("What the phone declared about the original (time, GPS, make).")
 
@@ -299,7 +301,8 @@ class Client:
     user_agent: str | None = key("The client's user agent, as it says.")
     time: str | None = key("The client's own clock at submit (declared, not trusted).")
     ip: str | None = key("The address the request came from (masked by retention).")
-    first_stroke_time_ms: float | None = key("The pad's time of the first point (a sign-off's).", absent=True)
+    first_stroke_time_ms: float | None = key("The pad's time of the first point (a sign-off's; older receipts "
+                                             "may lack it).", absent=True)
     ip_sha256: str = key("SHA-256 of the purged address (written by retention only).", absent=True)
 
 
@@ -341,7 +344,8 @@ class EvidenceDocument:
     location: Location = key("Where the sign-off happened.")
     checks: Checks = key("What the checks found (also in submit's 201 answer).")
     anomalies: list = key("The anomaly codes, each once (core/vocabulary.py).")
-    consents: SignOffConsents = key("The consent step of a sign-off (issue 19).", absent=True)
+    consents: SignOffConsents = key("The consent step of a sign-off (issue 19; older receipts lack it).",
+                                    absent=True)
     client: Client = key("What the client said about itself, and its address.")
     times: Times = key("The link's and the sign-off's times, ISO-8601 UTC.")
     assisted: Assisted = key("A sign-off on the courier's device, and whose phone proved it.", absent=True)

@@ -234,3 +234,49 @@ def test_dashboard_reads_only_declared_keys():
             "checks.handwriting.chars.expected", "signature.boxes", "photos.sha256", "consent.sent_to",
             "waybills.items.received_qty"} <= reads, "the scan lost track of the evidence"
     assert sorted(p for p in reads if not _allowed(p)) == []
+
+
+# --- older documents -------------------------------------------------------------------
+
+def _older(evidence: dict) -> dict:
+    """``evidence`` as a receipt stored before issues 12, 13 and 19 has it: no receipt code,
+    no consents, no name_from, photos that do not say who took them."""
+    old = json.loads(json.dumps(evidence))
+    for key in ("receipt_code", "consents"):
+        old.pop(key, None)
+    old["signer"].pop("name_from")
+    old["client"].pop("first_stroke_time_ms")
+    for photo in old["photos"]:
+        for key in ("taken_by", "taken_at", "declared_by_client"):
+            photo.pop(key)
+    return old
+
+
+@pytest.mark.parametrize("name", ["plain", "assisted", "drop", "older"])
+def test_stored_documents_of_every_shape_still_render(name):
+    """The PDF reads stored evidence as it is, never re-dumped: older shapes, drops and
+    assisted sign-offs included."""
+    import io
+
+    from pypdf import PdfReader
+
+    from delivery_sign.core.audit import canonical_json
+    from delivery_sign.receipts.pdf import ReceiptDocument, render
+
+    with open(GOLDEN, encoding="utf-8") as fh:
+        golden = json.load(fh)
+    evidence = _older(golden["plain"]) if name == "older" else golden[name]
+    # the golden's placeholders back into values
+    evidence = json.loads(json.dumps({**evidence, "policy": {"auto_seal": False}}, ensure_ascii=False)
+                          .replace('"<time>"', '"2026-12-01T10:02:03.000Z"').replace("<", "").replace(">", ""))
+    pages = render(ReceiptDocument(receipt_id="r" * 32, evidence=evidence, evidence_json=canonical_json(evidence),
+                                   evidence_hash="e" * 64, verify_url="https://example.invalid/v/r",
+                                   signature_png=None))
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pages)).pages)
+    assert "签收结果" in text and "e" * 64 in text
+    if name == "older":
+        assert "签收客户端未记录同意" in text
+    if name == "drop":
+        assert evidence["drop"]["consent_line"][:6] in text
+    if name == "assisted":
+        assert "协助签收" in text
