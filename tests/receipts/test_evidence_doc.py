@@ -54,7 +54,8 @@ def _walk(value, cls, path, problems):
                 _walk(item, inner[name][0], f"{path}{name}.", problems)
 
 
-@pytest.mark.parametrize("name", ["plain", "partial_family_boxes", "refused", "assisted", "recognised", "drop"])
+@pytest.mark.parametrize("name", ["plain", "partial_family_boxes", "refused", "assisted", "recognised", "drop",
+                                  "consents"])
 def test_builders_write_only_declared_keys(name):
     """The golden documents are what the builders write (test_evidence_golden.py)."""
     with open(GOLDEN, encoding="utf-8") as fh:

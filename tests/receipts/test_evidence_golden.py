@@ -170,3 +170,13 @@ def test_consented_drop(world, photo_jpeg):
     sent_to = [m["phone"] for m in outbox(world)]
     assert sent_to and last_token(world)
     _check("drop", world, body["receipt_id"], volatile)
+
+
+def test_consents_given_and_a_location_dropped(world, door):
+    """Issue 19: the consent step recorded; a location sent without consent is dropped."""
+    photo_ids = [door.upload().get_json()["photo_id"]]
+    body = door.body(photo_ids=photo_ids, submission_id="golden-consents",
+                     consents={"notice_version": 0, "handwriting": True, "location": False})
+    response = door.submit(body)
+    assert response.status_code == 201, response.get_json()
+    _check("consents", world, response.get_json()["receipt_id"], _ids(door, photo_ids, "golden-consents"))
