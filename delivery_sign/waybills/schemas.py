@@ -6,7 +6,7 @@ from marshmallow import Schema, fields, validate, validates
 
 from ..core.dump import CompiledDump
 from ..core.masking import mask_phone
-from ..core.schema import CodeSchema, FromColumns, Instant, LocationSchema, Phone, StrictSchema, UtcDateTime, coded
+from ..core.schema import CodeSchema, FieldErrorSchema, FromColumns, Instant, LocationSchema, Phone, StrictSchema, UtcDateTime, coded
 from ..receipts.urls import receipt_url
 from .models import STATUSES
 
@@ -22,6 +22,7 @@ class Quantity(fields.Field):
     """A positive quantity with at most 3 decimals, kept exact as ``Decimal``."""
 
     def __init__(self, *, allow_zero=False, **kwargs):
+        kwargs["metadata"] = {"type": "number", **kwargs.get("metadata", {})}   # for the OpenAPI document
         super().__init__(**kwargs)
         self.allow_zero = allow_zero
 
@@ -99,14 +100,26 @@ class BatchInSchema(StrictSchema):
                            validate=validate.Length(1, 1000, error="length: 1–1000 waybills per batch."))
 
 
+class BatchItemResultSchema(StrictSchema):
+    number = fields.String()
+    status = fields.String(metadata={"description": "created | exists | error"})
+    errors = fields.List(fields.Nested(FieldErrorSchema), metadata={"description": "Only with status error."})
+
+
 class BatchResultSchema(StrictSchema):
-    results = fields.List(fields.Dict())
+    results = fields.List(fields.Nested(BatchItemResultSchema))
+
+
+class ImportErrorSchema(StrictSchema):
+    row = fields.Integer(metadata={"description": "The row of the file the error is on."})
+    field = fields.String(allow_none=True)
+    message = fields.String()
 
 
 class ImportResultSchema(StrictSchema):
     created = fields.Integer()
     exists = fields.Integer()
-    errors = fields.List(fields.Dict())
+    errors = fields.List(fields.Nested(ImportErrorSchema))
 
 
 class WaybillQuerySchema(StrictSchema):
@@ -251,5 +264,11 @@ class BulkReconcileSchema(ReconcileSchema):
                           validate=validate.Length(1, 500))
 
 
+class ReconcileResultSchema(StrictSchema):
+    number = fields.String()
+    status = fields.String(metadata={"description": "reconciled | error"})
+    error = fields.String(metadata={"description": "Only with status error: why it was not reconciled."})
+
+
 class BulkReconcileResultSchema(StrictSchema):
-    results = fields.List(fields.Dict())
+    results = fields.List(fields.Nested(ReconcileResultSchema))
