@@ -222,7 +222,7 @@ class FromColumns(fields.Nested):
     def get_value(self, obj, attr, accessor=None, default=missing):
         if self.present is None:
             return obj
-        flag = get_value(obj, self.present)
+        flag = get_value(obj, self.present) if hasattr(obj, "__getitem__") else getattr(obj, self.present, missing)
         return None if flag is None or flag is missing else obj
 
 
