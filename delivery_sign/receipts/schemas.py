@@ -13,8 +13,8 @@ class ReceiptPdfSchema(StrictSchema):
 
 class EvidenceOutSchema(StrictSchema):
     receipt_id = fields.String()
-    evidence = fields.Dict(metadata={"description": "The evidence document as sealed ; a courier sees it "
-                                                    "without the photos' GPS and the IP address). Free-form "
+    evidence = fields.Dict(metadata={"description": "The evidence document as sealed; a courier sees it "
+                                                    "without the photos' GPS and the IP address. Free-form "
                                                     "here: its keys are declared with the document itself."})
     evidence_hash = fields.String()
     audit_seq = fields.Integer()

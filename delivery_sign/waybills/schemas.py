@@ -160,10 +160,10 @@ class CancelSchema(StrictSchema):
 
 
 class ItemOutSchema(StrictSchema):
-    sku = fields.String()
+    sku = fields.String(allow_none=True)
     name = fields.String()
     qty = Quantity()
-    unit = fields.String()
+    unit = fields.String(allow_none=True)
 
 
 class MaskedPhone(fields.String):
