@@ -47,7 +47,7 @@ def compile_dump(schema: Schema):
                 value = default() if callable(default) else default
                 if value is missing:
                     continue
-            if value is None and native is not None or value.__class__ is native:
+            if (value is None and native is not None) or value.__class__ is native:
                 out[key] = value
             else:
                 out[key] = convert(value, name, obj)
@@ -105,7 +105,7 @@ def _converter(field):
         def convert(value, name, obj):
             if value is None:
                 return None
-            return [v if v is None and native is not None or v.__class__ is native else inner(v, name, obj)
+            return [v if (v is None and native is not None) or v.__class__ is native else inner(v, name, obj)
                     for v in value]
         return convert
     return field._serialize
@@ -123,7 +123,7 @@ def _plucker(field):
         value = _get_value_for_key(obj, attr, missing) if hasattr(obj, "__getitem__") else getattr(obj, attr, missing)
         if value is missing:
             raise KeyError(key)          # as marshmallow's Pluck does on a missing value
-        if value is None and native is not None or value.__class__ is native:
+        if (value is None and native is not None) or value.__class__ is native:
             return value
         return convert(value, name, obj)
     return pluck

@@ -6,7 +6,8 @@ from marshmallow import Schema, fields, validate, validates
 
 from ..core.dump import CompiledDump
 from ..core.masking import mask_phone
-from ..core.schema import CodeSchema, FieldErrorSchema, FromColumns, Instant, LocationSchema, Phone, StrictSchema, UtcDateTime, coded
+from ..core.schema import (CodeSchema, FieldErrorSchema, FromColumns, Instant, LocationSchema, Phone, StrictSchema,
+                           UtcDateTime, coded)
 from ..receipts.urls import receipt_url
 from .models import STATUSES
 

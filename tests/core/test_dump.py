@@ -142,8 +142,8 @@ def _varied_waybills(world, app):
         w.receipt_public_id, w.signer_relation = "rcpt0000000000000000000001", "family"
         w.reconcile_decision, w.reconcile_note, w.reconciled_by = "disputed", None, "admin"
         w.document_key, w.document_sha256, w.document_size = "doc/1", "a" * 64, 2048
-        db.session.add_all([WaybillAnomaly(tenant_id=world.tenant_id, waybill_id=w.id, code=code, created_at=w.created_at)
-                            for code in ("outside_geofence", "late_signature")])
+        db.session.add_all([WaybillAnomaly(tenant_id=world.tenant_id, waybill_id=w.id, code=code,
+                                           created_at=w.created_at) for code in ("outside_geofence", "late_signature")])
         db.session.commit()
     return plain, full
 
