@@ -5,7 +5,7 @@ from ..core.auth import SCOPES
 from ..core.clock import is_zone
 from ..core.masking import mask_phone
 from ..core.vocabulary import LANGS
-from ..core.schema import UtcDateTime, Phone, StrictSchema, coded
+from ..core.schema import CodeSchema, UtcDateTime, Phone, StrictSchema, coded
 from .models import ROLES
 
 USERNAME = validate.Regexp(r"^[A-Za-z0-9_.@-]{2,64}$", error="Use 2–64 letters, digits or _ . @ -")
@@ -44,15 +44,20 @@ class WechatBindSchema(LoginSchema):
     code = fields.String(required=True, validate=validate.Length(1, 128))
 
 
+class MaskedPhone(fields.String):
+    def _serialize(self, value, attr, obj, **kwargs):
+        return mask_phone(value)
+
+
 class SessionUserSchema(StrictSchema):
     username = fields.String()
     role = fields.String()
-    org_unit = fields.Function(lambda u: u.org_unit.code if u.org_unit else None)
+    org_unit = fields.Pluck(CodeSchema, "code", allow_none=True)
     display_name = fields.String()
 
 
 class UserOutSchema(SessionUserSchema):
-    phone = fields.Function(lambda u: mask_phone(u.phone))
+    phone = MaskedPhone(allow_none=True)
     active = fields.Boolean()
 
 
@@ -71,7 +76,7 @@ class OrgUnitInSchema(StrictSchema):
 class OrgUnitOutSchema(StrictSchema):
     code = fields.String()
     name = fields.String()
-    parent = fields.Function(lambda u: u.parent.code if u.parent else None)
+    parent = fields.Pluck(CodeSchema, "code", allow_none=True)
 
 
 class UserInSchema(StrictSchema):
@@ -226,5 +231,5 @@ class DocTypePatchSchema(StrictSchema):
 class DocTypeOutSchema(StrictSchema):
     code = fields.String()
     name = fields.String()
-    policy = fields.Dict()
+    policy = fields.Nested(PolicySchema)
 

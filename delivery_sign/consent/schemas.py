@@ -67,7 +67,8 @@ class ConsentViewSchema(StrictSchema):
     state = fields.String(metadata={"description": "open | answered"})
     waybill = fields.Nested(ConsentWaybillSchema)
     options = fields.List(fields.String())
-    places = fields.Dict(keys=fields.String(), values=fields.String())
+    places = fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "A map: each place offered (locker, station) → the courier's name for it."})
     note = fields.String(allow_none=True)
     tenant = fields.Nested(TenantNameSchema)
     expires_at = UtcDateTime()

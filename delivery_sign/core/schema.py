@@ -7,7 +7,8 @@ applies the text rules (below) to every string of every request body.
 import math
 import re
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, missing, pre_load, validate
+from marshmallow.utils import get_value
 
 from .clock import isoformat, to_naive_utc
 
@@ -207,6 +208,27 @@ class UtcDateTime(fields.DateTime):
 
     def _serialize(self, value, attr, obj, **kwargs):
         return isoformat(value)
+
+
+class FromColumns(fields.Nested):
+    """A nested object made of the parent's own columns (a waybill's ``consignee_*``): the
+    nested schema reads the parent itself, its fields naming the columns by ``attribute``.
+    ``present`` names the column that says whether the object exists (null while it is null)."""
+
+    def __init__(self, nested, *, present=None, **kwargs):
+        super().__init__(nested, **kwargs)
+        self.present = present
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        if self.present is None:
+            return obj
+        flag = get_value(obj, self.present) if hasattr(obj, "__getitem__") else getattr(obj, self.present, missing)
+        return None if flag is None or flag is missing else obj
+
+
+class CodeSchema(Schema):
+    """Pluck a referenced row's ``code`` (a doc type, an org unit, an anomaly)."""
+    code = fields.String()
 
 
 class FieldErrorSchema(Schema):

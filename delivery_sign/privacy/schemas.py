@@ -1,6 +1,7 @@
 """Shapes of the privacy API (issue 19)."""
 from marshmallow import fields, validate
 
+from ..accounts.schemas import RetentionDaysSchema
 from ..core.schema import StrictSchema, UtcDateTime
 
 PHONE = validate.Regexp(r"^\+?[0-9 -]{5,20}$", error="format: A phone number of 5–20 digits.")
@@ -95,7 +96,7 @@ class ExportReceiptSchema(StrictSchema):
     created_at = UtcDateTime()
     evidence_hash = fields.String()
     parts = fields.Nested(PartsSchema)
-    retention_days = fields.Dict(keys=fields.String(), values=fields.Integer())
+    retention_days = fields.Nested(RetentionDaysSchema)
     evidence = fields.Dict(metadata={"description": "The evidence document, IP address masked."})
 
 

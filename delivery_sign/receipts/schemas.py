@@ -5,13 +5,21 @@ from ..core.schema import StrictSchema, UtcDateTime
 from .services import PHOTO_VARIANTS
 
 
+class ReceiptPdfSchema(StrictSchema):
+    ready = fields.Boolean(metadata={"description": "false until the worker has rendered it."})
+    url = fields.String()
+    sha256 = fields.String(allow_none=True)
+
+
 class EvidenceOutSchema(StrictSchema):
     receipt_id = fields.String()
-    evidence = fields.Dict()
+    evidence = fields.Dict(metadata={"description": "The evidence document as sealed; a courier sees it "
+                                                    "without the photos' GPS and the IP address. Free-form "
+                                                    "here: its keys are declared with the document itself."})
     evidence_hash = fields.String()
     audit_seq = fields.Integer()
     created_at = UtcDateTime()
-    pdf = fields.Dict()
+    pdf = fields.Nested(ReceiptPdfSchema)
 
 
 class SignedLinkQuerySchema(StrictSchema):

@@ -3,6 +3,7 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from ..core.vocabulary import DEFAULT_LANG, LANGS
 from ..core.schema import Instant, StrictSchema, UtcDateTime
+from ..waybills.models import STATUSES
 from ..waybills.schemas import WaybillQuerySchema
 from .services import BASES, GROUPS
 
@@ -21,10 +22,14 @@ class SummaryQuerySchema(StrictSchema):
             raise ValidationError("range_invalid: from must be before to.", "from")
 
 
+# How many waybills of the row are in each status: every status, 0 included.
+StatusCountsSchema = type("StatusCountsSchema", (StrictSchema,), {status: fields.Integer() for status in STATUSES})
+
+
 class SummaryRowSchema(StrictSchema):
     key = fields.String(allow_none=True)
     total = fields.Integer()
-    by_status = fields.Dict(keys=fields.String(), values=fields.Integer())
+    by_status = fields.Nested(StatusCountsSchema)
     signed_by_consignee = fields.Integer()
     signed_by_others = fields.Integer()
     with_anomalies = fields.Integer()
@@ -53,7 +58,8 @@ class LabelsQuerySchema(StrictSchema):
 
 
 def _codes():
-    return fields.Dict(keys=fields.String(), values=fields.String())
+    return fields.Dict(keys=fields.String(), values=fields.String(), metadata={
+        "description": "A map: each code of the group → its label in lang."})
 
 
 class LabelsSchema(StrictSchema):
@@ -79,6 +85,7 @@ class AuditEventSchema(StrictSchema):
     type = fields.String(attribute="event_type")
     actor = fields.String()
     subject = fields.String()
-    data = fields.Dict()
+    data = fields.Dict(metadata={"description": "Free-form: what the event records, its keys depend on type "
+                                                "(as chained in the audit log)."})
     created_at = UtcDateTime()
     hash = fields.String()

@@ -1,6 +1,7 @@
 """Shapes of the sign-link and recipient API (SPEC §4 "Sign links", "Recipient")."""
 from marshmallow import fields, post_load, validate
 
+from ..accounts.schemas import PolicySchema, RetentionDaysSchema
 from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, Phone, StrictSchema, UtcDateTime
 from ..receipts.models import OUTCOMES, RELATIONS
 from ..waybills.schemas import Quantity
@@ -42,11 +43,16 @@ class SignLinkOutSchema(StrictSchema):
     assisted = fields.Boolean()
 
 
+class SignerOutSchema(StrictSchema):
+    name = fields.String()
+    relation = fields.String()
+
+
 class LinkStatusSchema(StrictSchema):
     state = fields.String(metadata={"description": "pending | opened | signed | expired"})
     receipt_id = fields.String(allow_none=True)
     outcome = fields.String(allow_none=True)
-    signer = fields.Dict(allow_none=True)
+    signer = fields.Nested(SignerOutSchema, allow_none=True)
     expires_at = UtcDateTime()
     photos = fields.Nested(PhotoPolicySchema)
     closed = fields.String(allow_none=True, metadata={
@@ -75,8 +81,7 @@ class RetentionOutSchema(StrictSchema):
     raw_days = fields.Integer(metadata={"description": "Longest retention of a raw part (strokes, originals, "
                                                        "coordinates, IP)."})
     receipt_days = fields.Integer()
-    days = fields.Dict(keys=fields.String(), values=fields.Integer(),
-                       metadata={"description": "Per part: strokes, photos, location, ip, receipt."})
+    days = fields.Nested(RetentionDaysSchema, metadata={"description": "Days each part is kept."})
 
 
 class SignPrivacySchema(StrictSchema):
@@ -91,12 +96,36 @@ class SignPrivacySchema(StrictSchema):
     consents = fields.String(metadata={"description": "optional | required (the doc type's policy)."})
 
 
+class RecipientItemSchema(StrictSchema):
+    line = fields.Integer()
+    sku = fields.String(allow_none=True)
+    name = fields.String()
+    qty = Quantity()
+    unit = fields.String(allow_none=True)
+
+
+class RecipientConsigneeSchema(StrictSchema):
+    name_masked = fields.String()
+    phone_masked = fields.String()
+    address = fields.String()
+
+
+class RecipientWaybillSchema(StrictSchema):
+    number = fields.String()
+    items = fields.List(fields.Nested(RecipientItemSchema))
+    consignee = fields.Nested(RecipientConsigneeSchema)
+
+
+class NameSchema(StrictSchema):
+    name = fields.String()
+
+
 class RecipientViewSchema(StrictSchema):
-    waybills = fields.List(fields.Dict())
-    policy = fields.Dict()
+    waybills = fields.List(fields.Nested(RecipientWaybillSchema))
+    policy = fields.Nested(PolicySchema, metadata={"description": "The doc type's policy as the link took it."})
     expires_at = UtcDateTime()
-    tenant = fields.Dict()
-    doc_type = fields.Dict()
+    tenant = fields.Nested(NameSchema)
+    doc_type = fields.Nested(NameSchema)
     otp_verified = fields.Boolean()
     courier_photos = fields.Integer(metadata={"description": "Photos the courier has taken for this link."})
     name_needed_for_self = fields.Boolean(metadata={
@@ -149,12 +178,24 @@ class ClientExifSchema(StrictSchema):
     resized = fields.Boolean(load_default=False)
 
 
+class PhotoChecksSchema(StrictSchema):
+    """evidence.photos' measures of a photo, with what they found."""
+    sharpness = fields.Float(metadata={"description": "Variance of the Laplacian at the working size."})
+    brightness = fields.Float(metadata={"description": "Mean grey level, 0–255."})
+    overexposed_fraction = fields.Float()
+    overexposed = fields.Boolean()
+    working_size = fields.List(fields.Integer(), metadata={"description": "[width, height] measured at."})
+    duplicate_of = fields.String(allow_none=True, metadata={
+        "description": "The photo of this link it repeats, if any."})
+    anomalies = fields.List(fields.String())
+
+
 class PhotoOutSchema(StrictSchema):
     photo_id = fields.String()
     width = fields.Integer()
     height = fields.Integer()
     sha256 = fields.String()
-    checks = fields.Dict()
+    checks = fields.Nested(PhotoChecksSchema)
     taken_by = fields.String(metadata={"description": "courier | recipient"})
     taken_at = UtcDateTime(metadata={"description": "When the server received it."})
     retake = fields.Boolean(metadata={"description": "Blurry, dark or a duplicate: ask for another photo."})
@@ -257,6 +298,8 @@ class SubmitResultSchema(StrictSchema):
                                                           "GET /waybills?q=<code> finds it."})
     verify_url = fields.String(metadata={"description": "The public verification page /v/<receipt_id>."})
     status = fields.String()
-    checks = fields.Dict()
+    checks = fields.Dict(metadata={"description": "The evidence document's checks (GET /receipts/<id>: "
+                                                  "evidence.checks): signature metrics, replay, OTP, location, "
+                                                  "photos, handwriting."})
     anomalies = fields.List(fields.String())
     receipt_pdf = fields.String()

@@ -2,11 +2,12 @@
 import json
 from decimal import Decimal, InvalidOperation
 
-from marshmallow import fields, validate, validates
+from marshmallow import Schema, fields, validate, validates
 
-from ..core.clock import isoformat
+from ..core.dump import CompiledDump
 from ..core.masking import mask_phone
-from ..core.schema import Instant, LocationSchema, Phone, StrictSchema, UtcDateTime, coded
+from ..core.schema import (CodeSchema, FieldErrorSchema, FromColumns, Instant, LocationSchema, Phone, StrictSchema,
+                           UtcDateTime, coded)
 from ..receipts.urls import receipt_url
 from .models import STATUSES
 
@@ -22,6 +23,7 @@ class Quantity(fields.Field):
     """A positive quantity with at most 3 decimals, kept exact as ``Decimal``."""
 
     def __init__(self, *, allow_zero=False, **kwargs):
+        kwargs["metadata"] = {"type": "number", **kwargs.get("metadata", {})}   # for the OpenAPI document
         super().__init__(**kwargs)
         self.allow_zero = allow_zero
 
@@ -99,14 +101,26 @@ class BatchInSchema(StrictSchema):
                            validate=validate.Length(1, 1000, error="length: 1–1000 waybills per batch."))
 
 
+class BatchItemResultSchema(StrictSchema):
+    number = fields.String()
+    status = fields.String(metadata={"description": "created | exists | error"})
+    errors = fields.List(fields.Nested(FieldErrorSchema), metadata={"description": "Only with status error."})
+
+
 class BatchResultSchema(StrictSchema):
-    results = fields.List(fields.Dict())
+    results = fields.List(fields.Nested(BatchItemResultSchema))
+
+
+class ImportErrorSchema(StrictSchema):
+    row = fields.Integer(metadata={"description": "The row of the file the error is on."})
+    field = fields.String(allow_none=True)
+    message = fields.String()
 
 
 class ImportResultSchema(StrictSchema):
     created = fields.Integer()
     exists = fields.Integer()
-    errors = fields.List(fields.Dict())
+    errors = fields.List(fields.Nested(ImportErrorSchema))
 
 
 class WaybillQuerySchema(StrictSchema):
@@ -147,27 +161,82 @@ class CancelSchema(StrictSchema):
 
 
 class ItemOutSchema(StrictSchema):
-    sku = fields.String()
+    sku = fields.String(allow_none=True)
     name = fields.String()
     qty = Quantity()
-    unit = fields.String()
+    unit = fields.String(allow_none=True)
 
 
-class WaybillOutSchema(StrictSchema):
-    """A waybill as every response shows it. The fields document the shape; ``dump`` builds
-    it with ``waybill_json`` directly, because lists of 200 waybills are the hottest path
-    and marshmallow's generic dump costs more than the database query."""
+class MaskedPhone(fields.String):
+    """The consignee's phone, masked unless ``reveal_phone`` was set on the waybill by an audited reveal."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value if getattr(obj, "reveal_phone", False) else mask_phone(value)
+
+
+class ReceiptLink(fields.String):
+    """The receipt's API URL (and a file under it) from the receipt's public id."""
+
+    def __init__(self, *parts, **kwargs):
+        super().__init__(dump_only=True, **kwargs)   # several read the same id: output only
+        self.parts = parts
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else receipt_url(value, *self.parts)
+
+
+class ConsigneeLocationOutSchema(StrictSchema):
+    lat = fields.Float(attribute="consignee_lat")
+    lng = fields.Float(attribute="consignee_lng")
+    coord_system = fields.String(attribute="consignee_coord_system")
+
+
+class ConsigneeOutSchema(StrictSchema):
+    name = fields.String(attribute="consignee_name")
+    phone = MaskedPhone(attribute="consignee_phone", metadata={"description": "Masked unless ?reveal=phone."})
+    address = fields.String(attribute="consignee_address")
+    location = FromColumns(ConsigneeLocationOutSchema, present="consignee_lat", allow_none=True)
+
+
+class DocumentOutSchema(StrictSchema):
+    """The original delivery note (PUT /waybills/<number>/document)."""
+    sha256 = fields.String(attribute="document_sha256")
+    size = fields.Integer(attribute="document_size")
+
+
+class ReconciliationOutSchema(StrictSchema):
+    decision = fields.String(attribute="reconcile_decision", metadata={"description": "accepted | disputed"})
+    note = fields.String(attribute="reconcile_note", allow_none=True)
+    at = UtcDateTime(attribute="reconciled_at")
+    by = fields.String(attribute="reconciled_by")
+
+
+class WaybillReceiptOutSchema(StrictSchema):
+    id = fields.String(attribute="receipt_public_id")
+    url = ReceiptLink(attribute="receipt_public_id")
+    pdf = ReceiptLink("pdf", attribute="receipt_public_id")
+    signer_relation = fields.String(allow_none=True)
+
+
+class UsernameSchema(Schema):
+    username = fields.String()
+
+
+class WaybillOutSchema(CompiledDump, StrictSchema):
+    """A waybill as every response shows it. Lists of 200 waybills are the hottest path, so
+    ``dump`` runs a dumper compiled from these fields (core.dump), not marshmallow's generic one."""
 
     number = fields.String()
     status = fields.String()
-    doc_type = fields.String()
-    org_unit = fields.String(allow_none=True)
-    courier = fields.String(allow_none=True)
-    consignee = fields.Dict(metadata={"description": "{name, phone (masked), address, location}"})
+    doc_type = fields.Pluck(CodeSchema, "code")
+    org_unit = fields.Pluck(CodeSchema, "code", allow_none=True)
+    courier = fields.Pluck(UsernameSchema, "username", allow_none=True)
+    consignee = FromColumns(ConsigneeOutSchema)
     items = fields.List(fields.Nested(ItemOutSchema))
     deadline = UtcDateTime(allow_none=True)
     external_ref = fields.String(allow_none=True)
-    metadata = fields.Dict(allow_none=True)
+    metadata = fields.Dict(attribute="extra", allow_none=True, metadata={
+        "description": "Free-form: the caller's own metadata object, returned as it was sent."})
     created_at = UtcDateTime()
     updated_at = UtcDateTime()
     assigned_at = UtcDateTime(allow_none=True)
@@ -175,55 +244,10 @@ class WaybillOutSchema(StrictSchema):
     signed_at = UtcDateTime(allow_none=True)
     cancelled_at = UtcDateTime(allow_none=True)
     cancel_reason = fields.String(allow_none=True)
-    document = fields.Dict(allow_none=True, metadata={"description": "{sha256, size} of the original note"})
-    anomalies = fields.List(fields.String())
-    reconciliation = fields.Dict(allow_none=True, metadata={"description": "{decision, note, at, by}"})
-    receipt = fields.Dict(allow_none=True, metadata={"description": "{id, url, pdf, signer_relation}"})
-
-    def dump(self, obj, *, many=None):
-        many = self.many if many is None else many
-        return [waybill_json(w) for w in obj] if many else waybill_json(obj)
-
-
-def waybill_json(w) -> dict:
-    """The JSON of a waybill (phones masked unless ``w.reveal_phone`` was set by an audited reveal)."""
-    location = None
-    if w.consignee_lat is not None:
-        location = {"lat": w.consignee_lat, "lng": w.consignee_lng, "coord_system": w.consignee_coord_system}
-    receipt = None
-    if w.receipt_public_id is not None:
-        base = receipt_url(w.receipt_public_id)
-        receipt = {"id": w.receipt_public_id, "url": base, "pdf": base + "/pdf", "signer_relation": w.signer_relation}
-    return {
-        "number": w.number,
-        "status": w.status,
-        "doc_type": w.doc_type.code,
-        "org_unit": w.org_unit.code if w.org_unit else None,
-        "courier": w.courier.username if w.courier else None,
-        "consignee": {
-            "name": w.consignee_name,
-            "phone": w.consignee_phone if getattr(w, "reveal_phone", False) else mask_phone(w.consignee_phone),
-            "address": w.consignee_address,
-            "location": location,
-        },
-        "items": [{"sku": i.sku, "name": i.name, "qty": number_out(i.qty), "unit": i.unit} for i in w.items],
-        "deadline": isoformat(w.deadline),
-        "external_ref": w.external_ref,
-        "metadata": w.extra,
-        "created_at": isoformat(w.created_at),
-        "updated_at": isoformat(w.updated_at),
-        "assigned_at": isoformat(w.assigned_at),
-        "out_for_delivery_at": isoformat(w.out_for_delivery_at),
-        "signed_at": isoformat(w.signed_at),
-        "cancelled_at": isoformat(w.cancelled_at),
-        "cancel_reason": w.cancel_reason,
-        "document": {"sha256": w.document_sha256, "size": w.document_size} if w.document_key else None,
-        "anomalies": [a.code for a in w.anomalies],
-        "reconciliation": None if w.reconcile_decision is None else {
-            "decision": w.reconcile_decision, "note": w.reconcile_note, "at": isoformat(w.reconciled_at),
-            "by": w.reconciled_by},
-        "receipt": receipt,
-    }
+    document = FromColumns(DocumentOutSchema, present="document_key", allow_none=True)
+    anomalies = fields.Pluck(CodeSchema, "code", many=True)
+    reconciliation = FromColumns(ReconciliationOutSchema, present="reconcile_decision", allow_none=True)
+    receipt = FromColumns(WaybillReceiptOutSchema, present="receipt_public_id", allow_none=True)
 
 
 class WaybillPageSchema(StrictSchema):
@@ -241,5 +265,11 @@ class BulkReconcileSchema(ReconcileSchema):
                           validate=validate.Length(1, 500))
 
 
+class ReconcileResultSchema(StrictSchema):
+    number = fields.String()
+    status = fields.String(metadata={"description": "reconciled | error"})
+    error = fields.String(metadata={"description": "Only with status error: why it was not reconciled."})
+
+
 class BulkReconcileResultSchema(StrictSchema):
-    results = fields.List(fields.Dict())
+    results = fields.List(fields.Nested(ReconcileResultSchema))
