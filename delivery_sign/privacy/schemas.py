@@ -3,6 +3,7 @@ from marshmallow import fields, validate
 
 from ..accounts.schemas import RetentionDaysSchema
 from ..core.schema import StrictSchema, UtcDateTime
+from ..receipts.evidence_doc import openapi_schema
 
 PHONE = validate.Regexp(r"^\+?[0-9 -]{5,20}$", error="format: A phone number of 5–20 digits.")
 
@@ -97,7 +98,8 @@ class ExportReceiptSchema(StrictSchema):
     evidence_hash = fields.String()
     parts = fields.Nested(PartsSchema)
     retention_days = fields.Nested(RetentionDaysSchema)
-    evidence = fields.Dict(metadata={"description": "The evidence document, IP address masked."})
+    evidence = fields.Dict(metadata={**openapi_schema(),
+                                     "description": "The evidence document, IP address masked."})
 
 
 class ExportSchema(StrictSchema):

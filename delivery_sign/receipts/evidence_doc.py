@@ -35,6 +35,7 @@ static/dashboard/evidence.js reads the document too (``ev.signer.name``, ``loc.r
 the test walks its accesses through the same declaration.
 """
 import dataclasses
+import types
 import typing
 from dataclasses import dataclass, field
 
@@ -239,7 +240,7 @@ class Signer:
 
 @dataclass(frozen=True, kw_only=True)
 class Signature:
-    strokes: list | None = key("The raw strokes as the pad sent them; null once purged (retention).")
+    strokes: list[list[list[float]]] | None = key("The raw strokes as the pad sent them; null once purged (retention).")
     canvas: Canvas = key("The pad's size.")
     metrics: dict = key("The stroke check's numbers (evidence/strokes.py).")
     boxes: list[Box] = key("The boxes the page drew, one per character (recognised names).", absent=True)
@@ -343,7 +344,7 @@ class EvidenceDocument:
     photos: list[Photo] = key("The receipt's photos, in the order the PDF shows them.")
     location: Location = key("Where the sign-off happened.")
     checks: Checks = key("What the checks found (also in submit's 201 answer).")
-    anomalies: list = key("The anomaly codes, each once (core/vocabulary.py).")
+    anomalies: list[str] = key("The anomaly codes, each once (core/vocabulary.py).")
     consents: SignOffConsents = key("The consent step of a sign-off (issue 19; older receipts lack it).",
                                     absent=True)
     client: Client = key("What the client said about itself, and its address.")
@@ -369,3 +370,32 @@ def declared_keys(cls: type = EvidenceDocument, prefix: str = "") -> dict[str, s
         for inner in _nested(hints[f.name]):
             out.update(declared_keys(inner, f"{path}."))
     return out
+
+
+_JSON_TYPES = {str: "string", int: "integer", float: "number", bool: "boolean", dict: "object",
+               list: "array"}
+
+
+def _json_type(hint, doc: str) -> dict:
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        out = _json_type(args[0], doc) if len(args) == 1 else {"description": doc}
+        return {**out, "nullable": True}
+    if dataclasses.is_dataclass(hint):
+        return {**openapi_schema(hint), "description": doc}
+    origin = typing.get_origin(hint) or hint
+    out = {"type": _JSON_TYPES[origin], "description": doc}
+    if origin is list:
+        out["items"] = _json_type(args[0], doc)
+    elif origin is dict:
+        out["additionalProperties"] = {}          # a map: what it holds is said in ``doc``
+    return out
+
+
+def openapi_schema(cls: type = EvidenceDocument) -> dict:
+    """The declaration as an OpenAPI schema (the API's ``evidence`` outputs), for documentation
+    only: the outputs still return the stored dict as it is, older shapes included, so no key
+    is marked required (a receipt at the end of its retention keeps only a few)."""
+    hints = typing.get_type_hints(cls)
+    return {"type": "object", "properties": {f.name: _json_type(hints[f.name], f.metadata["doc"])
+                                             for f in dataclasses.fields(cls)}}

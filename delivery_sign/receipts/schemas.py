@@ -2,6 +2,7 @@
 from marshmallow import EXCLUDE, RAISE, fields, validate
 
 from ..core.schema import StrictSchema, UtcDateTime
+from .evidence_doc import openapi_schema
 from .services import PHOTO_VARIANTS
 
 
@@ -13,9 +14,9 @@ class ReceiptPdfSchema(StrictSchema):
 
 class EvidenceOutSchema(StrictSchema):
     receipt_id = fields.String()
-    evidence = fields.Dict(metadata={"description": "The evidence document as sealed; a courier sees it "
-                                                    "without the photos' GPS and the IP address. Free-form "
-                                                    "here: its keys are declared with the document itself."})
+    evidence = fields.Dict(metadata={**openapi_schema(), "description": (
+        "The evidence document as sealed (receipts/evidence_doc.py); a courier sees it without the "
+        "photos' GPS and the IP address.")})
     evidence_hash = fields.String()
     audit_seq = fields.Integer()
     created_at = UtcDateTime()

@@ -3,6 +3,7 @@ from marshmallow import fields, post_load, validate
 
 from ..accounts.schemas import PolicySchema, RetentionDaysSchema
 from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, Phone, StrictSchema, UtcDateTime
+from ..receipts.evidence_doc import Checks, openapi_schema
 from ..receipts.models import OUTCOMES, RELATIONS
 from ..waybills.schemas import Quantity
 
@@ -298,8 +299,7 @@ class SubmitResultSchema(StrictSchema):
                                                           "GET /waybills?q=<code> finds it."})
     verify_url = fields.String(metadata={"description": "The public verification page /v/<receipt_id>."})
     status = fields.String()
-    checks = fields.Dict(metadata={"description": "The evidence document's checks (GET /receipts/<id>: "
-                                                  "evidence.checks): signature metrics, replay, OTP, location, "
-                                                  "photos, handwriting."})
+    checks = fields.Dict(metadata={**openapi_schema(Checks), "description": (
+        "The evidence document's checks (GET /receipts/<id>: evidence.checks).")})
     anomalies = fields.List(fields.String())
     receipt_pdf = fields.String()
