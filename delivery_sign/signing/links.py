@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..core import audit
 from ..core.auth import Principal, hash_secret
@@ -150,7 +151,14 @@ def token_exists(token: str) -> bool:
 recipient_limits = token_limits(token_exists)
 
 
-def find_link(token: str, *, for_update=False) -> SignLink:
+# What the recipient's view reads of every waybill: its items and doc type. Loaded with
+# the link, it is two queries; the lazy load (org unit, courier, anomalies) plus the
+# status probe of ``undeliverable`` was five (issue 16).
+WITH_WAYBILLS = (joinedload(SignLink.waybills).options(
+    lazyload(Waybill.org_unit), lazyload(Waybill.courier), lazyload(Waybill.anomalies)),)
+
+
+def find_link(token: str, *, for_update=False, options=()) -> SignLink:
     """The link of a token, or 404 — the same answer whatever tenant might own it."""
     if not token or len(token) > 100:
         raise NotFound("No such sign link.")
@@ -158,7 +166,7 @@ def find_link(token: str, *, for_update=False) -> SignLink:
     query = select(SignLink).where(SignLink.token_hash == hash_secret(token), SignLink.purpose == "sign")
     if for_update:
         query = query.with_for_update()
-    link = db.session.execute(query).scalar_one_or_none()
+    link = db.session.execute(query.options(*options)).unique().scalar_one_or_none()
     if link is None:
         raise NotFound("No such sign link.")
     return link
@@ -240,10 +248,10 @@ def check_deliverable(link: SignLink) -> None:
         refuse(reason)
 
 
-def usable_link(token: str, *, for_update=False) -> SignLink:
+def usable_link(token: str, *, for_update=False, options=()) -> SignLink:
     """A link the recipient may act on: 410 once used, expired or no longer deliverable,
     423 when locked."""
-    link = find_link(token, for_update=for_update)
+    link = find_link(token, for_update=for_update, options=options)
     refuse(recipient_state(link))
     return link
 
