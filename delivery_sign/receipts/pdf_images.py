@@ -47,6 +47,15 @@ def from_png(png: bytes) -> FlateImage:
     return FlateImage(hashlib.sha1(png).hexdigest(), image.width, image.height, "DeviceRGB", color, alpha)
 
 
+def from_alpha(alpha, ink: tuple[int, int, int]) -> FlateImage:
+    """One flat ink colour over a coverage plane (``signature_render.render_alpha``): what
+    ``from_png`` makes of the signature PNG, without encoding and decoding that PNG."""
+    height, width = alpha.shape
+    mask = zlib.compress(alpha.tobytes(), 1)
+    return FlateImage("sig" + hashlib.sha1(mask).hexdigest(), width, height, "DeviceRGB",
+                      _flat_plane(width, height, bytes(ink)), mask)
+
+
 @functools.lru_cache(maxsize=16)
 def _flat_plane(width: int, height: int, pixel: bytes) -> bytes:
     return zlib.compress(pixel * (width * height), 9)
