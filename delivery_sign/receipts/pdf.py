@@ -338,7 +338,7 @@ def _qr(c, value: str, x: float, y: float, size: float):
     code.make(fit=True)
     matrix = code.get_matrix()
     cell = size / len(matrix)
-    path = c.beginPath()
+    runs = []
     for row, bits in enumerate(matrix):
         col = 0
         while col < len(bits):
@@ -346,11 +346,14 @@ def _qr(c, value: str, x: float, y: float, size: float):
                 start = col
                 while col < len(bits) and bits[col]:
                     col += 1
-                path.rect(x + start * cell, y + size - (row + 1) * cell, (col - start) * cell, cell)
+                runs.append((start, row, col - start))
             col += 1
     c.saveState()
     c.setFillColor(black)
-    c.drawPath(path, stroke=0, fill=1)
+    # In module units, rows counted down from the top: integer rectangles, written at once
+    # (reportlab formats each float of a path in Python, without its C accelerator).
+    c.transform(cell, 0, 0, -cell, x, y + size)
+    pdf_images.fill_rects(c, runs)
     c.restoreState()
 
 

@@ -6,7 +6,8 @@ alpha at level 6 on every call: 23 ms of a 44 ms render for the 720×480 signatu
 colour is one flat ink. So PNGs go in as Flate streams made here: level 1, a flat colour
 plane compressed once per size, and a tenant's seal compressed once per file.
 
-reportlab has no public call that takes an already compressed stream, so ``draw`` uses
+reportlab has no public call that takes an already compressed stream, so ``draw`` (and
+``fill_rects``, the QR's modules as one path of integer rectangles) uses
 canvas internals: ``_doc`` (the document that registers XObjects), ``_code`` (the page's
 content operators), ``_currentPageHasImages``, ``_formsinuse`` and the image's
 ``_filters``. They are reportlab 5.1's (pinned in requirements.txt), used here only;
@@ -72,6 +73,12 @@ def _xobject(name: str, image: FlateImage, *, alpha: bool = False) -> pdfdoc.PDF
     xobject.streamContent = image.alpha if alpha else image.color
     xobject._filters, xobject.mask = ("FlateDecode",), None
     return xobject
+
+
+def fill_rects(c: canvas.Canvas, runs) -> None:
+    """Fill ``(x, y, width)`` unit-high rectangles of whole units in the current
+    coordinates, as one path: the QR's rows of modules."""
+    c._code.append(" ".join(f"{x} {y} {width} 1 re" for x, y, width in runs) + " f")
 
 
 def draw(c: canvas.Canvas, image: FlateImage, x: float, y: float, w: float, h: float) -> None:
