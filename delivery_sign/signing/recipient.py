@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..accounts.models import Tenant
 from ..core import audit
@@ -60,10 +60,12 @@ def courier_photos(link) -> list[Photo]:
         .order_by(Photo.id)).scalars().all()
 
 
+_COURIER_PHOTO_COUNT = select(func.count(Photo.id)).where(
+    Photo.link_id == bindparam("link_id"), Photo.taken_by == "courier", Photo.removed_at.is_(None))
+
+
 def courier_photo_count(link) -> int:
-    return db.session.execute(
-        select(func.count(Photo.id)).where(Photo.link_id == link.id, Photo.taken_by == "courier",
-                                           Photo.removed_at.is_(None))).scalar_one()
+    return db.session.execute(_COURIER_PHOTO_COUNT, {"link_id": link.id}).scalar_one()
 
 
 def photo_policy(link) -> dict:
