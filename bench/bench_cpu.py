@@ -4,8 +4,9 @@ Runs the app in-process on one thread (SQLite, WSGI test client) and reads
 ``time.process_time`` around each stage, so the figures are this process's CPU only —
 no HTTP server, no client (``thread`` beside each: ``time.thread_time``, which leaves out
 the webhook receiver's thread in the same process). The PDF and webhook stages run
-through the job runner, after one warm-up job each. Each stage is printed next to its target (issue 16), the photo stages beside ``inspect_photo``'s
-own time on the same bytes; then the row writes (INSERT/UPDATE statements and rows) one
+through the job runner, after one warm-up job each. Each stage is printed next to its
+target (issue 16), the photo stages beside ``inspect_photo``'s own time on the same
+bytes; then the row writes (INSERT/UPDATE statements and rows) one
 sign-off makes, and the capacity arithmetic for 1,000 sign-offs per second.
 
     /work/venv/bin/python bench/bench_cpu.py              # ~30 s

@@ -21,7 +21,8 @@ import json
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import JSON, BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, bindparam, insert, select, update
+from sqlalchemy import (JSON, BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, bindparam, insert, select,
+                        update)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
