@@ -52,7 +52,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_metrics(app)
 
-    from .core.content import check_request_content_type, check_request_size, refuse_nul_in_url
+    from .core.content import UploadRequest, check_request_content_type, check_request_size, refuse_nul_in_url
+
+    app.request_class = UploadRequest
 
     from .core.transactions import commit_or_rollback
 

@@ -4,6 +4,7 @@ PostgreSQL gets ``COPY … FROM STDIN`` (one stream, no per-row statements, noth
 driver to parse); other databases an executemany INSERT. Used where one request writes
 thousands of rows: waybill batches and imports, and their audit events.
 """
+import functools
 import json
 
 import psycopg
@@ -41,7 +42,7 @@ def insert_rows(model, rows: list[dict]) -> None:
         return
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        db.session.execute(insert(model), rows)
+        db.session.execute(_insert_of(model), rows)
         return
     table = model.__table__
     # Rows are keyed by attribute name (``extra``), COPY wants column names (``metadata``).
@@ -66,6 +67,12 @@ def insert_rows(model, rows: list[dict]) -> None:
         raise DBAPIError.instance(statement, None, exc, psycopg.Error) from exc
     finally:
         cursor.close()
+
+
+@functools.cache
+def _insert_of(model):
+    # One statement object per model: its cache key is computed once, not per request.
+    return insert(model)
 
 
 def _has_python_default(column) -> bool:

@@ -243,9 +243,13 @@ def _finite_int(text):
 
 
 # Only a body holding one of these can hold a non-finite number, so other bodies (nearly
-# all) are not parsed twice: a bare NaN/Infinity, or a float with a 3-digit exponent or
-# 309+ digits (1e999 and 1000 nines both overflow to infinity).
-_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|[eE][+-]?0*\d{3}|\d{309}")
+# all) are not parsed twice: a bare NaN/Infinity, or a number with a 3-digit exponent or
+# 309+ digits (1e999 and 1000 nines both overflow to infinity). A number starts the body
+# or follows ``:``, ``,`` or ``[``: the loose ``e123`` matched half of all UUIDs, and so
+# half of all sign-offs (a submission id) paid a second parse.
+_NUMBER_START = rb"(?:^|[:,\[])\s*-?"
+_MAYBE_NON_FINITE = re.compile(rb"NaN|Infinity|" + _NUMBER_START + rb"\d+(?:\.\d*)?[eE][+-]?0*\d{3}|"
+                               + _NUMBER_START + rb"\d{309}")
 
 
 def refuse_non_finite_json():

@@ -77,7 +77,14 @@ SUBPIXEL_BITS = 2
 
 
 def render_png(sig: Signature) -> bytes:
-    """Transparent RGBA PNG, PNG_SCALE x the CSS canvas, ink width following speed.
+    """Transparent RGBA PNG, PNG_SCALE x the CSS canvas, ink width following speed, of
+    colour INK over the coverage ``render_alpha`` draws."""
+    return _encode_png(render_alpha(sig))
+
+
+def render_alpha(sig: Signature) -> np.ndarray:
+    """The ink's coverage (uint8, rows × columns), PNG_SCALE x the CSS canvas: what the PNG
+    and the receipt PDF's soft mask are made of.
 
     Drawn with OpenCV's anti-aliased polylines, one call per pen width (round caps and
     joins); Pillow needed a line and a cap ellipse per run, 3-4x the time.
@@ -99,7 +106,7 @@ def render_png(sig: Signature) -> bytes:
         radius = max(1, round(width_class * WIDTH_STEP / 2 * (1 << SUBPIXEL_BITS)))
         for x, y in (centre.tolist() for centre in centres):
             cv2.circle(alpha, (x, y), radius, 255, -1, cv2.LINE_AA, SUBPIXEL_BITS)
-    return _encode_png(alpha)
+    return alpha
 
 
 # ---------------------------------------------------------------- PNG encoding

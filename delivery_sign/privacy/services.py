@@ -5,7 +5,7 @@ domain's operations. They ``add`` and ``flush``; the request's one commit is the
 """
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..accounts.models import Tenant
 from ..core import audit
@@ -39,10 +39,13 @@ class Notice:
     created_at: str | None
 
 
+# Built once (every recipient view reads it): the statement, not the query, was the cost.
+_CURRENT_NOTICE = (select(PrivacyNotice).where(PrivacyNotice.tenant_id == bindparam("tenant_id"))
+                   .order_by(PrivacyNotice.version.desc()).limit(1))
+
+
 def current_notice(tenant_id: int) -> Notice:
-    row = db.session.execute(
-        select(PrivacyNotice).where(PrivacyNotice.tenant_id == tenant_id)
-        .order_by(PrivacyNotice.version.desc()).limit(1)).scalar_one_or_none()
+    row = db.session.execute(_CURRENT_NOTICE, {"tenant_id": tenant_id}).scalar_one_or_none()
     if row is None:
         return Notice(0, DEFAULT_NOTICE, None)
     return Notice(row.version, row.text, isoformat(row.created_at))

@@ -75,6 +75,9 @@ class ReceiptDocument:
     evidence_hash: str
     verify_url: str
     signature_png: bytes | None      # None for a consented drop
+    # The job passes the signature as drawn (signature_render.render_alpha) instead of a
+    # PNG: encoding a PNG only to decode it here was a fifth of the render (issue 16).
+    signature_alpha: object | None = None
     thumbnails: list = field(default_factory=list)   # JPEG bytes, in evidence order
     seal_png: bytes | None = None    # the tenant's uploaded seal
     auto_seal: bool = False          # stamp a seal (the uploaded one, else a drawn one)
@@ -219,8 +222,15 @@ def _signature_and_seal(p: _Page, doc: ReceiptDocument) -> None:
     p.need(110)
     c.setFont(FONT, 8.5)
     c.setFillColor(GREY)
-    if doc.signature_png is not None:
+    if doc.signature_alpha is not None:
+        from ..evidence.signature_render import INK
+
+        sig = pdf_images.from_alpha(doc.signature_alpha, INK)
+    elif doc.signature_png is not None:
         sig = pdf_images.from_png(doc.signature_png)
+    else:
+        sig = None
+    if sig is not None:
         scale = min(220 / sig.width, 95 / sig.height)
         c.drawString(M, p.y - 10, "手写签名")
         pdf_images.draw(c, sig, M + 50, p.y - 100, sig.width * scale, sig.height * scale)
@@ -328,7 +338,7 @@ def _qr(c, value: str, x: float, y: float, size: float):
     code.make(fit=True)
     matrix = code.get_matrix()
     cell = size / len(matrix)
-    path = c.beginPath()
+    runs = []
     for row, bits in enumerate(matrix):
         col = 0
         while col < len(bits):
@@ -336,11 +346,14 @@ def _qr(c, value: str, x: float, y: float, size: float):
                 start = col
                 while col < len(bits) and bits[col]:
                     col += 1
-                path.rect(x + start * cell, y + size - (row + 1) * cell, (col - start) * cell, cell)
+                runs.append((start, row, col - start))
             col += 1
     c.saveState()
     c.setFillColor(black)
-    c.drawPath(path, stroke=0, fill=1)
+    # In module units, rows counted down from the top: integer rectangles, written at once
+    # (reportlab formats each float of a path in Python, without its C accelerator).
+    c.transform(cell, 0, 0, -cell, x, y + size)
+    pdf_images.fill_rects(c, runs)
     c.restoreState()
 
 

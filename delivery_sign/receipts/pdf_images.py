@@ -6,7 +6,8 @@ alpha at level 6 on every call: 23 ms of a 44 ms render for the 720×480 signatu
 colour is one flat ink. So PNGs go in as Flate streams made here: level 1, a flat colour
 plane compressed once per size, and a tenant's seal compressed once per file.
 
-reportlab has no public call that takes an already compressed stream, so ``draw`` uses
+reportlab has no public call that takes an already compressed stream, so ``draw`` (and
+``fill_rects``, the QR's modules as one path of integer rectangles) uses
 canvas internals: ``_doc`` (the document that registers XObjects), ``_code`` (the page's
 content operators), ``_currentPageHasImages``, ``_formsinuse`` and the image's
 ``_filters``. They are reportlab 5.1's (pinned in requirements.txt), used here only;
@@ -47,6 +48,15 @@ def from_png(png: bytes) -> FlateImage:
     return FlateImage(hashlib.sha1(png).hexdigest(), image.width, image.height, "DeviceRGB", color, alpha)
 
 
+def from_alpha(alpha, ink: tuple[int, int, int]) -> FlateImage:
+    """One flat ink colour over a coverage plane (``signature_render.render_alpha``): what
+    ``from_png`` makes of the signature PNG, without encoding and decoding that PNG."""
+    height, width = alpha.shape
+    mask = zlib.compress(alpha.tobytes(), 1)
+    return FlateImage("sig" + hashlib.sha1(mask).hexdigest(), width, height, "DeviceRGB",
+                      _flat_plane(width, height, bytes(ink)), mask)
+
+
 @functools.lru_cache(maxsize=16)
 def _flat_plane(width: int, height: int, pixel: bytes) -> bytes:
     return zlib.compress(pixel * (width * height), 9)
@@ -63,6 +73,12 @@ def _xobject(name: str, image: FlateImage, *, alpha: bool = False) -> pdfdoc.PDF
     xobject.streamContent = image.alpha if alpha else image.color
     xobject._filters, xobject.mask = ("FlateDecode",), None
     return xobject
+
+
+def fill_rects(c: canvas.Canvas, runs) -> None:
+    """Fill ``(x, y, width)`` unit-high rectangles of whole units in the current
+    coordinates, as one path: the QR's rows of modules."""
+    c._code.append(" ".join(f"{x} {y} {width} 1 re" for x, y, width in runs) + " f")
 
 
 def draw(c: canvas.Canvas, image: FlateImage, x: float, y: float, w: float, h: float) -> None:

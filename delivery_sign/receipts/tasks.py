@@ -61,7 +61,7 @@ def _sources(receipt: Receipt) -> _Sources:
 def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
     """The other half: evidence, signature picture, thumbnails, seal, originals, from
     storage and drawn, with no database."""
-    from ..evidence.signature_render import render_png
+    from ..evidence.signature_render import render_alpha
     from ..evidence.strokes import parse_signature
 
     storage = get_storage()
@@ -71,7 +71,8 @@ def _document(sources: _Sources, base_url: str) -> pdf.ReceiptDocument:
         receipt_id=sources.receipt_id, evidence=evidence, evidence_json=canonical_json(evidence),
         evidence_hash=sources.evidence_hash, verify_url=verify_url(sources.receipt_id, base_url),
         # A consented drop (issue 14) has no signature: its evidence carries the consent instead.
-        signature_png=render_png(parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]}))
+        signature_png=None,
+        signature_alpha=render_alpha(parse_signature({"strokes": signature["strokes"], "canvas": signature["canvas"]}))
         if signature else None,
         thumbnails=[stored_photo(*photo, "thumb")[0] for photo in sources.photos],
         seal_png=_seal_bytes(sources.seal_key) if sources.seal_key else None,

@@ -1,9 +1,11 @@
 """Sign links as the courier makes them: one QR for one or several waybills of one consignee."""
+import functools
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload, lazyload
 
 from ..core import audit
 from ..core.auth import Principal, hash_secret
@@ -150,15 +152,30 @@ def token_exists(token: str) -> bool:
 recipient_limits = token_limits(token_exists)
 
 
-def find_link(token: str, *, for_update=False) -> SignLink:
+# What the recipient's view reads of every waybill: its items and doc type. Loaded with
+# the link, it is two queries; the lazy load (org unit, courier, anomalies) plus the
+# status probe of ``undeliverable`` was five (issue 16).
+WITH_WAYBILLS = (joinedload(SignLink.waybills).options(
+    lazyload(Waybill.org_unit), lazyload(Waybill.courier), lazyload(Waybill.anomalies)),)
+
+
+@functools.lru_cache(maxsize=8)
+def _link_query(for_update: bool, options: tuple):
+    # Built once per shape, the token hash a parameter: building the statement and its
+    # cache key on every call cost more than SQLite running it (issue 16).
+    # Drop records (consent.drops) are links too, but never a recipient's or a QR's.
+    query = select(SignLink).where(SignLink.token_hash == bindparam("token_hash"), SignLink.purpose == "sign")
+    if for_update:
+        query = query.with_for_update()
+    return query.options(*options)
+
+
+def find_link(token: str, *, for_update=False, options=()) -> SignLink:
     """The link of a token, or 404 — the same answer whatever tenant might own it."""
     if not token or len(token) > 100:
         raise NotFound("No such sign link.")
-    # Drop records (consent.drops) are links too, but never a recipient's or a QR's.
-    query = select(SignLink).where(SignLink.token_hash == hash_secret(token), SignLink.purpose == "sign")
-    if for_update:
-        query = query.with_for_update()
-    link = db.session.execute(query).scalar_one_or_none()
+    link = db.session.execute(_link_query(for_update, tuple(options)),
+                              {"token_hash": hash_secret(token)}).unique().scalar_one_or_none()
     if link is None:
         raise NotFound("No such sign link.")
     return link
@@ -173,6 +190,10 @@ def state_of(link: SignLink, now=None) -> str:
     return "opened" if link.opened_at is not None else "pending"
 
 
+_STATUSES = (select(Waybill.status).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+             .where(SignLinkWaybill.link_id == bindparam("link_id")))
+
+
 def undeliverable(link: SignLink) -> str | None:
     """``cancelled`` or ``completed`` when a waybill of the link can no longer be delivered,
     whatever the link itself says (a link left open by an older release, a change behind the
@@ -182,9 +203,7 @@ def undeliverable(link: SignLink) -> str | None:
     else:
         # The statuses alone: a photo upload needs no waybill with its items, anomalies,
         # doc type, unit and courier (the relationship loads all of them).
-        statuses = set(db.session.execute(
-            select(Waybill.status).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
-            .where(SignLinkWaybill.link_id == link.id)).scalars())
+        statuses = set(db.session.execute(_STATUSES, {"link_id": link.id}).scalars())
     if "cancelled" in statuses:
         return "cancelled"
     return "completed" if statuses - set(DELIVERABLE) else None
@@ -240,10 +259,10 @@ def check_deliverable(link: SignLink) -> None:
         refuse(reason)
 
 
-def usable_link(token: str, *, for_update=False) -> SignLink:
+def usable_link(token: str, *, for_update=False, options=()) -> SignLink:
     """A link the recipient may act on: 410 once used, expired or no longer deliverable,
     423 when locked."""
-    link = find_link(token, for_update=for_update)
+    link = find_link(token, for_update=for_update, options=options)
     refuse(recipient_state(link))
     return link
 

@@ -11,7 +11,7 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from ..accounts.models import Tenant
 from ..core import audit
@@ -27,7 +27,7 @@ from ..extensions import db
 from ..privacy.services import sign_view_privacy
 from ..receipts.models import Photo, PhotoHashChunk
 from ..waybills.schemas import number_out
-from .links import link_for_staff, usable_link
+from .links import WITH_WAYBILLS, link_for_staff, usable_link
 from .models import OtpCode
 
 OTP_TTL_S = 300            # SPEC: a code lives 5 minutes
@@ -60,11 +60,19 @@ def courier_photos(link) -> list[Photo]:
         .order_by(Photo.id)).scalars().all()
 
 
+_COURIER_PHOTO_COUNT = select(func.count(Photo.id)).where(
+    Photo.link_id == bindparam("link_id"), Photo.taken_by == "courier", Photo.removed_at.is_(None))
+
+
+def courier_photo_count(link) -> int:
+    return db.session.execute(_COURIER_PHOTO_COUNT, {"link_id": link.id}).scalar_one()
+
+
 def photo_policy(link) -> dict:
     """The photo rules of a link and how many courier photos it has (the courier's screen)."""
     policy = policy_of(link)
     return {key: policy[key] for key in ("photos_by", "photos_min", "photos_max", "photo_upload", "photo_quality")} | {
-        "courier_photos": len(courier_photos(link))}
+        "courier_photos": courier_photo_count(link)}
 
 
 def signature_limits() -> dict:
@@ -81,11 +89,12 @@ class TooManyRequests(Problem):
 
 
 def view(token: str) -> dict:
-    link = usable_link(token)
+    link = usable_link(token, options=WITH_WAYBILLS)
     if link.opened_at is None:
         link.opened_at = utcnow()
         audit.record(link.tenant_id, "link.opened", "recipient", f"link:{link.id}", {})
     tenant = db.session.get(Tenant, link.tenant_id)
+    policy = policy_of(link)
     return {
         "waybills": [{
             "number": w.number,
@@ -94,16 +103,16 @@ def view(token: str) -> dict:
             "consignee": {"name_masked": mask_name(w.consignee_name), "phone_masked": mask_phone(w.consignee_phone),
                           "address": w.consignee_address},
         } for w in link.waybills],
-        "policy": policy_of(link),
+        "policy": policy,
         "expires_at": link.expires_at,
         "tenant": {"name": tenant.name},
         "doc_type": {"name": link.waybills[0].doc_type.name},
         "otp_verified": link.otp_verified_at is not None,
-        "courier_photos": len(courier_photos(link)),
-        "name_needed_for_self": name_needed_for_self(policy_of(link)),
+        "courier_photos": courier_photo_count(link),
+        "name_needed_for_self": name_needed_for_self(policy),
         "signature_limits": signature_limits(),
         "assisted": link.assisted,
-        "privacy": sign_view_privacy(link.tenant_id, policy_of(link)),
+        "privacy": sign_view_privacy(link.tenant_id, policy),
     }
 
 

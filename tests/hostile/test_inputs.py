@@ -87,6 +87,16 @@ def test_non_finite_numbers_are_refused_when_parsed(world, client, literal):
     assert world.get("/waybills").get_json()["items"] == []
 
 
+@pytest.mark.parametrize("weights", ["[1e999, 2]", "[1, -2.5E+0400]", "[\n  1,\n  1e999]", "[" + "9" * 400 + "]"])
+def test_non_finite_numbers_in_a_list_are_refused(world, client, weights):
+    """The pre-filter looks for numbers where JSON puts them (after ``:``, ``,`` or ``[``)."""
+    payload = json.dumps(waybill_payload(metadata={"weights": [1, 2]})).replace('"weights": [1, 2]',
+                                                                              f'"weights": {weights}')
+    response = client.post("/api/v1/waybills", data=payload, content_type="application/json", headers=world.auth())
+    assert response.status_code == 422
+    assert (None, "non_finite_number") in error_codes(response)
+
+
 def test_non_finite_number_at_submit_is_refused(door, client):
     body = json.dumps(door.body()).replace('"accuracy": 15', '"accuracy": NaN')
     response = client.post(f"/api/v1/sign/{door.token}/submit", data=body, content_type="application/json")

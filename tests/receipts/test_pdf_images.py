@@ -72,3 +72,56 @@ def test_the_internals_the_adapter_uses_exist():
     for name in ("_doc", "_code", "_formsinuse", "_currentPageHasImages"):
         assert hasattr(c, name), name
     assert callable(c._doc.getXObjectName) and hasattr(c._doc, "idToObject")
+
+
+def test_a_signature_from_its_coverage_is_the_image_its_png_makes():
+    """The PDF job hands the signature over as drawn (no PNG encoded only to be decoded):
+    the same size and soft mask as from the signature's PNG, and the ink colour wherever
+    there is ink (the PNG's blank rows are black, but fully transparent)."""
+    import zlib
+
+    import numpy as np
+
+    from delivery_sign.evidence.signature_render import INK, render_alpha, render_png
+    from delivery_sign.evidence.strokes import parse_signature
+
+    sig = parse_signature({"canvas": {"width": 300, "height": 120}, "strokes": [
+        [[10 + 4 * i, 60 + (i % 7) * 3, 16 * i] for i in range(60)], [[150, 30, 2000]]]})
+    direct, via_png = pdf_images.from_alpha(render_alpha(sig), INK), pdf_images.from_png(render_png(sig))
+    assert (direct.width, direct.height, direct.color_space) == (via_png.width, via_png.height, via_png.color_space)
+    assert direct.alpha == via_png.alpha
+    ink = np.frombuffer(zlib.decompress(direct.alpha), np.uint8) > 0
+    assert ink.any()
+    direct_rgb = np.frombuffer(zlib.decompress(direct.color), np.uint8).reshape(-1, 3)
+    png_rgb = np.frombuffer(zlib.decompress(via_png.color), np.uint8).reshape(-1, 3)
+    assert (direct_rgb == INK).all()
+    assert (direct_rgb[ink] == png_rgb[ink]).all()
+
+
+def test_the_receipt_qr_is_one_path_of_its_dark_modules_and_scans():
+    """The QR goes in as integer rectangles in module units under one ``cm``: the modules
+    the path fills are the code's dark modules, at the size asked, and they decode."""
+    import cv2
+    import numpy as np
+    from pypdf.generic import ContentStream
+
+    from delivery_sign.receipts.pdf import _qr
+
+    url = "https://sign.example.com/verify/" + "a" * 32
+    page = _page(lambda c: _qr(c, url, 400, 700, 90))
+    matrix, cells = None, set()
+    for operands, operator in ContentStream(page.get_contents(), page.pdf).operations:
+        if operator == b"cm":
+            matrix = [float(v) for v in operands]
+        elif operator == b"re":
+            x, y, width, height = (int(v) for v in operands)
+            assert height == 1
+            cells.update((y, x + i) for i in range(width))
+    side = round(90 / matrix[0])
+    assert matrix[0] == pytest.approx(-matrix[3]) and (matrix[4], matrix[4 + 1] - 90) == pytest.approx((400, 700))
+    grid = np.full((side, side), 255, np.uint8)
+    for row, col in cells:
+        grid[row, col] = 0
+    decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.resize(grid, (side * 8, side * 8),
+                                                                    interpolation=cv2.INTER_NEAREST))
+    assert decoded == url
