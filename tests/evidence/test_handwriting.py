@@ -164,12 +164,3 @@ def test_joined_strokes_are_trimmed_as_ligatures(engine):
     joined = [np.vstack(strokes[:2])] + strokes[2:]              # first two strokes in one
     assert len(joined) < len(strokes)
     assert handwriting.read_character(joined, "国", engine).verified
-
-
-def test_a_lookalike_short_of_a_stroke_is_refused_against_its_own_tolerant_form(engine):
-    # 杯 without its dot (7 strokes) for 林 (8): 林 minus a stroke, trimmed, is nearer than
-    # 杯 whole and trimmed, which let it through; 杯 minus that stroke is nearer still
-    for written, left_out, expected in (("杯", 7, "林"), ("阵", 0, "陈")):
-        strokes = [s * 300.0 for s in handwriting.reference_strokes(written)]
-        reading = handwriting.read_character(strokes[:left_out] + strokes[left_out + 1:], expected, engine)
-        assert not reading.verified, (written, expected)
