@@ -7,6 +7,12 @@ on uploads from slow phone networks, and threads keep a worker busy meanwhile.
 import os
 import tempfile
 
+# One BLAS thread per process: each request runs on one core of its own (workers x threads),
+# and the handwriting verifier's numpy scoring on two BLAS threads doubled its CPU per character
+# (33.7 -> 15-17 ms, bench/bench_recognition.py). Read when numpy first loads, so set it here,
+# before the master imports the app.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 bind = [os.environ.get("BIND", "127.0.0.1:8000")]
 # A second listener for Prometheus only (e.g. 127.0.0.1:9100); /metrics is refused on the
 # public one unless the scrape sends METRICS_KEY (delivery_sign/core/ops.py).
