@@ -29,7 +29,8 @@ from ..signing import links
 from ..receipts.urls import receipt_url
 from ..signing.models import SignLink, SignLinkWaybill
 from ..signing.sweep import schedule_sweep
-from ..waybills.models import FINAL_STATUSES, Waybill
+from ..waybills import transitions
+from ..waybills.models import Waybill
 from ..waybills.schemas import number_out
 from ..waybills.services import get_waybill, mark_dropped
 from ..webhooks import services as webhooks
@@ -45,8 +46,7 @@ PLACE_LABELS = {"locker": "快递柜", "station": "驿站", "door": "门口", "g
 
 def _open_waybill(principal: Principal, number: str, *, lock=True) -> Waybill:
     waybill = get_waybill(principal, number, for_update=lock)
-    if waybill.status in FINAL_STATUSES:
-        raise Conflict(f"Waybill {number} is {waybill.status}; it can no longer be dropped.", slug="waybill-final")
+    transitions.check(waybill, "dropped")
     return waybill
 
 

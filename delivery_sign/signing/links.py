@@ -13,16 +13,18 @@ from ..core.ratelimit import token_limits
 from ..core.transactions import reading
 from ..extensions import db
 from ..waybills.models import Waybill
-from ..waybills.services import scoped, waybill_cancelled
+from ..waybills import transitions
+from ..waybills.services import mark_out_for_delivery, scoped, waybill_cancelled
 from .models import SignLink, SignLinkWaybill
 from .sweep import schedule_sweep
 
 # 24 random bytes: 192 bits (SPEC asks ≥ 128), 32 URL-safe characters — a QR that
 # still scans from a cracked phone screen.
 TOKEN_BYTES = 24
-LINKABLE = ("created", "assigned", "out_for_delivery")
-# A link is worth acting on only while every one of its waybills can still be delivered.
-DELIVERABLE = LINKABLE
+# Read off the waybills' state machine (waybills/transitions.py), not restated here.
+LINKABLE = transitions.sources_of("out_for_delivery")
+# A link is worth acting on only while every one of its waybills can still be signed off.
+DELIVERABLE = transitions.sources_of("signed")
 
 
 class Locked(Problem):
@@ -47,8 +49,7 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
         raise NotFound(f"No waybill {missing[0]!r}.")
     errors = []
     for i, waybill in enumerate(sorted(waybills, key=lambda w: numbers.index(w.number))):
-        if waybill.status not in LINKABLE:
-            raise Conflict(f"Waybill {waybill.number} is {waybill.status}; it cannot be signed for.")
+        transitions.check(waybill, "out_for_delivery")
         if principal.role == "courier" and waybill.courier_id != principal.user_id:
             raise NotFound(f"No waybill {waybill.number!r}.")
     if len({w.consignee_phone for w in waybills}) > 1:
@@ -90,8 +91,7 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
                {"waybills": [w.number for w in waybills], "expires_at": link.expires_at.isoformat() + "Z",
                 "courier_location": courier_location is not None, "assisted": assisted})]
     for waybill in waybills:
-        if waybill.status != "out_for_delivery":
-            waybill.status, waybill.out_for_delivery_at = "out_for_delivery", now
+        if mark_out_for_delivery(waybill, now):
             events.append(("waybill.out_for_delivery", principal.actor, f"waybill:{waybill.number}",
                            {"link": link.id}))
     audit.record_many(principal.tenant_id, events)
