@@ -372,9 +372,9 @@ def mark_out_for_delivery(waybill: Waybill, now: datetime) -> bool:
 
 def record_signoff(waybills: list[Waybill], statuses: dict, receipt_public_id: str, signer_relation: str,
                    anomalies: list[str], now: datetime) -> None:
-    """The waybills' state after a sign-off: each its status (``statuses`` by waybill id),
-    the receipt, and the sign-off's anomalies filed under each (one INSERT for all). The
-    caller holds the row locks and has checked the waybills are deliverable."""
+    """The waybills' state after a sign-off or a consented drop: each its status
+    (``statuses`` by waybill id, moved through waybills.transitions), the receipt, and the
+    anomalies filed under each (one INSERT for all). The caller holds the row locks."""
     rows = []
     for waybill in waybills:
         transitions.move(waybill, statuses[waybill.id])
@@ -385,17 +385,6 @@ def record_signoff(waybills: list[Waybill], statuses: dict, receipt_public_id: s
                  for code in dict.fromkeys(anomalies) if code not in existing]
         waybill.has_anomalies = bool(existing or anomalies)
     insert_rows(WaybillAnomaly, rows)
-
-
-def mark_dropped(waybill: Waybill, receipt_public_id: str, anomalies: list[str], now: datetime) -> None:
-    """The waybill's final state after a consented drop (the consent domain asks, the waybill
-    domain moves its state). The caller holds the row lock and has checked it is open."""
-    transitions.move(waybill, "dropped")
-    waybill.signed_at, waybill.receipt_public_id = now, receipt_public_id
-    existing = {a.code for a in waybill.anomalies}
-    db.session.add_all([WaybillAnomaly(tenant_id=waybill.tenant_id, waybill_id=waybill.id, code=code, created_at=now)
-                        for code in dict.fromkeys(anomalies) if code not in existing])
-    waybill.has_anomalies = bool(existing or anomalies)
 
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024
