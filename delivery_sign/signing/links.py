@@ -119,6 +119,12 @@ def _revoke_open_links(waybill_ids, now, *, skip_locked=False):
     return open_links
 
 
+def waybill_ids_of_link(link_id: int):
+    """The ids of the waybills a link is for, as a subquery (its primary key's prefix).
+    Registered with receipts by ``create_app``: a receipt covers its link's waybills."""
+    return select(SignLinkWaybill.waybill_id).where(SignLinkWaybill.link_id == link_id)
+
+
 def retire_links_of(waybill: Waybill, principal: Principal, reason: str) -> list[SignLink]:
     """Retire the live sign links of a waybill that can no longer be signed for (cancelled,
     dropped), in the caller's transaction: they stop being pending on the courier's screen."""

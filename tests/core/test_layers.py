@@ -24,3 +24,9 @@ def test_the_graph_sees_a_relative_import(tmp_path, monkeypatch):
     edges = import_graph.graph()
     assert edges == {("core", "accounts"): 1, ("accounts", "core"): 1}
     assert import_graph.cycles(edges) == [("accounts", "core")]
+
+
+def test_receipts_imports_nothing_of_signing():
+    """signing uses receipts (a sign-off writes one); the receipt's link's waybills come
+    from signing through ``create_app`` (receipts.services.init_link_waybills)."""
+    assert ("receipts", "signing") not in import_graph.graph()
