@@ -7,7 +7,6 @@ decided, and a sign-off locks it too before it writes (signing.submit), so of a 
 a sign-off racing on one waybill exactly one wins and the other gets 409.
 """
 import hashlib
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -16,7 +15,7 @@ from sqlalchemy import select
 from ..accounts.models import Tenant
 from ..core import audit
 from ..core.audit import canonical_json
-from ..core.auth import Principal, hash_secret
+from ..core.auth import Principal
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, ValidationFailed, field_error
 from ..core.masking import mask_phone
@@ -27,8 +26,7 @@ from ..receipts.models import Photo, Receipt
 from ..receipts.services import create_receipt
 from ..signing import links
 from ..receipts.urls import receipt_url
-from ..signing.models import SignLink, SignLinkWaybill
-from ..signing.sweep import schedule_sweep
+from ..signing.models import SignLink
 from ..waybills import transitions
 from ..waybills.models import Waybill
 from ..waybills.schemas import number_out
@@ -51,22 +49,8 @@ def _open_waybill(principal: Principal, number: str, *, lock=True) -> Waybill:
 
 
 def _drop_link(principal: Principal, waybill: Waybill, now, *, create: bool) -> SignLink | None:
-    link = db.session.execute(
-        select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
-        .where(SignLinkWaybill.waybill_id == waybill.id, SignLink.purpose == "drop", SignLink.used_at.is_(None),
-               SignLink.expires_at > now).order_by(SignLink.id.desc()).limit(1)).scalar_one_or_none()
-    if link is not None or not create:
-        return link
-    link = SignLink(
-        tenant_id=waybill.tenant_id, token_hash=hash_secret(secrets.token_urlsafe(links.TOKEN_BYTES)), doc_type_id=waybill.doc_type_id,
-        policy=dict(waybill.doc_type.policy), consignee_phone=waybill.consignee_phone,
-        courier_id=principal.user_id if principal.role == "courier" else waybill.courier_id,
-        created_by=principal.actor, created_at=now, expires_at=now + DROP_LINK_TTL, purpose="drop")
-    db.session.add(link)
-    db.session.flush()
-    db.session.add(SignLinkWaybill(link_id=link.id, waybill_id=waybill.id))
-    schedule_sweep(link)   # photos of a drop never made are removed like a sign link's
-    return link
+    courier_id = principal.user_id if principal.role == "courier" else waybill.courier_id
+    return links.drop_link(waybill, courier_id, principal.actor, now, DROP_LINK_TTL, create=create)
 
 
 def upload_photo(principal: Principal, number: str, upload, kind: str) -> Photo:

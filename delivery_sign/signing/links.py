@@ -100,6 +100,28 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
     return link, token
 
 
+def drop_link(waybill: Waybill, courier_id: int | None, actor: str, now, ttl: timedelta, *,
+              create: bool) -> SignLink | None:
+    """The live link of purpose ``drop`` for a waybill's consented drop (consent.drops): its
+    photos, receipt, PDF job and sweep then work as a sign link's. Its token is never told to
+    anyone. Made on the first photo (``create``), with its sweep scheduled like any link's."""
+    link = db.session.execute(
+        select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
+        .where(SignLinkWaybill.waybill_id == waybill.id, SignLink.purpose == "drop", SignLink.used_at.is_(None),
+               SignLink.expires_at > now).order_by(SignLink.id.desc()).limit(1)).scalar_one_or_none()
+    if link is not None or not create:
+        return link
+    link = SignLink(
+        tenant_id=waybill.tenant_id, token_hash=hash_secret(secrets.token_urlsafe(TOKEN_BYTES)),
+        doc_type_id=waybill.doc_type_id, policy=dict(waybill.doc_type.policy), consignee_phone=waybill.consignee_phone,
+        courier_id=courier_id, created_by=actor, created_at=now, expires_at=now + ttl, purpose="drop")
+    db.session.add(link)
+    db.session.flush()
+    db.session.add(SignLinkWaybill(link_id=link.id, waybill_id=waybill.id))
+    schedule_sweep(link)   # photos of a drop never made are removed like a sign link's
+    return link
+
+
 def _revoke_open_links(waybill_ids, now, *, skip_locked=False):
     """A new QR for a waybill retires the older ones, so one delivery has one live link.
 
