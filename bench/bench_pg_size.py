@@ -9,7 +9,7 @@ query code, times:
 
 - replay lookup: ``receipts.fingerprints.find_replay`` (the band query of every submit),
   half with the bands of a stored receipt (a hit), half with a fresh signature's (a miss);
-- duplicate-photo probe: ``signing.recipient._near_photo`` (the probe of every upload),
+- duplicate-photo probe: ``receipts.photos.near_photo`` (the probe of every upload),
   half a stored photo's hash, half a new one;
 - receipt by id: ``receipts.services.get_receipt`` (with its reach check);
 - waybill list: ``waybills.services.list_waybills``, the first page of 50, admin;
@@ -131,7 +131,7 @@ def measure(app, receipts, tenants, samples, day_events):
     from delivery_sign.extensions import db
     from delivery_sign.receipts.fingerprints import find_replay
     from delivery_sign.receipts.services import get_receipt
-    from delivery_sign.signing.recipient import _near_photo
+    from delivery_sign.receipts.photos import near_photo
     from delivery_sign.waybills.services import list_waybills
 
     with app.app_context():
@@ -169,7 +169,7 @@ def measure(app, receipts, tenants, samples, day_events):
                 phash = db.session.execute(text("SELECT phash FROM photos WHERE id = :g"), {"g": g}).scalar_one()
             link = SimpleNamespace(id=0, tenant_id=tenant)    # a new sign-off's link
             started = time.perf_counter()
-            _near_photo(link, phash)
+            near_photo(link, phash)
             return time.perf_counter() - started
 
         def receipt_by_id(rng):
@@ -203,7 +203,7 @@ def measure(app, receipts, tenants, samples, day_events):
 
         run("floor: SELECT 1 round trip", floor)
         run("replay lookup (find_replay)", replay, TARGET_MS)
-        run("duplicate-photo probe (_near_photo)", duplicate_probe, TARGET_MS)
+        run("duplicate-photo probe (near_photo)", duplicate_probe, TARGET_MS)
         run("receipt by id (get_receipt)", receipt_by_id, TARGET_MS)
         run("waybill list, first page of 50", waybill_list, TARGET_MS)
 

@@ -70,6 +70,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_principal_loaders(app, PRINCIPAL_LOADERS)
 
+    from .receipts.services import init_link_waybills
+    from .signing.links import waybill_ids_of_link
+
+    init_link_waybills(app, waybill_ids_of_link)
+
     from .core.errors import register_error_handlers
 
     register_error_handlers(app)

@@ -7,32 +7,31 @@ decided, and a sign-off locks it too before it writes (signing.submit), so of a 
 a sign-off racing on one waybill exactly one wins and the other gets 409.
 """
 import hashlib
-import secrets
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ..accounts.models import Tenant
-from ..core import audit, jobs
+from ..core import audit
 from ..core.audit import canonical_json
-from ..core.auth import Principal, hash_secret
+from ..core.auth import Principal
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, ValidationFailed, field_error
 from ..core.masking import mask_phone
-from ..core.storage import get_storage
 from ..core.transactions import reading
 from ..extensions import db
 from ..receipts import evidence_doc as doc
-from ..receipts.models import Photo, PhotoHashChunk, Receipt, ReceiptLine
-from ..receipts.tasks import RENDER_PDF
+from ..receipts.photos import create_photo, store_files, uploads_of
+from ..receipts.models import Photo, Receipt
+from ..receipts.services import create_receipt
 from ..signing import links
 from ..receipts.urls import receipt_url
-from ..signing.models import SignLink, SignLinkWaybill
-from ..signing.sweep import schedule_sweep
-from ..waybills.models import FINAL_STATUSES, Waybill
+from ..signing.models import SignLink
+from ..waybills import transitions
+from ..waybills.models import Waybill
 from ..waybills.schemas import number_out
-from ..waybills.services import get_waybill, mark_dropped
+from ..waybills.services import get_waybill, record_signoff
 from ..webhooks import services as webhooks
 from .models import Drop
 from .services import consent_for
@@ -46,74 +45,42 @@ PLACE_LABELS = {"locker": "快递柜", "station": "驿站", "door": "门口", "g
 
 def _open_waybill(principal: Principal, number: str, *, lock=True) -> Waybill:
     waybill = get_waybill(principal, number, for_update=lock)
-    if waybill.status in FINAL_STATUSES:
-        raise Conflict(f"Waybill {number} is {waybill.status}; it can no longer be dropped.", slug="waybill-final")
+    transitions.check(waybill, "dropped")
     return waybill
 
 
 def _drop_link(principal: Principal, waybill: Waybill, now, *, create: bool) -> SignLink | None:
-    link = db.session.execute(
-        select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
-        .where(SignLinkWaybill.waybill_id == waybill.id, SignLink.purpose == "drop", SignLink.used_at.is_(None),
-               SignLink.expires_at > now).order_by(SignLink.id.desc()).limit(1)).scalar_one_or_none()
-    if link is not None or not create:
-        return link
-    link = SignLink(
-        tenant_id=waybill.tenant_id, token_hash=hash_secret(secrets.token_urlsafe(links.TOKEN_BYTES)), doc_type_id=waybill.doc_type_id,
-        policy=dict(waybill.doc_type.policy), consignee_phone=waybill.consignee_phone,
-        courier_id=principal.user_id if principal.role == "courier" else waybill.courier_id,
-        created_by=principal.actor, created_at=now, expires_at=now + DROP_LINK_TTL, purpose="drop")
-    db.session.add(link)
-    db.session.flush()
-    db.session.add(SignLinkWaybill(link_id=link.id, waybill_id=waybill.id))
-    schedule_sweep(link)   # photos of a drop never made are removed like a sign link's
-    return link
+    courier_id = principal.user_id if principal.role == "courier" else waybill.courier_id
+    return links.drop_link(waybill, courier_id, principal.actor, now, DROP_LINK_TTL, create=create)
 
 
 def upload_photo(principal: Principal, number: str, upload, kind: str) -> Photo:
     """A photo of the drop point, with the checks every photo gets (content type by bytes,
-    size and pixel limits, blur, darkness, near-duplicates of other deliveries)."""
-    from ..evidence.photo_hash import chunk_keys
+    size and pixel limits, blur, darkness, near-duplicates of other deliveries), stored and
+    filed as a sign link's are (receipts.photos)."""
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
-    from ..signing.recipient import _near_photo, _signed64, _username
 
     if kind not in DROP_PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(DROP_PHOTO_KINDS)}.")])
     with reading():
         # Authorize first (404 for a waybill out of reach, 409 for a final one), and end the
         # transaction, so SQLite's write lock is not held while a 12-MP photo is decoded.
-        _open_waybill(principal, number, lock=False)
+        tenant_id = _open_waybill(principal, number, lock=False).tenant_id
     if upload is None:
         raise ValidationFailed([field_error("file", "required", "Send the photo in the multipart field 'file'.")])
     data = upload.stream.read(MAX_PHOTO_BYTES + 1)
     try:
-        report = inspect_photo(data)
+        report = inspect_photo(data, thumbnail=True)
     except PhotoInvalid as exc:
         raise ValidationFailed([field_error("file", "photo_invalid", exc.message)]) from None
+    key = store_files(tenant_id, data, report)
     waybill = _open_waybill(principal, number)
-    key = f"photos/{waybill.tenant_id}/{report.sha256}"
-    storage = get_storage()
-    if not storage.exists(key):
-        storage.put(key, data, report.mime)   # content-addressed; the sweep removes it if never used
     now = utcnow()
     link = _drop_link(principal, waybill, now, create=True)
-    uploaded = db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
-    if uploaded >= MAX_UPLOADS_PER_DROP:
+    if uploads_of(link) >= MAX_UPLOADS_PER_DROP:
         raise ValidationFailed([field_error("file", "too_many_photos", f"At most {MAX_UPLOADS_PER_DROP} uploads.")])
-    anomalies = list(report.anomalies)
-    duplicate_of = _near_photo(link, report.phash)
-    if duplicate_of is not None:
-        anomalies.append("duplicate_photo")
-    photo = Photo(
-        public_id=uuid.uuid4().hex, tenant_id=waybill.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
-        storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
-        exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of),
-        anomalies=anomalies, phash=_signed64(report.phash), created_at=now,
-        taken_by="courier", taken_by_user=_username(principal))
-    db.session.add(photo)
-    db.session.flush()
-    db.session.add_all([PhotoHashChunk(tenant_id=waybill.tenant_id, chunk=(no << 16) | value, photo_id=photo.id)
-                        for no, value in chunk_keys(report.phash)])
+    photo = create_photo(link, report, key=key, size=len(data), kind=kind, taken_by="courier",
+                                principal=principal, now=now)
     audit.record(waybill.tenant_id, "photo.uploaded", principal.actor, f"waybill:{number}",
                  {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind, "size": len(data),
                   "for": "drop"})
@@ -166,24 +133,20 @@ def drop(principal: Principal, number: str, body: dict, client_ip: str | None) -
     response = {"receipt_id": public_id, "status": "dropped", "outcome": "dropped", "place": place,
                 "consent": consent.evidence() if consent else None, "anomalies": anomalies,
                 "receipt_pdf": receipt_url(public_id, "pdf")}
-    receipt = Receipt(
+    link.used_at = now
+    receipt = create_receipt(Receipt(
         public_id=public_id, tenant_id=waybill.tenant_id, link_id=link.id, submission_id=public_id,
         outcome="dropped", signer_name="", signer_relation="none", evidence=evidence, evidence_hash=evidence_hash,
-        audit_seq=recorded[0]["seq"], anomalies=anomalies, response=response, created_at=now)
-    db.session.add(receipt)
-    db.session.flush()
-    receipt.lines = [ReceiptLine(waybill_item_id=item.id, received_qty=item.qty, damaged_qty=0, note="")
-                     for item in waybill.items]
-    for photo in photos:
-        photo.receipt_id = receipt.id
-    link.used_at = now
+        audit_seq=recorded[0]["seq"], anomalies=anomalies, response=response, created_at=now),
+        lines=[{"waybill_item_id": item.id, "received_qty": item.qty, "damaged_qty": 0, "note": ""}
+               for item in waybill.items],
+        photos=photos)
     db.session.add(Drop(tenant_id=waybill.tenant_id, waybill_id=waybill.id, receipt_id=receipt.id, place=place,
                         consent=consent.kind if consent else "none", created_at=now))
-    mark_dropped(waybill, public_id, anomalies, now)
+    # Nobody signed: the waybill keeps no signer relation (the receipt says "none").
+    record_signoff([waybill], {waybill.id: "dropped"}, public_id, None, anomalies, now)
     links.retire_links_of(waybill, principal, "waybill_dropped")
     db.session.flush()
-    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=waybill.tenant_id,
-                 dedupe_key=f"receipt-pdf:{receipt.id}")
     webhooks.emit(waybill.tenant_id, "waybill.dropped", {
         "number": waybill.number, "external_ref": waybill.external_ref, "status": "dropped", "outcome": "dropped",
         "place": place, "place_name": place_name, "place_code": body.get("place_code"),

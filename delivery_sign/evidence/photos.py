@@ -448,11 +448,6 @@ def inspect_photo(data: bytes, *, thumbnail: bool = False) -> PhotoReport:
 DERIVATIVE_SIDES = {"display": DISPLAY_LONG_SIDE, "thumb": THUMBNAIL_LONG_SIDE}
 
 
-def make_derivatives(data: bytes) -> tuple[bytes, bytes]:
-    """(display JPEG, thumbnail JPEG): see ``make_derivative``."""
-    return make_derivative(data, "display"), make_derivative(data, "thumb")
-
-
 def make_derivative(data: bytes, variant: str) -> bytes:
     """A ``display`` (long side ≤ 1600 px) or ``thumb`` (≤ 320 px) JPEG: upright, and no
     EXIF or other metadata (the GPS position stays in the evidence, not in copies).

@@ -29,6 +29,7 @@ from ..core.clock import isoformat, utcnow
 from ..core.storage import get_storage
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, SignatureFingerprint
+from ..receipts.services import derivative_key
 from ..signing.models import SignLink, SignLinkWaybill
 from ..waybills.models import Waybill
 from .services import RAW_PARTS, retention_of
@@ -244,7 +245,7 @@ def expire_receipt(receipt: Receipt, actor: str) -> None:
     receipt.pdf_key, receipt.expired_at = None, utcnow()
     for photo in _photos(receipt):     # the display copies and thumbnails go with the receipt
         for variant in ("display", "thumb"):
-            delete_after_commit(f"derivatives/{photo.tenant_id}/{photo.sha256}-{variant}.jpg")
+            delete_after_commit(derivative_key(photo.tenant_id, photo.sha256, variant))
 
 
 def held(receipt: Receipt) -> bool:

@@ -1,13 +1,13 @@
 """Reading receipts and their evidence files, for staff of the tenant and API keys."""
 import functools
 
+from flask import current_app
 from sqlalchemy import select, update
 
 from ..core.auth import Principal
 from ..core.errors import Gone, NotFound
 from ..core.storage import get_storage
 from ..extensions import db
-from ..signing.models import SignLinkWaybill
 from ..waybills.models import Waybill
 from ..waybills.services import scoped
 from .models import Photo, Receipt, ReceiptLine
@@ -39,6 +39,18 @@ def create_receipt(receipt: Receipt, lines: list[dict], photos: list[Photo], fin
     return receipt
 
 
+def init_link_waybills(app, query) -> None:
+    """``query``: callable(link id) -> a select of the ids of the waybills the link is for.
+    Which waybills a receipt covers is its link's to say, and the link table is signing's
+    (signing uses receipts, never the other way): ``create_app`` registers signing's query."""
+    app.extensions["link_waybill_ids"] = query
+
+
+def link_waybill_ids(link_id: int):
+    """The ids of the waybills of a receipt's link, as a subquery (see ``init_link_waybills``)."""
+    return current_app.extensions["link_waybill_ids"](link_id)
+
+
 def receipt_of_link(link) -> Receipt | None:
     return db.session.execute(select(Receipt).where(Receipt.link_id == link.id)).scalar_one_or_none()
 
@@ -51,9 +63,7 @@ def get_receipt(principal: Principal, public_id: str) -> Receipt:
     if receipt is None:
         raise NotFound(f"No receipt {public_id!r}.")
     visible = db.session.execute(
-        scoped(principal, select(Waybill.id))
-        .join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
-        .where(SignLinkWaybill.link_id == receipt.link_id).limit(1)
+        scoped(principal, select(Waybill.id)).where(Waybill.id.in_(link_waybill_ids(receipt.link_id))).limit(1)
     ).first()
     if visible is None:
         raise NotFound(f"No receipt {public_id!r}.")

@@ -13,12 +13,11 @@ from ..core.clock import isoformat, utcnow
 from ..core.jobs import handler
 from ..core.storage import get_storage
 from ..extensions import db
-from ..signing.models import SignLinkWaybill
 from ..waybills.models import Waybill
 from . import pdf
 from .certificates import TenantSeal, active_certificate, signer_for
 from .models import Photo, Receipt
-from .services import link_paths, stored_photo
+from .services import link_paths, link_waybill_ids, stored_photo
 from .urls import receipt_url, verify_url
 
 RENDER_PDF = "receipt.render_pdf"
@@ -48,8 +47,8 @@ def _sources(receipt: Receipt) -> _Sources:
         seal = db.session.get(TenantSeal, receipt.tenant_id)
         seal_key = seal.storage_key if seal else None
     original_keys = list(db.session.execute(
-        select(Waybill.document_key).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
-        .where(SignLinkWaybill.link_id == receipt.link_id, Waybill.document_key.is_not(None))
+        select(Waybill.document_key)
+        .where(Waybill.id.in_(link_waybill_ids(receipt.link_id)), Waybill.document_key.is_not(None))
         .order_by(Waybill.id)).scalars())
     return _Sources(
         receipt_id=receipt.public_id, evidence=evidence, evidence_hash=receipt.evidence_hash,

@@ -15,16 +15,18 @@ from ..core.ratelimit import token_limits
 from ..core.transactions import reading
 from ..extensions import db
 from ..waybills.models import Waybill
-from ..waybills.services import scoped, waybill_cancelled
+from ..waybills import transitions
+from ..waybills.services import mark_out_for_delivery, scoped, waybill_cancelled
 from .models import SignLink, SignLinkWaybill
 from .sweep import schedule_sweep
 
 # 24 random bytes: 192 bits (SPEC asks ≥ 128), 32 URL-safe characters — a QR that
 # still scans from a cracked phone screen.
 TOKEN_BYTES = 24
-LINKABLE = ("created", "assigned", "out_for_delivery")
-# A link is worth acting on only while every one of its waybills can still be delivered.
-DELIVERABLE = LINKABLE
+# Read off the waybills' state machine (waybills/transitions.py), not restated here.
+LINKABLE = transitions.sources_of("out_for_delivery")
+# A link is worth acting on only while every one of its waybills can still be signed off.
+DELIVERABLE = transitions.sources_of("signed")
 
 
 class Locked(Problem):
@@ -49,8 +51,7 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
         raise NotFound(f"No waybill {missing[0]!r}.")
     errors = []
     for i, waybill in enumerate(sorted(waybills, key=lambda w: numbers.index(w.number))):
-        if waybill.status not in LINKABLE:
-            raise Conflict(f"Waybill {waybill.number} is {waybill.status}; it cannot be signed for.")
+        transitions.check(waybill, "out_for_delivery")
         if principal.role == "courier" and waybill.courier_id != principal.user_id:
             raise NotFound(f"No waybill {waybill.number!r}.")
     if len({w.consignee_phone for w in waybills}) > 1:
@@ -92,14 +93,35 @@ def create_link(principal: Principal, numbers: list[str], courier_location: dict
                {"waybills": [w.number for w in waybills], "expires_at": link.expires_at.isoformat() + "Z",
                 "courier_location": courier_location is not None, "assisted": assisted})]
     for waybill in waybills:
-        if waybill.status != "out_for_delivery":
-            waybill.status, waybill.out_for_delivery_at = "out_for_delivery", now
+        if mark_out_for_delivery(waybill, now):
             events.append(("waybill.out_for_delivery", principal.actor, f"waybill:{waybill.number}",
                            {"link": link.id}))
     audit.record_many(principal.tenant_id, events)
     schedule_sweep(link)
     db.session.flush()
     return link, token
+
+
+def drop_link(waybill: Waybill, courier_id: int | None, actor: str, now, ttl: timedelta, *,
+              create: bool) -> SignLink | None:
+    """The live link of purpose ``drop`` for a waybill's consented drop (consent.drops): its
+    photos, receipt, PDF job and sweep then work as a sign link's. Its token is never told to
+    anyone. Made on the first photo (``create``), with its sweep scheduled like any link's."""
+    link = db.session.execute(
+        select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
+        .where(SignLinkWaybill.waybill_id == waybill.id, SignLink.purpose == "drop", SignLink.used_at.is_(None),
+               SignLink.expires_at > now).order_by(SignLink.id.desc()).limit(1)).scalar_one_or_none()
+    if link is not None or not create:
+        return link
+    link = SignLink(
+        tenant_id=waybill.tenant_id, token_hash=hash_secret(secrets.token_urlsafe(TOKEN_BYTES)),
+        doc_type_id=waybill.doc_type_id, policy=dict(waybill.doc_type.policy), consignee_phone=waybill.consignee_phone,
+        courier_id=courier_id, created_by=actor, created_at=now, expires_at=now + ttl, purpose="drop")
+    db.session.add(link)
+    db.session.flush()
+    db.session.add(SignLinkWaybill(link_id=link.id, waybill_id=waybill.id))
+    schedule_sweep(link)   # photos of a drop never made are removed like a sign link's
+    return link
 
 
 def _revoke_open_links(waybill_ids, now, *, skip_locked=False):
@@ -119,6 +141,12 @@ def _revoke_open_links(waybill_ids, now, *, skip_locked=False):
     for link in open_links:
         link.revoked_at = now
     return open_links
+
+
+def waybill_ids_of_link(link_id: int):
+    """The ids of the waybills a link is for, as a subquery (its primary key's prefix).
+    Registered with receipts by ``create_app``: a receipt covers its link's waybills."""
+    return select(SignLinkWaybill.waybill_id).where(SignLinkWaybill.link_id == link_id)
 
 
 def retire_links_of(waybill: Waybill, principal: Principal, reason: str) -> list[SignLink]:

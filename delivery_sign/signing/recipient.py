@@ -7,7 +7,6 @@ courier's principal instead of the token alone.
 import hashlib
 import hmac
 import secrets
-import uuid
 from datetime import timedelta
 
 from flask import current_app
@@ -15,17 +14,15 @@ from sqlalchemy import bindparam, func, select
 
 from ..accounts.models import Tenant
 from ..core import audit
-from ..core.bulk import insert_rows
 from ..core.clock import utcnow
 from ..core.errors import Conflict, Problem, ValidationFailed, field_error
-from ..core.keysets import in_many
 from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
-from ..core.storage import get_storage
 from ..core.transactions import reading
 from ..extensions import db
 from ..privacy.services import sign_view_privacy
-from ..receipts.models import Photo, PhotoHashChunk
+from ..receipts.photos import create_photo, store_files, uploads_of
+from ..receipts.models import Photo
 from ..waybills.schemas import number_out
 from .links import WITH_WAYBILLS, link_for_staff, usable_link
 from .models import OtpCode
@@ -194,10 +191,6 @@ def verify_otp(token: str, code: str) -> bool:
     return False
 
 
-def _signed64(h: int) -> int:
-    return h - (1 << 64) if h >= 1 << 63 else h
-
-
 def parse_client_exif(text: str | None) -> dict | None:
     """The ``client_exif`` form field (JSON) checked against its schema, or None."""
     import json
@@ -226,9 +219,7 @@ def parse_client_exif(text: str | None) -> dict | None:
 def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: dict | None = None) -> Photo:
     """Store one photo for a usable link: the recipient's (token only) or, with
     ``principal``, the courier's or a dispatcher's in reach (taken_by ``courier``)."""
-    from ..evidence.photo_hash import stored_chunks
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
-    from ..receipts.services import derivative_key
 
     with reading():
         if principal is not None:
@@ -246,50 +237,19 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
         report = inspect_photo(data, thumbnail=True)
     except PhotoInvalid as exc:
         raise ValidationFailed([field_error("file", "photo_invalid", exc.message)]) from None
-    key = f"photos/{tenant_id}/{report.sha256}"
-    storage = get_storage()
-    if not storage.exists(key):
-        # Content-addressed; an upload that never reaches a receipt is removed by the sweep.
-        storage.put(key, data, report.mime)
-    thumb_key = derivative_key(tenant_id, report.sha256, "thumb")
-    if not storage.exists(thumb_key):
-        storage.put(thumb_key, report.thumbnail, "image/jpeg")
+    key = store_files(tenant_id, data, report)
 
     link = usable_link(token, for_update=True)
-    uploaded = db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
-    if uploaded >= MAX_UPLOADS_PER_LINK:
+    if uploads_of(link) >= MAX_UPLOADS_PER_LINK:
         raise ValidationFailed([field_error("file", "too_many_photos",
                                             f"At most {MAX_UPLOADS_PER_LINK} uploads per sign link.")])
-    anomalies = list(report.anomalies)
-    duplicate_of = _near_photo(link, report.phash)
-    if duplicate_of is not None:
-        anomalies.append("duplicate_photo")
     taken_by = "recipient" if principal is None else "courier"
-    photo = Photo(
-        public_id=uuid.uuid4().hex, tenant_id=link.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
-        storage_key=key, mime=report.mime, size=len(data), width=report.width, height=report.height,
-        exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of), anomalies=anomalies,
-        phash=_signed64(report.phash), taken_by=taken_by,
-        taken_by_user=_username(principal), client_exif=client_exif,
-        created_at=utcnow(),
-    )
-    db.session.add(photo)
-    db.session.flush()
-    insert_rows(PhotoHashChunk, [{"tenant_id": link.tenant_id, "chunk": chunk, "photo_id": photo.id}
-                                 for chunk in stored_chunks(report.phash)])
+    photo = create_photo(link, report, key=key, size=len(data), kind=kind, taken_by=taken_by,
+                                principal=principal, client_exif=client_exif)
     audit.record(link.tenant_id, "photo.uploaded", "recipient" if principal is None else principal.actor,
                  f"link:{link.id}", {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind,
                                      "size": len(data), "taken_by": taken_by})
     return photo
-
-
-def _username(principal) -> str | None:
-    if principal is None:
-        return None
-    from ..accounts.models import User
-
-    user = db.session.get(User, principal.user_id) if principal.user_id else None
-    return user.username if user is not None else principal.actor
 
 
 def remove_courier_photo(principal, token: str, photo_id: str) -> None:
@@ -316,21 +276,3 @@ def photo_out(photo: Photo) -> dict:
             "checks": dict(photo.checks, anomalies=photo.anomalies), "taken_by": photo.taken_by,
             "taken_at": photo.created_at, "retake": retake,
             "blocks_submit": retake and policy.get("photo_quality") == "block"}
-
-
-def _near_photo(link, phash):
-    """The public id of a photo of another sign-off within the duplicate distance, if any."""
-    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_chunks
-
-    # One query, led by the (tenant_id, chunk, photo_id) index: the chunk rows the probe
-    # keys hit, then their photos by primary key.
-    candidates = db.session.execute(
-        select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
-        .where(PhotoHashChunk.tenant_id == link.tenant_id,
-               in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)),
-               Photo.link_id != link.id, Photo.receipt_id.isnot(None))
-    ).all()
-    for public_id, stored in candidates:
-        if hamming(phash, stored & ((1 << 64) - 1)) <= DUPLICATE_MAX_DISTANCE:
-            return public_id
-    return None

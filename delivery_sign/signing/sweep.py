@@ -8,14 +8,13 @@ harmless unreferenced file, never a row without its file.
 """
 from datetime import timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from ..core import jobs
 from ..core.clock import utcnow
-from ..core.storage import get_storage
 from ..extensions import db
-from ..receipts.models import Photo, PhotoHashChunk
-from ..receipts.services import derivative_key
+from ..receipts.models import Photo
+from ..receipts.photos import delete_files, delete_photos
 from .models import SignLink
 
 SWEEP_LINK = "photos.sweep_link"
@@ -33,46 +32,23 @@ def _dead_links(now=None):
     return (SignLink.expires_at < cutoff) | SignLink.used_at.isnot(None) | SignLink.revoked_at.isnot(None)
 
 
-def _remove(orphans: list[Photo]) -> list[str]:
-    """Delete the rows (flushed, not committed); return storage keys nothing else uses."""
-    if not orphans:
-        return []
-    ids = [p.id for p in orphans]
-    keys = {p.storage_key: derivative_key(p.tenant_id, p.sha256, "thumb") for p in orphans}
-    db.session.execute(delete(PhotoHashChunk).where(PhotoHashChunk.photo_id.in_(ids)))
-    db.session.execute(delete(Photo).where(Photo.id.in_(ids)))
-    db.session.flush()
-    still_used = set(db.session.execute(select(Photo.storage_key).where(Photo.storage_key.in_(keys))).scalars())
-    # The thumbnail made at upload goes with its original.
-    return sorted(k for key, thumb in keys.items() if key not in still_used for k in (key, thumb))
-
-
-def _delete_files(keys: list[str]) -> None:
-    storage = get_storage()
-    for key in keys:
-        storage.delete(key)
+def _sweep(*where, now=None, limit=None) -> int:
+    """The unclaimed photos of dead links (narrowed by ``where``): rows deleted and
+    committed, then their files (receipts.photos owns both)."""
+    query = (select(Photo).join(SignLink, SignLink.id == Photo.link_id)
+             .where(Photo.receipt_id.is_(None), _dead_links(now), *where))
+    orphans = db.session.execute(query.limit(limit) if limit else query).scalars().all()
+    keys = delete_photos(orphans)
+    db.session.commit()
+    delete_files(keys)
+    return len(orphans)
 
 
 def sweep_orphan_photos(batch: int = 500) -> int:
-    """One batch of unclaimed photos of dead links: rows deleted and committed, then files."""
-    orphans = db.session.execute(
-        select(Photo).join(SignLink, SignLink.id == Photo.link_id)
-        .where(Photo.receipt_id.is_(None), _dead_links()).limit(batch)
-    ).scalars().all()
-    keys = _remove(orphans)
-    db.session.commit()
-    _delete_files(keys)
-    return len(orphans)
+    """One batch of unclaimed photos of dead links."""
+    return _sweep(limit=batch)
 
 
 @jobs.handler(SWEEP_LINK)
 def sweep_link(ctx) -> None:
-    orphans = db.session.execute(
-        select(Photo).join(SignLink, SignLink.id == Photo.link_id)
-        .where(Photo.link_id == ctx.payload["link"], Photo.receipt_id.is_(None), _dead_links(ctx.now))
-    ).scalars().all()
-    keys = _remove(orphans)
-    db.session.commit()
-    _delete_files(keys)
-
-
+    _sweep(Photo.link_id == ctx.payload["link"], now=ctx.now)

@@ -16,8 +16,8 @@ from ..extensions import BigId, db
 STATUSES = ("created", "assigned", "out_for_delivery", "signed", "partially_signed", "refused", "cancelled",
             "dropped")
 # ``dropped``: left at a locker, station, door, guard or neighbour with the consignee's consent.
+# What may follow what: waybills/transitions.py.
 FINAL_STATUSES = ("signed", "partially_signed", "refused", "cancelled", "dropped")
-CANCELLABLE = ("created", "assigned", "out_for_delivery")
 
 
 def _byte_ordered(length):

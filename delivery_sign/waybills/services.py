@@ -24,7 +24,8 @@ from ..core.pagination import keyset_page
 from ..core.masking import mask_address, mask_name, mask_phone, phone_key
 from ..extensions import db
 from ..webhooks import services as webhooks
-from .models import CANCELLABLE, FINAL_STATUSES, Waybill, WaybillAnomaly, WaybillItem
+from . import transitions
+from .models import FINAL_STATUSES, Waybill, WaybillAnomaly, WaybillItem
 from .schemas import WaybillInSchema
 
 waybill_in = WaybillInSchema()
@@ -338,13 +339,13 @@ def anonymise_consignee(tenant_id: int, waybill: Waybill, actor: str) -> None:
 
 def assign(principal: Principal, number: str, courier_username: str) -> Waybill:
     waybill = get_waybill(principal, number, for_update=True)
-    if waybill.status not in ("created", "assigned"):
-        raise Conflict(f"Waybill {number} is {waybill.status}; only created or assigned waybills can be assigned.")
+    transitions.check(waybill, "assigned")
     try:
         courier = _Refs(principal).courier(courier_username)
     except _RefError as exc:
         raise ValidationFailed([exc.error]) from None
-    waybill.courier, waybill.status, waybill.assigned_at = courier, "assigned", utcnow()
+    transitions.move(waybill, "assigned")
+    waybill.courier, waybill.assigned_at = courier, utcnow()
     audit.record(principal.tenant_id, "waybill.assigned", principal.actor, f"waybill:{number}",
                  {"courier": courier.username})
     return waybill
@@ -352,41 +353,38 @@ def assign(principal: Principal, number: str, courier_username: str) -> Waybill:
 
 def cancel(principal: Principal, number: str, reason: str) -> Waybill:
     waybill = get_waybill(principal, number, for_update=True)
-    if waybill.status not in CANCELLABLE:
-        raise Conflict(f"Waybill {number} is {waybill.status} and can no longer be cancelled.")
-    waybill.status, waybill.cancelled_at, waybill.cancel_reason = "cancelled", utcnow(), reason
+    transitions.move(waybill, "cancelled")
+    waybill.cancelled_at, waybill.cancel_reason = utcnow(), reason
     audit.record(principal.tenant_id, "waybill.cancelled", principal.actor, f"waybill:{number}", {"reason": reason})
     waybill_cancelled.send(waybill, principal=principal)
     return waybill
 
 
+def mark_out_for_delivery(waybill: Waybill, now: datetime) -> bool:
+    """A sign link made for the waybill puts it out for delivery; False when it already was
+    (a second QR for the same round). The caller holds the row lock."""
+    if waybill.status == "out_for_delivery":
+        return False
+    transitions.move(waybill, "out_for_delivery")
+    waybill.out_for_delivery_at = now
+    return True
+
+
 def record_signoff(waybills: list[Waybill], statuses: dict, receipt_public_id: str, signer_relation: str,
                    anomalies: list[str], now: datetime) -> None:
-    """The waybills' state after a sign-off: each its status (``statuses`` by waybill id),
-    the receipt, and the sign-off's anomalies filed under each (one INSERT for all). The
-    caller holds the row locks and has checked the waybills are deliverable."""
+    """The waybills' state after a sign-off or a consented drop: each its status
+    (``statuses`` by waybill id, moved through waybills.transitions), the receipt, and the
+    anomalies filed under each (one INSERT for all). The caller holds the row locks."""
     rows = []
     for waybill in waybills:
-        waybill.status, waybill.signed_at = statuses[waybill.id], now
+        transitions.move(waybill, statuses[waybill.id])
+        waybill.signed_at = now
         waybill.receipt_public_id, waybill.signer_relation = receipt_public_id, signer_relation
         existing = {a.code for a in waybill.anomalies}
         rows += [{"tenant_id": waybill.tenant_id, "waybill_id": waybill.id, "code": code, "created_at": now}
                  for code in dict.fromkeys(anomalies) if code not in existing]
         waybill.has_anomalies = bool(existing or anomalies)
     insert_rows(WaybillAnomaly, rows)
-
-
-def mark_dropped(waybill: Waybill, receipt_public_id: str, anomalies: list[str], now: datetime) -> None:
-    """The waybill's final state after a consented drop (the consent domain asks, the waybill
-    domain moves its state). The caller holds the row lock and has checked it is open."""
-    if waybill.status in FINAL_STATUSES:
-        raise Conflict(f"Waybill {waybill.number} is {waybill.status}; it can no longer be dropped.",
-                       slug="waybill-final")
-    waybill.status, waybill.signed_at, waybill.receipt_public_id = "dropped", now, receipt_public_id
-    existing = {a.code for a in waybill.anomalies}
-    db.session.add_all([WaybillAnomaly(tenant_id=waybill.tenant_id, waybill_id=waybill.id, code=code, created_at=now)
-                        for code in dict.fromkeys(anomalies) if code not in existing])
-    waybill.has_anomalies = bool(existing or anomalies)
 
 
 MAX_DOCUMENT_BYTES = 20 * 1024 * 1024

@@ -263,3 +263,21 @@ def test_a_drop_receipt_goes_through_retention_and_still_verifies(world, parcel,
     assert result.exit_code == 0, result.output
     assert world.get(f"/receipts/{receipt_id}").get_json()["evidence"]["signer"] is None
     assert world.get("/audit/verify").get_json()["ok"] is True
+
+
+def test_a_drop_photo_is_stored_and_filed_as_a_sign_links_photo_is(app, world, parcel):
+    """One owner for photos (receipts.photos): a drop's upload keeps the thumbnail its decode
+    made beside the original, files the hash chunks and names the courier who took it."""
+    from delivery_sign.core.storage import get_storage
+    from delivery_sign.receipts.models import PhotoHashChunk
+    from delivery_sign.receipts.services import derivative_key
+
+    photo_id = parcel.photo_id()
+    with app.app_context():
+        photo = db.session.execute(select(Photo).where(Photo.public_id == photo_id)).scalar_one()
+        storage = get_storage()
+        assert storage.exists(photo.storage_key)
+        assert storage.exists(derivative_key(photo.tenant_id, photo.sha256, "thumb"))
+        chunks = db.session.execute(select(PhotoHashChunk).where(PhotoHashChunk.photo_id == photo.id)).scalars().all()
+        assert len(chunks) == 4
+        assert (photo.taken_by, photo.taken_by_user) == ("courier", "courier1")

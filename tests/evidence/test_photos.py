@@ -19,7 +19,7 @@ from delivery_sign.evidence.photos import (
     MAX_PNG_16BIT_PIXELS,
     PhotoInvalid,
     inspect_photo,
-    make_derivatives,
+    make_derivative,
 )
 
 from .photo_fixtures import (
@@ -94,7 +94,7 @@ def test_unusual_but_valid_encodings_are_accepted_and_measured_alike(make):
     report = inspect_photo(make(image))
     assert (report.width, report.height) == (320, 240)
     assert report.checks["brightness"] == pytest.approx(plain.checks["brightness"], abs=3)
-    display, thumbnail = make_derivatives(make(image))
+    display, thumbnail = both_copies(make(image))
     assert Image.open(io.BytesIO(display)).mode == "RGB"
 
 
@@ -202,9 +202,9 @@ def test_the_pixel_limit_is_50_megapixels():
 
 def test_derivatives_refuse_what_inspection_refuses():
     with pytest.raises(PhotoInvalid):
-        make_derivatives(png_claiming(20000, 20000))
+        both_copies(png_claiming(20000, 20000))
     with pytest.raises(PhotoInvalid):
-        make_derivatives(b"GIF89a" + bytes(100))
+        both_copies(b"GIF89a" + bytes(100))
 
 
 # --- EXIF --------------------------------------------------------------------------
@@ -327,6 +327,11 @@ def test_overexposure_is_measured_but_only_spec_anomalies_are_raised():
 # --- derivatives -----------------------------------------------------------------------
 
 
+def both_copies(data: bytes) -> tuple[bytes, bytes]:
+    """Both copies, as a receipt's reader asks for them (receipts.services.stored_photo)."""
+    return make_derivative(data, "display"), make_derivative(data, "thumb")
+
+
 def _open(data: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(data))
     image.load()
@@ -336,7 +341,7 @@ def _open(data: bytes) -> Image.Image:
 def test_derivatives_are_small_upright_jpegs_without_metadata():
     stored = scene(5, 2400, 1800).transpose(Image.Transpose.ROTATE_90)  # 1800 x 2400
     data = jpeg(stored, exif=exif_bytes(orientation=6, gps=(31.2, 121.4), make="Phone"))
-    display, thumbnail = make_derivatives(data)
+    display, thumbnail = both_copies(data)
     display_image, thumbnail_image = _open(display), _open(thumbnail)
     assert display_image.format == thumbnail_image.format == "JPEG"
     assert display_image.size == (1600, 1200)  # turned upright, long side 1600
@@ -348,7 +353,7 @@ def test_derivatives_are_small_upright_jpegs_without_metadata():
 
 def test_derivatives_of_a_small_photo_are_not_enlarged():
     image = scene(5, 300, 200).convert("RGBA")
-    display, thumbnail = make_derivatives(encode(image, "PNG"))
+    display, thumbnail = both_copies(encode(image, "PNG"))
     assert _open(display).size == (300, 200)
     assert _open(thumbnail).size == (300, 200)
 
@@ -384,7 +389,7 @@ def test_a_50_megapixel_16_bit_png_is_refused_from_its_header():
     message = refusal(data)
     assert "16-bit PNG of 50 MP" in message and "16 MP" in message
     with pytest.raises(PhotoInvalid):
-        make_derivatives(data)
+        both_copies(data)
 
 
 def test_16_bit_pngs_up_to_the_limit_are_measured_like_their_8_bit_twins():

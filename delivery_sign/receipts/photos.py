@@ -1,0 +1,121 @@
+"""Photo's one owner: the rows of uploaded photos, their hash chunks and their files are
+made and removed here, and nowhere else.
+
+A photo is taken for a link: a recipient's or a courier's on a sign link (signing.recipient),
+a courier's of a drop point on a drop's link (consent.drops). The caller checks who may
+upload, decodes the bytes (evidence.photos.inspect_photo) and holds the link's row lock;
+``store_files`` and ``create_photo`` do the rest the same way for all of them. The orphan
+sweep (signing.sweep) picks the photos no receipt claimed and hands them to ``delete_photos``.
+"""
+import uuid
+
+from sqlalchemy import delete, func, select
+
+from ..core.bulk import insert_rows
+from ..core.clock import utcnow
+from ..core.keysets import in_many
+from ..core.storage import get_storage
+from ..extensions import db
+from .models import Photo, PhotoHashChunk
+from .services import derivative_key
+
+
+def store_files(tenant_id: int, data: bytes, report) -> str:
+    """Write the original (and the thumbnail the one decode made, if it did) under their
+    SHA-256; return the original's storage key. Called before the write transaction, so
+    SQLite's one write lock is never held while a 12-MP photo goes to disk."""
+    key = f"photos/{tenant_id}/{report.sha256}"
+    storage = get_storage()
+    if not storage.exists(key):
+        # Content-addressed; an upload that never reaches a receipt is removed by the sweep.
+        storage.put(key, data, report.mime)
+    if report.thumbnail is not None:
+        thumb_key = derivative_key(tenant_id, report.sha256, "thumb")
+        if not storage.exists(thumb_key):
+            storage.put(thumb_key, report.thumbnail, "image/jpeg")
+    return key
+
+
+def uploads_of(link) -> int:
+    """How many photos were uploaded for the link, withdrawn ones included."""
+    return db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
+
+
+def create_photo(link, report, *, key: str, size: int, kind: str, taken_by: str, principal=None,
+                 client_exif: dict | None = None, now=None) -> Photo:
+    """The photo's row and its hash chunks, with the near-duplicate check against the
+    tenant's other sign-offs (``duplicate_photo``). ``principal``: the courier or staff
+    member who took it, None for the recipient."""
+    anomalies = list(report.anomalies)
+    duplicate_of = near_photo(link, report.phash)
+    if duplicate_of is not None:
+        anomalies.append("duplicate_photo")
+    photo = Photo(
+        public_id=uuid.uuid4().hex, tenant_id=link.tenant_id, link_id=link.id, kind=kind, sha256=report.sha256,
+        storage_key=key, mime=report.mime, size=size, width=report.width, height=report.height,
+        exif=report.exif, checks=dict(report.checks, duplicate_of=duplicate_of), anomalies=anomalies,
+        phash=signed64(report.phash), taken_by=taken_by,
+        taken_by_user=username_of(principal), client_exif=client_exif,
+        created_at=now or utcnow(),
+    )
+    db.session.add(photo)
+    db.session.flush()
+    from ..evidence.photo_hash import stored_chunks
+
+    insert_rows(PhotoHashChunk, [{"tenant_id": link.tenant_id, "chunk": chunk, "photo_id": photo.id}
+                                 for chunk in stored_chunks(report.phash)])
+    return photo
+
+
+def signed64(h: int) -> int:
+    """The 64-bit hash as the signed integer a BIGINT column holds."""
+    return h - (1 << 64) if h >= 1 << 63 else h
+
+
+def username_of(principal) -> str | None:
+    """Who took a photo, as the username was then (no foreign key, like the audit chain)."""
+    if principal is None:
+        return None
+    from ..accounts.models import User
+
+    user = db.session.get(User, principal.user_id) if principal.user_id else None
+    return user.username if user is not None else principal.actor
+
+
+def near_photo(link, phash):
+    """The public id of a photo of another sign-off within the duplicate distance, if any."""
+    from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_chunks
+
+    # One query, led by the (tenant_id, chunk, photo_id) index: the chunk rows the probe
+    # keys hit, then their photos by primary key.
+    candidates = db.session.execute(
+        select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
+        .where(PhotoHashChunk.tenant_id == link.tenant_id,
+               in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)),
+               Photo.link_id != link.id, Photo.receipt_id.isnot(None))
+    ).all()
+    for public_id, stored in candidates:
+        if hamming(phash, stored & ((1 << 64) - 1)) <= DUPLICATE_MAX_DISTANCE:
+            return public_id
+    return None
+
+
+def delete_photos(photos: list[Photo]) -> list[str]:
+    """Delete the rows (flushed, not committed); return the storage keys nothing else uses,
+    for ``delete_files`` once the deletion has committed."""
+    if not photos:
+        return []
+    ids = [p.id for p in photos]
+    keys = {p.storage_key: derivative_key(p.tenant_id, p.sha256, "thumb") for p in photos}
+    db.session.execute(delete(PhotoHashChunk).where(PhotoHashChunk.photo_id.in_(ids)))
+    db.session.execute(delete(Photo).where(Photo.id.in_(ids)))
+    db.session.flush()
+    still_used = set(db.session.execute(select(Photo.storage_key).where(Photo.storage_key.in_(keys))).scalars())
+    # The thumbnail made at upload goes with its original.
+    return sorted(k for key, thumb in keys.items() if key not in still_used for k in (key, thumb))
+
+
+def delete_files(keys: list[str]) -> None:
+    storage = get_storage()
+    for key in keys:
+        storage.delete(key)

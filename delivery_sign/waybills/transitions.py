@@ -1,0 +1,62 @@
+"""The waybill's state machine: which status may follow which, and the one function that
+moves it.
+
+Every status change of a waybill goes through ``move`` (or ``check`` first, where a caller
+must refuse before it writes anything), whichever domain asks: waybills itself (assign,
+cancel), signing (a QR made, a sign-off), consent (a drop). A change the table does not
+allow is a 409 whose words name the change asked for.
+"""
+from ..core.errors import Conflict
+from .models import STATUSES, Waybill
+
+_OPEN = ("created", "assigned", "out_for_delivery")
+_SIGNED_OFF = ("signed", "partially_signed", "refused")
+
+# {from: {to, …}}. A status missing from a set is refused. ``assigned -> assigned`` is a
+# reassignment; ``out_for_delivery -> out_for_delivery`` a second QR for the same round.
+# A sign-off is allowed from every open status, as the link's own check (signing.links
+# DELIVERABLE) always allowed it, though a link puts its waybills out for delivery first.
+TRANSITIONS: dict[str, frozenset] = {
+    "created": frozenset({"assigned", "out_for_delivery", "cancelled", "dropped", *_SIGNED_OFF}),
+    "assigned": frozenset({"assigned", "out_for_delivery", "cancelled", "dropped", *_SIGNED_OFF}),
+    "out_for_delivery": frozenset({"out_for_delivery", "cancelled", "dropped", *_SIGNED_OFF}),
+    "signed": frozenset(),
+    "partially_signed": frozenset(),
+    "refused": frozenset(),
+    "cancelled": frozenset(),
+    "dropped": frozenset(),
+}
+assert set(TRANSITIONS) == set(STATUSES)
+
+_SIGN_OFF_REFUSAL = ("Waybill {number} is {status}; it can no longer be signed for.", None)
+# The answer to a change the table refuses, by the status asked for: (detail, slug).
+REFUSALS = {
+    "assigned": ("Waybill {number} is {status}; only created or assigned waybills can be assigned.", None),
+    "out_for_delivery": ("Waybill {number} is {status}; it cannot be signed for.", None),
+    "cancelled": ("Waybill {number} is {status} and can no longer be cancelled.", None),
+    "dropped": ("Waybill {number} is {status}; it can no longer be dropped.", "waybill-final"),
+    **{status: _SIGN_OFF_REFUSAL for status in _SIGNED_OFF},
+}
+
+
+def allowed(status: str, to: str) -> bool:
+    return to in TRANSITIONS[status]
+
+
+def sources_of(to: str) -> tuple[str, ...]:
+    """The statuses a waybill may be in to move to ``to``, in ``STATUSES`` order."""
+    return tuple(s for s in STATUSES if to in TRANSITIONS[s])
+
+
+def check(waybill: Waybill, to: str) -> None:
+    """409 unless the waybill may move to ``to`` now; nothing is changed."""
+    if not allowed(waybill.status, to):
+        detail, slug = REFUSALS[to]
+        raise Conflict(detail.format(number=waybill.number, status=waybill.status), slug=slug)
+
+
+def move(waybill: Waybill, to: str) -> None:
+    """The one way a waybill's status changes: checked against ``TRANSITIONS``, then set.
+    The caller holds the row lock and sets the columns that go with the change."""
+    check(waybill, to)
+    waybill.status = to
