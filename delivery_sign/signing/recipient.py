@@ -310,18 +310,19 @@ def photo_out(photo: Photo) -> dict:
 
 
 def _near_photo(link, phash):
-    """The public id of a photo of another sign-off within the duplicate distance, if any."""
+    """The public id of a photo of another sign-off within the duplicate distance, if any
+    (the nearest; of equally near ones the first stored)."""
     from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_chunks
 
     # One query, led by the (tenant_id, chunk, photo_id) index: the chunk rows the probe
-    # keys hit, then their photos by primary key.
+    # keys hit (one bound array, 1,108 keys at distance 12, see chunk_radii), then their
+    # photos by primary key.
     candidates = db.session.execute(
-        select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
+        select(Photo.id, Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
         .where(PhotoHashChunk.tenant_id == link.tenant_id,
                in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)),
                Photo.link_id != link.id, Photo.receipt_id.isnot(None))
     ).all()
-    for public_id, stored in candidates:
-        if hamming(phash, stored & ((1 << 64) - 1)) <= DUPLICATE_MAX_DISTANCE:
-            return public_id
-    return None
+    near = [(distance, photo_id, public_id) for photo_id, public_id, stored in candidates
+            if (distance := hamming(phash, stored & ((1 << 64) - 1))) <= DUPLICATE_MAX_DISTANCE]
+    return min(near)[2] if near else None
