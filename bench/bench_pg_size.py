@@ -305,18 +305,20 @@ def explain(app, receipts, tenants):
                                    {"t": tenant}).scalar_one() & ((1 << 64) - 1)
         db.session.rollback()
         link = SimpleNamespace(id=0, tenant_id=tenant)
-        current = photo_hash.probe_chunks
-        even = lambda h, max_distance=photo_hash.DUPLICATE_MAX_DISTANCE: [   # noqa: E731
-            (no << photo_hash.CHUNK_BITS) | value for no, value in photo_hash.probe_keys(h, max_distance)]
-        photo_hash.probe_chunks = even
-        try:
-            _near_photo(link, phash)    # plan cache and buffers warm, as in the timed runs
-            show(f"duplicate-photo probe, {len(even(phash))} keys (radius 3 in every chunk)",
-                 statements(lambda: _near_photo(link, phash)))
-        finally:
-            photo_hash.probe_chunks = current
+        even = [(no << photo_hash.CHUNK_BITS) | value for no, value in photo_hash.probe_keys(phash)]
+
+        def before():    # the probe as it was: every key bound in one array, radius 3 in every chunk
+            from delivery_sign.core.keysets import in_many
+            from delivery_sign.receipts.models import Photo, PhotoHashChunk
+            db.session.execute(
+                select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
+                .where(PhotoHashChunk.tenant_id == tenant, in_many(db.session, PhotoHashChunk.chunk, even),
+                       Photo.link_id != 0, Photo.receipt_id.isnot(None))).all()
+
+        before()    # plan cache and buffers warm, as in the timed runs
+        show(f"duplicate-photo probe before, {len(even)} keys bound (radius 3 in every chunk)", statements(before))
         _near_photo(link, phash)
-        show(f"duplicate-photo probe, {len(current(phash))} keys (chunk_radii)",
+        show(f"duplicate-photo probe, {len(photo_hash.probe_chunks(phash))} keys made by the server (chunk_radii)",
              statements(lambda: _near_photo(link, phash)))
         admin = Principal(tenant_id=tenant, role="admin", actor="user:bench")
         show("waybill list, first page of 50", statements(lambda: list_waybills(admin, {"limit": 50, "cursor": None})))

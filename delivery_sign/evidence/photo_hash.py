@@ -128,21 +128,26 @@ def chunk_radii(max_distance: int = DUPLICATE_MAX_DISTANCE) -> tuple[int, ...]:
     return tuple(r if no <= a else r - 1 for no in range(CHUNK_COUNT))
 
 
-_PROBE_CHUNK_MASKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+_PROBE_MASKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def probe_masks(max_distance: int = DUPLICATE_MAX_DISTANCE) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk numbers, flip masks), one pair per probe key of ``probe_chunks``: the key is the
+    chunk's value XOR the mask, filed under the chunk number. A chunk of radius -1 has none."""
+    if max_distance not in _PROBE_MASKS:
+        radii = chunk_radii(max_distance)
+        masks = [np.array(_flip_masks(r), dtype=np.int64) if r >= 0 else np.zeros(0, dtype=np.int64) for r in radii]
+        _PROBE_MASKS[max_distance] = (
+            np.concatenate([np.full(len(m), no, dtype=np.int64) for no, m in enumerate(masks)]),
+            np.concatenate(masks))
+    return _PROBE_MASKS[max_distance]
 
 
 def probe_chunks(h: int, max_distance: int = DUPLICATE_MAX_DISTANCE) -> list[int]:
     """The stored chunk keys (see ``stored_chunks``) of which a hash within ``max_distance``
     of ``h`` holds at least one, by ``chunk_radii``: 1,108 keys at distance 12, built with
-    numpy in a few microseconds. A chunk of radius -1 is not probed at all."""
-    if max_distance not in _PROBE_CHUNK_MASKS:
-        radii = chunk_radii(max_distance)
-        masks = [np.array(_flip_masks(r), dtype=np.int64) for r in radii if r >= 0]
-        nos = [no for no, r in enumerate(radii) if r >= 0]
-        _PROBE_CHUNK_MASKS[max_distance] = (
-            np.concatenate(masks),
-            np.concatenate([np.full(len(m), no, dtype=np.int64) for no, m in zip(nos, masks)]))
-    masks, nos = _PROBE_CHUNK_MASKS[max_distance]
+    numpy in a few microseconds."""
+    nos, masks = probe_masks(max_distance)
     values = np.array([value for _, value in chunk_keys(h)], dtype=np.int64)[nos]
     return ((values ^ masks) + (nos << CHUNK_BITS)).tolist()
 

@@ -4,6 +4,7 @@ No account: the sign link's token is the credential. The sign-off itself is in `
 The courier's photos at the door (issue 12) go through the same ``upload_photo``, with the
 courier's principal instead of the token alone.
 """
+import functools
 import hashlib
 import hmac
 import secrets
@@ -11,7 +12,7 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, bindparam, func, select, text
 
 from ..accounts.models import Tenant
 from ..core import audit
@@ -315,14 +316,33 @@ def _near_photo(link, phash):
     from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_chunks
 
     # One query, led by the (tenant_id, chunk, photo_id) index: the chunk rows the probe
-    # keys hit (one bound array, 1,108 keys at distance 12, see chunk_radii), then their
-    # photos by primary key.
+    # keys hit (1,108 at distance 12, see chunk_radii), then their photos by primary key.
+    if db.session.connection().dialect.name == "postgresql":
+        probed = _probed_chunks_pg().bindparams(probe_hash=_signed64(phash))
+    else:
+        probed = in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash))
     candidates = db.session.execute(
         select(Photo.id, Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
-        .where(PhotoHashChunk.tenant_id == link.tenant_id,
-               in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)),
+        .where(PhotoHashChunk.tenant_id == link.tenant_id, probed,
                Photo.link_id != link.id, Photo.receipt_id.isnot(None))
     ).all()
     near = [(distance, photo_id, public_id) for photo_id, public_id, stored in candidates
             if (distance := hamming(phash, stored & ((1 << 64) - 1))) <= DUPLICATE_MAX_DISTANCE]
     return min(near)[2] if near else None
+
+
+@functools.cache
+def _probed_chunks_pg():
+    """``photo_hash_chunks.chunk = ANY(keys)`` with the keys made by the server from the one
+    bound hash and the flip masks written into the statement (one prepared statement): not
+    1,108 numbers to encode and send per upload. ``ARRAY(SELECT …)`` keeps it an index
+    condition, probed key by key, whatever the size of the tenant's range."""
+    from ..evidence.photo_hash import CHUNK_BITS, probe_masks
+
+    nos, masks = probe_masks()
+    return text(
+        f"photo_hash_chunks.chunk = ANY(ARRAY(SELECT (k.no::bigint << {CHUNK_BITS}) "
+        f"| (((:probe_hash >> ({CHUNK_BITS} * k.no)) & {(1 << CHUNK_BITS) - 1}) # k.mask) "
+        f"FROM unnest('{{{','.join(map(str, nos.tolist()))}}}'::int[], "
+        f"'{{{','.join(map(str, masks.tolist()))}}}'::bigint[]) AS k(no, mask)))"
+    ).bindparams(bindparam("probe_hash", type_=BigInteger))
