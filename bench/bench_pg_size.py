@@ -1,9 +1,9 @@
 """PostgreSQL at size (issue 16.5): lookups over millions of receipts, month-partitioned.
 
 Seeds a scratch PostgreSQL database (dropped afterwards) at the migration head, server-side
-with ``INSERT … SELECT … FROM generate_series`` (triggers and foreign-key checks off while
-seeding): ``--tenants`` tenants sharing ``--receipts`` receipts over ``--days`` days up to
-now, each receipt with its sign link and waybill, one photo with its four hash chunks, its
+with ``INSERT … SELECT … FROM generate_series`` (triggers and foreign-key checks off, the
+secondary indexes and unreferenced keys dropped while seeding and built once after):
+``--tenants`` tenants sharing ``--receipts`` receipts over ``--days`` days up to now, each receipt with its sign link and waybill, one photo with its four hash chunks, its
 16 fingerprint band rows and three audit events. Then, in the app with the service's own
 query code, times:
 
@@ -18,7 +18,8 @@ query code, times:
   ``core.audit.record_many`` so the chain is real.
 
 Targets: p95 ≤ 10 ms for the lookups (the first four). Run:
-``python bench/bench_pg_size.py --receipts 5000000`` (default 200,000: a quick run).
+``python bench/bench_pg_size.py --receipts 5000000`` (default 200,000: a quick run);
+``--explain`` adds the plans of the probe (before/after) and the list, ``--keep`` keeps the database.
 Times are of one process on a machine that may be loaded; the floor line (``SELECT 1``)
 in the same run shows what a round trip costs there.
 """
