@@ -1,9 +1,9 @@
 """PostgreSQL at size (issue 16.5): lookups over millions of receipts, month-partitioned.
 
 Seeds a scratch PostgreSQL database (dropped afterwards) at the migration head, server-side
-with ``INSERT … SELECT … FROM generate_series`` (triggers and foreign-key checks off while
-seeding): ``--tenants`` tenants sharing ``--receipts`` receipts over ``--days`` days up to
-now, each receipt with its sign link and waybill, one photo with its four hash chunks, its
+with ``INSERT … SELECT … FROM generate_series`` (triggers and foreign-key checks off, the
+secondary indexes and unreferenced keys dropped while seeding and built once after):
+``--tenants`` tenants sharing ``--receipts`` receipts over ``--days`` days up to now, each receipt with its sign link and waybill, one photo with its four hash chunks, its
 16 fingerprint band rows and three audit events. Then, in the app with the service's own
 query code, times:
 
@@ -18,7 +18,8 @@ query code, times:
   ``core.audit.record_many`` so the chain is real.
 
 Targets: p95 ≤ 10 ms for the lookups (the first four). Run:
-``python bench/bench_pg_size.py --receipts 5000000`` (default 200,000: a quick run).
+``python bench/bench_pg_size.py --receipts 5000000`` (default 200,000: a quick run);
+``--explain`` adds the plans of the probe (before/after) and the list, ``--keep`` keeps the database.
 Times are of one process on a machine that may be loaded; the floor line (``SELECT 1``)
 in the same run shows what a round trip costs there.
 """
@@ -100,16 +101,58 @@ def _steps(receipts, tenants, days):
     ]
 
 
+SEEDED_TABLES = ("sign_links", "waybills", "sign_link_waybills", "receipts", "photos", "photo_hash_chunks",
+                 "signature_fingerprints", "audit_events")
+
+# What is dropped while seeding and built again after: the seeded tables' indexes that
+# back no constraint (on the table itself: a partitioned table's index, not its
+# partitions' copies), and the primary keys and unique constraints of the tables no
+# foreign key points at (the fingerprint, hash chunk and audit tables, the largest).
+_SECONDARY_INDEXES = """
+SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relname = ANY(:tables) AND t.relnamespace = 'public'::regnamespace AND NOT i.indisprimary
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid)
+  AND NOT EXISTS (SELECT 1 FROM pg_inherits h WHERE h.inhrelid = i.indexrelid)
+ORDER BY 1"""
+_UNREFERENCED_KEYS = """
+SELECT t.relname, c.conname, pg_get_constraintdef(c.oid)
+FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+WHERE t.relname = ANY(:tables) AND t.relnamespace = 'public'::regnamespace AND c.contype IN ('p', 'u')
+  AND c.conparentid = 0 AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.contype = 'f' AND f.confrelid = t.oid)
+ORDER BY 1, 2"""
+
+
 def seed(engine, receipts, tenants, days):
+    """Seed server-side; the secondary indexes are dropped first and built again after the
+    rows are in (one sorted build each instead of millions of inserts into each)."""
     params = {"n": receipts, "t": tenants, "days": days}
     started = time.perf_counter()
+    with engine.begin() as conn:
+        indexes = conn.execute(text(_SECONDARY_INDEXES), {"tables": list(SEEDED_TABLES)}).all()
+        keys = conn.execute(text(_UNREFERENCED_KEYS), {"tables": list(SEEDED_TABLES)}).all()
+        for name, _ in indexes:
+            conn.execute(text(f"DROP INDEX {name}"))
+        for table, name, _ in keys:
+            conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
+    print(f"  dropped {len(indexes)} indexes and {len(keys)} keys of {len(SEEDED_TABLES)} tables while seeding",
+          flush=True)
     for what, sql in _steps(receipts, tenants, days):
         step = time.perf_counter()
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))   # no triggers, no FK checks
             conn.execute(text("SET LOCAL synchronous_commit = off"))
+            conn.execute(text("SET LOCAL work_mem = '256MB'"))
             conn.execute(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
         print(f"  seeded {what:24} {time.perf_counter() - step:7.1f} s", flush=True)
+    step = time.perf_counter()
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        for table, name, definition in keys:
+            conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"))
+        for _, definition in indexes:
+            conn.execute(text(definition.replace(" ON ONLY ", " ON ", 1)))    # a partitioned one: all partitions
+    print(f"  built the indexes and keys again {time.perf_counter() - step:7.1f} s", flush=True)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         step = time.perf_counter()
         conn.execute(text("VACUUM ANALYZE"))
@@ -224,6 +267,64 @@ def measure(app, receipts, tenants, samples, day_events):
         print(f"    ok={result['ok']} (chain links of the day checked; seeded events before it carry random hashes)")
 
 
+def explain(app, receipts, tenants):
+    """EXPLAIN ANALYZE of the statements one duplicate-photo probe (with the probe keys of
+    the old even pigeonhole, radius 3 in every chunk, and with the current ones) and one
+    waybill list page send, captured as the service's own code sends them."""
+    from sqlalchemy import event
+
+    from delivery_sign.core.auth import Principal
+    from delivery_sign.evidence import photo_hash
+    from delivery_sign.extensions import db
+    from delivery_sign.receipts.photos import near_photo
+    from delivery_sign.waybills.services import list_waybills
+
+    def statements(call):
+        sent = []
+
+        def capture(conn, cursor, statement, parameters, context, executemany):
+            sent.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", capture)
+        try:
+            call()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", capture)
+            db.session.rollback()
+        return sent
+
+    def show(title, sent):
+        for statement, parameters in sent:
+            with db.engine.connect() as conn:
+                plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters).scalars().all()
+            print(f"  -- {title}: {statement.split()[0]} ... ({len(plan)} plan lines)")
+            print("\n".join("     " + line for line in plan), flush=True)
+
+    with app.app_context():
+        tenant = db.session.execute(text("SELECT id FROM tenants WHERE slug LIKE 'size%' ORDER BY id")).scalars().first()
+        phash = db.session.execute(text("SELECT phash FROM photos WHERE tenant_id = :t LIMIT 1"),
+                                   {"t": tenant}).scalar_one() & ((1 << 64) - 1)
+        db.session.rollback()
+        link = SimpleNamespace(id=0, tenant_id=tenant)
+        even = [(no << photo_hash.CHUNK_BITS) | value for no, value in photo_hash.probe_keys(phash)]
+
+        def before():    # the probe as it was: every key bound in one array, radius 3 in every chunk
+            from delivery_sign.core.keysets import in_many
+            from delivery_sign.receipts.models import Photo, PhotoHashChunk
+            db.session.execute(
+                select(Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
+                .where(PhotoHashChunk.tenant_id == tenant, in_many(db.session, PhotoHashChunk.chunk, even),
+                       Photo.link_id != 0, Photo.receipt_id.isnot(None))).all()
+
+        before()    # plan cache and buffers warm, as in the timed runs
+        show(f"duplicate-photo probe before, {len(even)} keys bound (radius 3 in every chunk)", statements(before))
+        near_photo(link, phash)
+        show(f"duplicate-photo probe, {len(photo_hash.probe_chunks(phash))} keys made by the server (chunk_radii)",
+             statements(lambda: near_photo(link, phash)))
+        admin = Principal(tenant_id=tenant, role="admin", actor="user:bench")
+        show("waybill list, first page of 50", statements(lambda: list_waybills(admin, {"limit": 50, "cursor": None})))
+
+
 def verify_day(tenant_id, since, until):
     """The tenant's events of [since, until) in seq order: each hash recomputed and each
     ``prev_hash`` the hash of the event before (the first: of the event just before the day)."""
@@ -251,6 +352,9 @@ def main():
     parser.add_argument("--days", type=int, default=90, help="receipts spread over this many days up to now")
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--day-events", type=int, default=10_000, help="audit events of today for the day verify")
+    parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the probe and the list")
+    parser.add_argument("--keep", action="store_true", help="keep the seeded database (its name is printed; drop "
+                                                            "it yourself)")
     args = parser.parse_args()
 
     instance = Instance("postgres")
@@ -276,7 +380,12 @@ def main():
         print(f"seeded in {took:.0f} s; partitioned: "
               + ", ".join(f"{name} {size} in {n} partitions" for name, size, n in sizes), flush=True)
         measure(app, args.receipts, args.tenants, args.samples, args.day_events)
+        if args.explain:
+            explain(app, args.receipts, args.tenants)
     finally:
+        if args.keep:
+            print(f"kept database {instance.pg_name}", flush=True)
+            instance.pg_name = None
         instance.close()
 
 

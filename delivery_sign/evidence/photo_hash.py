@@ -115,19 +115,41 @@ def stored_chunks(h: int) -> list[int]:
     return [(no << CHUNK_BITS) | value for no, value in chunk_keys(h)]
 
 
-_PROBE_MASKS: dict[int, np.ndarray] = {}
+def chunk_radii(max_distance: int = DUPLICATE_MAX_DISTANCE) -> tuple[int, ...]:
+    """How many bits each chunk's probe flips: a finer pigeonhole than ``max_distance //
+    CHUNK_COUNT`` for all. With ``max_distance = CHUNK_COUNT * r + a`` (0 <= a < CHUNK_COUNT),
+    a hash within the distance agrees to within r bits on one of chunks 0..a or to within
+    r - 1 bits on one of the others: were each of the first a + 1 chunks r + 1 bits off and
+    the rest r bits off, the distance would be CHUNK_COUNT * r + a + 1. At 12 that is radius
+    3 for chunk 0 and 2 for chunks 1-3 (697 + 3 x 137 = 1,108 keys instead of 2,788)."""
+    if max_distance < 0:
+        raise ValueError("max_distance must be >= 0")
+    r, a = divmod(max_distance, CHUNK_COUNT)
+    return tuple(r if no <= a else r - 1 for no in range(CHUNK_COUNT))
+
+
+_PROBE_MASKS: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def probe_masks(max_distance: int = DUPLICATE_MAX_DISTANCE) -> tuple[np.ndarray, np.ndarray]:
+    """(chunk numbers, flip masks), one pair per probe key of ``probe_chunks``: the key is the
+    chunk's value XOR the mask, filed under the chunk number. A chunk of radius -1 has none."""
+    if max_distance not in _PROBE_MASKS:
+        radii = chunk_radii(max_distance)
+        masks = [np.array(_flip_masks(r), dtype=np.int64) if r >= 0 else np.zeros(0, dtype=np.int64) for r in radii]
+        _PROBE_MASKS[max_distance] = (
+            np.concatenate([np.full(len(m), no, dtype=np.int64) for no, m in enumerate(masks)]),
+            np.concatenate(masks))
+    return _PROBE_MASKS[max_distance]
 
 
 def probe_chunks(h: int, max_distance: int = DUPLICATE_MAX_DISTANCE) -> list[int]:
-    """``probe_keys`` as the database files them (see ``stored_chunks``), built with numpy:
-    the 2,788 keys of a lookup at distance 12 in a few microseconds, not a Python loop."""
-    if max_distance not in _PROBE_MASKS:
-        if max_distance < 0:
-            raise ValueError("max_distance must be >= 0")
-        _PROBE_MASKS[max_distance] = np.array(_masks_for(max_distance), dtype=np.int64)
-    masks = _PROBE_MASKS[max_distance]
-    values = np.array([value for _, value in chunk_keys(h)], dtype=np.int64)
-    return ((values[:, None] ^ masks[None, :]) + _CHUNK_BASES[:, None]).ravel().tolist()
+    """The stored chunk keys (see ``stored_chunks``) of which a hash within ``max_distance``
+    of ``h`` holds at least one, by ``chunk_radii``: 1,108 keys at distance 12, built with
+    numpy in a few microseconds."""
+    nos, masks = probe_masks(max_distance)
+    values = np.array([value for _, value in chunk_keys(h)], dtype=np.int64)[nos]
+    return ((values ^ masks) + (nos << CHUNK_BITS)).tolist()
 
 
 class PhotoHashIndex:

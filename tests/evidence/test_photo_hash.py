@@ -15,9 +15,12 @@ from delivery_sign.evidence.photo_hash import (
     DUPLICATE_MAX_DISTANCE,
     PhotoHashIndex,
     chunk_keys,
+    chunk_radii,
     hamming,
     perceptual_hash,
+    probe_chunks,
     probe_keys,
+    stored_chunks,
 )
 from delivery_sign.evidence.photos import inspect_photo
 
@@ -119,6 +122,33 @@ def test_probe_keys_follow_a_smaller_distance():
     assert len(probe_keys(0, max_distance=3)) == CHUNK_COUNT
     with pytest.raises(ValueError):
         probe_keys(0, max_distance=-1)
+
+
+def test_the_database_probe_finds_every_hash_within_the_distance_however_its_bits_split():
+    """``probe_chunks`` (the finer pigeonhole of ``chunk_radii``): for each distance up to 15
+    and every split of up to that many flipped bits over the four chunks, the near hash
+    stores one of the probed keys."""
+    rng = random.Random(5)
+    for distance in range(16):
+        for flips in itertools.product(range(distance + 1), repeat=CHUNK_COUNT):
+            if sum(flips) > distance:
+                continue
+            h = rng.getrandbits(64)
+            near = h
+            for no, count in enumerate(flips):
+                for bit in rng.sample(range(16), count):
+                    near ^= 1 << (16 * no + bit)
+            assert set(stored_chunks(near)) & set(probe_chunks(h, distance)), (distance, flips)
+
+
+def test_the_database_probe_sends_fewer_keys_than_the_even_split():
+    assert chunk_radii() == (3, 2, 2, 2)
+    keys = probe_chunks(0x0123_4567_89AB_CDEF)
+    assert len(keys) == len(set(keys)) == 697 + 3 * 137 < len(probe_keys(0))
+    assert set(stored_chunks(0x0123_4567_89AB_CDEF)) <= set(keys)
+    assert probe_chunks(7, max_distance=0) == stored_chunks(7)[:1]
+    with pytest.raises(ValueError):
+        probe_chunks(0, max_distance=-1)
 
 
 # --- the in-memory index --------------------------------------------------------------

@@ -175,6 +175,41 @@ def test_duplicate_photo_across_sign_offs(make_door):
     assert "duplicate_photo" in response.get_json()["anomalies"]
 
 
+# Bits flipped per 16-bit chunk (chunk 0 the low bits): at the duplicate distance of 12,
+# every way the probe keys split it (radius 3 for chunk 0, 2 for the others), and one more.
+@pytest.mark.parametrize("flips, found", [
+    ((0, 0, 0, 0), True), ((3, 3, 3, 3), True), ((12, 0, 0, 0), True), ((0, 0, 0, 12), True),
+    ((4, 3, 3, 2), True), ((4, 4, 4, 0), True), ((0, 4, 4, 4), True), ((1, 3, 4, 4), True), ((2, 4, 3, 3), True),
+    ((4, 3, 3, 3), False), ((0, 4, 4, 5), False), ((13, 0, 0, 0), False),
+])
+def test_a_near_duplicate_photo_is_found_up_to_the_distance_however_its_bits_split(app, make_door, world, flips,
+                                                                                found):
+    from types import SimpleNamespace
+
+    from delivery_sign.evidence.photo_hash import stored_chunks
+    from delivery_sign.receipts.models import Photo, PhotoHashChunk
+    from delivery_sign.receipts.photos import near_photo, signed64
+
+    first = make_door()
+    assert first.submit().status_code == 201
+    stored = 0x5A5A_F00F_1234_C3C3
+    near = stored
+    for no, count in enumerate(flips):
+        for bit in range(count):
+            near ^= 1 << (16 * no + bit)
+    with app.app_context():
+        photo = db.session.execute(db.select(Photo).where(Photo.tenant_id == world.tenant_id)).scalar_one()
+        photo.phash = signed64(stored)
+        rows = db.session.execute(db.select(PhotoHashChunk).where(PhotoHashChunk.photo_id == photo.id)
+                                  .order_by(PhotoHashChunk.chunk)).scalars().all()
+        for row, chunk in zip(rows, stored_chunks(stored)):
+            row.chunk = chunk
+        db.session.flush()
+        another_sign_off = SimpleNamespace(id=-1, tenant_id=world.tenant_id)
+        assert near_photo(another_sign_off, near) == (photo.public_id if found else None)
+        db.session.rollback()
+
+
 def test_html_in_names_is_kept_as_text(door, world):
     name = "<img src=x onerror=alert(1)>"
     response = door.submit(door.body(signer={"name": name, "relation": "family"}))
