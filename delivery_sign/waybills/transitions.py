@@ -9,7 +9,6 @@ allow is a 409 whose words name the change asked for.
 from ..core.errors import Conflict
 from .models import STATUSES, Waybill
 
-_OPEN = ("created", "assigned", "out_for_delivery")
 _SIGNED_OFF = ("signed", "partially_signed", "refused")
 
 # {from: {to, …}}. A status missing from a set is refused. ``assigned -> assigned`` is a
