@@ -255,15 +255,22 @@ def _photos(p: _Page, doc: ReceiptDocument) -> None:
     p.heading("现场照片")
     x, row_h = M, 0
     for jpeg in doc.thumbnails:
-        image = ImageReader(io.BytesIO(jpeg))
-        iw, ih = image.getSize()
+        image = pdf_images.from_jpeg(jpeg)
+        if image is None:
+            image = ImageReader(io.BytesIO(jpeg))
+            iw, ih = image.getSize()
+        else:
+            iw, ih = image.width, image.height
         scale = min(118 / iw, 118 / ih)
         w, h = iw * scale, ih * scale
         if x + w > W - M:
             p.y -= row_h + 6
             x, row_h = M, 0
         p.need(h + 4)
-        c.drawImage(image, x, p.y - h, w, h)
+        if isinstance(image, pdf_images.FlateImage):
+            pdf_images.draw(c, image, x, p.y - h, w, h)
+        else:
+            c.drawImage(image, x, p.y - h, w, h)
         x, row_h = x + w + 8, max(row_h, h)
     p.y -= row_h + 6
     for i, photo in enumerate(doc.evidence["photos"], start=1):

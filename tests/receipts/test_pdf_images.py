@@ -125,3 +125,41 @@ def test_the_receipt_qr_is_one_path_of_its_dark_modules_and_scans():
     decoded, _, _ = cv2.QRCodeDetector().detectAndDecode(cv2.resize(grid, (side * 8, side * 8),
                                                                     interpolation=cv2.INTER_NEAREST))
     assert decoded == url
+
+
+@pytest.mark.parametrize("mode", ["RGB", "L"])
+def test_a_jpeg_goes_in_as_reportlab_drawimage_puts_it_without_decoding(mode, monkeypatch):
+    """A thumbnail is its JPEG bytes under DCTDecode, as ``drawImage`` has it, the same
+    size and picture; and it is never decoded on the way (drawImage decodes it to name it)."""
+    image = Image.new(mode, (64, 48), 200 if mode == "L" else (200, 120, 40))
+    ImageDraw.Draw(image).ellipse((8, 8, 40, 40), fill=30 if mode == "L" else (30, 60, 220))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80)
+    jpeg = out.getvalue()
+    theirs = _page(lambda c: c.drawImage(ImageReader(io.BytesIO(jpeg)), 100, 200, 64, 48))
+
+    from PIL import ImageFile
+
+    def no_decode(*args, **kwargs):
+        raise AssertionError("the JPEG was decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decode)
+    flat = pdf_images.from_jpeg(jpeg)
+    ours = _page(lambda c: pdf_images.draw(c, flat, 100, 200, 64, 48))
+    monkeypatch.undo()
+
+    assert (flat.width, flat.height) == (64, 48)
+    ours_x, theirs_x = (next(iter(page["/Resources"]["/XObject"].values())).get_object() for page in (ours, theirs))
+    for key in ("/Filter", "/ColorSpace", "/BitsPerComponent", "/Width", "/Height"):
+        assert ours_x[key] == theirs_x[key], key
+    assert ours_x.get_data() == theirs_x.get_data() == jpeg
+    assert ours["/Resources"]["/ProcSet"] == theirs["/Resources"]["/ProcSet"]
+    assert _placements(ours)[0][0] == _placements(theirs)[0][0] == 64
+
+
+def test_what_from_jpeg_does_not_cover_is_left_to_drawimage():
+    image = Image.new("CMYK", (16, 16), (0, 50, 100, 0))
+    out = io.BytesIO()
+    image.save(out, "JPEG")
+    assert pdf_images.from_jpeg(out.getvalue()) is None
+    assert pdf_images.from_jpeg(b"not a jpeg") is None
