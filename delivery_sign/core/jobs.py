@@ -215,12 +215,15 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
         tenants = (tenant_id,)
     statements = _statements(tuple(kinds) if kinds else None, lane, tuple(tenants) if tenants is not None else None,
                              len(_HANDLERS), db.engine.dialect.name == "postgresql")
+    # Core statements on the session's connection (its transaction): the ORM session's
+    # execute path cost as much as the statement itself here.
+    connection = db.session.connection()
     # Who waits, and who already holds how many of this lane's threads.
-    waiting = db.session.execute(statements.waiting, {"now": now, "tenants_limit": max(limit, 1) * 8}).all()
+    waiting = connection.execute(statements.waiting, {"now": now, "tenants_limit": max(limit, 1) * 8}).all()
     if not waiting:
         db.session.commit()
         return token, []
-    running = dict(db.session.execute(statements.running, {"now": now}).all())
+    running = dict(connection.execute(statements.running, {"now": now}).all())
     order = [tenant for tenant, _ in sorted(waiting, key=lambda w: (running.get(w[0], 0), w[1]))]
     held = {tenant: running.get(tenant, 0) for tenant in order}
     values = {"now": now, "token": token, "until": now + timedelta(seconds=lease_s)}
@@ -237,8 +240,7 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
             got = []
             if share > 0:
                 stmt = statements.claim_untenanted if tenant is None else statements.claim_tenant
-                got = db.session.execute(stmt, {**values, "tenant": tenant, "limit": share},
-                                         execution_options={"synchronize_session": False}).all()
+                got = connection.execute(stmt, {**values, "tenant": tenant, "limit": share}).all()
             rows += got
             held[tenant] += len(got)
             if len(got) < share or share <= 0:
@@ -300,7 +302,9 @@ _FINISH = (update(Job.__table__)
 
 
 def _finish(job_id: int, token: str, **values) -> None:
-    db.session.execute(_FINISH, {"job_id": job_id, "token": token, "claimed_until": None, **values})
+    # On the session's connection, in its transaction: what the handler left in the
+    # session is flushed by the commit that follows, with this.
+    db.session.connection().execute(_FINISH, {"job_id": job_id, "token": token, "claimed_until": None, **values})
 
 
 def _run(row, token: str, now: datetime) -> None:

@@ -100,3 +100,22 @@ def test_bearer_requests_are_as_before(world, door):
     photo_id = world.get(f"/receipts/{receipt_id}").get_json()["evidence"]["photos"][0]["photo_id"]
     assert world.get(f"/receipts/{receipt_id}/photos/{photo_id}?variant=thumb").status_code == 200
     assert world.get(f"/receipts/{receipt_id}/photos/{photo_id}?variant=huge").status_code == 422
+
+
+def test_the_query_join_is_what_urlencode_makes():
+    """signed_urls joins a plain query itself (urlencode quotes character by character);
+    every query, plain or not, comes out as urlencode writes it."""
+    cases = [[("variant", "thumb"), ("expires", "1767225600"), ("signature", "Ab-_9zZ")],
+             [("a", "b c"), ("k", "ä")], [("x", "1%2F2")], [("q", "a+b"), ("r", "a/b")], [("e", "")], [],
+             [("t", "~.-_")], [("n", "a=b&c")]]
+    for pairs in cases:
+        assert signed_urls._query(pairs) == urlencode(pairs), pairs
+
+
+def test_one_tree_of_links_has_one_expiry(app):
+    with app.test_request_context():
+        links = signed_urls.sign_links({"pdf": "/api/v1/receipts/r_1/pdf",
+                                        "photos": [f"/api/v1/receipts/r_1/photos/p{i}?variant=thumb"
+                                                   for i in range(20)]})
+    expiries = {dict(parse_qsl(urlsplit(url).query))["expires"] for url in [links["pdf"], *links["photos"]]}
+    assert len(expiries) == 1
