@@ -32,7 +32,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, and_, bindparam, func, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -218,14 +218,14 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
     # Core statements on the session's connection (its transaction): the ORM session's
     # execute path cost as much as the statement itself here.
     connection = db.session.connection()
-    # Who waits, and who already holds how many of this lane's threads.
+    # Who waits, and how many of this lane's threads each of them already holds: one
+    # statement, one pass over the due and running rows.
     waiting = connection.execute(statements.waiting, {"now": now, "tenants_limit": max(limit, 1) * 8}).all()
     if not waiting:
         db.session.commit()
         return token, []
-    running = dict(connection.execute(statements.running, {"now": now}).all())
-    order = [tenant for tenant, _ in sorted(waiting, key=lambda w: (running.get(w[0], 0), w[1]))]
-    held = {tenant: running.get(tenant, 0) for tenant in order}
+    order = [tenant for tenant, _, _ in sorted(waiting, key=lambda w: (w[2], w[1]))]
+    held = {tenant: running for tenant, _, running in waiting}
     values = {"now": now, "token": token, "until": now + timedelta(seconds=lease_s)}
     rows = []
     while order and len(rows) < limit:
@@ -257,7 +257,6 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
 @dataclass(frozen=True)
 class _ClaimStatements:
     waiting: object
-    running: object
     claim_tenant: object
     claim_untenanted: object
 
@@ -275,10 +274,12 @@ def _statements(kinds, lane, tenants, _handlers_known: int, postgresql: bool) ->
         scope.append(Job.tenant_id.in_(tenants))
     now = bindparam("now")
     due = or_(and_(Job.status == PENDING, Job.run_after <= now), and_(Job.status == RUNNING, Job.claimed_until < now))
-    waiting = (select(Job.tenant_id, func.min(Job.run_after)).where(due, *scope).group_by(Job.tenant_id)
-               .order_by(func.min(Job.run_after)).limit(bindparam("tenants_limit", type_=Integer)))
-    running = (select(Job.tenant_id, func.count()).where(Job.status == RUNNING, Job.claimed_until >= now, *scope)
-               .group_by(Job.tenant_id))
+    live = and_(Job.status == RUNNING, Job.claimed_until >= now)
+    # Per tenant with due jobs: its first due time and its jobs running on a live lease.
+    first_due = func.min(case((due, Job.run_after)))
+    waiting = (select(Job.tenant_id, first_due, func.count(case((live, 1))))
+               .where(or_(due, live), *scope).group_by(Job.tenant_id).having(first_due.is_not(None))
+               .order_by(first_due).limit(bindparam("tenants_limit", type_=Integer)))
 
     def claim_of(tenant_clause):
         ids = (select(Job.id).where(due, *scope, tenant_clause).order_by(Job.run_after, Job.id)
@@ -290,7 +291,7 @@ def _statements(kinds, lane, tenants, _handlers_known: int, postgresql: bool) ->
                         attempts=Job.attempts + 1)
                 .returning(Job.id, Job.kind, Job.payload, Job.tenant_id, Job.attempts, Job.max_attempts))
 
-    return _ClaimStatements(waiting, running, claim_of(Job.tenant_id == bindparam("tenant")),
+    return _ClaimStatements(waiting, claim_of(Job.tenant_id == bindparam("tenant")),
                             claim_of(Job.tenant_id.is_(None)))
 
 
