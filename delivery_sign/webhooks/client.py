@@ -19,6 +19,7 @@ private and which IPv6 forms embed another address (IPv4-compatible and -mapped,
 SIIT, NAT64, 6to4, Teredo, site-local), since ``ipaddress.is_global`` lets some of them
 through.
 """
+import functools
 import ipaddress
 import socket
 import threading
@@ -99,6 +100,7 @@ def vet(url: str, *, allow_private_hosts: bool) -> Target:
     return Target(scheme, host, port, addresses[0].split("%")[0])
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_literal(host: str) -> bool:
     try:
         ipaddress.ip_address(host.split("%")[0])
