@@ -42,20 +42,31 @@ def _query(pairs) -> str:
     return urlencode(pairs)
 
 
-def _mac(path: str, params: dict, secret_key: str | None = None) -> str:
+def _mac(path: str, params: dict, secret_key: str | None = None, *, key: bytes | None = None) -> str:
     message = path + "?" + _query(sorted(params.items()))
-    digest = hmac.digest(derived_key(PURPOSE, secret_key), message.encode(), "sha256")   # one-shot, in C
+    digest = hmac.digest(key or derived_key(PURPOSE, secret_key), message.encode(), "sha256")   # one-shot, in C
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _signed(path: str, expires: str, key: bytes, base_url: str) -> str:
+    base, _, query = path.partition("?")
+    params = dict(part.split("=", 1) for part in query.split("&") if part) if query else {}
+    params["expires"] = expires
+    params["signature"] = _mac(base, params, key=key)
+    return f"{base_url}{base}?{_query(list(params.items()))}"
+
+
+def _signing(ttl_s: int | None, now: float | None) -> tuple[str, bytes, str]:
+    """What every link signed at one moment shares: its expiry, the key and the base URL."""
+    config = current_app.config
+    ttl = config["SIGNED_URL_TTL_S"] if ttl_s is None else ttl_s
+    expires = str(int((time.time() if now is None else now) + ttl))
+    return expires, derived_key(PURPOSE), config["PUBLIC_BASE_URL"]
 
 
 def sign(path: str, *, ttl_s: int | None = None, now: float | None = None) -> str:
     """An absolute URL for ``path`` (which may carry a query) that expires after ``ttl_s``."""
-    base, _, query = path.partition("?")
-    params = dict(part.split("=", 1) for part in query.split("&") if part) if query else {}
-    ttl = current_app.config["SIGNED_URL_TTL_S"] if ttl_s is None else ttl_s
-    params["expires"] = str(int((time.time() if now is None else now) + ttl))
-    params["signature"] = _mac(base, params)
-    return f"{current_app.config['PUBLIC_BASE_URL']}{base}?{_query(list(params.items()))}"
+    return _signed(path, *_signing(ttl_s, now))
 
 
 def expiry(*, ttl_s: int | None = None, now: float | None = None) -> datetime:
@@ -65,15 +76,17 @@ def expiry(*, ttl_s: int | None = None, now: float | None = None) -> datetime:
 
 def sign_links(tree, *, now: float | None = None):
     """The same tree with every string that is a path of ours (``/api/…``) signed, all
-    with one expiry (the clock is read once per tree)."""
-    if now is None:
-        now = time.time()
+    with one expiry (the clock, the key and the config are read once per tree)."""
+    return _sign_tree(tree, _signing(None, now))
+
+
+def _sign_tree(tree, signing):
     if isinstance(tree, dict):
-        return {key: sign_links(value, now=now) for key, value in tree.items()}
+        return {key: _sign_tree(value, signing) for key, value in tree.items()}
     if isinstance(tree, list):
-        return [sign_links(value, now=now) for value in tree]
+        return [_sign_tree(value, signing) for value in tree]
     if isinstance(tree, str) and tree.startswith("/api/"):
-        return sign(tree, now=now)
+        return _signed(tree, *signing)
     return tree
 
 

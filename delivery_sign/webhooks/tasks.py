@@ -76,7 +76,9 @@ def with_fresh_links(body: str) -> bytes:
     links = event.get("data", {}).get("links")
     if links is None:
         return body.encode()
-    event["data"]["links"] = {**signed_urls.sign_links(links), "expires_at": isoformat(signed_urls.expiry())}
+    now = time.time()   # the links and their expires_at from one clock reading
+    event["data"]["links"] = {**signed_urls.sign_links(links, now=now),
+                              "expires_at": isoformat(signed_urls.expiry(now=now))}
     return json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
 
 
