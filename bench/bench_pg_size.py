@@ -41,8 +41,11 @@ FINGERPRINT_BANDS = 16
 EVENTS_PER_RECEIPT = 3
 
 
-def _steps(receipts, tenants, days):
-    """The seeding statements, in order: (what, SQL). ``:n``, ``:t``, ``:days`` bound."""
+def _steps(receipts, tenants, days, chunk_hash=True):
+    """The seeding statements, in order: (what, SQL). ``:n``, ``:t``, ``:days`` bound.
+    ``chunk_hash``: the hash chunks carry their photo's hash (from migration c16p00000002;
+    False seeds a tree from before it, for a before/after run)."""
+    chunk_cols, chunk_vals = ("phash, ", "p.phash, ") if chunk_hash else ("", "")
     spread = "(now() AT TIME ZONE 'utc') - make_interval(secs => (:n - g) * (:days * 86400.0 / :n))"
     tenant_of = "tt.tenant_id"
     join = "FROM generate_series(1, :n) g JOIN tt ON tt.k = g % :t"
@@ -77,9 +80,9 @@ def _steps(receipts, tenants, days):
                    f"SELECT g, 'p' || left(md5('p' || g), 31), {tenant_of}, g, g, 'goods', md5('p' || g) || md5('q' || g), "
                    "'photos/' || md5('p' || g), 'image/jpeg', 1800000, 4000, 3000, '{}', '{}', '[]', "
                    f"('x' || substr(md5('ph' || g), 1, 16))::bit(64)::bigint, {spread} {join}"),
-        ("photo hash chunks", "INSERT INTO photo_hash_chunks (tenant_id, chunk, photo_id, phash, created_at) "
-                              "SELECT p.tenant_id, (no::bigint << 16) | ((p.phash >> (16 * no)) & 65535), p.id, p.phash, "
-                              "p.created_at "
+        ("photo hash chunks", f"INSERT INTO photo_hash_chunks (tenant_id, chunk, photo_id, {chunk_cols}created_at) "
+                              "SELECT p.tenant_id, (no::bigint << 16) | ((p.phash >> (16 * no)) & 65535), p.id, "
+                              f"{chunk_vals}p.created_at "
                               "FROM photos p, generate_series(0, 3) no"),
         ("signature fingerprints", "WITH r AS MATERIALIZED (SELECT id, tenant_id, created_at, '\\x02'::bytea "
                                    "|| decode(repeat(md5('f' || id), 4), 'hex') AS fp FROM receipts) "
@@ -203,7 +206,10 @@ def seed(engine, receipts, tenants, days):
             conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
     print(f"  dropped {len(indexes)} indexes and {len(keys)} keys of {len(SEEDED_TABLES)} tables while seeding",
           flush=True)
-    steps = dict(_steps(receipts, tenants, days))
+    with engine.connect() as conn:
+        chunk_hash = conn.execute(text("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
+                                       "table_name = 'photo_hash_chunks' AND column_name = 'phash')")).scalar()
+    steps = dict(_steps(receipts, tenants, days, chunk_hash))
     done = {what: threading.Event() for what in steps}
 
     def run_step(what):
