@@ -19,7 +19,10 @@ query code, times:
 
 Targets: p95 ≤ 10 ms for the lookups (the first four). Run:
 ``python bench/bench_pg_size.py --receipts 5000000`` (default 200,000: a quick run);
-``--explain`` adds the plans of the probe (before/after) and the list, ``--keep`` keeps the database.
+``--explain`` adds the plans of the probe (before/after) and the list, ``--keep`` keeps the database,
+``--reuse NAME`` measures a kept database again (with this tree's code) without seeding. The
+seeded span's month partitions are made first, as the worker would have made them. Seeding runs
+in two lanes of connections; 5M receipts took 1,129 s on this 2-core machine, loaded.
 Times are of one process on a machine that may be loaded; the floor line (``SELECT 1``)
 in the same run shows what a round trip costs there.
 """
@@ -27,21 +30,25 @@ import argparse
 import os
 import random
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import select, text
 
-from common import Instance, percentile
+from common import PG_BASE, Instance, percentile
 
 TARGET_MS = 10.0
 FINGERPRINT_BANDS = 16
 EVENTS_PER_RECEIPT = 3
 
 
-def _steps(receipts, tenants, days):
-    """The seeding statements, in order: (what, SQL). ``:n``, ``:t``, ``:days`` bound."""
+def _steps(receipts, tenants, days, chunk_hash=True):
+    """The seeding statements, in order: (what, SQL). ``:n``, ``:t``, ``:days`` bound.
+    ``chunk_hash``: the hash chunks carry their photo's hash (from migration c16p00000002;
+    False seeds a tree from before it, for a before/after run)."""
+    chunk_cols, chunk_vals = ("phash, ", "p.phash, ") if chunk_hash else ("", "")
     spread = "(now() AT TIME ZONE 'utc') - make_interval(secs => (:n - g) * (:days * 86400.0 / :n))"
     tenant_of = "tt.tenant_id"
     join = "FROM generate_series(1, :n) g JOIN tt ON tt.k = g % :t"
@@ -76,8 +83,9 @@ def _steps(receipts, tenants, days):
                    f"SELECT g, 'p' || left(md5('p' || g), 31), {tenant_of}, g, g, 'goods', md5('p' || g) || md5('q' || g), "
                    "'photos/' || md5('p' || g), 'image/jpeg', 1800000, 4000, 3000, '{}', '{}', '[]', "
                    f"('x' || substr(md5('ph' || g), 1, 16))::bit(64)::bigint, {spread} {join}"),
-        ("photo hash chunks", "INSERT INTO photo_hash_chunks (tenant_id, chunk, photo_id, created_at) "
-                              "SELECT p.tenant_id, (no::bigint << 16) | ((p.phash >> (16 * no)) & 65535), p.id, p.created_at "
+        ("photo hash chunks", f"INSERT INTO photo_hash_chunks (tenant_id, chunk, photo_id, {chunk_cols}created_at) "
+                              "SELECT p.tenant_id, (no::bigint << 16) | ((p.phash >> (16 * no)) & 65535), p.id, "
+                              f"{chunk_vals}p.created_at "
                               "FROM photos p, generate_series(0, 3) no"),
         ("signature fingerprints", "WITH r AS MATERIALIZED (SELECT id, tenant_id, created_at, '\\x02'::bytea "
                                    "|| decode(repeat(md5('f' || id), 4), 'hex') AS fp FROM receipts) "
@@ -123,11 +131,75 @@ WHERE t.relname = ANY(:tables) AND t.relnamespace = 'public'::regnamespace AND c
 ORDER BY 1, 2"""
 
 
+# The seeding steps in two lanes run side by side on two connections (what each needs is
+# made before it: the receipts lane signals when receipts are in); the rest after both.
+_FIRST = ("tenants", "doc types")
+_LANES = (("sign links", "waybills", "link waybills", "photos", "photo hash chunks", "=receipts", "audit events",
+           "audit heads"),
+          ("receipts", "signature fingerprints"))
+# Largest first, so the two rebuild and vacuum lanes end about together.
+_BY_SIZE = ("signature_fingerprints", "audit_events", "photo_hash_chunks", "receipts", "photos", "waybills",
+            "sign_links", "sign_link_waybills")
+
+
+def _side_by_side(jobs, work, lanes=2):
+    """Run ``work(job)`` for every job on ``lanes`` threads (each its own connection)."""
+    import queue
+    import threading
+
+    pending, failed = queue.Queue(), []
+    for job in jobs:
+        pending.put(job)
+
+    def lane():
+        while True:
+            try:
+                job = pending.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                work(job)
+            except BaseException as error:    # reported after the others end
+                failed.append(error)
+
+    threads = [threading.Thread(target=lane) for _ in range(lanes)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failed:
+        raise failed[0]
+
+
+def _months_seeded(engine, days):
+    """The month partitions of the seeded span, as the worker would have made them month by
+    month (the migration made only this month's and the ones ahead): without them the
+    seeded rows of earlier months would all sit in the default partition."""
+    from delivery_sign.core import partitions
+    from delivery_sign.core.clock import utcnow
+
+    now = utcnow()
+    made = []
+    with engine.begin() as conn:
+        for table in partitions.PARTITIONED:
+            month = partitions.month_start(now - timedelta(days=days))
+            while month <= partitions.month_start(now):
+                if partitions.create_month(conn, table, month):
+                    made.append(partitions.partition_name(table, month))
+                month = partitions.month_start(month, 1)
+    return made
+
+
 def seed(engine, receipts, tenants, days):
     """Seed server-side; the secondary indexes are dropped first and built again after the
-    rows are in (one sorted build each instead of millions of inserts into each)."""
+    rows are in (one sorted build each instead of millions of inserts into each). Steps,
+    rebuilds and vacuums run in two lanes side by side."""
+    import threading
+
     params = {"n": receipts, "t": tenants, "days": days}
     started = time.perf_counter()
+    made = _months_seeded(engine, days)
+    print(f"  made {len(made)} month partitions of the seeded span", flush=True)
     with engine.begin() as conn:
         indexes = conn.execute(text(_SECONDARY_INDEXES), {"tables": list(SEEDED_TABLES)}).all()
         keys = conn.execute(text(_UNREFERENCED_KEYS), {"tables": list(SEEDED_TABLES)}).all()
@@ -137,26 +209,71 @@ def seed(engine, receipts, tenants, days):
             conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
     print(f"  dropped {len(indexes)} indexes and {len(keys)} keys of {len(SEEDED_TABLES)} tables while seeding",
           flush=True)
-    for what, sql in _steps(receipts, tenants, days):
+    with engine.connect() as conn:
+        chunk_hash = conn.execute(text("SELECT EXISTS (SELECT 1 FROM information_schema.columns WHERE "
+                                       "table_name = 'photo_hash_chunks' AND column_name = 'phash')")).scalar()
+    steps = dict(_steps(receipts, tenants, days, chunk_hash))
+    done = {what: threading.Event() for what in steps}
+
+    def run_step(what):
         step = time.perf_counter()
         with engine.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))   # no triggers, no FK checks
             conn.execute(text("SET LOCAL synchronous_commit = off"))
             conn.execute(text("SET LOCAL work_mem = '256MB'"))
+            sql = steps[what]
             conn.execute(text(sql), {k: v for k, v in params.items() if f":{k}" in sql})
+        done[what].set()
         print(f"  seeded {what:24} {time.perf_counter() - step:7.1f} s", flush=True)
+
+    def run_lane(lane):
+        for what in lane:
+            if what.startswith("="):
+                done[what[1:]].wait()
+            else:
+                run_step(what)
+
+    for what in _FIRST:
+        run_step(what)
+    _side_by_side(_LANES, run_lane)
+    for what in steps:
+        if not done[what].is_set():
+            run_step(what)
     step = time.perf_counter()
-    with engine.begin() as conn:
-        conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-        for table, name, definition in keys:
-            conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"))
-        for _, definition in indexes:
-            conn.execute(text(definition.replace(" ON ONLY ", " ON ", 1)))    # a partitioned one: all partitions
+    by_table = {}
+    for table, name, definition in keys:
+        by_table.setdefault(table, []).append(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}")
+    for name, definition in indexes:
+        table = definition.replace(" ON ONLY ", " ON ", 1).split(" ON ", 1)[1].split()[0].split(".")[-1]
+        # a partitioned one: on all partitions
+        by_table.setdefault(table, []).append(definition.replace(" ON ONLY ", " ON ", 1))
+
+    def rebuild(table):
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+            for statement in by_table[table]:
+                conn.execute(text(statement))
+
+    _side_by_side(sorted(by_table, key=lambda t: _BY_SIZE.index(t) if t in _BY_SIZE else len(_BY_SIZE)), rebuild)
     print(f"  built the indexes and keys again {time.perf_counter() - step:7.1f} s", flush=True)
+    step = time.perf_counter()
+    with engine.connect() as conn:
+        leaves = conn.execute(text(
+            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' "
+            "ORDER BY pg_total_relation_size(c.oid) DESC")).scalars().all()
+        parents = conn.execute(text(
+            "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'p'"
+        )).scalars().all()
+
+    def vacuum(table):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(text(f"VACUUM (ANALYZE) {table}"))
+
+    _side_by_side(leaves, vacuum)
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        step = time.perf_counter()
-        conn.execute(text("VACUUM ANALYZE"))
-        print(f"  vacuum analyze {'':17} {time.perf_counter() - step:7.1f} s", flush=True)
+        for table in parents:    # a partitioned table's own statistics (its partitions have theirs)
+            conn.execute(text(f"ANALYZE {table}"))
+    print(f"  vacuum analyze {'':17} {time.perf_counter() - step:7.1f} s", flush=True)
     return time.perf_counter() - started
 
 
@@ -355,18 +472,38 @@ def main():
     parser.add_argument("--explain", action="store_true", help="print EXPLAIN ANALYZE of the probe and the list")
     parser.add_argument("--keep", action="store_true", help="keep the seeded database (its name is printed; drop "
                                                             "it yourself)")
+    parser.add_argument("--reuse", metavar="DATABASE", help="measure a database an earlier --keep run seeded "
+                                                             "(give it the same --receipts and --tenants), no seeding")
     args = parser.parse_args()
 
-    instance = Instance("postgres")
+    if args.reuse:
+        instance = SimpleNamespace(pg_name=args.reuse, close=lambda: None,
+                                   env=dict(INSTANCE_PATH=tempfile.mkdtemp(prefix="ds_bench_"), DEMO_TENANT="0",
+                                            WORKER="off", LOG_LEVEL="WARNING", SECRET_KEY="bench",
+                                            DATABASE_URL=f"{PG_BASE}/{args.reuse}"))
+    else:
+        instance = Instance("postgres")
     try:
-        instance.prepare()
+        if not args.reuse:
+            instance.prepare()
         os.environ.update(instance.env)
         sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         from delivery_sign import create_app
         from delivery_sign.extensions import db
 
         app = create_app()
+        if args.reuse:
+            print(f"measuring {args.reuse} as seeded ({args.receipts:,} receipts, {args.tenants} tenants)", flush=True)
         with app.app_context():
+            if args.reuse:
+                from flask_migrate import upgrade
+                upgrade()    # the kept database at this tree's head
+                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                    conn.execute(text("VACUUM (ANALYZE)"))
+                measure(app, args.receipts, args.tenants, args.samples, args.day_events)
+                if args.explain:
+                    explain(app, args.receipts, args.tenants)
+                return
             engine = db.engine
             print(f"seeding {args.receipts:,} receipts, {args.tenants} tenants, {args.days} days "
                   f"({instance.pg_name})", flush=True)

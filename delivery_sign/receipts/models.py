@@ -134,15 +134,23 @@ class Photo(db.Model):
 
 
 class PhotoHashChunk(db.Model):
-    """Multi-index hashing: each photo is filed under its four 16-bit hash chunks."""
+    """Multi-index hashing: each photo is filed under its four 16-bit hash chunks.
+
+    Each row carries the photo's whole hash (``phash``), so the probe measures the distance
+    on the chunk rows it finds and only a real match reads ``photos``. On PostgreSQL the
+    lookup index carries ``phash`` and ``photo_id`` as included columns (an index-only scan
+    answers the probe); SQLite has no INCLUDE and gets the plain ``(tenant_id, chunk)`` one.
+    """
 
     __tablename__ = "photo_hash_chunks"
-    __table_args__ = (Index("ix_photo_hash_chunks_lookup", "tenant_id", "chunk", "photo_id"),)
+    __table_args__ = (Index("ix_photo_hash_chunks_lookup", "tenant_id", "chunk",
+                            postgresql_include=["phash", "photo_id"]),)
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     chunk: Mapped[int] = mapped_column(BigInteger)    # chunk number and value in one key
     photo_id: Mapped[int] = mapped_column(BigId, ForeignKey("photos.id", ondelete="CASCADE"))
+    phash: Mapped[int] = mapped_column(BigInteger)   # the photo's 64-bit hash, as Photo.phash
     # the month partition key on PostgreSQL (core/partitions.py); the photo's own time
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

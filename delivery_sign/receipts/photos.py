@@ -10,7 +10,8 @@ sweep (signing.sweep) picks the photos no receipt claimed and hands them to ``de
 import functools
 import uuid
 
-from sqlalchemy import BigInteger, bindparam, delete, func, select, text
+from sqlalchemy import BigInteger, bindparam, cast, delete, func, select, text
+from sqlalchemy.dialects.postgresql import BIT
 
 from ..core.bulk import insert_rows
 from ..core.clock import utcnow
@@ -63,8 +64,8 @@ def create_photo(link, report, *, key: str, size: int, kind: str, taken_by: str,
     db.session.flush()
     from ..evidence.photo_hash import stored_chunks
 
-    insert_rows(PhotoHashChunk, [{"tenant_id": link.tenant_id, "chunk": chunk, "photo_id": photo.id}
-                                 for chunk in stored_chunks(report.phash)])
+    insert_rows(PhotoHashChunk, [{"tenant_id": link.tenant_id, "chunk": chunk, "photo_id": photo.id,
+                                  "phash": photo.phash} for chunk in stored_chunks(report.phash)])
     return photo
 
 
@@ -88,37 +89,57 @@ def near_photo(link, phash):
     (the nearest; of equally near ones the first stored)."""
     from ..evidence.photo_hash import DUPLICATE_MAX_DISTANCE, hamming, probe_chunks
 
-    # One query, led by the (tenant_id, chunk, photo_id) index: the chunk rows the probe
-    # keys hit (1,108 at distance 12, see chunk_radii), then their photos by primary key.
+    # Led by the (tenant_id, chunk) index: the chunk rows the probe keys hit (1,108 at
+    # distance 12, see chunk_radii), each with its photo's whole hash, so the distance is
+    # measured there and only a real match reads its photo by primary key.
     if db.session.connection().dialect.name == "postgresql":
-        probed = _probed_chunks_pg().bindparams(probe_hash=signed64(phash))
-    else:
-        probed = in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash))
-    candidates = db.session.execute(
-        select(Photo.id, Photo.public_id, Photo.phash).join(PhotoHashChunk, PhotoHashChunk.photo_id == Photo.id)
-        .where(PhotoHashChunk.tenant_id == link.tenant_id, probed,
-               Photo.link_id != link.id, Photo.receipt_id.isnot(None))
+        found = db.session.execute(_probe_pg(), {"probe_hash": signed64(phash), "tenant_id": link.tenant_id,
+                                                 "link_id": link.id}).first()
+        return found.public_id if found is not None else None
+    hits = db.session.execute(
+        select(PhotoHashChunk.photo_id, PhotoHashChunk.phash)
+        .where(PhotoHashChunk.tenant_id == link.tenant_id,
+               in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)))
     ).all()
-    near = [(distance, photo_id, public_id) for photo_id, public_id, stored in candidates
-            if (distance := hamming(phash, stored & ((1 << 64) - 1))) <= DUPLICATE_MAX_DISTANCE]
-    return min(near)[2] if near else None
+    near = {photo_id: distance for photo_id, stored in hits
+            if (distance := hamming(phash, stored & ((1 << 64) - 1))) <= DUPLICATE_MAX_DISTANCE}
+    if not near:
+        return None
+    photos = db.session.execute(
+        select(Photo.id, Photo.public_id)
+        .where(Photo.id.in_(near), Photo.tenant_id == link.tenant_id, Photo.link_id != link.id,
+               Photo.receipt_id.isnot(None))
+    ).all()
+    return min(((near[photo_id], photo_id, public_id) for photo_id, public_id in photos), default=(None,) * 3)[2]
 
 
 @functools.cache
-def _probed_chunks_pg():
-    """``photo_hash_chunks.chunk = ANY(keys)`` with the keys made by the server from the one
-    bound hash and the flip masks written into the statement (one prepared statement): not
-    1,108 numbers to encode and send per upload. ``ARRAY(SELECT …)`` keeps it an index
-    condition, probed key by key, whatever the size of the tenant's range."""
-    from ..evidence.photo_hash import CHUNK_BITS, probe_masks
+def _probe_pg():
+    """The probe as one prepared statement of three bound values (the hash, the tenant, the
+    link). The keys: ``photo_hash_chunks.chunk = ANY(keys)`` made by the server from the one
+    bound hash and the flip masks written into the statement, not 1,108 numbers to encode
+    and send per upload; ``ARRAY(SELECT …)`` keeps it an index condition, probed key by key,
+    whatever the size of the tenant's range. The distance: ``bit_count`` of the XOR as
+    ``bit(64)`` (PostgreSQL 14+), on the index's included ``phash``."""
+    from ..evidence.photo_hash import CHUNK_BITS, DUPLICATE_MAX_DISTANCE, probe_masks
 
     nos, masks = probe_masks()
-    return text(
+    probe_hash = bindparam("probe_hash", type_=BigInteger)
+    keys = text(
         f"photo_hash_chunks.chunk = ANY(ARRAY(SELECT (k.no::bigint << {CHUNK_BITS}) "
         f"| (((:probe_hash >> ({CHUNK_BITS} * k.no)) & {(1 << CHUNK_BITS) - 1}) # k.mask) "
         f"FROM unnest('{{{','.join(map(str, nos.tolist()))}}}'::int[], "
         f"'{{{','.join(map(str, masks.tolist()))}}}'::bigint[]) AS k(no, mask)))"
-    ).bindparams(bindparam("probe_hash", type_=BigInteger))
+    ).bindparams(probe_hash)
+    distance = func.bit_count(cast(PhotoHashChunk.phash.op("#")(probe_hash), BIT(64)))
+    return (
+        select(Photo.public_id)
+        .select_from(PhotoHashChunk).join(Photo, Photo.id == PhotoHashChunk.photo_id)
+        .where(PhotoHashChunk.tenant_id == bindparam("tenant_id"), keys, distance <= DUPLICATE_MAX_DISTANCE,
+               Photo.link_id != bindparam("link_id"), Photo.receipt_id.isnot(None))
+        .order_by(distance, Photo.id)
+        .limit(1)
+    )
 
 
 def delete_photos(photos: list[Photo]) -> list[str]:

@@ -182,8 +182,10 @@ def test_duplicate_photo_across_sign_offs(make_door):
     ((4, 3, 3, 2), True), ((4, 4, 4, 0), True), ((0, 4, 4, 4), True), ((1, 3, 4, 4), True), ((2, 4, 3, 3), True),
     ((4, 3, 3, 3), False), ((0, 4, 4, 5), False), ((13, 0, 0, 0), False),
 ])
+# The hash with its top bit clear and set (a negative BIGINT in the database).
+@pytest.mark.parametrize("top", [0, 1 << 63], ids=["positive", "negative"])
 def test_a_near_duplicate_photo_is_found_up_to_the_distance_however_its_bits_split(app, make_door, world, flips,
-                                                                                found):
+                                                                                found, top):
     from types import SimpleNamespace
 
     from delivery_sign.evidence.photo_hash import stored_chunks
@@ -192,7 +194,7 @@ def test_a_near_duplicate_photo_is_found_up_to_the_distance_however_its_bits_spl
 
     first = make_door()
     assert first.submit().status_code == 201
-    stored = 0x5A5A_F00F_1234_C3C3
+    stored = top | 0x5A5A_F00F_1234_C3C3
     near = stored
     for no, count in enumerate(flips):
         for bit in range(count):
@@ -203,7 +205,7 @@ def test_a_near_duplicate_photo_is_found_up_to_the_distance_however_its_bits_spl
         rows = db.session.execute(db.select(PhotoHashChunk).where(PhotoHashChunk.photo_id == photo.id)
                                   .order_by(PhotoHashChunk.chunk)).scalars().all()
         for row, chunk in zip(rows, stored_chunks(stored)):
-            row.chunk = chunk
+            row.chunk, row.phash = chunk, signed64(stored)
         db.session.flush()
         another_sign_off = SimpleNamespace(id=-1, tenant_id=world.tenant_id)
         assert near_photo(another_sign_off, near) == (photo.public_id if found else None)

@@ -112,3 +112,30 @@ def test_times_outside_2000_to_2099_are_422_not_an_overflow(world):
     response = world.post("/waybills", waybill_payload(deadline="9999-12-31T23:59:59-08:00"))
     assert response.status_code == 422
     assert response.get_json()["errors"][0]["field"] == "deadline"
+
+
+def test_a_listed_waybill_is_what_its_own_view_shows(world, app, door):
+    """The list dumps column mappings, the view an entity: the same JSON for every part a
+    waybill can have (items, anomalies, a document, a reconciliation, a receipt, metadata,
+    no location, no courier, no org unit, a decimal quantity, no SKU)."""
+    door.submit()
+    world.waybill(courier="courier1", org_unit="EAST-1", metadata={"po": "PO-1", "tags": ["cold"], "n": 3},
+                  items=[{"sku": None, "name": "散装大米", "qty": "2.125", "unit": "kg"}])
+    plain = world.waybill(consignee={"name": "王伟", "phone": "13912345678", "address": "成都"})
+    with app.app_context():
+        waybill = db.session.query(Waybill).filter_by(tenant_id=world.tenant_id, number=plain["number"]).one()
+        waybill.signed_at, waybill.has_anomalies = utcnow(), True
+        waybill.receipt_public_id, waybill.signer_relation = "r" + "0" * 31, "colleague"
+        waybill.reconcile_decision, waybill.reconcile_note = "disputed", "箱子破了"
+        waybill.reconciled_at, waybill.reconciled_by = utcnow(), "admin"
+        waybill.document_key, waybill.document_sha256, waybill.document_size = "doc/x", "a" * 64, 12345
+        waybill.deadline, waybill.external_ref, waybill.cancel_reason = utcnow(), "EXT-9", None
+        for code in ("outside_geofence", "late_signature"):
+            db.session.add(WaybillAnomaly(tenant_id=world.tenant_id, waybill_id=waybill.id, code=code))
+        db.session.commit()
+    listed = world.get("/waybills", query_string={"limit": 200}).get_json()["items"]
+    assert len(listed) >= 3
+    assert any(w["anomalies"] for w in listed) and any(w["consignee"]["location"] is None for w in listed)
+    assert any(w["courier"] for w in listed) and any(w["document"] for w in listed)
+    for item in listed:
+        assert item == world.get(f"/waybills/{item['number']}").get_json()
