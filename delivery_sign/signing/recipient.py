@@ -53,12 +53,6 @@ def name_needed_for_self(policy: dict) -> bool:
     return policy.get("handwriting", "basic") != "basic"
 
 
-def courier_photos(link) -> list[Photo]:
-    return db.session.execute(
-        select(Photo).where(Photo.link_id == link.id, Photo.taken_by == "courier", Photo.removed_at.is_(None))
-        .order_by(Photo.id)).scalars().all()
-
-
 _COURIER_PHOTO_COUNT = select(func.count(Photo.id)).where(
     Photo.link_id == bindparam("link_id"), Photo.taken_by == "courier", Photo.removed_at.is_(None))
 
