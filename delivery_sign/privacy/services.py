@@ -40,12 +40,15 @@ class Notice:
 
 
 # Built once (every recipient view reads it): the statement, not the query, was the cost.
-_CURRENT_NOTICE = (select(PrivacyNotice).where(PrivacyNotice.tenant_id == bindparam("tenant_id"))
-                   .order_by(PrivacyNotice.version.desc()).limit(1))
+# Table columns, not the entity: the view hydrates nothing (issue 16).
+_NOTICES = PrivacyNotice.__table__
+_CURRENT_NOTICE = (select(_NOTICES.c.version, _NOTICES.c.text, _NOTICES.c.created_at)
+                   .where(_NOTICES.c.tenant_id == bindparam("tenant_id"))
+                   .order_by(_NOTICES.c.version.desc()).limit(1))
 
 
 def current_notice(tenant_id: int) -> Notice:
-    row = db.session.execute(_CURRENT_NOTICE, {"tenant_id": tenant_id}).scalar_one_or_none()
+    row = db.session.execute(_CURRENT_NOTICE, {"tenant_id": tenant_id}).first()
     if row is None:
         return Notice(0, DEFAULT_NOTICE, None)
     return Notice(row.version, row.text, isoformat(row.created_at))
@@ -72,16 +75,17 @@ def publish_notice(principal: Principal, text: str) -> PrivacyNotice:
     return notice
 
 
-def sign_view_privacy(tenant_id: int, policy: dict) -> dict:
-    """The ``privacy`` block of ``GET /sign/<token>``: what the recipient is told."""
-    tenant = db.session.get(Tenant, tenant_id)
+def sign_view_privacy(tenant_id: int, policy: dict, *, tenant_name: str | None = None) -> dict:
+    """The ``privacy`` block of ``GET /sign/<token>``: what the recipient is told
+    (``tenant_name`` when the caller has already read it)."""
+    handler = tenant_name if tenant_name is not None else db.session.get(Tenant, tenant_id).name
     notice = current_notice(tenant_id)
     retention = retention_of(policy)
     raw_days = max(retention[p] for p in RAW_PARTS)
     return {
         "version": notice.version,
-        "text": _fill(notice.text, tenant.name, raw_days),
-        "handler": tenant.name,
+        "text": _fill(notice.text, handler, raw_days),
+        "handler": handler,
         "retention": {"raw_days": raw_days, "receipt_days": retention["receipt"], "days": retention},
         "collected": ["handwriting", "photos", "location", "device"],
         "purpose": "proof_of_delivery",

@@ -58,11 +58,36 @@ def key(doc: str, *, absent: bool = False):
     return field(default=ABSENT, metadata={"doc": doc}) if absent else field(metadata={"doc": doc})
 
 
+# Values passed through as they are, tested by exact type before anything else: a
+# signature's strokes are thousands of numbers, and asking ``dataclasses.is_dataclass``
+# of each was most of a sign-off's ``as_json`` (issue 16).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def as_json(value):
     """The stored form: dataclasses as dicts in declaration order, absent keys left out."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is list:
+        return [v if type(v) in _PLAIN else as_json(v) for v in value]
+    if kind is dict:
+        return {k: v if type(v) in _PLAIN else as_json(v) for k, v in value.items()}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: as_json(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if getattr(value, f.name) is not ABSENT}
+        out = {}
+        for name in _field_names(kind):
+            item = getattr(value, name)
+            if item is not ABSENT:
+                out[name] = as_json(item)
+        return out
     if isinstance(value, list):
         return [as_json(v) for v in value]
     if isinstance(value, dict):

@@ -79,12 +79,17 @@ def linked_receipt(public_id: str) -> Receipt:
     return receipt
 
 
-def link_paths(receipt: Receipt) -> dict:
+def link_paths(receipt: Receipt, photos: list[Photo] | None = None) -> dict:
     """The paths of a receipt's files, to be signed (core.signed_urls.sign_links) into links
-    that work without a bearer: the PDF, the signature image and each photo's thumbnail."""
+    that work without a bearer: the PDF, the signature image and each photo's thumbnail.
+    ``photos``: the receipt's photos when the caller has just claimed them (``create_receipt``),
+    so they are not read back."""
     path = functools.partial(receipt_path, receipt.public_id)
-    photos = db.session.execute(select(Photo.public_id, Photo.kind).where(Photo.receipt_id == receipt.id)
-                                .order_by(Photo.id)).all()
+    if photos is not None:
+        photos = [(p.public_id, p.kind) for p in sorted(photos, key=lambda p: p.id)]
+    else:
+        photos = db.session.execute(select(Photo.public_id, Photo.kind).where(Photo.receipt_id == receipt.id)
+                                    .order_by(Photo.id)).all()
     return {"pdf": path("pdf"), "signature_png": path("signature.png"), "signature_svg": path("signature.svg"),
             "photos": [{"photo_id": pid, "kind": kind, "thumb": path("photos", pid) + "?variant=thumb",
                         "display": path("photos", pid) + "?variant=display"} for pid, kind in photos]}

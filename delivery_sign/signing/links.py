@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload, lazyload
 
 from ..core import audit
 from ..core.auth import Principal, hash_secret
@@ -180,13 +179,6 @@ def token_exists(token: str) -> bool:
 recipient_limits = token_limits(token_exists)
 
 
-# What the recipient's view reads of every waybill: its items and doc type. Loaded with
-# the link, it is two queries; the lazy load (org unit, courier, anomalies) plus the
-# status probe of ``undeliverable`` was five (issue 16).
-WITH_WAYBILLS = (joinedload(SignLink.waybills).options(
-    lazyload(Waybill.org_unit), lazyload(Waybill.courier), lazyload(Waybill.anomalies)),)
-
-
 @functools.lru_cache(maxsize=8)
 def _link_query(for_update: bool, options: tuple):
     # Built once per shape, the token hash a parameter: building the statement and its
@@ -285,6 +277,46 @@ def check_deliverable(link: SignLink) -> None:
     reason = undeliverable(link)
     if reason:
         refuse(reason)
+
+
+# A link's state as columns (issue 16): the recipient's reads that only need to know the
+# link may be acted on (the view, an upload before its decode) hydrate no entity.
+_ROW_LINKS = SignLink.__table__
+_LINK_ROW = (select(_ROW_LINKS.c.id, _ROW_LINKS.c.tenant_id, _ROW_LINKS.c.expires_at, _ROW_LINKS.c.opened_at,
+                    _ROW_LINKS.c.used_at, _ROW_LINKS.c.revoked_at, _ROW_LINKS.c.locked_at)
+             .where(_ROW_LINKS.c.token_hash == bindparam("token_hash"), _ROW_LINKS.c.purpose == "sign"))
+_ROW_STATUSES = (select(Waybill.__table__.c.status)
+                 .join(SignLinkWaybill.__table__, SignLinkWaybill.__table__.c.waybill_id == Waybill.__table__.c.id)
+                 .where(SignLinkWaybill.__table__.c.link_id == bindparam("link_id"),
+                        Waybill.__table__.c.tenant_id == bindparam("tenant_id")))
+
+
+def row_state(link, statuses: set) -> str:
+    """``recipient_state`` of a link read as a row (``state_of``'s columns and
+    ``locked_at``), given its waybills' statuses: the same decisions in the same order."""
+    state = state_of(link)
+    if state == "signed":
+        return "used"
+    if "cancelled" in statuses:
+        return "cancelled"
+    if statuses - set(DELIVERABLE):
+        return "completed"
+    if state == "expired":
+        return "expired"
+    return "locked" if link.locked_at is not None else "usable"
+
+
+def usable_link_row(token: str):
+    """``usable_link``'s answers (404, 410, 423) for a link read as columns: the row
+    (``id``, ``tenant_id`` and the state columns), never an entity in the session."""
+    if not token or len(token) > 100:
+        raise NotFound("No such sign link.")
+    link = db.session.execute(_LINK_ROW, {"token_hash": hash_secret(token)}).first()
+    if link is None:
+        raise NotFound("No such sign link.")
+    statuses = set(db.session.execute(_ROW_STATUSES, {"link_id": link.id, "tenant_id": link.tenant_id}).scalars())
+    refuse(row_state(link, statuses))
+    return link
 
 
 def usable_link(token: str, *, for_update=False, options=()) -> SignLink:

@@ -10,12 +10,13 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, select, update
 
-from ..accounts.models import Tenant
+from ..accounts.models import DocType, Tenant
 from ..core import audit
 from ..core.clock import utcnow
-from ..core.errors import Conflict, Problem, ValidationFailed, field_error
+from ..core.auth import hash_secret
+from ..core.errors import Conflict, NotFound, Problem, ValidationFailed, field_error
 from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.transactions import reading
@@ -23,9 +24,10 @@ from ..extensions import db
 from ..privacy.services import sign_view_privacy
 from ..receipts.photos import create_photo, store_files, uploads_of
 from ..receipts.models import Photo
+from ..waybills.models import Waybill, WaybillItem
 from ..waybills.schemas import number_out
-from .links import WITH_WAYBILLS, link_for_staff, usable_link
-from .models import OtpCode
+from .links import link_for_staff, refuse, row_state, usable_link, usable_link_row
+from .models import OtpCode, SignLink, SignLinkWaybill
 
 OTP_TTL_S = 300            # SPEC: a code lives 5 minutes
 OTP_RESEND_S = 60          # SPEC: ≤ 1 per 60 s per link
@@ -49,12 +51,6 @@ def name_needed_for_self(policy: dict) -> bool:
     handwriting leaves the name out of the stroke checks, so only then is the consignee's
     name on the waybill a safe default."""
     return policy.get("handwriting", "basic") != "basic"
-
-
-def courier_photos(link) -> list[Photo]:
-    return db.session.execute(
-        select(Photo).where(Photo.link_id == link.id, Photo.taken_by == "courier", Photo.removed_at.is_(None))
-        .order_by(Photo.id)).scalars().all()
 
 
 _COURIER_PHOTO_COUNT = select(func.count(Photo.id)).where(
@@ -85,31 +81,77 @@ class TooManyRequests(Problem):
     status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
+# The recipient's view as three Core reads (issue 16): the link with its tenant's name and
+# the courier's photo count, the link's waybills with their doc type and items (one row per
+# item), and the tenant's current notice (privacy.services). Table columns, not entities:
+# nothing is hydrated into the session, and the statements are built once with their
+# parameters bound per call. The refusals are ``links.recipient_state``'s, in its order
+# (``links.row_state``).
+_LINKS, _WAYBILLS, _ITEMS = SignLink.__table__, Waybill.__table__, WaybillItem.__table__
+_PHOTOS = Photo.__table__
+_VIEW_LINK = (
+    select(_LINKS.c.id, _LINKS.c.tenant_id, _LINKS.c.policy, _LINKS.c.expires_at, _LINKS.c.opened_at,
+           _LINKS.c.used_at, _LINKS.c.revoked_at, _LINKS.c.locked_at, _LINKS.c.otp_verified_at,
+           _LINKS.c.assisted, Tenant.__table__.c.name.label("tenant_name"),
+           select(func.count(_PHOTOS.c.id)).where(
+               _PHOTOS.c.tenant_id == _LINKS.c.tenant_id, _PHOTOS.c.link_id == _LINKS.c.id,
+               _PHOTOS.c.taken_by == "courier", _PHOTOS.c.removed_at.is_(None))
+           .scalar_subquery().label("courier_photos"))
+    .join(Tenant.__table__, Tenant.__table__.c.id == _LINKS.c.tenant_id)
+    .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign"))
+_VIEW_WAYBILLS = (
+    select(_WAYBILLS.c.id, _WAYBILLS.c.number, _WAYBILLS.c.status, _WAYBILLS.c.consignee_name,
+           _WAYBILLS.c.consignee_phone, _WAYBILLS.c.consignee_address,
+           DocType.__table__.c.name.label("doc_type_name"), _ITEMS.c.line_no, _ITEMS.c.sku,
+           _ITEMS.c.name.label("item_name"), _ITEMS.c.qty, _ITEMS.c.unit)
+    .join(SignLinkWaybill.__table__, SignLinkWaybill.__table__.c.waybill_id == _WAYBILLS.c.id)
+    .join(DocType.__table__, DocType.__table__.c.id == _WAYBILLS.c.doc_type_id)
+    .outerjoin(_ITEMS, _ITEMS.c.waybill_id == _WAYBILLS.c.id)
+    .where(SignLinkWaybill.__table__.c.link_id == bindparam("link_id"),
+           _WAYBILLS.c.tenant_id == bindparam("tenant_id"))
+    .order_by(_WAYBILLS.c.id, _ITEMS.c.line_no))
+_MARK_OPENED = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"), _LINKS.c.opened_at.is_(None))
+                .values(opened_at=bindparam("now")))
+
+
 def view(token: str) -> dict:
-    link = usable_link(token, options=WITH_WAYBILLS)
+    if not token or len(token) > 100:
+        raise NotFound("No such sign link.")
+    link = db.session.execute(_VIEW_LINK, {"token_hash": hash_secret(token)}).first()
+    if link is None:
+        raise NotFound("No such sign link.")
+    waybills = {}
+    for row in db.session.execute(_VIEW_WAYBILLS, {"link_id": link.id, "tenant_id": link.tenant_id}):
+        waybill = waybills.get(row.id)
+        if waybill is None:
+            waybill = waybills[row.id] = {"row": row, "items": []}
+        if row.line_no is not None:
+            waybill["items"].append({"line": row.line_no, "sku": row.sku, "name": row.item_name,
+                                     "qty": number_out(row.qty), "unit": row.unit})
+    refuse(row_state(link, {w["row"].status for w in waybills.values()}))
     if link.opened_at is None:
-        link.opened_at = utcnow()
+        db.session.execute(_MARK_OPENED, {"link_id": link.id, "now": utcnow()})
         audit.record(link.tenant_id, "link.opened", "recipient", f"link:{link.id}", {})
-    tenant = db.session.get(Tenant, link.tenant_id)
     policy = policy_of(link)
+    first = next(iter(waybills.values()))["row"]
     return {
         "waybills": [{
-            "number": w.number,
-            "items": [{"line": i.line_no, "sku": i.sku, "name": i.name, "qty": number_out(i.qty), "unit": i.unit}
-                      for i in w.items],
-            "consignee": {"name_masked": mask_name(w.consignee_name), "phone_masked": mask_phone(w.consignee_phone),
-                          "address": w.consignee_address},
-        } for w in link.waybills],
+            "number": w["row"].number,
+            "items": w["items"],
+            "consignee": {"name_masked": mask_name(w["row"].consignee_name),
+                          "phone_masked": mask_phone(w["row"].consignee_phone),
+                          "address": w["row"].consignee_address},
+        } for w in waybills.values()],
         "policy": policy,
         "expires_at": link.expires_at,
-        "tenant": {"name": tenant.name},
-        "doc_type": {"name": link.waybills[0].doc_type.name},
+        "tenant": {"name": link.tenant_name},
+        "doc_type": {"name": first.doc_type_name},
         "otp_verified": link.otp_verified_at is not None,
-        "courier_photos": courier_photo_count(link),
+        "courier_photos": link.courier_photos,
         "name_needed_for_self": name_needed_for_self(policy),
         "signature_limits": signature_limits(),
         "assisted": link.assisted,
-        "privacy": sign_view_privacy(link.tenant_id, policy),
+        "privacy": sign_view_privacy(link.tenant_id, policy, tenant_name=link.tenant_name),
     }
 
 
@@ -224,7 +266,7 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
     with reading():
         if principal is not None:
             link_for_staff(principal, token)   # 404 outside the caller's reach, before anything else
-        tenant_id = usable_link(token).tenant_id
+        tenant_id = usable_link_row(token).tenant_id   # columns: the entity is read under the lock below
     if kind not in PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(PHOTO_KINDS)}.")])
     if upload is None:

@@ -13,14 +13,16 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, or_, select
+from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Tenant
 from ..core import audit, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
-from ..core.errors import Conflict, Gone, ValidationFailed, field_error
+from ..core.auth import hash_secret
+from ..core.errors import Conflict, Gone, NotFound, ValidationFailed, field_error
 from ..core.masking import mask_phone, phone_key
 from ..extensions import db
 from ..receipts import evidence_doc as doc
@@ -34,7 +36,7 @@ from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
 from .links import Locked, check_deliverable, find_link, state_of
-from .models import SignLinkWaybill
+from .models import SignLink, SignLinkWaybill
 
 log = logging.getLogger(__name__)
 
@@ -101,9 +103,9 @@ class Findings:
 
 def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     with reading():
-        found_link = find_link(token)
+        found_link = _found_link(token)
         policy = dict(found_link.policy)
-        body = _default_signer_name(body, policy, _first_consignee_name(found_link))
+        body = _default_signer_name(body, policy, found_link.consignee_name)
         body, consent = _consents(body, policy, found_link.tenant_id)
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
@@ -140,21 +142,45 @@ def _default_signer_name(body, policy, consignee_name) -> dict:
     if signer["relation"] == "self" and not signer["name"].strip() and not name_needed_for_self(policy):
         return {**body, "signer": {**signer, "name": consignee_name, "name_from": "consignee"}}
     return {**body, "signer": {**signer, "name_from": "typed"}}
-def _first_consignee_name(link) -> str:
-    """The consignee's name on the link's first waybill, without loading the waybills."""
-    return db.session.execute(
-        select(Waybill.consignee_name).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
-        .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id).limit(1)).scalar_one()
+_LINKS, _WAYBILLS, _LINK_WAYBILLS = SignLink.__table__, Waybill.__table__, SignLinkWaybill.__table__
+# What the checks before the lock read of the link: its tenant, its policy and the consignee's
+# name on its first waybill, as one Core read built once (issue 16). The link itself is read
+# under the lock after the strokes are measured.
+_FOUND_LINK = (
+    select(_LINKS.c.id, _LINKS.c.tenant_id, _LINKS.c.policy,
+           select(_WAYBILLS.c.consignee_name)
+           .join(_LINK_WAYBILLS, _LINK_WAYBILLS.c.waybill_id == _WAYBILLS.c.id)
+           .where(_LINK_WAYBILLS.c.link_id == _LINKS.c.id, _WAYBILLS.c.tenant_id == _LINKS.c.tenant_id)
+           .order_by(_WAYBILLS.c.id).limit(1).scalar_subquery().label("consignee_name"))
+    .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign"))
+
+
+def _found_link(token: str):
+    """``find_link``'s 404 for a link read as columns: ``id``, ``tenant_id``, ``policy`` and
+    the first waybill's ``consignee_name``."""
+    if not token or len(token) > 100:
+        raise NotFound("No such sign link.")
+    link = db.session.execute(_FOUND_LINK, {"token_hash": hash_secret(token)}).first()
+    if link is None:
+        raise NotFound("No such sign link.")
+    return link
+
+
+# Built once. The sign-off reads a waybill's doc type, items and anomalies, never its org
+# unit or courier: those two joined loads are left out (issue 16); a reader that asks for
+# them still gets them, lazily.
+_LOCK_WAYBILLS = (
+    select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
+    .where(SignLinkWaybill.link_id == bindparam("link_id")).order_by(Waybill.id)
+    .options(lazyload(Waybill.org_unit), lazyload(Waybill.courier))
+    .with_for_update(of=Waybill).execution_options(populate_existing=True))
 
 
 def _lock_waybills(link) -> None:
     """Lock the link's waybills (fresh from the database): a consented drop (consent.drops)
     locks the same rows, so a drop and a sign-off never both win. The rows locked become
     ``link.waybills``, so the sign-off does not load them a second time."""
-    waybills = db.session.execute(
-        select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
-        .where(SignLinkWaybill.link_id == link.id).order_by(Waybill.id)
-        .with_for_update(of=Waybill).execution_options(populate_existing=True)).unique().scalars().all()
+    waybills = db.session.execute(_LOCK_WAYBILLS, {"link_id": link.id}).unique().scalars().all()
     set_committed_value(link, "waybills", waybills)
 
 
@@ -237,19 +263,21 @@ def _check(link, body, strokes: MeasuredStrokes, consent: ConsentStep) -> Checke
 def _photos(link, photo_ids, errors) -> list[Photo]:
     """The photos the receipt gets: the ones the recipient lists, then every courier photo
     of the link that was not withdrawn (the recipient's phone does not know those)."""
-    from .recipient import courier_photos
-
     ids = list(dict.fromkeys(photo_ids))
-    found = {}
+    listed_ids = set(ids)
+    # One read for both (issue 16): the listed ones and the courier's, in id order.
+    wanted = Photo.taken_by == "courier"
     if ids:
-        found = {p.public_id: p for p in db.session.execute(
-            select(Photo).where(Photo.link_id == link.id, Photo.public_id.in_(ids),
-                                Photo.removed_at.is_(None))).scalars()}
+        wanted = or_(Photo.public_id.in_(ids), wanted)
+    photos = db.session.execute(
+        select(Photo).where(Photo.link_id == link.id, Photo.removed_at.is_(None), wanted)
+        .order_by(Photo.id)).scalars().all()
+    found = {p.public_id: p for p in photos if p.public_id in listed_ids}
     for i, photo_id in enumerate(ids):
         if photo_id not in found:
             errors.append(field_error(f"photo_ids.{i}", "photo_invalid", "No such photo uploaded for this delivery."))
     listed = [found[i] for i in ids if i in found]
-    return listed + [p for p in courier_photos(link) if p.public_id not in found]
+    return listed + [p for p in photos if p.taken_by == "courier" and p.public_id not in found]
 
 
 def _photo_policy(link, photos, errors) -> None:
@@ -397,7 +425,8 @@ def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Rec
     ), lines=[{"waybill_item_id": line.item.id, "received_qty": line.received, "damaged_qty": line.damaged,
                "note": line.note} for line in checked.lines],
         photos=checked.photos, fingerprint=checked.strokes.fingerprint, band_keys=checked.strokes.band_keys)
-    links = link_paths(receipt)   # signed afresh at each delivery attempt (webhooks/tasks.py)
+    # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed
+    links = link_paths(receipt, checked.photos)
     for waybill in link.waybills:
         webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
             "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,

@@ -9,10 +9,15 @@ from .base import Storage, StorageError
 class LocalStorage(Storage):
     def __init__(self, root: str):
         self.root = Path(root)
+        self._resolved_root = None
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
+        # The root is resolved once (issue 16: an upload asks four paths, and resolving the
+        # root again each time was half the lstat calls); the key's path every time.
+        if self._resolved_root is None:
+            self._resolved_root = self.root.resolve()
+        path = (self._resolved_root / key).resolve()
+        if self._resolved_root not in path.parents:
             raise ValueError(f"Storage key escapes the root: {key!r}")
         return path
 
