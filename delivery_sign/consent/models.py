@@ -24,7 +24,9 @@ class ConsentRequest(db.Model):
     """One question to the consignee about one waybill, answered at most once."""
 
     __tablename__ = "consent_requests"
-    __table_args__ = (Index("ix_consent_requests_tenant_waybill", "tenant_id", "waybill_id", "id"),)
+    __table_args__ = (Index("ix_consent_requests_tenant_waybill", "tenant_id", "waybill_id", "id"),
+                      # the answers whose IP the retention purge has still to mask
+                      Index("ix_consent_requests_ip_due", "tenant_id", "answer_ip_purged_at", "answered_at"))
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     public_id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -45,6 +47,7 @@ class ConsentRequest(db.Model):
     day: Mapped[date | None]
     standing: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     answer_client: Mapped[dict | None] = mapped_column(JSON)   # ip, user agent of the answer
+    answer_ip_purged_at: Mapped[datetime | None]               # the IP above masked (retention, erasure)
     answer_audit_seq: Mapped[int | None]
 
     waybill = relationship("Waybill")

@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ..accounts.models import Tenant
 from ..core import audit, wechat
 from ..core.auth import Principal, hash_secret
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, NotFound, Problem, ValidationFailed, field_error
-from ..core.masking import mask_name, mask_phone
+from ..core.masking import mask_ip, mask_name, mask_phone
 from ..core.ratelimit import spend, token_limits, within
 from ..core.schema import normalise_phone
 from ..core.sms import SmsError, send_sms
@@ -282,14 +282,50 @@ def answer(token: str, body: dict, client_ip: str | None, header_user_agent: str
               "user_agent": (sent.get("user_agent") or header_user_agent or "")[:MAX_USER_AGENT] or None,
               "time": sent.get("time"), "ip": client_ip}
     request.answer_client = client
+    # The chain is kept for good and cannot be rewritten: it gets the IP as the purge leaves
+    # it; the whole address stays in the row for the doc type's IP days (forget_answer_ip).
     recorded = audit.record(request.tenant_id, "consent.answered", "consignee", f"waybill:{waybill.number}", {
         "request": request.public_id, "choice": choice, "place": place, "day": day.isoformat() if day else None,
         "standing": request.standing, "address": waybill.consignee_address, "sms_to": request.sent_to_masked,
-        "channel": request.channel, "requested_at": isoformat(request.created_at), "client": client})
+        "channel": request.channel, "requested_at": isoformat(request.created_at),
+        "client": {**client, "ip": mask_ip(client_ip)}})
     request.answer_audit_seq = recorded["seq"]
     if request.standing:
         _grant_standing(request, waybill, now)
     return _view_of(request, "answered")
+
+
+def forget_answer_ip(request: ConsentRequest, now: datetime) -> None:
+    """The answer's IP masked as a purged receipt's is (the network stays, the line goes);
+    the platform and user agent stay, as they do in the receipt's evidence."""
+    client = request.answer_client or {}
+    request.answer_client = {**client, "ip": mask_ip(client.get("ip"))}
+    request.answer_ip_purged_at = now
+
+
+def answers_with_ip_due(tenant_id: int, doc_type_id: int, answered_by: datetime, after_id: int,
+                        limit: int) -> list[ConsentRequest]:
+    """The answers to questions about a doc type's waybills, given by ``answered_by``, whose
+    IP is still whole, in id order after ``after_id``; a disputed waybill holds its answers
+    as it holds its receipts. Rows another worker is purging are skipped."""
+    return db.session.execute(
+        select(ConsentRequest).join(Waybill, Waybill.id == ConsentRequest.waybill_id)
+        .where(ConsentRequest.tenant_id == tenant_id, ConsentRequest.answer_ip_purged_at.is_(None),
+               ConsentRequest.answered_at <= answered_by, ConsentRequest.id > after_id,
+               Waybill.doc_type_id == doc_type_id,
+               or_(Waybill.reconcile_decision.is_(None), Waybill.reconcile_decision != "disputed"))
+        .order_by(ConsentRequest.id).limit(limit).with_for_update(of=ConsentRequest, skip_locked=True)
+    ).scalars().all()
+
+
+def forget_answer_ips_of(waybill: Waybill, now: datetime) -> None:
+    """A consignee's erasure: every answer about the waybill loses its IP now."""
+    for request in db.session.execute(
+            select(ConsentRequest).where(ConsentRequest.tenant_id == waybill.tenant_id,
+                                         ConsentRequest.waybill_id == waybill.id,
+                                         ConsentRequest.answered_at.isnot(None),
+                                         ConsentRequest.answer_ip_purged_at.is_(None))).scalars():
+        forget_answer_ip(request, now)
 
 
 def _grant_standing(request, waybill, now):

@@ -3,7 +3,9 @@
 Services raise ``Problem`` (or its subclasses); handlers never build error responses.
 An error rolls the request back, unless its ``Problem`` keeps the transaction (a wrong OTP
 code still counts as an attempt): then the one commit in core/transactions.py saves it.
-Validation failures carry ``errors`` as ``[{field, code, message}]`` (SPEC §4). JSON
+Validation failures carry ``errors`` as ``[{field, code, message}]`` (SPEC §4); a problem a
+page must tell apart from others of its type (two limits behind one 429) also carries a
+``code`` of its own, an RFC 9457 extension member. JSON
 bodies are held to strict JSON here too: ``NaN``/``Infinity`` (which Python's parser
 accepts) and numbers too large for a float are a 422 before any endpoint sees them.
 """
@@ -33,8 +35,9 @@ class Problem(Exception):
     keep_transaction = False   # True: the request's changes are committed with the error response
 
     def __init__(self, detail="", *, status=None, slug=None, title=None, errors=None, headers=None,
-                 keep_transaction=None):
+                 keep_transaction=None, code=None):
         super().__init__(detail)
+        self.code = code
         if keep_transaction is not None:
             self.keep_transaction = keep_transaction
         self.detail = detail
@@ -127,13 +130,15 @@ def flatten_messages(messages, prefix=""):
     return out
 
 
-def problem_response(status, title, detail="", *, slug=None, errors=None, headers=None):
+def problem_response(status, title, detail="", *, slug=None, errors=None, headers=None, code=None):
     body = {
         "type": PROBLEM_BASE + (slug or _slug(title)),
         "title": title,
         "status": status,
         "detail": detail or title,
     }
+    if code:
+        body["code"] = code
     if errors:
         body["errors"] = errors
     response = jsonify(body)
@@ -160,7 +165,7 @@ def _handle_problem(exc: Problem):
     if not _wants_json():
         return _html_error(exc.status, exc.title, exc.detail)
     return problem_response(exc.status, exc.title, exc.detail, slug=exc.slug,
-                            errors=exc.errors, headers=exc.headers)
+                            errors=exc.errors, headers=exc.headers, code=exc.code)
 
 
 def _handle_http(exc: HTTPException):

@@ -1,4 +1,6 @@
-"""Phone numbers never leave the service whole (SPEC §4): responses and log lines alike."""
+"""Phone numbers never leave the service whole (SPEC §4): responses and log lines alike.
+Names, addresses and IP addresses have their masked forms here too."""
+import ipaddress
 import logging
 import re
 
@@ -34,6 +36,19 @@ def mask_address(address: str | None) -> str | None:
         if district:
             return district.group(0) + "***"
     return address[:4] + "***"
+
+
+def mask_ip(ip: str | None) -> str | None:
+    """``203.0.113.7`` → ``203.0.113.*``; IPv6 keeps its /48. Enough to tell a network, not a line."""
+    if not ip:
+        return ip
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return "*"
+    if address.version == 4:
+        return ".".join(ip.split(".")[:3] + ["*"])
+    return str(ipaddress.ip_network(f"{ip}/48", strict=False).network_address).rstrip(":") + "::*"
 
 
 def mask_phones_in_text(text: str) -> str:

@@ -244,4 +244,6 @@ class ProblemSchema(Schema):
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
+    code = fields.String(metadata={"description": "what tells this problem from others of its type, where a "
+                                                  "client must (otp_too_soon, otp_link_limit, otp_phone_limit)"})
     errors = fields.List(fields.Nested(FieldErrorSchema))

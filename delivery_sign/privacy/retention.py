@@ -14,7 +14,6 @@ transaction, so the daily job never holds the database for long.
 """
 import copy
 import hashlib
-import ipaddress
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from ..accounts.models import DocType
 from ..core import audit
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
+from ..core.masking import mask_ip
 from ..core.storage import get_storage
 from ..extensions import db
 from ..receipts.models import Photo, Receipt, SignatureFingerprint
@@ -46,9 +46,11 @@ class PurgeReport:
     parts: dict = field(default_factory=lambda: {p: 0 for p in RAW_PARTS})
     held: int = 0            # receipts due but held by a dispute
     expired: int = 0         # receipts at the end of their own retention
+    consent_answers: int = 0  # consent answers whose IP was masked
 
     def as_dict(self) -> dict:
-        return {"purged": self.purged, "parts": self.parts, "held": self.held, "expired": self.expired}
+        return {"purged": self.purged, "parts": self.parts, "held": self.held, "expired": self.expired,
+                "consent_answers": self.consent_answers}
 
 
 def _sha256(value) -> str:
@@ -57,19 +59,6 @@ def _sha256(value) -> str:
 
 def purged_parts(evidence: dict) -> dict:
     return (evidence.get("retention") or {}).get("purged") or {}
-
-
-def mask_ip(ip: str | None) -> str | None:
-    """``203.0.113.7`` → ``203.0.113.*``; IPv6 keeps its /48. Enough to tell a network, not a line."""
-    if not ip:
-        return ip
-    try:
-        address = ipaddress.ip_address(ip)
-    except ValueError:
-        return "*"
-    if address.version == 4:
-        return ".".join(ip.split(".")[:3] + ["*"])
-    return str(ipaddress.ip_network(f"{ip}/48", strict=False).network_address).rstrip(":") + "::*"
 
 
 # Files go only once the rows saying they are gone have committed: a rolled-back purge
@@ -295,6 +284,22 @@ def purge_doc_type(doc_type: DocType, as_of: datetime, report: PurgeReport, afte
     return receipts[-1].id if len(receipts) == BATCH else None
 
 
+def purge_consent_answers(doc_type: DocType, as_of: datetime, report: PurgeReport, after_id: int = 0) -> int | None:
+    """One batch of the consent answers about a doc type's waybills whose IP is past the
+    doc type's IP days (counted from the answer); the last id, or None when there are no more.
+    The answer's audit event holds the IP masked from the start, so the chain is not touched."""
+    from ..consent.services import answers_with_ip_due, forget_answer_ip
+
+    retention = retention_of(doc_type.policy or {})
+    days = min(retention["ip"], retention["receipt"])
+    answers = answers_with_ip_due(doc_type.tenant_id, doc_type.id, as_of - timedelta(days=days), after_id, BATCH)
+    now = utcnow()
+    for answer in answers:
+        forget_answer_ip(answer, now)
+    report.consent_answers += len(answers)
+    return answers[-1].id if len(answers) == BATCH else None
+
+
 def retention_purge(as_of: datetime | None = None) -> PurgeReport:
     """Purge everything that has expired by ``as_of`` (default now), committing per batch."""
     as_of = as_of or utcnow()
@@ -304,6 +309,10 @@ def retention_purge(as_of: datetime | None = None) -> PurgeReport:
         after = 0
         while after is not None:
             after = purge_doc_type(db.session.get(DocType, doc_type_id), as_of, report, after)
+            db.session.commit()
+        after = 0
+        while after is not None:
+            after = purge_consent_answers(db.session.get(DocType, doc_type_id), as_of, report, after)
             db.session.commit()
     log.info("retention purge as of %s: %s", isoformat(as_of), report.as_dict())
     return report

@@ -214,7 +214,7 @@ def _key(phone):
 def subject_export(principal: Principal, phone: str) -> dict:
     """Everything held, readable by the person (PIPL art. 45): full waybill data, each
     receipt's evidence with IP addresses masked, and the retention of each part."""
-    from .retention import mask_ip
+    from ..core.masking import mask_ip
 
     found = find_subject(principal, phone)
     audit.record(principal.tenant_id, "privacy.subject_exported", principal.actor, "privacy:subject",
@@ -244,6 +244,7 @@ def subject_erase(principal: Principal, phone: str) -> dict:
     """Erase or anonymise what no hold keeps (PIPL art. 47): each waybill's consignee is
     masked and its receipts lose their raw parts and the names in their evidence. The signed
     receipt PDF stays, as the proof of delivery, until the receipt's retention ends."""
+    from ..consent.services import forget_answer_ips_of
     from ..core.masking import mask_phone
     from ..signing.models import SignLink, SignLinkWaybill
     from ..waybills.services import anonymise_consignee
@@ -257,6 +258,7 @@ def subject_erase(principal: Principal, phone: str) -> dict:
             kept.append({"waybill": waybill.number, "reason": reason})
             continue
         anonymise_consignee(principal.tenant_id, waybill, principal.actor)
+        forget_answer_ips_of(waybill, utcnow())
         for link in db.session.execute(select(SignLink).join(SignLinkWaybill, SignLinkWaybill.link_id == SignLink.id)
                                        .where(SignLinkWaybill.waybill_id == waybill.id)).scalars():
             link.consignee_phone = mask_phone(link.consignee_phone)

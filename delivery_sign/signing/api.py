@@ -89,7 +89,9 @@ def view(token):
 @blp.response(200, OtpSentSchema)
 def send_otp(body, token):
     """Send a 6-digit code to the consignee's phone, or on an assisted link to the phone the receiver
-    gives (≤ 1 per 60 s, ≤ 5 per hour per link; ≤ 5 per hour per phone)."""
+    gives (≤ 1 per 60 s, ≤ 5 per hour per link; ≤ 5 per hour per phone). A refused send is 429 with
+    ``Retry-After`` and a problem ``code`` saying which limit: ``otp_too_soon``, ``otp_link_limit``
+    or ``otp_phone_limit``."""
     return recipient.send_otp(token, body["phone"])
 
 

@@ -183,14 +183,16 @@ def send_otp(token: str, phone: str | None = None) -> dict:
     if last is not None and (now - last).total_seconds() < OTP_RESEND_S:
         wait = OTP_RESEND_S - int((now - last).total_seconds())
         raise TooManyRequests(f"A code was sent moments ago; try again in {wait} s.",
-                              headers={"Retry-After": str(max(wait, 1))})
+                              headers={"Retry-After": str(max(wait, 1))}, code="otp_too_soon")
     sent_last_hour = db.session.execute(
         select(func.count(OtpCode.id)).where(OtpCode.link_id == link.id,
                                              OtpCode.created_at > now - timedelta(hours=1))).scalar_one()
     if sent_last_hour >= OTP_PER_HOUR:
-        raise TooManyRequests("Too many codes for this delivery in the last hour.", headers={"Retry-After": "3600"})
+        raise TooManyRequests("Too many codes for this delivery in the last hour.", headers={"Retry-After": "3600"},
+                              code="otp_link_limit")
     if not within(OTP_PER_PHONE, "otp-phone", phone_budget):
-        raise TooManyRequests("Too many codes to this phone in the last hour.", headers={"Retry-After": "3600"})
+        raise TooManyRequests("Too many codes to this phone in the last hour.", headers={"Retry-After": "3600"},
+                              code="otp_phone_limit")
     code = f"{secrets.randbelow(10 ** 6):06d}"
     to_consignee = to == link.consignee_phone
     db.session.add(OtpCode(link_id=link.id, code_hash=_otp_hash(link.id, code), created_at=now,

@@ -107,7 +107,9 @@
                                                     limit: 10 }), POLL_S, showLatest, failed(latest)));
       stops.push(DSB.poll("/waybills" + DSB.query({ anomaly: "any", reconciled: "false", limit: 50 }), POLL_S, showReview,
                           failed(review)));
-      stops.push(DSB.poll("/reports/consent", POLL_S, showWaiting, failed(waiting)));
+      // A fixed window: the report's default one ends now, so its ETag would change on every poll.
+      stops.push(DSB.poll("/reports/consent" + DSB.query({ from: DSB.dayStart(today), to: DSB.dayStart(today, 1) }),
+                          POLL_S, showWaiting, failed(waiting)));
     });
     return function () { stops.forEach(function (stop) { stop(); }); stops = null; };
   };

@@ -113,6 +113,9 @@ def test_codes_to_one_phone_are_limited_across_links(world, signature, photo_jpe
     door = _assisted_door(world, signature, photo_jpeg)
     limited = door.client.post(f"/api/v1/sign/{door.token}/otp", json={"phone": "13912345678"})
     assert limited.status_code == 429 and limited.headers["Retry-After"]
+    problem = limited.get_json()
+    assert problem["code"] == "otp_phone_limit" and problem["type"].endswith("/too-many-requests")
+    assert problem["title"] == "Too many requests" and problem["status"] == 429 and "phone" in problem["detail"]
     assert door.client.post(f"/api/v1/sign/{door.token}/otp").status_code == 200   # the consignee's own phone
 
 

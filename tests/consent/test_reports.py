@@ -57,3 +57,24 @@ def test_consent_report_counts_drops_assisted_and_waiting(app, world, make_parce
     assert world.get("/reports/consent", who="disp_west").get_json()["drops"] == []
     assert world.get("/reports/consent", who="courier1").status_code == 403
     assert world.get("/reports/consent?from=2026-13-01").status_code == 422
+
+
+def test_consent_report_answers_304_while_unchanged(world, make_parcel):
+    """The board polls it every 5 s: with the last ETag it is a 304 until a figure moves."""
+    def get(etag=None, who="admin"):
+        return world.client.get(f"/api/v1{window}", headers={**world.auth(who), "If-None-Match": etag or ""})
+
+    window = "/reports/consent?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z"
+    first = get()
+    etag = first.headers.get("ETag")
+    assert first.status_code == 200 and etag
+    again = get(etag)
+    assert again.status_code == 304 and not again.data
+    assert make_parcel().ask(options=["locker"]).status_code == 201     # a new question waiting
+    changed = get(etag)
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert len(changed.get_json()["waiting_for_answer"]) == 1
+    # A dispatcher of another subtree sees other figures under another tag.
+    assert get(changed.headers["ETag"], who="disp_west").status_code == 200
+    spec = world.client.get("/api/v1/openapi.json").get_json()
+    assert "304" in spec["paths"]["/api/v1/reports/consent"]["get"]["responses"]

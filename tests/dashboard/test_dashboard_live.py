@@ -33,10 +33,12 @@ def test_the_day_board_shows_a_new_sign_off_without_reload(desk, world, make_doo
     expect(review).to_contain_text("非收货人本人签收", timeout=20_000)
     assert page.evaluate("() => window.__stillHere === true"), "the page was reloaded"
     # Unchanged answers come back as 304: the poll sends the ETag it was given.
-    statuses = []
+    statuses, consent = [], []
     page.on("response", lambda r: statuses.append(r.status) if "/api/v1/waybills?" in r.url else None)
+    page.on("response", lambda r: consent.append(r.status) if "/api/v1/reports/consent" in r.url else None)
     page.wait_for_timeout(6_000)
     assert 304 in statuses
+    assert 304 in consent, consent      # the waiting-for-answer card too
 
 
 def _fits(page):

@@ -45,6 +45,7 @@ def test_resend_limits(world, make_door, app):
     assert door.client.post(f"/api/v1/sign/{door.token}/otp").status_code == 200
     again = door.client.post(f"/api/v1/sign/{door.token}/otp")
     assert again.status_code == 429 and int(again.headers["Retry-After"]) > 0
+    assert again.get_json()["code"] == "otp_too_soon"
     for _ in range(4):
         with app.app_context():   # pretend a minute passed since the last code
             for code in db.session.query(OtpCode).all():
@@ -57,6 +58,9 @@ def test_resend_limits(world, make_door, app):
         db.session.commit()
     sixth = door.client.post(f"/api/v1/sign/{door.token}/otp")
     assert sixth.status_code == 429 and "hour" in sixth.get_json()["detail"]
+    # Its own code, beside the type every 429 shares: the page words it apart from the phone's limit.
+    problem = sixth.get_json()
+    assert problem["code"] == "otp_link_limit" and problem["type"].endswith("/too-many-requests")
 
 
 def test_five_wrong_codes_lock_the_link(world, make_door):
