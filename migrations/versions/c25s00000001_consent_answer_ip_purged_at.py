@@ -8,7 +8,7 @@ before this revision are NULL, so the next purge masks those past their days. Th
 downgrade drops the column; the masked IPs stay masked.
 
 Revision ID: c25s00000001
-Revises: c16k00000001
+Revises: c16p00000002
 Create Date: 2026-12-02 11:40:00
 
 """
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c25s00000001'
-down_revision = 'c16k00000001'
+down_revision = 'c16p00000002'
 branch_labels = None
 depends_on = None
 
