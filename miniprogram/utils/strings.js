@@ -153,6 +153,7 @@ module.exports = {
       "otp.own.hint": "不是收货人本人？填写您的手机号，验证码发到您的手机；不填则发到收货人手机。",
       "otp.limit.wait": "验证码刚发过，请 {s} 秒后再试",
       "otp.limit.hour": "验证码一小时内最多发 5 条，已经发满了。请一小时后再试，或请快递员重新生成签收二维码",
+      "otp.limit.phone": "这个手机号一小时内已收到 5 条验证码，不能再发了。请换一个手机号，或一小时后再试",
       "err.phone_invalid": "手机号不正确，请输入 11 位手机号",
       "err.phone_not_allowed": "这次送货的验证码只能发到收货人手机"
     },
@@ -307,6 +308,7 @@ module.exports = {
       "otp.own.hint": "Not the consignee? Enter your mobile number and the code goes to you; leave it empty for the consignee's phone.",
       "otp.limit.wait": "A code was just sent; try again in {s} s",
       "otp.limit.hour": "At most 5 codes an hour can be sent, and they have been. Try again in an hour, or ask the courier for a new QR code",
+      "otp.limit.phone": "This phone has had 5 codes in the last hour, so no more can be sent to it. Use another phone number, or try again in an hour",
       "err.phone_invalid": "That phone number is not right; enter an 11-digit mobile number",
       "err.phone_not_allowed": "For this delivery the code can only go to the consignee's phone"
     }

@@ -58,10 +58,13 @@
     }, function () { button.disabled = false; R.note("signer", "submit.offline"); });
   });
 
-  /** A refused send in plain words: the resend wait, the hourly limit, or a bad number. */
+  /** A refused send in plain words: the resend wait, this delivery's or this phone's hourly limit, or a bad number. */
   function otpProblem(r) {
     if (r.status === 429) {
       var wait = Number(r.headers.get("Retry-After")) || 60;
+      var which = r.body && r.body.code;
+      if (which === "otp_phone_limit") return { code: "_", message: t("otp.limit.phone") };
+      if (which === "otp_link_limit") return { code: "_", message: t("otp.limit.hour") };
       if (wait <= 120) { countdown(wait); return { code: "_", message: t("otp.limit.wait", { s: wait }) }; }
       return { code: "_", message: t("otp.limit.hour") };
     }

@@ -1,6 +1,6 @@
 """The sign page on an assisted link (issue 14), on the courier's phone: the person receiving
 has the code sent to their own phone ("验证码发到我的手机"), sees it only masked, reads the
-hourly limit in plain words, and signs; the code is read from the SMS outbox backend."""
+hourly limit of that phone in plain words (not the delivery's), and signs; the code is read from the SMS outbox backend."""
 import re
 
 import pytest
@@ -44,7 +44,7 @@ def test_the_receiver_gets_the_code_on_their_own_phone(phone, world, signature):
     field.fill(LIMITED)
     page.get_by_test_id("otp-send").click()
     signer_error = page.locator("[data-testid=error][data-for=signer]")
-    expect(signer_error).to_have_text("验证码一小时内最多发 5 条，已经发满了。请一小时后再试，或请快递员重新生成签收二维码")
+    expect(signer_error).to_have_text("这个手机号一小时内已收到 5 条验证码，不能再发了。请换一个手机号，或一小时后再试")
     assert len(outbox(world)) == 5                              # nothing more went out
 
     field.fill("12345")
