@@ -52,7 +52,7 @@ def measure(corpus: pathlib.Path, out: pathlib.Path, part: str, shard: tuple[int
             chars = []
             for i, (group, char) in enumerate(zip(groups, expected)):
                 written_char = item["written"][i] if item["written"] else None
-                chars.append(dict(i=i, expected=char, impostor=written_char != char,
+                chars.append(dict(i=i, expected=char, written=written_char, impostor=written_char != char,
                                   **features([np.asarray(s, dtype=np.float64) for s in group if len(s)],
                                              char, recognizer)))
             dump.write(json.dumps({k: item[k] for k in ("person", "kind", "variant", "layout", "expected", "attempt")}
@@ -76,6 +76,9 @@ def features(strokes, char, recognizer) -> dict:
     # the nearest rivals with the expected character's full tolerance (trim and leave-one-out)
     rival_tolerant = min(hw.tolerant_distance(written, names[int(k)], hw.TOLERANT_TRIM) for k in order)
     return {"strokes": len(strokes), "reference_strokes": len(hw.reference_strokes(char)), "rank": rank,
+            "zinnia": [[c.char, round(c.score, 5)] for c in ranked],
+            "rivals": {c: round(float(d), 5) for c, d in zip(names, others)},
+            "trimmed_rivals": {c: round(float(d), 5) for c, d in zip(names, trimmed)},
             "distance": hw.chamfer(written, reference), "best_other": float(others.min()),
             "best": names[int(np.argmin(others))],
             "tolerant": hw.tolerant_distance(written, char, hw.TOLERANT_TRIM),
