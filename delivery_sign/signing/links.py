@@ -306,14 +306,21 @@ def row_state(link, statuses: set) -> str:
     return "locked" if link.locked_at is not None else "usable"
 
 
+def link_row(statement, token: str):
+    """``find_link``'s 404 for a link read as columns: ``statement`` selects them by the
+    bound ``token_hash``; the row, never an entity in the session."""
+    if not token or len(token) > 100:
+        raise NotFound("No such sign link.")
+    link = db.session.execute(statement, {"token_hash": hash_secret(token)}).first()
+    if link is None:
+        raise NotFound("No such sign link.")
+    return link
+
+
 def usable_link_row(token: str):
     """``usable_link``'s answers (404, 410, 423) for a link read as columns: the row
     (``id``, ``tenant_id`` and the state columns), never an entity in the session."""
-    if not token or len(token) > 100:
-        raise NotFound("No such sign link.")
-    link = db.session.execute(_LINK_ROW, {"token_hash": hash_secret(token)}).first()
-    if link is None:
-        raise NotFound("No such sign link.")
+    link = link_row(_LINK_ROW, token)
     statuses = set(db.session.execute(_ROW_STATUSES, {"link_id": link.id, "tenant_id": link.tenant_id}).scalars())
     refuse(row_state(link, statuses))
     return link

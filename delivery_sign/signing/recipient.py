@@ -15,8 +15,7 @@ from sqlalchemy import bindparam, func, select, update
 from ..accounts.models import DocType, Tenant
 from ..core import audit
 from ..core.clock import utcnow
-from ..core.auth import hash_secret
-from ..core.errors import Conflict, NotFound, Problem, ValidationFailed, field_error
+from ..core.errors import Conflict, Problem, ValidationFailed, field_error
 from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.transactions import reading
@@ -26,7 +25,7 @@ from ..receipts.photos import create_photo, store_files, uploads_of
 from ..receipts.models import Photo
 from ..waybills.models import Waybill, WaybillItem
 from ..waybills.schemas import number_out
-from .links import link_for_staff, refuse, row_state, usable_link, usable_link_row
+from .links import link_for_staff, link_row, refuse, row_state, usable_link, usable_link_row
 from .models import OtpCode, SignLink, SignLinkWaybill
 
 OTP_TTL_S = 300            # SPEC: a code lives 5 minutes
@@ -115,11 +114,7 @@ _MARK_OPENED = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"), _LINKS
 
 
 def view(token: str) -> dict:
-    if not token or len(token) > 100:
-        raise NotFound("No such sign link.")
-    link = db.session.execute(_VIEW_LINK, {"token_hash": hash_secret(token)}).first()
-    if link is None:
-        raise NotFound("No such sign link.")
+    link = link_row(_VIEW_LINK, token)
     waybills = {}
     for row in db.session.execute(_VIEW_WAYBILLS, {"link_id": link.id, "tenant_id": link.tenant_id}):
         waybill = waybills.get(row.id)

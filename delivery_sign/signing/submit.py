@@ -21,8 +21,7 @@ from ..accounts.models import Tenant
 from ..core import audit, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
-from ..core.auth import hash_secret
-from ..core.errors import Conflict, Gone, NotFound, ValidationFailed, field_error
+from ..core.errors import Conflict, Gone, ValidationFailed, field_error
 from ..core.masking import mask_phone, phone_key
 from ..extensions import db
 from ..receipts import evidence_doc as doc
@@ -35,7 +34,7 @@ from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
-from .links import Locked, check_deliverable, find_link, state_of
+from .links import Locked, check_deliverable, find_link, link_row, state_of
 from .models import SignLink, SignLinkWaybill
 
 log = logging.getLogger(__name__)
@@ -103,7 +102,7 @@ class Findings:
 
 def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     with reading():
-        found_link = _found_link(token)
+        found_link = link_row(_FOUND_LINK, token)   # 404 as find_link's
         policy = dict(found_link.policy)
         body = _default_signer_name(body, policy, found_link.consignee_name)
         body, consent = _consents(body, policy, found_link.tenant_id)
@@ -154,16 +153,6 @@ _FOUND_LINK = (
            .order_by(_WAYBILLS.c.id).limit(1).scalar_subquery().label("consignee_name"))
     .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign"))
 
-
-def _found_link(token: str):
-    """``find_link``'s 404 for a link read as columns: ``id``, ``tenant_id``, ``policy`` and
-    the first waybill's ``consignee_name``."""
-    if not token or len(token) > 100:
-        raise NotFound("No such sign link.")
-    link = db.session.execute(_FOUND_LINK, {"token_hash": hash_secret(token)}).first()
-    if link is None:
-        raise NotFound("No such sign link.")
-    return link
 
 
 # Built once. The sign-off reads a waybill's doc type, items and anomalies, never its org
