@@ -125,17 +125,30 @@
     return text === key ? (e.message || t("error.generic")) : text;
   }
 
-  R.showError = function (box, error) {
+  // A message that appears off screen (below the fold, under the keyboard) is scrolled
+  // into view, so that it is read where the mistake was made; a re-render (another
+  // language) does not move the page.
+  function reveal(node) {
+    if (node.offsetParent === null || $("#pad-frame").classList.contains("fullscreen")) return;
+    var rect = node.getBoundingClientRect(), view = global.visualViewport;
+    var top = view ? view.offsetTop : 0, bottom = top + (view ? view.height : global.innerHeight);
+    if (rect.top < top || rect.bottom > bottom) node.scrollIntoView({ block: "center" });
+  }
+
+  R.showError = function (box, error, quiet) {
     if (error) R.shownErrors[box] = error; else delete R.shownErrors[box];
     var node = $(".error[data-for=" + box + "]");
     if (!node) return;
-    node.textContent = error ? errorText(error) : "";
+    var text = error ? errorText(error) : "";
+    var changed = node.hidden || node.textContent !== text;
+    node.textContent = text;
     node.hidden = !error;
     node.dataset.codes = error ? error.code : "";
+    if (error && changed && !quiet) reveal(node);
   };
 
   R.rerenderErrors = function () {
-    Object.keys(R.shownErrors).forEach(function (box) { R.showError(box, R.shownErrors[box]); });
+    Object.keys(R.shownErrors).forEach(function (box) { R.showError(box, R.shownErrors[box], true); });
   };
 
   R.note = function (box, key, vars) { R.showError(box, { code: "_", message: t(key, vars) }); };

@@ -46,7 +46,7 @@ def test_the_receiver_gets_the_code_on_their_own_phone(phone, world, signature):
     signer_error = page.locator("[data-testid=error][data-for=signer]")
     expect(signer_error).to_have_text("这个手机号一小时内已收到 5 条验证码，不能再发了。请换一个手机号，或一小时后再试")
     assert len(outbox(world)) == 5                              # nothing more went out
-    signer_error.scroll_into_view_if_needed()
+    expect(signer_error).to_be_in_viewport(ratio=1)             # shown where it is read, not below the fold
     phone.screenshot("recipient-assisted-phone-limit")
     assert_accessible(page, "assisted phone limit")
 
