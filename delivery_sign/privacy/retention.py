@@ -162,11 +162,13 @@ def _purge_location(receipt: Receipt, evidence: dict) -> dict:
 
 
 def _purge_ip(receipt: Receipt, evidence: dict) -> dict:
+    """The address keeps its masked form and no digest: beside the masked prefix, a SHA-256
+    of an IPv4 address is found among 256 candidates, so it would keep the address. The
+    original evidence (address included) stays provable by the signed PDF and by
+    ``retention.original_evidence_hash``."""
     client = evidence.get("client") or {}
-    ip = client.get("ip")
-    digest = _sha256(ip)
-    client["ip"], client["ip_sha256"] = mask_ip(ip), digest
-    return {"sha256": digest}
+    client["ip"] = mask_ip(client.get("ip"))
+    return {"masked": True}
 
 
 _PURGERS = {"strokes": _purge_strokes, "photos": _purge_photos, "location": _purge_location, "ip": _purge_ip}

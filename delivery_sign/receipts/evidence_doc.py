@@ -18,8 +18,8 @@ take such keys with ``.get``. Three kinds of document share the declaration:
 - a **consented drop** (issue 14): no ``receipt_code``, ``signer`` and ``signature`` null,
   ``drop`` and ``consent`` instead; ``checks`` has only ``location`` and ``photos``;
 - what **retention** (privacy/retention.py, issue 19) leaves: the raw parts set to null
-  with their SHA-256 beside them (``signature.strokes_sha256``, ``location.purged``,
-  ``client.ip_sha256``), a ``retention`` block, and at the receipt's end a skeleton of a
+  with their SHA-256 beside them (``signature.strokes_sha256``, ``location.purged``; the
+  address only masked, ``client.ip``), a ``retention`` block, and at the receipt's end a skeleton of a
   few keys. The courier's copy (receipts/services.py ``courier_copy``) adds
   ``redacted_for``. Those keys are declared here too, but only those modules write them.
 
@@ -181,7 +181,7 @@ class Retention:
     """What retention did (privacy/retention.py, issue 19)."""
 
     original_evidence_hash: str = key("The hash the receipt was signed with (the PDF's evidence still has it).")
-    purged: dict = key("Part (strokes, photos, location, ip) → {at, reason, sha256…}.")
+    purged: dict = key("Part (strokes, photos, location, ip) → {at, reason, sha256…} ({at, reason, masked} for ip).")
     anonymised: bool = key("Names and addresses masked by an erasure.", absent=True)
     expired: dict = key("{at, pdf_sha256}: the receipt's retention ended.", absent=True)
 
@@ -329,7 +329,8 @@ class Client:
     ip: str | None = key("The address the request came from (masked by retention).")
     first_stroke_time_ms: float | None = key("The pad's time of the first point (a sign-off's; older receipts "
                                              "may lack it).", absent=True)
-    ip_sha256: str = key("SHA-256 of the purged address (written by retention only).", absent=True)
+    ip_sha256: str = key("SHA-256 of the purged address, in receipts purged before 2026-12-02 only (retention "
+                         "now keeps only the masked address: beside it, the digest gave the address back).", absent=True)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,4 +1,5 @@
 """Retention with a moved clock (issue 19.2): raw parts purged, receipts still verifiable."""
+import hashlib
 import io
 import json
 from datetime import timedelta
@@ -50,6 +51,13 @@ def test_expired_raw_parts_are_purged_and_the_receipt_still_verifies(world, clie
         assert db.session.get(SignLink, row.link_id).courier_location is None
     assert after["location"]["distance_to_consignee_m"] == before["location"]["distance_to_consignee_m"]
     assert after["client"]["ip"].endswith("*") and after["client"]["ip"] != before["client"]["ip"]
+    # Nothing kept gives the address back: no digest of any address of the masked /24.
+    prefix = after["client"]["ip"].rsplit(".", 1)[0]
+    kept = json.dumps(after)
+    for last in range(256):
+        address = f"{prefix}.{last}"
+        for form in (address, json.dumps(address)):
+            assert hashlib.sha256(form.encode()).hexdigest() not in kept, address
     assert [p["sha256"] for p in after["photos"]] == [p["sha256"] for p in before["photos"]]
     assert all(p["exif"].get("gps") is None for p in after["photos"])
     assert set(after["retention"]["purged"]) == {"strokes", "photos", "location", "ip"}
