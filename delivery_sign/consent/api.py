@@ -16,7 +16,10 @@ from .schemas import (DROP_PHOTO_FORM, ConsentAnswerInSchema, ConsentRequestInSc
 @blp.arguments(ConsentRequestInSchema)
 @blp.response(201, ConsentRequestOutSchema)
 def create_consent_request(body, number):
-    """Ask the consignee how to deliver: an SMS (or WeChat message) with a one-answer link ``/c/<token>``."""
+    """Ask the consignee how to deliver: an SMS (or WeChat message) with a one-answer link ``/c/<token>``.
+
+    ≤ 1 a minute and 5 an hour per waybill, 10 an hour per phone: a refused ask is 429 with
+    ``Retry-After`` and ``code`` ``ask_too_soon``, ``ask_waybill_limit`` or ``ask_phone_limit``."""
     consent_request, _token = services.create_request(current(), number, body["options"], body["places"],
                                                       body["note"], body["wechat_openid"])
     return consent_request
@@ -78,7 +81,9 @@ def drop_waybill(body, number):
 @blp.arguments(SendLinkInSchema)
 @blp.response(200, SendLinkOutSchema)
 def send_sign_link(body, token):
-    """Send the sign link by SMS to the consignee (or a phone they name): ≤ 1 a minute and 3 an hour per link."""
+    """Send the sign link by SMS to the consignee (or a phone they name): ≤ 1 a minute and 3 an hour per
+    link, 5 an hour per phone; a refused send is 429 with ``Retry-After`` and ``code``
+    ``send_too_soon``, ``send_link_limit`` or ``send_phone_limit``."""
     return sign_later.send_link(current(), token, body["phone"])
 
 

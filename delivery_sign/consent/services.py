@@ -20,9 +20,9 @@ from ..accounts.models import Tenant
 from ..core import audit, wechat
 from ..core.auth import Principal, hash_secret
 from ..core.clock import isoformat, utcnow
-from ..core.errors import Conflict, Gone, NotFound, Problem, ValidationFailed, field_error
+from ..core.errors import Conflict, Gone, NotFound, Problem, TooManyRequests, ValidationFailed, field_error
 from ..core.masking import mask_ip, mask_name, mask_phone
-from ..core.ratelimit import spend, token_limits, within
+from ..core.ratelimit import refused, spend, token_limits
 from ..core.schema import normalise_phone
 from ..core.sms import SmsError, send_sms
 from ..core.transactions import reading
@@ -42,10 +42,6 @@ CHINA = timezone(timedelta(hours=8))
 
 CONSENT_TEMPLATE = ("【{tenant}】您的快递（尾号{tail}）无人签收，请选择放置方式：{url} "
                     "链接{hours}小时内有效，也可在此链接取消“以后都这样放”的授权。")
-
-
-class TooManyRequests(Problem):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
 def _keyed(kind: str, value: str) -> str:
@@ -91,11 +87,17 @@ def create_request(principal: Principal, number: str, options: list[str], places
     if errors:
         raise ValidationFailed(errors)
     phone_hash = phone_key(waybill.consignee_phone)
-    if not within(REQUEST_LIMITS_WAYBILL, "consent-waybill", str(waybill.id)):
-        raise TooManyRequests("The consignee was asked moments ago; wait for the answer.",
-                              headers={"Retry-After": "60"})
-    if not within(REQUEST_LIMITS_PHONE, "consent-phone", phone_hash):
-        raise TooManyRequests("Too many questions to this phone in the last hour.", headers={"Retry-After": "3600"})
+    limited = refused(REQUEST_LIMITS_WAYBILL, "consent-waybill", str(waybill.id))
+    if limited:
+        which, wait = limited
+        raise TooManyRequests("The consignee was asked moments ago; wait for the answer." if which == 0 else
+                              "This waybill's consignee was asked too often in the last hour.",
+                              headers={"Retry-After": str(wait)},
+                              code="ask_too_soon" if which == 0 else "ask_waybill_limit")
+    limited = refused(REQUEST_LIMITS_PHONE, "consent-phone", phone_hash)
+    if limited:
+        raise TooManyRequests("Too many questions to this phone in the last hour.",
+                              headers={"Retry-After": str(limited[1])}, code="ask_phone_limit")
 
     now = utcnow()
     token = secrets.token_urlsafe(TOKEN_BYTES)  # 192 bits, the sign link's size

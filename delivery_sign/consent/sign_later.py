@@ -14,14 +14,14 @@ from ..accounts.models import Tenant
 from ..core import audit, jobs
 from ..core.auth import Principal
 from ..core.clock import isoformat, utcnow
-from ..core.errors import Gone, Problem
+from ..core.errors import Gone, Problem, TooManyRequests
 from ..core.masking import mask_phone
-from ..core.ratelimit import spend, within
+from ..core.ratelimit import refused, spend
 from ..core.sms import SmsError, send_sms
 from ..extensions import db
 from ..signing import links
 from ..signing.sweep import GRACE, SWEEP_LINK
-from .services import TooManyRequests, phone_key
+from .services import phone_key
 
 LINK_LIMITS = "1 per minute;3 per hour"
 PHONE_LIMITS = "5 per hour"
@@ -42,11 +42,17 @@ def send_link(principal: Principal, token: str, phone: str | None) -> dict:
         raise links.Locked("Too many wrong codes; make a new sign link.")
     to = phone or link.consignee_phone
     phone_budget = f"{link.tenant_id}:{phone_key(to)}"
-    if not within(LINK_LIMITS, "sign-link-sms", str(link.id)):
-        raise TooManyRequests("The link was sent moments ago or too often for this delivery.",
-                              headers={"Retry-After": str(RESEND_AFTER_S)})
-    if not within(PHONE_LIMITS, "sign-link-sms-phone", phone_budget):
-        raise TooManyRequests("Too many links to this phone in the last hour.", headers={"Retry-After": "3600"})
+    limited = refused(LINK_LIMITS, "sign-link-sms", str(link.id))
+    if limited:
+        which, wait = limited
+        raise TooManyRequests("The link was sent moments ago." if which == 0 else
+                              "The link was sent too often for this delivery in the last hour.",
+                              headers={"Retry-After": str(wait)},
+                              code="send_too_soon" if which == 0 else "send_link_limit")
+    limited = refused(PHONE_LIMITS, "sign-link-sms-phone", phone_budget)
+    if limited:
+        raise TooManyRequests("Too many links to this phone in the last hour.",
+                              headers={"Retry-After": str(limited[1])}, code="send_phone_limit")
     tenant = db.session.get(Tenant, link.tenant_id)
     extended_from = link.expires_at
     ttl = link.policy.get("sign_later_ttl_s", SIGN_LATER_TTL_S)

@@ -60,6 +60,11 @@ class Gone(Problem):
     status, slug, title = 410, "gone", "Gone"
 
 
+class TooManyRequests(Problem):
+    """429 with ``Retry-After``; ``code`` says which budget refused (the pages word it)."""
+    status, slug, title = 429, "too-many-requests", "Too many requests"
+
+
 class Forbidden(Problem):
     status, slug, title = 403, "forbidden", "Forbidden"
 

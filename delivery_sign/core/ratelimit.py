@@ -14,6 +14,7 @@ recipient endpoint and the HTML page ``/s/<token>``:
 ``TRUSTED_PROXIES`` tells ProxyFix how many proxy hops to believe (see ``trust_proxies``).
 """
 import hashlib
+import math
 
 from flask import g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -69,13 +70,21 @@ def token_limits(token_exists):
     return decorator
 
 
-def within(limits: str, scope: str, key: str) -> bool:
-    """True when another hit under ``key`` keeps within every one of ``limits`` ("1 per
-    minute;5 per hour"). For budgets keyed by what a request names (a link, a phone), not
-    by the client address; kept in the limiter's storage, so Redis shares them."""
+def refused(limits: str, scope: str, key: str) -> tuple[int, int] | None:
+    """None when another hit under ``key`` keeps within every one of ``limits``; else
+    ``(i, seconds)``: the first refusing limit's position in ``limits`` and the seconds until
+    it frees a hit (for ``Retry-After``, so a 60 s wait is not announced as an hour). For
+    budgets keyed by what a request names (a link, a phone), not by the client address;
+    kept in the limiter's storage, so Redis shares them."""
+    import time
+
     from limits import parse_many
 
-    return all(limiter.limiter.test(item, scope, key) for item in parse_many(limits))
+    for i, item in enumerate(parse_many(limits)):
+        if not limiter.limiter.test(item, scope, key):
+            reset = limiter.limiter.get_window_stats(item, scope, key).reset_time
+            return i, max(1, int(math.ceil(reset - time.time())))
+    return None
 
 
 def spend(limits: str, scope: str, key: str) -> None:

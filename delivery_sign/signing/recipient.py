@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, func, select, update
 from ..accounts.models import DocType, Tenant
 from ..core import audit
 from ..core.clock import utcnow
-from ..core.errors import Conflict, Problem, ValidationFailed, field_error
+from ..core.errors import Conflict, Problem, TooManyRequests, ValidationFailed, field_error
 from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.transactions import reading
@@ -74,10 +74,6 @@ def signature_limits() -> dict:
             "line_max_thickness": strokes.LINE_MAX_THICKNESS_RATIO, "small_box_fraction": strokes.SMALL_BOX_FRACTION,
             "small_ink_fraction": strokes.SMALL_INK_FRACTION, "min_ms_per_character": strokes.MIN_MS_PER_CHARACTER,
             "min_total_ms": strokes.MIN_TOTAL_MS, "max_points": strokes.MAX_POINTS}
-
-
-class TooManyRequests(Problem):
-    status, slug, title = 429, "too-many-requests", "Too many requests"
 
 
 # The recipient's view as three Core reads (issue 16): the link with its tenant's name and
@@ -161,7 +157,7 @@ OTP_PER_PHONE = "5 per hour"
 
 
 def send_otp(token: str, phone: str | None = None) -> dict:
-    from ..core.ratelimit import spend, within
+    from ..core.ratelimit import refused, spend
 
     link = usable_link(token, for_update=True)
     if link.policy.get("otp") != "required":
@@ -185,8 +181,9 @@ def send_otp(token: str, phone: str | None = None) -> dict:
     if sent_last_hour >= OTP_PER_HOUR:
         raise TooManyRequests("Too many codes for this delivery in the last hour.", headers={"Retry-After": "3600"},
                               code="otp_link_limit")
-    if not within(OTP_PER_PHONE, "otp-phone", phone_budget):
-        raise TooManyRequests("Too many codes to this phone in the last hour.", headers={"Retry-After": "3600"},
+    limited = refused(OTP_PER_PHONE, "otp-phone", phone_budget)
+    if limited:
+        raise TooManyRequests("Too many codes to this phone in the last hour.", headers={"Retry-After": str(limited[1])},
                               code="otp_phone_limit")
     code = f"{secrets.randbelow(10 ** 6):06d}"
     to_consignee = to == link.consignee_phone

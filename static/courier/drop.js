@@ -20,6 +20,12 @@
       "drop.code": "取件码/柜号（选填）", "drop.confirm": "确认放置", "drop.done": "已放置 · 回执 {id}",
       "drop.need_photo": "请先拍摄放置点照片", "drop.refused": "未获收货人同意，不能放置",
       "error": "操作失败，请重试", "offline": "网络不可用，请重试",
+      "limit.send_too_soon": "刚发送过，请 {s} 秒后再发", "limit.send_link_limit": "这单一小时内已发送 3 次，请稍后再试，或帮收件人在本机签收",
+      "limit.send_phone_limit": "这个手机号一小时内已收到 5 条签收链接，请换一个手机号，或一小时后再试",
+      "limit.ask_too_soon": "刚询问过收货人，请等回复（{s} 秒后可再问）", "limit.ask_waybill_limit": "这单一小时内已询问 5 次，请等收货人回复",
+      "limit.ask_phone_limit": "这个手机号一小时内已收到 10 条询问，请一小时后再试",
+      "gone.link-used": "这单已签收", "gone.link-expired": "签收链接已过期，请重新生成二维码",
+      "gone.waybill-final": "这单已签收或已放置，无需再问", "sms.down": "短信暂时发不出去，请稍后再试",
       "place.locker": "快递柜", "place.station": "驿站", "place.door": "门口", "place.guard": "门卫",
       "place.neighbour": "邻居", "place.reschedule": "改天再送",
     },
@@ -34,6 +40,14 @@
       "drop.confirm": "Record the drop", "drop.done": "Dropped · receipt {id}", "drop.need_photo": "Take a photo of the drop point first",
       "drop.refused": "No consent: the parcel cannot be left", "error": "That did not work; try again",
       "offline": "No connection; try again",
+      "limit.send_too_soon": "Sent moments ago; send again in {s} s",
+      "limit.send_link_limit": "Sent 3 times this hour for this delivery; try later, or sign on this phone",
+      "limit.send_phone_limit": "This phone has had 5 sign links this hour; use another number, or try in an hour",
+      "limit.ask_too_soon": "The consignee was just asked; wait for the answer (ask again in {s} s)",
+      "limit.ask_waybill_limit": "Asked 5 times this hour for this waybill; wait for the answer",
+      "limit.ask_phone_limit": "This phone has had 10 questions this hour; try again in an hour",
+      "gone.link-used": "Already signed for", "gone.link-expired": "The sign link has expired; make a new QR code",
+      "gone.waybill-final": "Already signed for or dropped; nothing to ask", "sms.down": "The SMS could not be sent; try again shortly",
       "place.locker": "parcel locker", "place.station": "parcel station", "place.door": "at the door",
       "place.guard": "with the guard", "place.neighbour": "with a neighbour", "place.reschedule": "another day",
     },
@@ -84,11 +98,21 @@
 
   function say(node, text) { node.textContent = text || ""; }
 
+  /** A refused call in the courier's words: which limit and how long to wait, a closed link, the SMS down. */
+  function problemText(r) {
+    var body = r.body || {}, slug = (body.type || "").split("/").pop();
+    var wait = Number(r.headers && r.headers.get("Retry-After")) || 60;
+    var key = r.status === 429 ? "limit." + body.code : r.status === 503 ? "sms.down" : "gone." + slug;
+    var text = t(key, { s: wait });
+    if (text !== key) return text;
+    return r.status === 429 ? t("assist.limited") : body.detail || t("error");
+  }
+
   function assisted() {
     var shown = onScreen();
     call("POST", "/sign-links", { waybills: shown.numbers, assisted: true }).then(function (r) {
       if (r.status === 201) { location.assign(r.body.url); return; }
-      say(status, (r.body && r.body.detail) || t("error"));
+      say(status, problemText(r));
     }, function () { say(status, t("offline")); });
   }
 
@@ -96,7 +120,7 @@
     var shown = onScreen();
     call("POST", "/sign-links/" + encodeURIComponent(shown.token) + "/send", {}).then(function (r) {
       if (r.status === 200) say(status, t("assist.sent", { phone: r.body.sent_to }));
-      else say(status, r.status === 429 ? t("assist.limited") : (r.body && r.body.detail) || t("error"));
+      else say(status, problemText(r));
     }, function () { say(status, t("offline")); });
   }
 
@@ -107,7 +131,7 @@
                   { options: ["locker", "station", "door", "guard", "neighbour", "reschedule"] });
     })).then(function (answers) {
       var failed = answers.filter(function (r) { return r.status !== 201; });
-      say(dropStatus, failed.length ? (failed[0].body && failed[0].body.detail) || t("error") : t("drop.asked"));
+      say(dropStatus, failed.length ? problemText(failed[0]) : t("drop.asked"));
     }, function () { say(dropStatus, t("offline")); });
   }
 

@@ -125,7 +125,8 @@ def test_send_the_sign_link_by_sms_with_limits(world, door, make_door):
     [sms] = outbox(world)
     assert last_token(world, path="s") == door.token and "签收" in sms["text"]
     again = world.post(f"/sign-links/{door.token}/send", {}, who="courier1")
-    assert again.status_code == 429 and again.headers["Retry-After"]
+    assert again.status_code == 429 and again.get_json()["code"] == "send_too_soon"
+    assert 1 <= int(again.headers["Retry-After"]) <= 60          # the minute's wait, not an hour
     # The neighbour's phone, for another delivery of the same consignee: its own budget.
     neighbour = make_door()
     assert world.post(f"/sign-links/{neighbour.token}/send", {"phone": "13912345678"},
@@ -138,7 +139,9 @@ def test_send_the_sign_link_by_sms_with_limits(world, door, make_door):
         other = make_door()
         assert world.post(f"/sign-links/{other.token}/send", {"phone": "13700001111"}, who="courier1").status_code == 200
     other = make_door()
-    assert world.post(f"/sign-links/{other.token}/send", {"phone": "13700001111"}, who="courier1").status_code == 429
+    limited = world.post(f"/sign-links/{other.token}/send", {"phone": "13700001111"}, who="courier1")
+    assert limited.status_code == 429 and limited.get_json()["code"] == "send_phone_limit"
+    assert 3000 < int(limited.headers["Retry-After"]) <= 3600
     # A used link is not sent.
     assert door.submit().status_code == 201
     assert world.post(f"/sign-links/{door.token}/send", {}, who="courier1").status_code == 410
@@ -207,3 +210,15 @@ def test_sign_later_ttl_is_the_doc_types(world, door, move_clock):
     assert fresh.view().status_code == 200
     move_clock(timedelta(hours=3, minutes=1))
     assert fresh.view().status_code == 410
+
+
+def test_a_link_sent_too_often_this_hour_says_so(world, make_door, monkeypatch):
+    from delivery_sign.consent import sign_later
+
+    monkeypatch.setattr(sign_later, "LINK_LIMITS", "10 per minute;2 per hour")
+    door = make_door()
+    for _ in range(2):
+        assert world.post(f"/sign-links/{door.token}/send", {}, who="courier1").status_code == 200
+    limited = world.post(f"/sign-links/{door.token}/send", {}, who="courier1")
+    assert limited.status_code == 429 and limited.get_json()["code"] == "send_link_limit"
+    assert 3000 < int(limited.headers["Retry-After"]) <= 3600

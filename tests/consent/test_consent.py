@@ -109,8 +109,25 @@ def test_requests_are_tenant_and_courier_scoped(world, other_world, parcel):
 def test_request_limits_per_waybill(world, parcel):
     assert parcel.ask().status_code == 201
     again = parcel.ask()
-    assert again.status_code == 429 and again.headers["Retry-After"]
+    assert again.status_code == 429 and again.get_json()["code"] == "ask_too_soon"
+    assert 1 <= int(again.headers["Retry-After"]) <= 60
     assert len(outbox(world)) == 1
+
+
+def test_request_limits_per_waybill_hour_and_per_phone(world, make_parcel, monkeypatch):
+    from delivery_sign.consent import services
+
+    monkeypatch.setattr(services, "REQUEST_LIMITS_WAYBILL", "10 per minute;1 per hour")
+    monkeypatch.setattr(services, "REQUEST_LIMITS_PHONE", "2 per hour")
+    first = make_parcel()
+    assert first.ask().status_code == 201
+    again = first.ask()
+    assert again.status_code == 429 and again.get_json()["code"] == "ask_waybill_limit"
+    assert 3000 < int(again.headers["Retry-After"]) <= 3600
+    assert make_parcel().ask().status_code == 201            # the same consignee's phone, another waybill
+    third = make_parcel().ask()
+    assert third.status_code == 429 and third.get_json()["code"] == "ask_phone_limit"
+    assert "phone" in third.get_json()["detail"] and 3000 < int(third.headers["Retry-After"]) <= 3600
 
 
 def test_sms_failure_leaves_no_request(app, world, parcel, http_sms):

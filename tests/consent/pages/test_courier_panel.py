@@ -1,5 +1,7 @@
 """The courier app's panel for doors where the QR does not work: assisted sign-off on the
 courier's phone, the link by SMS, and a consented drop — in a phone browser."""
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -25,6 +27,10 @@ def test_assisted_sign_off_opens_the_sign_page_here(world, phone):
     page.get_by_test_id("send-link").click()
     expect(page.get_by_test_id("assist-status")).to_contain_text("已发送至 138****8000")
     assert last_token(world, path="s") == qr_token
+    # A second tap within the minute: the wait in plain words, nothing sent.
+    page.get_by_test_id("send-link").click()
+    expect(page.get_by_test_id("assist-status")).to_have_text(re.compile(r"^刚发送过，请 \d+ 秒后再发$"))
+    assert len(outbox(world)) == 1
     page.get_by_test_id("assisted-sign").click()
     page.wait_for_url("**/s/**")
     token = page.url.rsplit("/", 1)[1]
@@ -44,6 +50,9 @@ def test_ask_then_drop_with_the_consignees_consent(world, phone, tmp_path, photo
     page.get_by_test_id("ask-consent").click()
     expect(page.get_by_test_id("drop-status")).to_contain_text("已发短信询问")
     assert "/c/" in outbox(world)[0]["text"]
+    page.get_by_test_id("ask-consent").click()
+    expect(page.get_by_test_id("drop-status")).to_have_text(re.compile(r"^刚询问过收货人，请等回复（\d+ 秒后可再问）$"))
+    assert len(outbox(world)) == 1
     # The consignee answers on their own phone.
     answered = world.client.post(f"/api/v1/consent/{last_token(world)}", json={"choice": "guard"})
     assert answered.status_code == 200
