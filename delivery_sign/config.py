@@ -59,6 +59,26 @@ def _retry_schedule(env) -> tuple:
     return tuple(float(d) for d in STANDARD_RETRY_SCHEDULE_S)
 
 
+def _default_base_url(bind: str | None) -> str:
+    """Without ``PUBLIC_BASE_URL``: the address gunicorn listens on (``BIND``, default
+    127.0.0.1:8000), so the QR codes of ``BIND=127.0.0.1:9000`` point at port 9000. A
+    listener on every interface (0.0.0.0, ::) names 127.0.0.1; a phone needs
+    ``PUBLIC_BASE_URL`` set to an address it can reach (the start banner says so)."""
+    first = (bind or "").strip()
+    if not first or first.startswith(("unix:", "fd://")):
+        return "http://127.0.0.1:8000"
+    if first.startswith("["):                      # [::1]:8000
+        host, _, rest = first[1:].partition("]")
+        port = rest.lstrip(":") or "8000"
+    elif first.count(":") == 1:                    # host:port
+        host, port = first.split(":")
+    else:                                          # a bare host (or a bare IPv6 address)
+        host, port = first, "8000"
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 def load_config(instance_path: str, env=None) -> dict:
     """Return the Flask config mapping built from ``env`` (default: ``os.environ``)."""
     env = os.environ if env is None else env
@@ -70,7 +90,7 @@ def load_config(instance_path: str, env=None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, env),
         "STORAGE_URL": env.get("STORAGE_URL") or f"file://{instance / 'media'}",
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
-        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:8000").rstrip("/"),
+        "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or _default_base_url(env.get("BIND"))).rstrip("/"),
         "REDIS_URL": env.get("REDIS_URL") or None,
         "WORKER": env.get("WORKER") or "inline",
         "SMS_BACKEND": env.get("SMS_BACKEND") or "console",

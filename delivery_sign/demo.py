@@ -2,6 +2,7 @@
 its passwords (printed on the first start, reset by ``flask --app wsgi demo-credentials``)
 and the start banner that says where everything is."""
 import secrets
+from urllib.parse import urlsplit
 
 from .accounts import org_units, tenants, users
 from .core.auth import Principal
@@ -88,4 +89,7 @@ def start_banner(base_url: str) -> str:
     lines = ["delivery_sign is starting:"]
     lines += [f"  {name:<13} {url}" for name, url in start_urls(base_url).items()]
     lines.append("  demo sign-in: tenant 'demo'; `flask --app wsgi demo-credentials` prints new passwords")
+    if urlsplit(base_url).hostname in ("127.0.0.1", "localhost", "::1"):
+        lines.append(f"  phones: QR codes and links point at {base_url}, which only this machine reaches; "
+                     "set PUBLIC_BASE_URL (and BIND) to an address the phones reach")
     return "\n".join(lines)

@@ -51,6 +51,23 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     assert cfg["RATELIMIT_STORAGE_URI"] == "memory://"
 
 
+def test_links_follow_the_bind_address_unless_public_base_url_is_set(tmp_path):
+    from delivery_sign.config import load_config
+    from delivery_sign.demo import start_banner
+
+    def base(**env):
+        return load_config(str(tmp_path), env)["PUBLIC_BASE_URL"]
+
+    assert base(BIND="127.0.0.1:9000") == "http://127.0.0.1:9000"
+    assert base(BIND="0.0.0.0:8443") == "http://127.0.0.1:8443"     # every interface: no one address to name
+    assert base(BIND="[::1]:8001") == "http://[::1]:8001"
+    assert base(BIND="unix:/run/ds.sock") == "http://127.0.0.1:8000"
+    assert base(BIND="0.0.0.0:8443", PUBLIC_BASE_URL="https://192.168.1.20:8443") == "https://192.168.1.20:8443"
+    assert "set PUBLIC_BASE_URL" in start_banner(base(BIND="127.0.0.1:9000"))
+    banner = start_banner("https://192.168.1.20:8443")
+    assert "https://192.168.1.20:8443/courier" in banner and "PUBLIC_BASE_URL" not in banner
+
+
 def test_health_ready_and_metrics(client, app, monkeypatch):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     ready = client.get("/readyz")
