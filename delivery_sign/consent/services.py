@@ -21,7 +21,7 @@ from ..core import audit, wechat
 from ..core.auth import Principal, hash_secret
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, NotFound, Problem, TooManyRequests, ValidationFailed, field_error
-from ..core.masking import mask_ip, mask_name, mask_phone
+from ..core.masking import mask_address, mask_ip, mask_name, mask_phone
 from ..core.ratelimit import refused, spend, token_limits
 from ..core.schema import normalise_phone
 from ..core.sms import SmsError, send_sms
@@ -200,6 +200,21 @@ def active_standing(tenant_id: int, phone: str, address: str, now=None) -> list[
             StandingConsent.tenant_id == tenant_id, StandingConsent.phone_hash == phone_key(phone),
             StandingConsent.address_hash == address_key(address), StandingConsent.revoked_at.is_(None),
             StandingConsent.expires_at > now).order_by(StandingConsent.id.desc())).scalars())
+
+
+def standing_of_phone(tenant_id: int, phone: str) -> list[StandingConsent]:
+    """Every standing consent a phone gave this tenant, in force or not (a person's data)."""
+    return list(db.session.execute(
+        select(StandingConsent).where(StandingConsent.tenant_id == tenant_id,
+                                      StandingConsent.phone_hash == phone_key(phone))
+        .order_by(StandingConsent.id)).scalars())
+
+
+def forget_standing(standing: StandingConsent, now: datetime) -> None:
+    """A person's erasure: the standing consent ends now (an erasure withdraws it) and its
+    address keeps only the district, like the erased waybills'."""
+    standing.revoked_at = standing.revoked_at or now
+    standing.address = mask_address(standing.address)
 
 
 def _standing_out(standing: StandingConsent) -> dict:

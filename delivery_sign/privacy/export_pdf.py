@@ -12,6 +12,8 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer
 from xml.sax.saxutils import escape
 
+from ..core.vocabulary import label
+
 FONT = "STSong-Light"
 PART_LABELS = {"strokes": "原始笔迹", "photos": "照片原图", "location": "精确位置", "ip": "IP 地址"}
 
@@ -57,6 +59,12 @@ def render_export(export: dict, tenant_name: str) -> bytes:
             story.append(p(f"告知版本 {consents['notice_version']}  手写同意 {consents['handwriting']}  "
                            f"位置同意 {consents['location']}"))
         story.append(p(f"证据哈希 {r['evidence_hash']}", "small"))
+    standing = export.get("standing_consents") or []
+    story.append(p(f"长期放置授权（{len(standing)}）", "h"))
+    for c in standing:
+        state = f"已撤销 {c['revoked_at']}" if c["revoked_at"] else f"有效至 {c['expires_at']}"
+        story.append(p(f"{c['address']}  {label('drop_place', c['choice'])}{'（' + c['place'] + '）' if c['place'] else ''}  "
+                       f"授权 {c['created_at']}  {state}"))
     out = io.BytesIO()
     SimpleDocTemplate(out, pagesize=A4, title="个人信息导出", leftMargin=42, rightMargin=42,
                       topMargin=42, bottomMargin=42).build(story)

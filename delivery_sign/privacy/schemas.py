@@ -102,16 +102,29 @@ class ExportReceiptSchema(StrictSchema):
                                      "description": "The evidence document, IP address masked."})
 
 
+class ExportStandingSchema(StrictSchema):
+    id = fields.String()
+    address = fields.String(metadata={"description": "The address it covers (only its district after an erasure)."})
+    choice = fields.String()
+    place = fields.String(allow_none=True)
+    created_at = UtcDateTime()
+    expires_at = UtcDateTime()
+    revoked_at = UtcDateTime(allow_none=True)
+
+
 class ExportSchema(StrictSchema):
     phone_masked = fields.String()
     exported_at = UtcDateTime()
     waybills = fields.List(fields.Nested(ExportWaybillSchema))
     receipts = fields.List(fields.Nested(ExportReceiptSchema))
+    standing_consents = fields.List(fields.Nested(ExportStandingSchema),
+                                    metadata={"description": "\"以后都放门卫\": the phone's standing consents, in force or not."})
 
 
 class ErasedSchema(StrictSchema):
     waybill = fields.String()
     receipt = fields.String()
+    standing_consent = fields.String(metadata={"description": "A standing consent ended, its address masked."})
 
 
 class KeptSchema(StrictSchema):

@@ -216,6 +216,8 @@ def subject_export(principal: Principal, phone: str) -> dict:
     receipt's evidence with IP addresses masked, and the retention of each part."""
     from ..core.masking import mask_ip
 
+    from ..consent.services import standing_of_phone
+
     found = find_subject(principal, phone)
     audit.record(principal.tenant_id, "privacy.subject_exported", principal.actor, "privacy:subject",
                  {"phone": found.phone_masked, "waybills": len(found.waybills), "receipts": len(found.receipts)})
@@ -237,14 +239,18 @@ def subject_export(principal: Principal, phone: str) -> dict:
                       "items": [{"sku": i.sku, "name": i.name, "qty": float(i.qty), "unit": i.unit} for i in w.items],
                       "receipt_id": w.receipt_public_id, "hold": _held_waybill(w)} for w in found.waybills],
         "receipts": receipts,
+        "standing_consents": [{"id": c.public_id, "address": c.address, "choice": c.choice, "place": c.place,
+                               "created_at": c.created_at, "expires_at": c.expires_at, "revoked_at": c.revoked_at}
+                              for c in standing_of_phone(principal.tenant_id, phone)],
     }
 
 
 def subject_erase(principal: Principal, phone: str) -> dict:
     """Erase or anonymise what no hold keeps (PIPL art. 47): each waybill's consignee is
-    masked and its receipts lose their raw parts and the names in their evidence. The signed
+    masked and its receipts lose their raw parts and the names in their evidence; the
+    person's standing consents end and keep only the district of their address. The signed
     receipt PDF stays, as the proof of delivery, until the receipt's retention ends."""
-    from ..consent.services import forget_answer_ips_of
+    from ..consent.services import forget_answer_ips_of, forget_standing, standing_of_phone
     from ..core.masking import mask_phone
     from ..signing.models import SignLink, SignLinkWaybill
     from ..waybills.services import anonymise_consignee
@@ -263,7 +269,11 @@ def subject_erase(principal: Principal, phone: str) -> dict:
                                        .where(SignLinkWaybill.waybill_id == waybill.id)).scalars():
             link.consignee_phone = mask_phone(link.consignee_phone)
         erased.append({"waybill": waybill.number})
-    erased_numbers = {e["waybill"] for e in erased}
+    # A standing consent is the person's own instruction, not delivery data: no hold keeps it.
+    for standing in standing_of_phone(principal.tenant_id, phone):
+        forget_standing(standing, utcnow())
+        erased.append({"standing_consent": standing.public_id})
+    erased_numbers = {e["waybill"] for e in erased if "waybill" in e}
     for receipt in found.receipts:
         numbers = {w["number"] for w in receipt.evidence.get("waybills") or []}
         if held(receipt):

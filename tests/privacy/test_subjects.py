@@ -120,6 +120,30 @@ def test_erase_anonymises_what_no_hold_keeps(world, door, make_door):
     assert world.get("/audit/verify").get_json()["ok"] is True
 
 
+def test_a_standing_consent_is_exported_and_ended_by_the_erasure(world):
+    from tests.consent.conftest import last_token
+
+    number = world.waybill(courier="courier1", org_unit="EAST-1")["number"]     # the factories' consignee
+    assert world.post(f"/waybills/{number}/consent-requests", {"options": ["guard"]}).status_code == 201
+    answered = world.client.post(f"/api/v1/consent/{last_token(world)}", json={"choice": "guard", "standing": True})
+    assert answered.status_code == 200
+    [standing] = world.post("/privacy/subjects/export", {"phone": PHONE}).get_json()["standing_consents"]
+    assert standing["choice"] == "guard" and standing["revoked_at"] is None
+    assert standing["address"] == "上海市浦东新区世纪大道100号"
+    pdf = world.post("/privacy/subjects/export", {"phone": PHONE, "format": "pdf"})
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.data)).pages)
+    assert "长期放置授权（1）" in text and "门卫" in text
+
+    body = world.post("/privacy/subjects/erase", {"phone": PHONE}).get_json()
+    assert {"standing_consent": standing["id"]} in body["erased"]
+    [after] = world.post("/privacy/subjects/export", {"phone": PHONE}).get_json()["standing_consents"]
+    assert after["revoked_at"] is not None and after["address"] == "上海市浦东新区***"
+    # No longer in force: a later parcel to that door needs the consignee's answer again.
+    later = world.waybill(courier="courier1", org_unit="EAST-1")["number"]
+    assert world.get(f"/waybills/{later}/consent", who="courier1").get_json()["consent"] is None
+    assert world.get("/audit/verify").get_json()["ok"] is True
+
+
 def test_each_request_is_an_audit_event(world, door):
     door.submit()
     world.get(f"/privacy/subjects?phone={PHONE}")
