@@ -364,9 +364,21 @@ Component({
         this.setData({ "otp.sending": false });
         const state = this.stateFor(r);
         if (state) { this.showState(state); return; }
-        if (r.status === 429) this.countdown(Number(r.header["Retry-After"] || r.header["retry-after"]) || 60);
-        this.showError("signer", { code: "_", message: (r.body && r.body.detail) || this.t("submit.failed") });
+        this.showError("signer", this.otpProblem(r));
       }, () => { this.setData({ "otp.sending": false }); this.note("signer", "submit.offline"); });
+    },
+
+    /** A refused send in the H5 page's words: the resend wait, this delivery's or this phone's hourly limit. */
+    otpProblem(r) {
+      if (r.status === 429) {
+        const wait = Number(r.header["Retry-After"] || r.header["retry-after"]) || 60;
+        const which = r.body && r.body.code;
+        if (which === "otp_phone_limit") return { code: "_", message: this.t("otp.limit.phone") };
+        if (which === "otp_link_limit" || wait > 120) return { code: "_", message: this.t("otp.limit.hour") };
+        this.countdown(wait);
+        return { code: "_", message: this.t("otp.limit.wait", { s: wait }) };
+      }
+      return { code: "_", message: (r.body && r.body.detail) || this.t("submit.failed") };
     },
 
     countdown(seconds) {
