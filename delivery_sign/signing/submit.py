@@ -13,12 +13,12 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import bindparam, or_, select
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.orm import lazyload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import Tenant
-from ..core import audit, wechat
+from ..core import audit, jobs, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
@@ -110,7 +110,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     openid = _recipient_openid(body.get("wechat_code"))
 
     link = find_link(token, for_update=True)
-    previous = db.session.execute(select(Receipt).where(Receipt.link_id == link.id)).scalar_one_or_none()
+    previous = db.session.connection().execute(_PREVIOUS, {"link_id": link.id}).first()
     if previous is not None:
         if previous.submission_id == body["submission_id"]:
             return previous.response, 200
@@ -153,6 +153,16 @@ _FOUND_LINK = (
            .order_by(_WAYBILLS.c.id).limit(1).scalar_subquery().label("consignee_name"))
     .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign"))
 
+
+
+# Built once (issue 16), run on the session's connection: rows, not entities.
+_RECEIPTS, _TENANTS = Receipt.__table__, Tenant.__table__
+_PREVIOUS = (select(_RECEIPTS.c.submission_id, _RECEIPTS.c.response)
+             .where(_RECEIPTS.c.link_id == bindparam("link_id")))
+_CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"),
+                                           _RECEIPTS.c.receipt_code == bindparam("code"))
+_TENANT = select(_TENANTS.c.slug, _TENANTS.c.name).where(_TENANTS.c.id == bindparam("tenant_id"))
+_USE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(used_at=bindparam("now"))
 
 
 # Built once. The sign-off reads a waybill's doc type, items and anomalies, never its org
@@ -404,8 +414,24 @@ def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Rec
         "receipt_pdf": receipt_url(public_id, "pdf"),
         "receipt_code": evidence["receipt_code"], "verify_url": verify_url(public_id),
     }
-    link.used_at = now
-    receipt = create_receipt(Receipt(
+    db.session.connection().execute(_USE_LINK, {"link_id": link.id, "now": now})
+    set_committed_value(link, "used_at", now)
+    with jobs.one_insert():   # the PDF job and the webhook deliveries' jobs: one INSERT
+        receipt = _receipt(link, body, checked, found, now, public_id, evidence, evidence_hash, recorded, response)
+        # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed
+        links = link_paths(receipt, checked.photos)
+        for waybill in link.waybills:
+            webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
+                "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
+                "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
+                "anomalies": found.codes, "receipt_pdf": response["receipt_pdf"], "links": links},
+                waybill_number=waybill.number)
+    return receipt
+
+
+def _receipt(link, body, checked: Checked, found: Findings, now, public_id, evidence, evidence_hash, recorded,
+             response) -> Receipt:
+    return create_receipt(Receipt(
         public_id=public_id, tenant_id=link.tenant_id, link_id=link.id, submission_id=body["submission_id"],
         outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
         evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found.codes,
@@ -414,31 +440,21 @@ def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Rec
     ), lines=[{"waybill_item_id": line.item.id, "received_qty": line.received, "damaged_qty": line.damaged,
                "note": line.note} for line in checked.lines],
         photos=checked.photos, fingerprint=checked.strokes.fingerprint, band_keys=checked.strokes.band_keys)
-    # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed
-    links = link_paths(receipt, checked.photos)
-    for waybill in link.waybills:
-        webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
-            "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
-            "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
-            "anomalies": found.codes, "receipt_pdf": response["receipt_pdf"], "links": links},
-            waybill_number=waybill.number)
-    return receipt
 
 
 def _receipt_code(tenant_id) -> str:
     """A fresh code for the tenant; the unique (tenant, code) index backs this look-up."""
+    connection = db.session.connection()
     while True:
         code = new_receipt_code()
-        taken = db.session.execute(
-            select(Receipt.id).where(Receipt.tenant_id == tenant_id, Receipt.receipt_code == code)).first()
-        if taken is None:
+        if connection.execute(_CODE_TAKEN, {"tenant_id": tenant_id, "code": code}).first() is None:
             return code
 
 
 def _evidence(link, body, checked: Checked, found: Findings, now, public_id, client_ip) -> dict:
     """The canonical evidence document (SPEC §6, receipts/evidence_doc.py), as stored and
     hashed. No full phone number is ever in it."""
-    tenant = db.session.get(Tenant, link.tenant_id)
+    tenant = db.session.connection().execute(_TENANT, {"tenant_id": link.tenant_id}).one()
     strokes, signer, sent = checked.strokes, body["signer"], body["signature"]
     first_times = [float(s[0, 2]) for s in strokes.signature.strokes if len(s)]
     location, client = found.location, body["client"]
