@@ -23,12 +23,12 @@ _CLAIM_PHOTOS = (update(Photo.__table__).where(Photo.__table__.c.id.in_(bindpara
                  .values(receipt_id=bindparam("claimed_by")))
 
 
-def create_receipt(receipt: Receipt, lines: list[dict], photos: list[Photo], fingerprint: bytes | None = None,
+def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprint: bytes | None = None,
                    band_keys: list[int] | None = None) -> Receipt:
     """Write a new receipt with its lines (``waybill_item_id``, ``received_qty``,
-    ``damaged_qty``, ``note``), claim its photos, file its signature fingerprint and
-    enqueue its PDF, in the caller's transaction: the PDF job exists exactly when the
-    receipt does. One statement per table.
+    ``damaged_qty``, ``note``), claim its photos (entities or rows with ``id``), file its
+    signature fingerprint and enqueue its PDF, in the caller's transaction: the PDF job
+    exists exactly when the receipt does. One statement per table.
 
     ``receipt`` is a new, transient ``Receipt`` holding the values: it is written as a row
     (Core statements built once; issue 16: its unit-of-work flush cost more than the
@@ -47,8 +47,9 @@ def create_receipt(receipt: Receipt, lines: list[dict], photos: list[Photo], fin
     insert_rows(ReceiptLine, [dict(line, receipt_id=receipt.id) for line in lines])
     if photos:
         connection.execute(_CLAIM_PHOTOS, {"photo_ids": [p.id for p in photos], "claimed_by": receipt.id})
-        for photo in photos:   # the photos in hand say so, as the ORM's bulk UPDATE kept them
-            if inspect(photo).persistent:
+        for photo in photos:   # entities in hand say so, as the ORM's bulk UPDATE kept them
+            state = inspect(photo, raiseerr=False)
+            if state is not None and state.persistent:
                 set_committed_value(photo, "receipt_id", receipt.id)
     if fingerprint:
         file_fingerprint(receipt.tenant_id, receipt.id, fingerprint, band_keys)

@@ -12,7 +12,6 @@ from blinker import Namespace
 from marshmallow import ValidationError
 from sqlalchemy import String, bindparam, cast, exists, literal, null, select, union_all, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 
 from ..accounts.models import DocType, OrgUnit, User
 from ..accounts.org_units import subtree_ids
@@ -437,23 +436,24 @@ def record_signoff(waybills: list[Waybill], statuses: dict, receipt_public_id: s
     anomalies filed under each (one INSERT for all). The caller holds the row locks.
 
     The waybills are written by one UPDATE built once, not by the unit of work (issue 16:
-    its flush cost more than the statement); the entities in hand hold the new values as
-    committed, so nothing is written twice."""
+    its flush cost more than the statement); the waybills in hand hold the new values
+    (entities as committed, so nothing is written twice; the sign-off passes plain
+    objects, signing.submit ``LockedWaybill``, with ``anomalies`` as rows of ``code``)."""
     rows, changes = [], []
     updated_at = utcnow()
+    db.session.flush()   # anything else the caller changed goes first, as before
     for waybill in waybills:
-        transitions.move(waybill, statuses[waybill.id])
+        transitions.move_written(waybill, statuses[waybill.id])
         existing = {a.code for a in waybill.anomalies}
         rows += [{"tenant_id": waybill.tenant_id, "waybill_id": waybill.id, "code": code, "created_at": now}
                  for code in dict.fromkeys(anomalies) if code not in existing]
-        values = {"status": statuses[waybill.id], "updated_at": updated_at, "signed_at": now,
-                  "receipt_public_id": receipt_public_id, "signer_relation": signer_relation,
-                  "has_anomalies": bool(existing or anomalies)}
+        values = {"updated_at": updated_at, "signed_at": now, "receipt_public_id": receipt_public_id,
+                  "signer_relation": signer_relation, "has_anomalies": bool(existing or anomalies)}
         for key, value in values.items():
-            set_committed_value(waybill, key, value)
+            transitions.hold(waybill, key, value)
+        values["status"] = waybill.status
         changes.append({"waybill_id": waybill.id, **{_SIGNED_OFF_COLUMNS[k]: v for k, v in values.items()}})
     if changes:
-        db.session.flush()   # anything else the caller changed goes first, as before
         db.session.connection().execute(_SIGN_OFF, changes)
     insert_rows(WaybillAnomaly, rows)
 
