@@ -548,7 +548,9 @@ def _evidence(link, waybills, body, checked: Checked, found: Findings, now, publ
         signer=doc.Signer(name=signer["name"].strip(), relation=signer["relation"],
                           phone_masked=mask_phone(signer["phone"]), wechat_openid=found.openid,
                           name_from=signer["name_from"]),
-        signature=doc.Signature(strokes=sent["strokes"], canvas=sent["canvas"], metrics=strokes.verdict.metrics,
+        # the strokes as parsed (SignatureSchema's documented_strokes): stored as they came
+        signature=doc.Signature(strokes=doc.Parsed(sent["strokes"]), canvas=sent["canvas"],
+                                metrics=strokes.verdict.metrics,
                                 boxes=sent.get("boxes") or doc.ABSENT),
         photos=[doc.Photo(**Photo.as_evidence(p)) for p in checked.photos],
         location=doc.Location(raw=body["location"], wgs84=location["signer_wgs84"],
