@@ -14,9 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.orm.attributes import set_committed_value
 
-from ..accounts.models import DocType, Tenant
+from ..accounts.models import DocType, Tenant, User
 from ..core import audit, jobs, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
@@ -33,7 +32,7 @@ from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
-from .links import DELIVERABLE, Locked, find_link, link_row, refuse, state_of
+from .links import DELIVERABLE, Locked, link_row, refuse, state_of
 from .models import SignLink, SignLinkWaybill
 
 log = logging.getLogger(__name__)
@@ -108,7 +107,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
 
-    link = find_link(token, for_update=True)
+    link = LockedLink(**link_row(_LOCK_LINK, token)._mapping)   # 404 as find_link's
     previous = db.session.connection().execute(_PREVIOUS, {"link_id": link.id}).first()
     if previous is not None:
         if previous.submission_id == body["submission_id"]:
@@ -123,7 +122,10 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     if link.locked_at is not None:
         raise Locked("Too many wrong codes; ask the courier for a new QR code.")
 
+    attempts = link.name_attempts
     strokes = recognition.settle(link, body, strokes)
+    if link.name_attempts != attempts:   # a failed reading counted: kept even by a 422
+        db.session.connection().execute(_COUNT_ATTEMPT, {"link_id": link.id, "attempts": link.name_attempts})
     checked = _check(link, waybills, body, strokes, consent)
     now = utcnow()
     anomalies = _anomalies(link, waybills, body, checked, now, openid)
@@ -162,6 +164,45 @@ _CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == bindparam("t
                                            _RECEIPTS.c.receipt_code == bindparam("code"))
 _TENANT = select(_TENANTS.c.slug, _TENANTS.c.name).where(_TENANTS.c.id == bindparam("tenant_id"))
 _USE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(used_at=bindparam("now"))
+_COUNT_ATTEMPT = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"))
+                  .values(name_attempts=bindparam("attempts")))
+_USERS = User.__table__
+
+
+@dataclass(slots=True)
+class LockedLink:
+    """The sign link as the sign-off reads it under its lock (``FOR UPDATE``): the columns
+    it uses and its courier's WeChat openid, one prebuilt Core read (issue 16: the entity's
+    load was the costliest read of the submit). ``recognition.settle`` counts a failed
+    reading in ``name_attempts``; the submit writes it back."""
+
+    id: int
+    tenant_id: int
+    policy: dict
+    courier_location: dict | None
+    created_at: object
+    expires_at: object
+    opened_at: object
+    used_at: object
+    revoked_at: object
+    otp_verified_at: object
+    locked_at: object
+    assisted: bool
+    otp_verified_whose: str | None
+    otp_verified_to: str | None
+    name_attempts: int | None
+    courier_openid: str | None
+
+
+_LOCK_LINK = (
+    select(*(_LINKS.c[name] for name in (
+        "id", "tenant_id", "policy", "courier_location", "created_at", "expires_at", "opened_at", "used_at",
+        "revoked_at", "otp_verified_at", "locked_at", "assisted", "otp_verified_whose", "otp_verified_to",
+        "name_attempts")),
+           select(_USERS.c.wechat_openid).where(_USERS.c.id == _LINKS.c.courier_id)
+           .scalar_subquery().label("courier_openid"))
+    .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign")
+    .with_for_update(of=_LINKS))
 
 
 @dataclass(slots=True)
@@ -441,7 +482,7 @@ def _anomalies(link, waybills, body, checked: Checked, now, openid) -> Findings:
     # A declared assisted sign-off, proven by a code to a phone, is the honest way to sign on
     # the courier's device; an undeclared one still is a finding.
     assisted_verified = link.assisted and link.otp_verified_at is not None
-    if openid and link.courier is not None and link.courier.wechat_openid == openid and not assisted_verified:
+    if openid and link.courier_openid == openid and not assisted_verified:
         found.append("signed_on_courier_device")
     return Findings(codes=list(dict.fromkeys(found)), location=location, replay_of=replay_of, openid=openid)
 
@@ -483,7 +524,7 @@ def _write(link, waybills, body, checked: Checked, found: Findings, now, client_
         "receipt_code": evidence["receipt_code"], "verify_url": verify_url(public_id),
     }
     db.session.connection().execute(_USE_LINK, {"link_id": link.id, "now": now})
-    set_committed_value(link, "used_at", now)
+    link.used_at = now
     with jobs.one_insert():   # the PDF job and the webhook deliveries' jobs: one INSERT
         receipt = _receipt(link, body, checked, found, now, public_id, evidence, evidence_hash, recorded, response)
         # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed
