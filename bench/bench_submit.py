@@ -7,7 +7,7 @@ submit (a count that does not depend on the machine's load) and the top function
 
     /work/venv/bin/python bench/bench_submit.py -n 40 --cprofile
 """
-import argparse, cProfile, io, os, pstats, statistics, sys, tempfile, time, uuid
+import argparse, cProfile, io, json, os, pstats, statistics, sys, tempfile, time, uuid
 ROOT = os.environ.get("ROOT") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT); sys.path.insert(0, ROOT + "/bench")
 p = argparse.ArgumentParser()
@@ -59,7 +59,6 @@ for i in range(a.n + W):
             "signature": {"strokes": sig["strokes"], "canvas": sig["canvas"]},
             "location": {"lat": 31.2305, "lng": 121.4736, "accuracy": 12, "coord_system": "gcj02"},
             "photo_ids": ids}
-    import json
     prepared.append((token, json.dumps(body, ensure_ascii=False).encode()))
 times, counts, writes = [], [], []
 prof = cProfile.Profile() if a.cprofile else None
@@ -67,4 +66,26 @@ last_sql = None
 for i, (token, body) in enumerate(prepared):
     stmts.clear()
     if prof and i >= W: prof.enable()
-    
+    t = time.process_time()
+    r = client.post(f"/api/v1/sign/{token}/submit", data=body, content_type="application/json")
+    el = time.process_time() - t
+    if prof and i >= W: prof.disable()
+    assert r.status_code == 201, r.get_data(as_text=True)[:500]
+    if i >= W:
+        times.append(el); counts.append(len(stmts))
+        writes.append(sum(1 for s in stmts if s.lstrip()[:6].upper() in ("INSERT", "UPDATE") or s.lstrip().startswith("COPY")))
+        last_sql = list(stmts)
+print(f"submit: median {statistics.median(times)*1000:.2f} ms  min {min(times)*1000:.2f} ms  "
+      f"statements {statistics.median(counts):.0f} writes {statistics.median(writes):.0f}  load {os.getloadavg()[0]:.1f}")
+if a.sql:
+    for s in last_sql: print("  ", " ".join(s.split())[:200])
+if prof:
+    st = pstats.Stats(prof)
+    total_calls = sum(v[1] for v in st.stats.values())
+    print(f"function calls per submit: {total_calls / len(times):.0f}")
+    st.sort_stats("tottime").print_stats(40)
+if prof and os.environ.get("CALLERS"):
+    for pat in os.environ["CALLERS"].split(","):
+        st.print_callers(pat)
+if prof and os.environ.get("CUM"):
+    st.sort_stats("cumulative").print_stats(int(os.environ["CUM"]))
