@@ -40,9 +40,17 @@ def insert_rows_returning_ids(model, rows: list[dict]) -> list[int]:
 def insert_rows(model, rows: list[dict]) -> None:
     if not rows:
         return
+    # What the caller changed is written first, as the ORM statement's autoflush did (a
+    # no-op on a clean session).
+    db.session.flush()
     connection = db.session.connection()
     if connection.dialect.name != "postgresql":
-        db.session.execute(_insert_of(model), rows)
+        statement, renamed = _insert_of(model)
+        if renamed:
+            rows = [{renamed.get(key, key): value for key, value in row.items()} for row in rows]
+        # A Core executemany on the session's connection: the ORM's bulk path around the
+        # same statement cost more than the statement (issue 16).
+        connection.execute(statement, rows)
         return
     table = model.__table__
     # Rows are keyed by attribute name (``extra``), COPY wants column names (``metadata``).
@@ -71,8 +79,11 @@ def insert_rows(model, rows: list[dict]) -> None:
 
 @functools.cache
 def _insert_of(model):
-    # One statement object per model: its cache key is computed once, not per request.
-    return insert(model)
+    """The table's INSERT, built once per model (its cache key computed once, not per
+    request), and the attribute names that are not their column's key (``extra``)."""
+    renamed = {prop.key: prop.columns[0].key for prop in inspect(model).column_attrs
+               if prop.key != prop.columns[0].key}
+    return model.__table__.insert(), renamed
 
 
 def _has_python_default(column) -> bool:

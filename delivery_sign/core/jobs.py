@@ -22,6 +22,8 @@ by one for a moment; the cap is there to leave room for others, not to count exa
 first request (so ``flask db …`` and gunicorn's master never run jobs);
 ``flask --app wsgi worker`` runs the same loops in its own process, as many as you like.
 """
+import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -198,23 +200,84 @@ def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after
 
 
 _INSERT_JOBS = None
+# The rows ``one_insert`` is collecting in this context, or None outside one.
+_COLLECTING: contextvars.ContextVar[list | None] = contextvars.ContextVar("jobs_collecting", default=None)
+
+
+def _row(kind: str, payload: dict, tenant_id: int | None, dedupe_key: str | None, now: datetime) -> dict:
+    spec = _HANDLERS.get(kind)
+    return {"kind": kind, "tenant_id": tenant_id, "payload": payload, "status": PENDING, "attempts": 0,
+            "max_attempts": spec.max_attempts if spec else DEFAULT_MAX_ATTEMPTS, "run_after": now,
+            "dedupe_key": dedupe_key, "created_at": now}
+
+
+@functools.cache
+def _insert_statement(dialect: str, dedupe: bool):
+    """INSERT into jobs; with dedupe keys, one that skips a key already taken (what
+    ``enqueue``'s probe does, in the same statement)."""
+    table = Job.__table__
+    if not dedupe:
+        return table.insert()
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table).on_conflict_do_nothing(index_elements=[table.c.dedupe_key])
+
+
+def _insert_rows(rows: list[dict]) -> None:
+    if not rows:
+        return
+    db.session.flush()   # jobs added as entities before these go first, as enqueue's probe had it
+    connection = db.session.connection()
+    dedupe = any(row["dedupe_key"] is not None for row in rows)
+    connection.execute(_insert_statement(connection.dialect.name, dedupe), rows)
+
+
+@contextlib.contextmanager
+def one_insert():
+    """Jobs that ``enqueue_now`` and ``enqueue_many`` add inside the block are written in
+    one INSERT as it ends (none if it raises): a sign-off's PDF job and its webhook
+    deliveries' jobs are one statement (issue 16). The transaction is the caller's, as
+    ever: the jobs exist once it commits."""
+    rows: list[dict] = []
+    token = _COLLECTING.set(rows)
+    try:
+        yield
+    finally:
+        _COLLECTING.reset(token)
+    _insert_rows(rows)
+
+
+def enqueue_now(kind: str, payload: dict, *, tenant_id: int | None = None, dedupe_key: str | None = None) -> None:
+    """``enqueue`` for a job due now, as a row rather than an entity (nothing returned):
+    no probe for the dedupe key, the INSERT skips a key already taken. Inside
+    ``one_insert`` the row waits for the block's one INSERT."""
+    row = _row(kind, payload, tenant_id, dedupe_key, utcnow())
+    collecting = _COLLECTING.get()
+    if collecting is not None:
+        collecting.append(row)
+    else:
+        _insert_rows([row])
 
 
 def enqueue_many(kind: str, payloads: list[dict], *, tenant_id: int | None = None) -> None:
     """Jobs of one kind, due now, added to the current transaction in one INSERT (no ORM
     objects, no dedupe key): for callers that write a row per job anyway (webhook
-    deliveries), where the unit of work's flush cost more than the statement."""
+    deliveries), where the unit of work's flush cost more than the statement. Inside
+    ``one_insert`` they join its INSERT."""
     global _INSERT_JOBS
     if not payloads:
         return
     if _INSERT_JOBS is None:
         _INSERT_JOBS = Job.__table__.insert()
-    spec = _HANDLERS.get(kind)
     now = utcnow()
-    common = {"kind": kind, "tenant_id": tenant_id, "status": PENDING, "attempts": 0,
-              "max_attempts": spec.max_attempts if spec else DEFAULT_MAX_ATTEMPTS, "run_after": now,
-              "dedupe_key": None, "created_at": now}
-    db.session.connection().execute(_INSERT_JOBS, [{**common, "payload": payload} for payload in payloads])
+    rows = [_row(kind, payload, tenant_id, None, now) for payload in payloads]
+    collecting = _COLLECTING.get()
+    if collecting is not None:
+        collecting.extend(rows)
+        return
+    db.session.connection().execute(_INSERT_JOBS, rows)
 
 
 # --- claiming and running ----------------------------------------------------------------

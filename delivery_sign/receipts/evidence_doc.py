@@ -72,11 +72,23 @@ def _field_names(cls: type) -> tuple[str, ...]:
     return names
 
 
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A value as the JSON parser made it (dicts, lists, strings, numbers, booleans, null,
+    nothing else): ``as_json`` gives it back as it is, without walking it. A signature's
+    strokes are thousands of numbers; copying them point by point was most of a
+    sign-off's ``as_json`` (issue 16)."""
+
+    value: object
+
+
 def as_json(value):
     """The stored form: dataclasses as dicts in declaration order, absent keys left out."""
     kind = type(value)
     if kind in _PLAIN:
         return value
+    if kind is Parsed:
+        return value.value
     if kind is list:
         return [v if type(v) in _PLAIN else as_json(v) for v in value]
     if kind is dict:

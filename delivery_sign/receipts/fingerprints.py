@@ -24,7 +24,7 @@ same key at once would collide on the unique dedupe key.)
 import logging
 import time
 
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import bindparam, delete, select, tuple_
 
 from ..core import jobs
 from ..core.bulk import insert_rows
@@ -79,18 +79,25 @@ def find_replay(tenant_id: int, signature, fp: bytes, keys: list[int]) -> str | 
         lookup += band_keys(legacy)
     if not lookup:
         return None
-    # No ORDER BY in SQL: the planner would walk the version index for the order (a scan);
-    # the candidates are few, sorted here.
-    candidates = db.session.execute(
-        select(SignatureFingerprint.receipt_id, SignatureFingerprint.fingerprint)
-        .where(SignatureFingerprint.tenant_id == tenant_id, SignatureFingerprint.band_key.in_(lookup))
-        .distinct()
-    ).all()
+    connection = db.session.connection()
+    candidates = connection.execute(_CANDIDATES, {"tenant_id": tenant_id, "keys": lookup}).all()
     for receipt_id, stored in sorted(candidates):
         probe = probes.get(stored[0]) if stored else None
         if probe is not None and is_replay(probe, stored):
-            return db.session.execute(select(Receipt.public_id).where(Receipt.id == receipt_id)).scalar_one()
+            return connection.execute(_PUBLIC_ID, {"receipt_id": receipt_id}).scalar_one()
     return None
+
+
+# Built once, run on the session's connection (issue 16: building the statement and its
+# cache key on every submit cost more than SQLite running it). No ORDER BY in SQL: the
+# planner would walk the version index for the order (a scan); the candidates are few,
+# sorted above.
+_FINGERPRINTS, _RECEIPTS = SignatureFingerprint.__table__, Receipt.__table__
+_CANDIDATES = (select(_FINGERPRINTS.c.receipt_id, _FINGERPRINTS.c.fingerprint)
+               .where(_FINGERPRINTS.c.tenant_id == bindparam("tenant_id"),
+                      _FINGERPRINTS.c.band_key.in_(bindparam("keys", expanding=True)))
+               .distinct())
+_PUBLIC_ID = select(_RECEIPTS.c.public_id).where(_RECEIPTS.c.id == bindparam("receipt_id"))
 
 
 def file_fingerprint(tenant_id: int, receipt_id: int, fp: bytes, keys: list[int] | None = None) -> None:

@@ -2,7 +2,8 @@
 import functools
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, inspect, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..core.auth import Principal
 from ..core.errors import Gone, NotFound
@@ -16,26 +17,44 @@ from .urls import receipt_path, receipt_url
 PHOTO_VARIANTS = ("original", "display", "thumb")
 
 
-def create_receipt(receipt: Receipt, lines: list[dict], photos: list[Photo], fingerprint: bytes | None = None,
+_RECEIPTS = Receipt.__table__
+_INSERT_RECEIPT = _RECEIPTS.insert().returning(_RECEIPTS.c.id)
+_CLAIM_PHOTOS = (update(Photo.__table__).where(Photo.__table__.c.id.in_(bindparam("photo_ids", expanding=True)))
+                 .values(receipt_id=bindparam("claimed_by")))
+
+
+def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprint: bytes | None = None,
                    band_keys: list[int] | None = None) -> Receipt:
     """Write a new receipt with its lines (``waybill_item_id``, ``received_qty``,
-    ``damaged_qty``, ``note``), claim its photos, file its signature fingerprint and
-    enqueue its PDF, in the caller's transaction: the PDF job exists exactly when the
-    receipt does. One statement per table."""
+    ``damaged_qty``, ``note``), claim its photos (entities or rows with ``id``), file its
+    signature fingerprint and enqueue its PDF, in the caller's transaction: the PDF job
+    exists exactly when the receipt does. One statement per table.
+
+    ``receipt`` is a new, transient ``Receipt`` holding the values: it is written as a row
+    (Core statements built once; issue 16: its unit-of-work flush cost more than the
+    INSERT), given its ``id`` and returned; it does not join the session. The PDF job is
+    ``jobs.enqueue_now``'s, so inside ``jobs.one_insert`` it joins that INSERT."""
     from ..core import jobs
     from ..core.bulk import insert_rows
     from .fingerprints import file_fingerprint
     from .tasks import RENDER_PDF
 
-    db.session.add(receipt)
-    db.session.flush()   # its id, for the rows below
+    db.session.flush()   # what the caller changed first, as the ORM flush had it
+    connection = db.session.connection()
+    values = {column.key: receipt.__dict__[column.key] for column in _RECEIPTS.columns
+              if column.key in receipt.__dict__}
+    receipt.id = connection.execute(_INSERT_RECEIPT, values).scalar_one()
     insert_rows(ReceiptLine, [dict(line, receipt_id=receipt.id) for line in lines])
     if photos:
-        db.session.execute(update(Photo).where(Photo.id.in_([p.id for p in photos])).values(receipt_id=receipt.id))
+        connection.execute(_CLAIM_PHOTOS, {"photo_ids": [p.id for p in photos], "claimed_by": receipt.id})
+        for photo in photos:   # entities in hand say so, as the ORM's bulk UPDATE kept them
+            state = inspect(photo, raiseerr=False)
+            if state is not None and state.persistent:
+                set_committed_value(photo, "receipt_id", receipt.id)
     if fingerprint:
         file_fingerprint(receipt.tenant_id, receipt.id, fingerprint, band_keys)
-    jobs.enqueue(RENDER_PDF, {"receipt": receipt.id}, tenant_id=receipt.tenant_id,
-                 dedupe_key=f"receipt-pdf:{receipt.id}")
+    jobs.enqueue_now(RENDER_PDF, {"receipt": receipt.id}, tenant_id=receipt.tenant_id,
+                     dedupe_key=f"receipt-pdf:{receipt.id}")
     return receipt
 
 

@@ -148,10 +148,16 @@ def remove_courier_photo(token, photo_id):
     recipient.remove_courier_photo(current(), token, photo_id)
 
 
+# One instance for every submit: a schema class here is instantiated by webargs per request,
+# and with it each nested schema, their fields deep-copied (issue 16). Loading keeps no
+# state on the instance.
+_SUBMIT_SCHEMA = SubmitSchema()
+
+
 @blp.route("/sign/<token>/submit", methods=["POST"])
 @max_body(MAX_SUBMIT_BYTES)
 @recipient_limits
-@blp.arguments(SubmitSchema)
+@blp.arguments(_SUBMIT_SCHEMA)
 @blp.response(201, SubmitResultSchema)
 @blp.alt_response(200, schema=SubmitResultSchema, description="The same submission_id again")
 def submit(body, token):

@@ -13,12 +13,10 @@ import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import bindparam, or_, select
-from sqlalchemy.orm import lazyload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy import bindparam, or_, select, update
 
-from ..accounts.models import Tenant
-from ..core import audit, wechat
+from ..accounts.models import DocType, Tenant, User
+from ..core import audit, jobs, wechat
 from ..core.audit import canonical_json
 from ..core.clock import isoformat, utcnow
 from ..core.errors import Conflict, Gone, ValidationFailed, field_error
@@ -28,13 +26,13 @@ from ..receipts import evidence_doc as doc
 from ..receipts.models import Photo, Receipt, new_receipt_code
 from ..receipts.services import create_receipt, link_paths
 from ..receipts.urls import receipt_url, verify_url
-from ..waybills.models import Waybill
+from ..waybills.models import Waybill, WaybillAnomaly, WaybillItem
 from ..waybills.services import record_signoff
 from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
-from .links import Locked, check_deliverable, find_link, link_row, state_of
+from .links import DELIVERABLE, Locked, link_row, refuse, state_of
 from .models import SignLink, SignLinkWaybill
 
 log = logging.getLogger(__name__)
@@ -69,8 +67,8 @@ class ConsentStep:
 class Line:
     """One item line of the link's waybills with what the recipient reports of it."""
 
-    waybill: Waybill
-    item: object                      # waybills.models.WaybillItem
+    waybill: "LockedWaybill"
+    item: object                      # a row of _WAYBILL_ITEMS
     received: Decimal
     damaged: Decimal = Decimal(0)
     note: str = ""
@@ -84,7 +82,7 @@ class Line:
 class Checked:
     """What passed the hard checks: the receipt's photos and lines, consents and strokes."""
 
-    photos: list[Photo]
+    photos: list                      # rows of photos (_PHOTO_COLUMNS), not entities
     lines: list[Line]
     consents: doc.SignOffConsents
     strokes: MeasuredStrokes
@@ -109,26 +107,29 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
 
-    link = find_link(token, for_update=True)
-    previous = db.session.execute(select(Receipt).where(Receipt.link_id == link.id)).scalar_one_or_none()
+    link = LockedLink(**link_row(_LOCK_LINK, token)._mapping)   # 404 as find_link's
+    previous = db.session.connection().execute(_PREVIOUS, {"link_id": link.id}).first()
     if previous is not None:
         if previous.submission_id == body["submission_id"]:
             return previous.response, 200
         raise Conflict("This delivery has already been signed for.", slug="link-used")
     # Re-checked under the locks: a cancel or a drop that committed while the strokes were
     # measured wins (and says so before "expired": cancelling is what retired the link).
-    _lock_waybills(link)
-    check_deliverable(link)
+    waybills = _lock_waybills(link)
+    _check_deliverable(waybills)
     if state_of(link) == "expired":
         raise Gone("This sign link has expired; ask the courier for a new QR code.", slug="link-expired")
     if link.locked_at is not None:
         raise Locked("Too many wrong codes; ask the courier for a new QR code.")
 
+    attempts = link.name_attempts
     strokes = recognition.settle(link, body, strokes)
-    checked = _check(link, body, strokes, consent)
+    if link.name_attempts != attempts:   # a failed reading counted: kept even by a 422
+        db.session.connection().execute(_COUNT_ATTEMPT, {"link_id": link.id, "attempts": link.name_attempts})
+    checked = _check(link, waybills, body, strokes, consent)
     now = utcnow()
-    anomalies = _anomalies(link, body, checked, now, openid)
-    receipt = _write(link, body, checked, anomalies, now, client_ip)
+    anomalies = _anomalies(link, waybills, body, checked, now, openid)
+    receipt = _write(link, waybills, body, checked, anomalies, now, client_ip)
     return receipt.response, 201
 
 
@@ -155,22 +156,128 @@ _FOUND_LINK = (
 
 
 
-# Built once. The sign-off reads a waybill's doc type, items and anomalies, never its org
-# unit or courier: those two joined loads are left out (issue 16); a reader that asks for
-# them still gets them, lazily.
+# Built once (issue 16), run on the session's connection: rows, not entities.
+_RECEIPTS, _TENANTS = Receipt.__table__, Tenant.__table__
+_PREVIOUS = (select(_RECEIPTS.c.submission_id, _RECEIPTS.c.response)
+             .where(_RECEIPTS.c.link_id == bindparam("link_id")))
+_CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"),
+                                           _RECEIPTS.c.receipt_code == bindparam("code"))
+_TENANT = select(_TENANTS.c.slug, _TENANTS.c.name).where(_TENANTS.c.id == bindparam("tenant_id"))
+_USE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(used_at=bindparam("now"))
+_COUNT_ATTEMPT = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"))
+                  .values(name_attempts=bindparam("attempts")))
+_USERS = User.__table__
+
+
+@dataclass(slots=True)
+class LockedLink:
+    """The sign link as the sign-off reads it under its lock (``FOR UPDATE``): the columns
+    it uses and its courier's WeChat openid, one prebuilt Core read (issue 16: the entity's
+    load was the costliest read of the submit). ``recognition.settle`` counts a failed
+    reading in ``name_attempts``; the submit writes it back."""
+
+    id: int
+    tenant_id: int
+    policy: dict
+    courier_location: dict | None
+    created_at: object
+    expires_at: object
+    opened_at: object
+    used_at: object
+    revoked_at: object
+    otp_verified_at: object
+    locked_at: object
+    assisted: bool
+    otp_verified_whose: str | None
+    otp_verified_to: str | None
+    name_attempts: int | None
+    courier_openid: str | None
+
+
+_LOCK_LINK = (
+    select(*(_LINKS.c[name] for name in (
+        "id", "tenant_id", "policy", "courier_location", "created_at", "expires_at", "opened_at", "used_at",
+        "revoked_at", "otp_verified_at", "locked_at", "assisted", "otp_verified_whose", "otp_verified_to",
+        "name_attempts")),
+           select(_USERS.c.wechat_openid).where(_USERS.c.id == _LINKS.c.courier_id)
+           .scalar_subquery().label("courier_openid"))
+    .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign")
+    .with_for_update(of=_LINKS))
+
+
+@dataclass(slots=True)
+class LockedWaybill:
+    """A waybill of the link as the sign-off reads it under its lock: the columns it uses,
+    its doc type's code and name, its items and its anomalies as rows (``code``). What
+    ``waybills.services.record_signoff`` sets is set here too; no entity, no session."""
+
+    id: int
+    tenant_id: int
+    number: str
+    status: str
+    consignee_name: str
+    consignee_phone: str
+    consignee_address: str
+    consignee_lat: float | None
+    consignee_lng: float | None
+    consignee_coord_system: str | None
+    deadline: object
+    external_ref: str | None
+    doc_type_code: str
+    doc_type_name: str
+    items: list = field(default_factory=list)        # rows: id, line_no, sku, name, qty, unit
+    anomalies: list = field(default_factory=list)    # rows: code
+    updated_at: object = None
+    signed_at: object = None
+    receipt_public_id: str | None = None
+    signer_relation: str | None = None
+    has_anomalies: bool = False
+
+
+# Built once (issue 16): the sign-off reads a waybill's columns, doc type, items and
+# anomalies as rows, three statements with no entity loaded or flushed.
+_DOC_TYPES, _ITEMS, _ANOMALIES = DocType.__table__, WaybillItem.__table__, WaybillAnomaly.__table__
+_LOCKED_COLUMNS = ("id", "tenant_id", "number", "status", "consignee_name", "consignee_phone", "consignee_address",
+                   "consignee_lat", "consignee_lng", "consignee_coord_system", "deadline", "external_ref")
 _LOCK_WAYBILLS = (
-    select(Waybill).join(SignLinkWaybill, SignLinkWaybill.waybill_id == Waybill.id)
-    .where(SignLinkWaybill.link_id == bindparam("link_id")).order_by(Waybill.id)
-    .options(lazyload(Waybill.org_unit), lazyload(Waybill.courier))
-    .with_for_update(of=Waybill).execution_options(populate_existing=True))
+    select(*(_WAYBILLS.c[name] for name in _LOCKED_COLUMNS),
+           _DOC_TYPES.c.code.label("doc_type_code"), _DOC_TYPES.c.name.label("doc_type_name"))
+    .join(_LINK_WAYBILLS, _LINK_WAYBILLS.c.waybill_id == _WAYBILLS.c.id)
+    .join(_DOC_TYPES, _DOC_TYPES.c.id == _WAYBILLS.c.doc_type_id)
+    .where(_LINK_WAYBILLS.c.link_id == bindparam("link_id")).order_by(_WAYBILLS.c.id)
+    .with_for_update(of=_WAYBILLS))
+_WAYBILL_ITEMS = (select(_ITEMS.c.waybill_id, _ITEMS.c.id, _ITEMS.c.line_no, _ITEMS.c.sku, _ITEMS.c.name,
+                         _ITEMS.c.qty, _ITEMS.c.unit)
+                  .where(_ITEMS.c.waybill_id.in_(bindparam("waybill_ids", expanding=True)))
+                  .order_by(_ITEMS.c.waybill_id, _ITEMS.c.line_no))
+_WAYBILL_ANOMALIES = (select(_ANOMALIES.c.waybill_id, _ANOMALIES.c.code)
+                      .where(_ANOMALIES.c.waybill_id.in_(bindparam("waybill_ids", expanding=True)))
+                      .order_by(_ANOMALIES.c.id))
 
 
-def _lock_waybills(link) -> None:
+def _lock_waybills(link) -> list[LockedWaybill]:
     """Lock the link's waybills (fresh from the database): a consented drop (consent.drops)
-    locks the same rows, so a drop and a sign-off never both win. The rows locked become
-    ``link.waybills``, so the sign-off does not load them a second time."""
-    waybills = db.session.execute(_LOCK_WAYBILLS, {"link_id": link.id}).unique().scalars().all()
-    set_committed_value(link, "waybills", waybills)
+    locks the same rows, so a drop and a sign-off never both win."""
+    connection = db.session.connection()
+    waybills = [LockedWaybill(**row._mapping) for row in connection.execute(_LOCK_WAYBILLS, {"link_id": link.id})]
+    if waybills:
+        by_id = {w.id: w for w in waybills}
+        ids = list(by_id)
+        for row in connection.execute(_WAYBILL_ITEMS, {"waybill_ids": ids}):
+            by_id[row.waybill_id].items.append(row)
+        for row in connection.execute(_WAYBILL_ANOMALIES, {"waybill_ids": ids}):
+            by_id[row.waybill_id].anomalies.append(row)
+    return waybills
+
+
+def _check_deliverable(waybills) -> None:
+    """``links.check_deliverable`` for the waybills just locked: 410 when one was
+    cancelled, or has been completed (signed, dropped) since the link was made."""
+    statuses = {w.status for w in waybills}
+    if "cancelled" in statuses:
+        refuse("cancelled")
+    if statuses - set(DELIVERABLE):
+        refuse("completed")
 
 
 # --- hard checks (422) ------------------------------------------------------------------
@@ -219,7 +326,7 @@ def _consents(body, policy, tenant_id) -> tuple[dict, ConsentStep]:
     return body, ConsentStep(doc.SignOffConsents(recorded=True, **given, location_dropped=dropped), errors)
 
 
-def _check(link, body, strokes: MeasuredStrokes, consent: ConsentStep) -> Checked:
+def _check(link, waybills, body, strokes: MeasuredStrokes, consent: ConsentStep) -> Checked:
     policy, errors = link.policy, list(consent.errors)
     signer, outcome = body["signer"], body["outcome"]
     if not signer["name"].strip():
@@ -242,31 +349,43 @@ def _check(link, body, strokes: MeasuredStrokes, consent: ConsentStep) -> Checke
 
     photos = _photos(link, body["photo_ids"], errors)
     _photo_policy(link, photos, errors)
-    lines = _lines(link, outcome, body["items"], errors)
+    lines = _lines(waybills, outcome, body["items"], errors)
     errors.extend(strokes.errors)
     if errors:
         raise ValidationFailed(errors, detail="The sign-off is not complete; fix the fields listed and submit again.")
     return Checked(photos=photos, lines=lines, consents=consent.record, strokes=strokes)
 
 
-def _photos(link, photo_ids, errors) -> list[Photo]:
+def _photos(link, photo_ids, errors) -> list:
     """The photos the receipt gets: the ones the recipient lists, then every courier photo
     of the link that was not withdrawn (the recipient's phone does not know those)."""
     ids = list(dict.fromkeys(photo_ids))
     listed_ids = set(ids)
-    # One read for both (issue 16): the listed ones and the courier's, in id order.
-    wanted = Photo.taken_by == "courier"
-    if ids:
-        wanted = or_(Photo.public_id.in_(ids), wanted)
-    photos = db.session.execute(
-        select(Photo).where(Photo.link_id == link.id, Photo.removed_at.is_(None), wanted)
-        .order_by(Photo.id)).scalars().all()
+    # One read for both (issue 16): the listed ones and the courier's, in id order; rows
+    # with the entity's attribute names (Photo.as_evidence reads them), built once.
+    photos = db.session.connection().execute(_PHOTOS_LISTED if ids else _PHOTOS_COURIER,
+                                             {"link_id": link.id, "ids": ids}).all()
     found = {p.public_id: p for p in photos if p.public_id in listed_ids}
     for i, photo_id in enumerate(ids):
         if photo_id not in found:
             errors.append(field_error(f"photo_ids.{i}", "photo_invalid", "No such photo uploaded for this delivery."))
     listed = [found[i] for i in ids if i in found]
     return listed + [p for p in photos if p.taken_by == "courier" and p.public_id not in found]
+
+
+_PHOTO_TABLE = Photo.__table__
+_PHOTO_COLUMNS = [_PHOTO_TABLE.c[name] for name in (
+    "id", "public_id", "kind", "sha256", "mime", "size", "width", "height", "exif", "checks", "anomalies",
+    "taken_by", "taken_by_user", "created_at", "client_exif")]
+_PHOTOS_COURIER = (select(*_PHOTO_COLUMNS)
+                   .where(_PHOTO_TABLE.c.link_id == bindparam("link_id"), _PHOTO_TABLE.c.removed_at.is_(None),
+                          _PHOTO_TABLE.c.taken_by == "courier")
+                   .order_by(_PHOTO_TABLE.c.id))
+_PHOTOS_LISTED = (select(*_PHOTO_COLUMNS)
+                  .where(_PHOTO_TABLE.c.link_id == bindparam("link_id"), _PHOTO_TABLE.c.removed_at.is_(None),
+                         or_(_PHOTO_TABLE.c.public_id.in_(bindparam("ids", expanding=True)),
+                             _PHOTO_TABLE.c.taken_by == "courier"))
+                  .order_by(_PHOTO_TABLE.c.id))
 
 
 def _photo_policy(link, photos, errors) -> None:
@@ -297,10 +416,10 @@ def _photo_policy(link, photos, errors) -> None:
                                           f"A photo is {', '.join(c.replace('_photo', '') for c in flagged)}; {who}."))
 
 
-def _lines(link, outcome, reported, errors) -> list[Line]:
+def _lines(waybills, outcome, reported, errors) -> list[Line]:
     """Received and damaged quantities for every item line of the link's waybills."""
     lines, by_ref = [], {}
-    for waybill in link.waybills:
+    for waybill in waybills:
         for item in waybill.items:
             line = Line(waybill, item, received=item.qty if outcome != "refused" else Decimal(0))
             lines.append(line)
@@ -333,7 +452,7 @@ def _lines(link, outcome, reported, errors) -> list[Line]:
 
 # --- soft findings (anomalies) -----------------------------------------------------------
 
-def _anomalies(link, body, checked: Checked, now, openid) -> Findings:
+def _anomalies(link, waybills, body, checked: Checked, now, openid) -> Findings:
     from ..geo.distance import location_findings
     from ..receipts.fingerprints import find_replay
 
@@ -343,7 +462,7 @@ def _anomalies(link, body, checked: Checked, now, openid) -> Findings:
     replay_of = find_replay(link.tenant_id, strokes.signature, strokes.fingerprint, strokes.band_keys)
     if replay_of:
         found.append("replayed_signature")
-    waybill = link.waybills[0]
+    waybill = waybills[0]
     consignee = None
     if waybill.consignee_lat is not None:
         consignee = {"lat": waybill.consignee_lat, "lng": waybill.consignee_lng,
@@ -358,12 +477,12 @@ def _anomalies(link, body, checked: Checked, now, openid) -> Findings:
         found.append("partial_delivery")
     if body["outcome"] == "refused":
         found.append("refused")
-    if any(w.deadline is not None and w.deadline < now for w in link.waybills):
+    if any(w.deadline is not None and w.deadline < now for w in waybills):
         found.append("late_signature")
     # A declared assisted sign-off, proven by a code to a phone, is the honest way to sign on
     # the courier's device; an undeclared one still is a finding.
     assisted_verified = link.assisted and link.otp_verified_at is not None
-    if openid and link.courier is not None and link.courier.wechat_openid == openid and not assisted_verified:
+    if openid and link.courier_openid == openid and not assisted_verified:
         found.append("signed_on_courier_device")
     return Findings(codes=list(dict.fromkeys(found)), location=location, replay_of=replay_of, openid=openid)
 
@@ -381,22 +500,22 @@ def _recipient_openid(code):
 
 # --- writing --------------------------------------------------------------------------
 
-def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Receipt:
+def _write(link, waybills, body, checked: Checked, found: Findings, now, client_ip) -> Receipt:
     public_id = uuid.uuid4().hex
-    evidence = _evidence(link, body, checked, found, now, public_id, client_ip)
+    evidence = _evidence(link, waybills, body, checked, found, now, public_id, client_ip)
     evidence_hash = hashlib.sha256(canonical_json(evidence)).hexdigest()
     status = WAYBILL_STATUS[body["outcome"]]
     statuses = {}
-    for waybill in link.waybills:
+    for waybill in waybills:
         # Under a partial sign-off a waybill whose own lines all came complete is signed.
         complete = all(line.complete for line in checked.lines if line.waybill is waybill)
         statuses[waybill.id] = "signed" if body["outcome"] == "partial" and complete else status
-    record_signoff(link.waybills, statuses, public_id, body["signer"]["relation"], found.codes, now)
+    record_signoff(waybills, statuses, public_id, body["signer"]["relation"], found.codes, now)
     events = [("signoff.submitted", "recipient", f"receipt:{public_id}",
                {"evidence_hash": evidence_hash, "outcome": body["outcome"],
-                "waybills": [w.number for w in link.waybills], "anomalies": found.codes})]
+                "waybills": [w.number for w in waybills], "anomalies": found.codes})]
     events += [(f"waybill.{statuses[w.id]}", "recipient", f"waybill:{w.number}", {"receipt": public_id})
-               for w in link.waybills]
+               for w in waybills]
     recorded = audit.record_many(link.tenant_id, events)   # one INSERT for all of them
     response = {
         "receipt_id": public_id, "status": status,
@@ -404,8 +523,24 @@ def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Rec
         "receipt_pdf": receipt_url(public_id, "pdf"),
         "receipt_code": evidence["receipt_code"], "verify_url": verify_url(public_id),
     }
+    db.session.connection().execute(_USE_LINK, {"link_id": link.id, "now": now})
     link.used_at = now
-    receipt = create_receipt(Receipt(
+    with jobs.one_insert():   # the PDF job and the webhook deliveries' jobs: one INSERT
+        receipt = _receipt(link, body, checked, found, now, public_id, evidence, evidence_hash, recorded, response)
+        # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed
+        links = link_paths(receipt, checked.photos)
+        for waybill in waybills:
+            webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
+                "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
+                "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
+                "anomalies": found.codes, "receipt_pdf": response["receipt_pdf"], "links": links},
+                waybill_number=waybill.number)
+    return receipt
+
+
+def _receipt(link, body, checked: Checked, found: Findings, now, public_id, evidence, evidence_hash, recorded,
+             response) -> Receipt:
+    return create_receipt(Receipt(
         public_id=public_id, tenant_id=link.tenant_id, link_id=link.id, submission_id=body["submission_id"],
         outcome=body["outcome"], signer_name=body["signer"]["name"].strip(), signer_relation=body["signer"]["relation"],
         evidence=evidence, evidence_hash=evidence_hash, audit_seq=recorded[0]["seq"], anomalies=found.codes,
@@ -414,31 +549,21 @@ def _write(link, body, checked: Checked, found: Findings, now, client_ip) -> Rec
     ), lines=[{"waybill_item_id": line.item.id, "received_qty": line.received, "damaged_qty": line.damaged,
                "note": line.note} for line in checked.lines],
         photos=checked.photos, fingerprint=checked.strokes.fingerprint, band_keys=checked.strokes.band_keys)
-    # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed
-    links = link_paths(receipt, checked.photos)
-    for waybill in link.waybills:
-        webhooks.emit(link.tenant_id, f"waybill.{waybill.status}", {
-            "number": waybill.number, "external_ref": waybill.external_ref, "status": waybill.status,
-            "outcome": body["outcome"], "receipt_id": public_id, "signed_at": isoformat(now),
-            "anomalies": found.codes, "receipt_pdf": response["receipt_pdf"], "links": links},
-            waybill_number=waybill.number)
-    return receipt
 
 
 def _receipt_code(tenant_id) -> str:
     """A fresh code for the tenant; the unique (tenant, code) index backs this look-up."""
+    connection = db.session.connection()
     while True:
         code = new_receipt_code()
-        taken = db.session.execute(
-            select(Receipt.id).where(Receipt.tenant_id == tenant_id, Receipt.receipt_code == code)).first()
-        if taken is None:
+        if connection.execute(_CODE_TAKEN, {"tenant_id": tenant_id, "code": code}).first() is None:
             return code
 
 
-def _evidence(link, body, checked: Checked, found: Findings, now, public_id, client_ip) -> dict:
+def _evidence(link, waybills, body, checked: Checked, found: Findings, now, public_id, client_ip) -> dict:
     """The canonical evidence document (SPEC §6, receipts/evidence_doc.py), as stored and
     hashed. No full phone number is ever in it."""
-    tenant = db.session.get(Tenant, link.tenant_id)
+    tenant = db.session.connection().execute(_TENANT, {"tenant_id": link.tenant_id}).one()
     strokes, signer, sent = checked.strokes, body["signer"], body["signature"]
     first_times = [float(s[0, 2]) for s in strokes.signature.strokes if len(s)]
     location, client = found.location, body["client"]
@@ -446,7 +571,7 @@ def _evidence(link, body, checked: Checked, found: Findings, now, public_id, cli
         receipt_id=public_id,
         receipt_code=_receipt_code(link.tenant_id),
         tenant=doc.Tenant(slug=tenant.slug, name=tenant.name),
-        doc_type=doc.DocType(code=link.waybills[0].doc_type.code, name=link.waybills[0].doc_type.name),
+        doc_type=doc.DocType(code=waybills[0].doc_type_code, name=waybills[0].doc_type_name),
         policy=link.policy,
         submission_id=body["submission_id"],
         outcome=body["outcome"],
@@ -460,13 +585,15 @@ def _evidence(link, body, checked: Checked, found: Findings, now, public_id, cli
                             qty=number_out(line.item.qty), received_qty=number_out(line.received),
                             damaged_qty=number_out(line.damaged), note=line.note)
                    for line in checked.lines if line.waybill is w],
-        ) for w in link.waybills],
+        ) for w in waybills],
         signer=doc.Signer(name=signer["name"].strip(), relation=signer["relation"],
                           phone_masked=mask_phone(signer["phone"]), wechat_openid=found.openid,
                           name_from=signer["name_from"]),
-        signature=doc.Signature(strokes=sent["strokes"], canvas=sent["canvas"], metrics=strokes.verdict.metrics,
+        # the strokes as parsed (SignatureSchema's documented_strokes): stored as they came
+        signature=doc.Signature(strokes=doc.Parsed(sent["strokes"]), canvas=sent["canvas"],
+                                metrics=strokes.verdict.metrics,
                                 boxes=sent.get("boxes") or doc.ABSENT),
-        photos=[doc.Photo(**p.as_evidence()) for p in checked.photos],
+        photos=[doc.Photo(**Photo.as_evidence(p)) for p in checked.photos],
         location=doc.Location(raw=body["location"], wgs84=location["signer_wgs84"],
                               distance_to_consignee_m=location["distance_to_consignee_m"],
                               distance_to_courier_m=location["distance_to_courier_m"],

@@ -2,10 +2,14 @@
 moves it.
 
 Every status change of a waybill goes through ``move`` (or ``check`` first, where a caller
-must refuse before it writes anything), whichever domain asks: waybills itself (assign,
+must refuse before it writes anything; ``move_written`` where the caller writes the row
+itself, a sign-off's one UPDATE in waybills.services ``record_signoff``), whichever domain asks: waybills itself (assign,
 cancel), signing (a QR made, a sign-off), consent (a drop). A change the table does not
 allow is a 409 whose words name the change asked for.
 """
+from sqlalchemy import inspect
+from sqlalchemy.orm.attributes import set_committed_value
+
 from ..core.errors import Conflict
 from .models import STATUSES, Waybill
 
@@ -59,3 +63,20 @@ def move(waybill: Waybill, to: str) -> None:
     The caller holds the row lock and sets the columns that go with the change."""
     check(waybill, to)
     waybill.status = to
+
+
+def move_written(waybill, to: str) -> None:
+    """``move`` for a caller that writes the row itself, in one statement for many
+    (``record_signoff``): checked, then ``waybill`` holds ``to``: an entity as committed,
+    so no unit-of-work flush follows that would write nothing; the sign-off's plain
+    object (signing.submit ``LockedWaybill``) as an attribute."""
+    check(waybill, to)
+    hold(waybill, "status", to)
+
+
+def hold(waybill, key: str, value) -> None:
+    """Set what was written by a statement: committed on an entity, plain otherwise."""
+    if inspect(waybill, raiseerr=False) is not None:
+        set_committed_value(waybill, key, value)
+    else:
+        setattr(waybill, key, value)

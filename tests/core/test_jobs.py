@@ -84,6 +84,60 @@ def test_dedupe_key_adds_one_job(app, world):
     assert _enqueue(app, world, "test.ok", dedupe_key=f"once:{world.tenant_id}") == first
 
 
+def test_enqueue_now_skips_a_dedupe_key_already_taken(app, world):
+    """The row form: no probe, the INSERT skips the key (an entity's or a row's)."""
+    key = f"now:{world.tenant_id}"
+    first = _enqueue(app, world, "test.ok", n=1, dedupe_key=key)
+    with app.app_context():
+        jobs.enqueue_now("test.ok", {"n": 2}, tenant_id=world.tenant_id, dedupe_key=key)
+        jobs.enqueue_now("test.ok", {"n": 3}, tenant_id=world.tenant_id, dedupe_key=key + ":other")
+        db.session.commit()
+        rows = db.session.execute(select(jobs.Job.id, jobs.Job.payload, jobs.Job.status, jobs.Job.max_attempts)
+                                  .where(jobs.Job.dedupe_key.in_([key, key + ":other"]))
+                                  .order_by(jobs.Job.id)).all()
+    assert [(r.id == first, r.payload, r.status) for r in rows] == [(True, {"n": 1}, "pending"),
+                                                                    (False, {"n": 3}, "pending")]
+
+
+def test_one_insert_writes_the_jobs_of_its_block_in_one_statement(app, world):
+    from sqlalchemy import event
+
+    seen = []
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        if sql.split()[0].upper() == "INSERT" and sql.split()[2] == "jobs":
+            seen.append(len(parameters) if executemany else 1)
+
+    key = f"block:{world.tenant_id}"
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", statement)
+        try:
+            with jobs.one_insert():
+                jobs.enqueue_now("test.ok", {"n": 1}, tenant_id=world.tenant_id, dedupe_key=key)
+                jobs.enqueue_many("test.ok", [{"n": 2}, {"n": 3}], tenant_id=world.tenant_id)
+                assert seen == []   # nothing written until the block ends
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", statement)
+        payloads = db.session.execute(select(jobs.Job.payload).where(
+            jobs.Job.tenant_id == world.tenant_id, jobs.Job.kind == "test.ok").order_by(jobs.Job.id)).scalars().all()
+    assert len(seen) == 1 and seen[0] in (1, 3), seen   # one statement (an executemany of 3 rows)
+    assert payloads[-3:] == [{"n": 1}, {"n": 2}, {"n": 3}]
+
+
+def test_one_insert_writes_nothing_when_its_block_raises(app, world):
+    with app.app_context():
+        try:
+            with jobs.one_insert():
+                jobs.enqueue_now("test.ok", {"n": 9}, tenant_id=world.tenant_id, dedupe_key=f"raise:{world.tenant_id}")
+                raise RuntimeError("the sign-off failed")
+        except RuntimeError:
+            pass
+        db.session.commit()
+        assert db.session.execute(select(jobs.Job.id).where(
+            jobs.Job.dedupe_key == f"raise:{world.tenant_id}")).first() is None
+
+
 def test_concurrent_claimers_never_share_a_job(app, world):
     ids = {_enqueue(app, world, "test.ok", n=i) for i in range(40)}
     claimed, lock = [], threading.Lock()

@@ -68,6 +68,21 @@ def test_a_submit_writes_one_statement_per_table(app, door, monkeypatch):
     assert door.world.get("/audit/verify").get_json()["ok"] is True
 
 
+def test_with_a_webhook_subscriber_the_jobs_are_one_statement(app, door, world, monkeypatch):
+    """The PDF job and the webhook deliveries' jobs go in one INSERT (jobs.one_insert)."""
+    assert world.post("/webhooks", {"url": "https://hooks.example.com/in", "events": ["waybill.signed"]}
+                      ).status_code == 201
+    body = door.body(photo_ids=[door.upload().get_json()["photo_id"]])
+    with counted_writes(app, monkeypatch) as seen:
+        response = door.submit(body)
+    assert response.status_code == 201, response.get_json()
+    assert seen.count("jobs") == 1, seen
+    assert seen.count("webhook_deliveries") == 1 and seen.count("receipts") == 1, seen
+    with app.app_context():
+        kinds = list(db.session.execute(select(jobs.Job.kind).where(jobs.Job.tenant_id == world.tenant_id)).scalars())
+        assert kinds.count("receipt.render_pdf") == 1 and kinds.count("webhook.deliver") == 1, kinds
+
+
 def test_a_photo_upload_writes_its_hash_chunks_in_one_statement(app, door, monkeypatch):
     with counted_writes(app, monkeypatch) as seen:
         assert door.upload().status_code == 201
