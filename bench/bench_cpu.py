@@ -49,13 +49,23 @@ class WriteCounter:
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany):
         head = statement.lstrip()[:7].upper()
-        if head.startswith("INSERT") or head.startswith("UPDATE") or head.startswith("COPY"):
-            words = statement.split()
-            table = words[2] if head.startswith("INSERT") or head.startswith("COPY") else words[1]
+        if not (head.startswith("INSERT") or head.startswith("UPDATE") or head.startswith("COPY")
+                or head.startswith("WITH")):
+            return
+        # Every table the statement writes: a data-modifying CTE (the audit append on
+        # PostgreSQL: WITH … AS (UPDATE audit_heads …) INSERT INTO audit_events …) is one
+        # statement writing two tables, and shows under both.
+        words = statement.replace("(", " ( ").split()
+        upper = [word.upper() for word in words]
+        tables = [words[i + 2] if word == "INSERT" else words[i + 1] for i, word in enumerate(upper[:-2])
+                  if (word == "INSERT" and upper[i + 1] == "INTO") or (word == "COPY" and i == 0)
+                  or (word == "UPDATE" and (i == 0 or upper[i - 1] != "FOR"))]
+        if tables:
             rows = len(parameters) if executemany else 1
             self.statements += 1
-            self.rows += rows
-            self.by_table[table] = self.by_table.get(table, 0) + 1
+            self.rows += rows * len(tables)
+            for table in tables:
+                self.by_table[table] = self.by_table.get(table, 0) + 1
 
     def reset(self):
         self.statements = self.rows = 0

@@ -100,7 +100,7 @@ def _counts(app, tenant_id):
     return rows
 
 
-def run(db_kind: str, count: int, batch: int, threads: int = 0):
+def run(db_kind: str, count: int, batch: int, threads: int = 0, profile: bool = False):
     instance = Instance(db_kind, extra_env={"WEBHOOK_ALLOW_PRIVATE": "1"})
     receiver = None
     try:
@@ -114,9 +114,23 @@ def run(db_kind: str, count: int, batch: int, threads: int = 0):
         app = create_app()
         tenant_id = _emit(app, slug, url, count)
         os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})   # the worker on one core
+        profiler = None
+        if profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         t0, cpu0 = time.perf_counter(), time.process_time()
         ran = _drain_threads(app, jobs, tenant_id, threads) if threads else _drain(app, jobs, DELIVER, batch)
         elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            stats = pstats.Stats(profiler)
+            print(f"  cProfile: {sum(v[1] for v in stats.stats.values()) / max(ran, 1):.0f} Python calls per "
+                  f"delivery (the timings below include the profiler's own cost)")
+            stats.sort_stats("tottime").print_stats(25)
         counts = _counts(app, tenant_id)
         how = f"the webhook lane's {threads} threads" if threads else f"one loop, batch {batch}"
         print(f"[{db_kind}] webhook dispatch, one worker process on one core, {how}: {ran} jobs, "
@@ -246,6 +260,7 @@ if __name__ == "__main__":
     parser.add_argument("--batch", type=int, default=1, help="jobs claimed per claim (the webhook lane's batch)")
     parser.add_argument("--threads", type=int, default=0, help="run the webhook lane's N threads instead of one loop")
     parser.add_argument("--hostile", action="store_true", help="one tenant's dripping and 400 MB receivers")
+    parser.add_argument("--profile", action="store_true", help="cProfile the drain: calls per delivery, top functions")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -254,4 +269,4 @@ if __name__ == "__main__":
         hostile(args.db if args.db != "both" else "sqlite")
     else:
         for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):
-            run(kind, args.n, args.batch, args.threads)
+            run(kind, args.n, args.batch, args.threads, args.profile)

@@ -14,15 +14,19 @@ intact: nobody without the key can widen the legacy window to downgrade newer ev
 Appends take a row lock on the tenant's ``audit_heads`` row (``FOR UPDATE`` on PostgreSQL;
 SQLite writers are already serialised by ``BEGIN IMMEDIATE``), so ``seq`` has no gaps
 even with many writers, and the event commits or rolls back with the change it records.
+The hashes are computed in Python from the head as read under that lock; the head then
+advances only if it is still the head that was read, and on PostgreSQL the advance and
+the events' INSERT are one statement (``record_many``).
 """
+import functools
 import hashlib
 import hmac
 import json
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import (JSON, BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, bindparam, insert, select,
-                        update)
+from sqlalchemy import (JSON, BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, bindparam, cast, insert,
+                        select, union_all, update)
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -105,7 +109,12 @@ def audit_key() -> bytes:
     config = current_app.config
     if config.get("AUDIT_KEY"):
         return config["AUDIT_KEY"].encode("utf-8")
-    return hmac.new(config["SECRET_KEY"].encode("utf-8"), KEY_LABEL, hashlib.sha256).digest()
+    return _derived_key(config["SECRET_KEY"])
+
+
+@functools.lru_cache(maxsize=8)
+def _derived_key(secret_key: str) -> bytes:
+    return hmac.new(secret_key.encode("utf-8"), KEY_LABEL, hashlib.sha256).digest()
 
 
 def chain_hash(prev_hash: str, body: dict, key: bytes | None = None, alg: str | None = ALG) -> str:
@@ -122,25 +131,52 @@ def legacy_mac(key: bytes, tenant_id: int, legacy_until: int) -> str:
     return hmac.new(key, f"legacy:{tenant_id}:{legacy_until}".encode("ascii"), hashlib.sha256).hexdigest()
 
 
-# Built once, values as parameters (issue 16: building a statement cost more than running it).
-_HEAD = select(AuditHead.seq, AuditHead.hash).where(AuditHead.tenant_id == bindparam("tenant_id")).with_for_update()
-_ADVANCE = (update(AuditHead).where(AuditHead.tenant_id == bindparam("head_tenant_id"))
-            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
-            .execution_options(synchronize_session=False))
+# Built once, values as parameters (issue 16: building a statement cost more than running it),
+# and run as Core statements on the session's connection (in its transaction): the ORM
+# session's execute path cost more than the statements themselves.
+_heads, _events = AuditHead.__table__, AuditEvent.__table__
+_HEAD = select(_heads.c.seq, _heads.c.hash).where(_heads.c.tenant_id == bindparam("tenant_id")).with_for_update()
+_NEW_HEAD = insert(_heads).values(tenant_id=bindparam("head_tenant_id"), seq=0, hash=GENESIS_HASH, legacy_until=0)
+# The advance is guarded by the head it was computed from: under the lock it always
+# matches, and if it ever did not, the append fails instead of forking the chain.
+_ADVANCE = (update(_heads)
+            .where(_heads.c.tenant_id == bindparam("head_tenant_id"), _heads.c.seq == bindparam("old_seq"),
+                   _heads.c.hash == bindparam("old_hash"))
+            .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
+_INSERT_EVENTS = insert(_events)
+_EVENT_COLUMNS = ("seq", "event_type", "actor", "subject", "data", "created_at", "prev_hash", "hash", "alg")
+# PostgreSQL: up to this many events go in the one statement that also advances the head;
+# a larger batch (waybill imports) goes by COPY after an UPDATE of the head.
+CTE_MAX_EVENTS = 32
 
 
-def _lock_head(tenant_id: int) -> tuple[int, str]:
+@functools.lru_cache(maxsize=CTE_MAX_EVENTS)
+def _append_statement(count: int):
+    """PostgreSQL: advance the head and insert ``count`` events in one statement.
+
+    ``WITH advanced AS (UPDATE audit_heads … WHERE <the head read under the lock>
+    RETURNING tenant_id) INSERT INTO audit_events … SELECT … FROM advanced``: the events
+    are inserted only if the head advanced, and both happen in one round trip. Event ``i``'s
+    values are the parameters ``<column>_<i>``."""
+    advanced = _ADVANCE.returning(_heads.c.tenant_id).cte("advanced")
+    rows = [select(advanced.c.tenant_id, *[cast(bindparam(f"{name}_{i}", type_=_events.c[name].type),
+                                               _events.c[name].type).label(name) for name in _EVENT_COLUMNS])
+            for i in range(count)]
+    body = rows[0] if count == 1 else union_all(*rows)
+    return (insert(_events).from_select(["tenant_id", *_EVENT_COLUMNS], body).add_cte(advanced)
+            .execution_options(preserve_rowcount=True))
+
+
+def _lock_head(connection, tenant_id: int) -> tuple[int, str]:
     """The tenant's head ``(seq, hash)``, locked until the transaction ends.
 
-    Columns, not the entity, and the advance in ``record_many`` is one UPDATE: loading the
-    head into the session and flushing it through the unit of work cost more than the
-    append itself (issue 16). The read is ORM-enabled, so pending changes are flushed
-    first."""
-    row = db.session.execute(_HEAD, {"tenant_id": tenant_id}).first()
+    ``FOR UPDATE`` on PostgreSQL; on SQLite the transaction already holds the write lock
+    (``BEGIN IMMEDIATE``). A tenant's first event makes its head row."""
+    row = connection.execute(_HEAD, {"tenant_id": tenant_id}).first()
     if row is None:
-        db.session.execute(insert(AuditHead).values(tenant_id=tenant_id, seq=0, hash=GENESIS_HASH, legacy_until=0))
+        connection.execute(_NEW_HEAD, {"head_tenant_id": tenant_id})
         return 0, GENESIS_HASH
-    return row.seq, row.hash
+    return row[0], row[1]
 
 
 def record(tenant_id: int, event_type: str, actor: str, subject: str, data: dict | None = None) -> dict:
@@ -149,8 +185,19 @@ def record(tenant_id: int, event_type: str, actor: str, subject: str, data: dict
 
 
 def record_many(tenant_id: int, events) -> list[dict]:
-    """Append ``(event_type, actor, subject, data)`` tuples in order, under one head lock."""
-    seq, prev_hash = _lock_head(tenant_id)
+    """Append ``(event_type, actor, subject, data)`` tuples in order, under one head lock.
+
+    Statements per append: the head read under its lock, then on PostgreSQL one statement
+    that advances the head and inserts the events (``_append_statement``), on SQLite an
+    UPDATE of the head and one INSERT of the events. The chain's hashes are computed here,
+    from the head as read under the lock, so seq stays gap-free with any number of writers.
+    """
+    session = db.session()
+    # What the request added so far is written before the head is locked, not while it is
+    # held (the lock is held until the commit).
+    session.flush()
+    connection = session.connection()
+    seq, prev_hash = old_seq, old_hash = _lock_head(connection, tenant_id)
     now, key = utcnow(), audit_key()
     rows = []
     for event_type, actor, subject, data in events:
@@ -159,14 +206,29 @@ def record_many(tenant_id: int, events) -> list[dict]:
                "subject": subject, "data": data or {}, "created_at": now, "prev_hash": prev_hash, "alg": ALG}
         row["hash"] = prev_hash = chain_hash(row["prev_hash"], _event_body(row), key)
         rows.append(row)
-    if rows:
-        db.session.execute(_ADVANCE, {"head_tenant_id": tenant_id, "new_seq": seq, "new_hash": prev_hash})
-        # A head already in the session (a verify, a test) follows, as the ORM would keep it.
-        held = db.session.identity_map.get(db.session.identity_key(AuditHead, tenant_id))
-        if held is not None:
-            set_committed_value(held, "seq", seq)
-            set_committed_value(held, "hash", prev_hash)
-    insert_rows(AuditEvent, rows)
+    if not rows:
+        return rows
+    advance = {"head_tenant_id": tenant_id, "old_seq": old_seq, "old_hash": old_hash, "new_seq": seq,
+               "new_hash": prev_hash}
+    if connection.dialect.name == "postgresql" and len(rows) <= CTE_MAX_EVENTS:
+        params = advance
+        for i, row in enumerate(rows):
+            for name in _EVENT_COLUMNS:
+                params[f"{name}_{i}"] = row[name]
+        moved = connection.execute(_append_statement(len(rows)), params).rowcount != len(rows)
+    else:
+        moved = connection.execute(_ADVANCE, advance).rowcount != 1
+        if not moved and connection.dialect.name == "postgresql":
+            insert_rows(AuditEvent, rows)
+        elif not moved:
+            connection.execute(_INSERT_EVENTS, rows if len(rows) > 1 else rows[0])
+    if moved:
+        raise RuntimeError(f"the audit head of tenant {tenant_id} moved while it was locked")
+    # A head already in the session (a verify, a test) follows, as the ORM would keep it.
+    held = session.identity_map.get(session.identity_key(AuditHead, tenant_id))
+    if held is not None:
+        set_committed_value(held, "seq", seq)
+        set_committed_value(held, "hash", prev_hash)
     return rows
 
 

@@ -222,3 +222,46 @@ def test_signer_column_edited_alone_is_caught(door):
     _tamper(door.world, "UPDATE receipts SET signer_name = '王伪造' WHERE tenant_id = :tenant")
     result = door.world.get("/audit/verify").get_json()
     assert result["ok"] is False and result["bad_receipts"] == [receipt_id]
+
+
+# --- issue 16: the append in one statement on PostgreSQL, guarded by the head it read ---------
+
+def test_a_batch_of_any_size_extends_the_chain(app, world):
+    """One event, a batch that fits the one-statement append, and one past it (COPY on PostgreSQL)."""
+    from delivery_sign.core import audit
+
+    with app.app_context():
+        for size in (1, 3, audit.CTE_MAX_EVENTS, audit.CTE_MAX_EVENTS + 5):
+            rows = audit.record_many(world.tenant_id, [("test.batch", "system", f"batch:{size}", {"i": i, "名": "王"})
+                                                       for i in range(size)])
+            assert [row["seq"] for row in rows] == list(range(rows[0]["seq"], rows[0]["seq"] + size))
+            db.session.commit()
+        head = db.session.get(audit.AuditHead, world.tenant_id)
+        assert head.seq == db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id).count()
+        assert head.hash == rows[-1]["hash"]
+        stored = db.session.query(AuditEvent).filter_by(tenant_id=world.tenant_id, seq=rows[-1]["seq"]).one()
+        assert stored.data == {"i": size - 1, "名": "王"} and stored.hash == rows[-1]["hash"]
+        db.session.rollback()
+    assert _verdict(world)["ok"] is True
+
+
+def test_an_append_from_a_stale_head_writes_nothing(app, world, monkeypatch):
+    """The advance is guarded by the head the hashes were computed from: were the head
+    ever not the one read (a bug in the locking), the append fails instead of forking the chain."""
+    import pytest
+
+    from delivery_sign.core import audit
+
+    world.waybill()
+    before = _events(world)
+    real = audit._lock_head
+    monkeypatch.setattr(audit, "_lock_head", lambda connection, tenant_id: (real(connection, tenant_id)[0] - 1,
+                                                                               "f" * 64))
+    with app.app_context():
+        for size in (1, audit.CTE_MAX_EVENTS + 1):
+            with pytest.raises(RuntimeError, match="moved"):
+                audit.record_many(world.tenant_id, [("test.stale", "system", "x", {})] * size)
+            db.session.rollback()
+    monkeypatch.setattr(audit, "_lock_head", real)
+    assert _events(world) == before
+    assert _verdict(world)["ok"] is True

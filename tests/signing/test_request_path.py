@@ -20,6 +20,19 @@ from delivery_sign.receipts.services import derivative_key
 SUBMIT_WRITES_MAX = 10   # issue 16 item 4 (no webhook subscriber: it adds its own rows)
 
 
+def written_tables(sql: str) -> list[str]:
+    """The tables an INSERT/UPDATE statement writes, each once per statement; a
+    data-modifying CTE (``WITH a AS (UPDATE t1 …) INSERT INTO t2 …``, the audit append on
+    PostgreSQL) writes both, and both are counted."""
+    words = sql.replace("(", " ( ").split()
+    upper = [word.upper() for word in words]
+    if not upper or upper[0] not in ("INSERT", "UPDATE", "WITH"):
+        return []
+    return [words[i + 2] if word == "INSERT" else words[i + 1] for i, word in enumerate(upper[:-2])
+            if (word == "INSERT" and upper[i + 1] == "INTO")
+            or (word == "UPDATE" and (i == 0 or upper[i - 1] != "FOR"))]
+
+
 @contextlib.contextmanager
 def counted_writes(app, monkeypatch):
     """INSERT/UPDATE statements sent while the block runs, by table; COPY (bulk rows on
@@ -27,11 +40,7 @@ def counted_writes(app, monkeypatch):
     seen = []
 
     def statement(conn, cursor, sql, parameters, context, executemany):
-        words = sql.split()
-        if words[0].upper() == "INSERT":
-            seen.append(words[2])
-        elif words[0].upper() == "UPDATE":
-            seen.append(words[1])
+        seen.extend(written_tables(sql))
 
     real_copy = psycopg.Cursor.copy
 
