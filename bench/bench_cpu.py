@@ -228,7 +228,7 @@ def main(args):
     print(f"Row writes per sign-off (view + 2 photos + submit, median): {statements:.0f} INSERT/UPDATE "
           f"statements carrying {rows:.0f} rows")
     print("  by call:", ", ".join(f"{stage} {statistics.median(n):.0f}" for stage, n in stage_writes.items()),
-          f"(the submit's target ≤ 10; a webhook subscriber, as here, adds its event, delivery and job rows)")
+          "(the submit's target ≤ 10; a webhook subscriber, as here, adds its event, delivery and job rows)")
     print("  by table:", ", ".join(f"{t} {n}" for t, n in sorted(per_signoff[-1][2].items())))
     cores = total / UTILISATION
     print(f"1,000 sign-offs/s ≈ {total:.0f} CPU-cores busy; at {UTILISATION:.0%} utilisation "
