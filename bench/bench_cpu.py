@@ -48,7 +48,15 @@ class WriteCounter:
 
     def _seen(self, conn, cursor, statement, parameters, context, executemany):
         head = statement.lstrip()[:7].upper()
-        if head.startswith("INSERT") or head.startswith("UPDATE") or head.startswith("COPY"):
+        if head.startswith("WITH") and "INSERT INTO" in statement.upper():
+            # a data-modifying CTE (PostgreSQL: a photo and its hash chunks): one statement
+            import re
+
+            table = "+".join(re.findall(r"INSERT INTO (\w+)", statement, flags=re.IGNORECASE))
+            self.statements += 1
+            self.rows += 1
+            self.by_table[table] = self.by_table.get(table, 0) + 1
+        elif head.startswith("INSERT") or head.startswith("UPDATE") or head.startswith("COPY"):
             words = statement.split()
             table = words[2] if head.startswith("INSERT") or head.startswith("COPY") else words[1]
             rows = len(parameters) if executemany else 1
