@@ -122,9 +122,9 @@ PHOTO_FORM = {"kind": {"type": "string", "enum": list(recipient.PHOTO_KINDS)},
 def upload_photo(token):
     """One photo per request (multipart ``file``, form fields ``kind``, ``client_exif``), JPEG/PNG/WebP by content."""
     client_exif = recipient.parse_client_exif(request.form.get("client_exif"))
-    photo = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"),
-                                   client_exif=client_exif)
-    return recipient.photo_out(photo)
+    photo, policy = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"),
+                                           client_exif=client_exif)
+    return recipient.photo_out(photo, policy)
 
 
 @blp.route("/sign-links/<token>/photos", methods=["POST"])
@@ -135,9 +135,9 @@ def upload_courier_photo(token):
     """The courier photographs the goods at the door (multipart like the recipient's; the
     courier of the link, or a dispatcher/admin in reach). ``photos_by`` says whose photos count."""
     client_exif = recipient.parse_client_exif(request.form.get("client_exif"))
-    photo = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"),
-                                   principal=current(), client_exif=client_exif)
-    return recipient.photo_out(photo)
+    photo, policy = recipient.upload_photo(token, request.files.get("file"), request.form.get("kind", "goods"),
+                                           principal=current(), client_exif=client_exif)
+    return recipient.photo_out(photo, policy)
 
 
 @blp.route("/sign-links/<token>/photos/<photo_id>", methods=["DELETE"])

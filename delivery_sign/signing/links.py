@@ -4,7 +4,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from ..core import audit
 from ..core.auth import Principal, hash_secret
@@ -13,6 +13,7 @@ from ..core.errors import Conflict, Forbidden, Gone, NotFound, Problem, Validati
 from ..core.ratelimit import token_limits
 from ..core.transactions import reading
 from ..extensions import db
+from ..receipts.models import Photo
 from ..waybills.models import Waybill
 from ..waybills import transitions
 from ..waybills.services import mark_out_for_delivery, scoped, waybill_cancelled
@@ -285,10 +286,6 @@ _ROW_LINKS = SignLink.__table__
 _LINK_ROW = (select(_ROW_LINKS.c.id, _ROW_LINKS.c.tenant_id, _ROW_LINKS.c.expires_at, _ROW_LINKS.c.opened_at,
                     _ROW_LINKS.c.used_at, _ROW_LINKS.c.revoked_at, _ROW_LINKS.c.locked_at)
              .where(_ROW_LINKS.c.token_hash == bindparam("token_hash"), _ROW_LINKS.c.purpose == "sign"))
-_ROW_STATUSES = (select(Waybill.__table__.c.status)
-                 .join(SignLinkWaybill.__table__, SignLinkWaybill.__table__.c.waybill_id == Waybill.__table__.c.id)
-                 .where(SignLinkWaybill.__table__.c.link_id == bindparam("link_id"),
-                        Waybill.__table__.c.tenant_id == bindparam("tenant_id")))
 
 
 def row_state(link, statuses: set) -> str:
@@ -317,12 +314,48 @@ def link_row(statement, token: str):
     return link
 
 
-def usable_link_row(token: str):
-    """``usable_link``'s answers (404, 410, 423) for a link read as columns: the row
-    (``id``, ``tenant_id`` and the state columns), never an entity in the session."""
-    link = link_row(_LINK_ROW, token)
-    statuses = set(db.session.execute(_ROW_STATUSES, {"link_id": link.id, "tenant_id": link.tenant_id}).scalars())
-    refuse(row_state(link, statuses))
+def _waybill_flags():
+    """Two columns for a link row: whether a waybill of the link is cancelled, and whether
+    one is in any other state it cannot be signed from (``undeliverable``'s two answers),
+    so the link and its waybills' states are one statement (issue 16)."""
+    w, slw = Waybill.__table__, SignLinkWaybill.__table__
+
+    def any_waybill(condition):
+        return (select(w.c.id).join(slw, slw.c.waybill_id == w.c.id)
+                .where(slw.c.link_id == _ROW_LINKS.c.id, w.c.tenant_id == _ROW_LINKS.c.tenant_id, condition)
+                .exists())
+
+    return (any_waybill(w.c.status == "cancelled").label("any_cancelled"),
+            any_waybill(w.c.status.not_in(list(DELIVERABLE))).label("any_final"))
+
+
+_LINK_STATE = select(*_LINK_ROW.selected_columns, *_waybill_flags()).where(
+    _ROW_LINKS.c.token_hash == bindparam("token_hash"), _ROW_LINKS.c.purpose == "sign")
+# The same under the link's row lock (PostgreSQL: FOR UPDATE OF sign_links; SQLite's
+# write transaction is the lock), with what an upload needs: the policy and how many
+# photos the link already has, withdrawn ones included (``receipts.photos.uploads_of``).
+_PHOTOS_OF_LINK = Photo.__table__
+_LOCKED_FOR_UPLOAD = (
+    select(*_LINK_STATE.selected_columns, _ROW_LINKS.c.policy,
+           select(func.count(_PHOTOS_OF_LINK.c.id))
+           .where(_PHOTOS_OF_LINK.c.link_id == _ROW_LINKS.c.id).scalar_subquery().label("uploads"))
+    .where(_ROW_LINKS.c.token_hash == bindparam("token_hash"), _ROW_LINKS.c.purpose == "sign")
+    .with_for_update(of=_ROW_LINKS))
+
+
+def flags_state(link) -> str:
+    """``row_state`` of a row read with ``_waybill_flags``' columns."""
+    return row_state(link, ({"cancelled"} if link.any_cancelled else set())
+                     | ({"no longer deliverable"} if link.any_final else set()))
+
+
+def usable_link_row(token: str, *, for_upload=False):
+    """``usable_link``'s answers (404, 410, 423) for a link read as columns, in one
+    statement: the row (``id``, ``tenant_id`` and the state columns), never an entity in
+    the session. ``for_upload``: under the link's row lock, with ``policy`` and
+    ``uploads`` (the photos it has) too."""
+    link = link_row(_LOCKED_FOR_UPLOAD if for_upload else _LINK_STATE, token)
+    refuse(flags_state(link))
     return link
 
 

@@ -21,7 +21,7 @@ from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.transactions import reading
 from ..extensions import db
 from ..privacy.services import sign_view_privacy
-from ..receipts.photos import create_photo, store_files, uploads_of
+from ..receipts.photos import create_photo, store_files
 from ..receipts.models import Photo
 from ..waybills.models import Waybill, WaybillItem
 from ..waybills.schemas import number_out
@@ -252,15 +252,18 @@ def parse_client_exif(text: str | None) -> dict | None:
         raise ValidationFailed(flatten_messages(exc.messages, "client_exif")) from None
 
 
-def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: dict | None = None) -> Photo:
+def upload_photo(token: str, upload, kind: str, *, principal=None,
+                 client_exif: dict | None = None) -> tuple[Photo, dict]:
     """Store one photo for a usable link: the recipient's (token only) or, with
-    ``principal``, the courier's or a dispatcher's in reach (taken_by ``courier``)."""
+    ``principal``, the courier's or a dispatcher's in reach (taken_by ``courier``).
+    Returns the photo and the link's policy (``photo_out`` says with it whether a retake
+    blocks the submit)."""
     from ..evidence.photos import MAX_PHOTO_BYTES, PhotoInvalid, inspect_photo
 
     with reading():
         if principal is not None:
             link_for_staff(principal, token)   # 404 outside the caller's reach, before anything else
-        tenant_id = usable_link_row(token).tenant_id   # columns: the entity is read under the lock below
+        tenant_id = usable_link_row(token).tenant_id   # one statement; the link is read again under the lock
     if kind not in PHOTO_KINDS:
         raise ValidationFailed([field_error("kind", "one_of", f"Use one of {', '.join(PHOTO_KINDS)}.")])
     if upload is None:
@@ -275,17 +278,19 @@ def upload_photo(token: str, upload, kind: str, *, principal=None, client_exif: 
         raise ValidationFailed([field_error("file", "photo_invalid", exc.message)]) from None
     key = store_files(tenant_id, data, report)
 
-    link = usable_link(token, for_update=True)
-    if uploads_of(link) >= MAX_UPLOADS_PER_LINK:
+    # The link under its row lock, its waybills' states, its policy and its upload count:
+    # one statement of columns, no entity (issue 16).
+    link = usable_link_row(token, for_upload=True)
+    if link.uploads >= MAX_UPLOADS_PER_LINK:
         raise ValidationFailed([field_error("file", "too_many_photos",
                                             f"At most {MAX_UPLOADS_PER_LINK} uploads per sign link.")])
     taken_by = "recipient" if principal is None else "courier"
     photo = create_photo(link, report, key=key, size=len(data), kind=kind, taken_by=taken_by,
-                                principal=principal, client_exif=client_exif)
+                         principal=principal, client_exif=client_exif)
     audit.record(link.tenant_id, "photo.uploaded", "recipient" if principal is None else principal.actor,
                  f"link:{link.id}", {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind,
                                      "size": len(data), "taken_by": taken_by})
-    return photo
+    return photo, policy_of(link)
 
 
 def remove_courier_photo(principal, token: str, photo_id: str) -> None:
@@ -303,10 +308,12 @@ def remove_courier_photo(principal, token: str, photo_id: str) -> None:
     audit.record(link.tenant_id, "photo.removed", principal.actor, f"link:{link.id}", {"photo_id": photo_id})
 
 
-def photo_out(photo: Photo) -> dict:
+def photo_out(photo: Photo, policy: dict | None = None) -> dict:
+    """The upload's answer; ``policy``: the link's (``policy_of``), read again when not given."""
     from .models import SignLink
 
-    policy = policy_of(db.session.get(SignLink, photo.link_id))
+    if policy is None:
+        policy = policy_of(db.session.get(SignLink, photo.link_id))
     retake = any(code in RETAKE_ANOMALIES for code in photo.anomalies)
     return {"photo_id": photo.public_id, "width": photo.width, "height": photo.height, "sha256": photo.sha256,
             "checks": dict(photo.checks, anomalies=photo.anomalies), "taken_by": photo.taken_by,
