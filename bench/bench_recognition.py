@@ -30,9 +30,11 @@ import numpy as np  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from delivery_sign.evidence import handwriting, zinnia  # noqa: E402
 from delivery_sign.evidence.strokes import parse_signature  # noqa: E402
+from fit_recognition import surname_summary  # noqa: E402  (bench/, beside this script)
 
 TARGETS = {"genuine": ">= 97 % within 3 (boxes, strict); every common surname >= 90 %",
            "other_name": "<= 1 %", "one_swap": "<= 1 %", "lookalike": "<= 1 %", "scribble": "0 %"}
@@ -129,10 +131,8 @@ def main(argv=None):
         for (surname, variant), results in by_surname.items():
             if variant in variants:
                 rates[surname] += results
-        share = {s: float(np.mean(r)) for s, r in rates.items()}
-        low = sorted((v, s) for s, v in share.items() if v < 0.9)
-        print(f"surnames >= 90 % within 3 ({'/'.join(variants)}): {len(share) - len(low)} of {len(share)}"
-              + (f"; below: {', '.join(f'{s} {v:.0%}' for v, s in low)}" if low else ""))
+        summary = surname_summary({s: (int(sum(r)), len(r)) for s, r in rates.items()})
+        print(summary.replace("(all variants)", f"({'/'.join(variants)})"))
     print()
     worst = sorted(per_char.items(), key=lambda kv: kv[1][0] / kv[1][1])[:15]
     print("worst characters (genuine, boxes, per attempt verified):",

@@ -156,6 +156,20 @@ EXTRA_STROKES = 6
 # (make_recognition_corpus.py --people 3 --seed 777013, held-out part, 147 writers per
 # class) it refused no more look-alikes (1.4 % either way) and cost genuine acceptance
 # (boxes 98.0 -> 97.7 %, a stroke missing 99.3 -> 98.0 %).
+# Tried and not adopted (2026-12-02, third trial): Zinnia as a veto on the rescue and the
+# tolerant path: refuse there when Zinnia's first answer is another character, scored at
+# least -0.5, that is also the verifier's nearest rival, untrimmed or trimmed, within
+# 0.005 (bench/fit_recognition.py evaluate --veto-paths rescue,tolerant --veto-score -0.5
+# --veto-near 0.005; chosen on the fitting part as the widest veto that cost no genuine
+# submit within 3 there, where the one look-alike leak, 万 for 方, had Zinnia say 干).
+# Held-out writers of a new corpus (make_recognition_corpus.py --people 6 --seed 4242013,
+# 294 writers per class): look-alikes within 3 0.7 % either way (材 for 林: the veto
+# refused one of the two attempts that passed, the other had Zinnia say 财; 射 for 谢 and
+# 毕 for 华: Zinnia did not name the look-alike, or named the expected character first),
+# while genuine with a stroke missing fell from 99.0 to 97.3 % within 3 (boxes 98.4 ->
+# 98.1 %). On seed 777013's held-out part the one look-alike leak (王 for 玉, Zinnia saying
+# 击) passes either way. Zinnia names a look-alike short of a stroke no more confidently
+# than a genuine character short of one.
 MISSING_MIN_STROKES = 4
 TOLERANT_TRIM = 0.15
 TOLERANT_MARGIN = 0.003
