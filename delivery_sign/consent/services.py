@@ -20,9 +20,9 @@ from ..accounts.models import Tenant
 from ..core import audit, wechat
 from ..core.auth import Principal, hash_secret
 from ..core.clock import isoformat, utcnow
-from ..core.errors import Conflict, Gone, NotFound, Problem, TooManyRequests, ValidationFailed, field_error
+from ..core.errors import Conflict, Gone, NotFound, Problem, ValidationFailed, field_error
 from ..core.masking import mask_address, mask_ip, mask_name, mask_phone
-from ..core.ratelimit import refused, spend, token_limits
+from ..core.ratelimit import enforce, spend, token_limits
 from ..core.schema import normalise_phone
 from ..core.sms import SmsError, send_sms
 from ..core.transactions import reading
@@ -87,17 +87,11 @@ def create_request(principal: Principal, number: str, options: list[str], places
     if errors:
         raise ValidationFailed(errors)
     phone_hash = phone_key(waybill.consignee_phone)
-    limited = refused(REQUEST_LIMITS_WAYBILL, "consent-waybill", str(waybill.id))
-    if limited:
-        which, wait = limited
-        raise TooManyRequests("The consignee was asked moments ago; wait for the answer." if which == 0 else
-                              "This waybill's consignee was asked too often in the last hour.",
-                              headers={"Retry-After": str(wait)},
-                              code="ask_too_soon" if which == 0 else "ask_waybill_limit")
-    limited = refused(REQUEST_LIMITS_PHONE, "consent-phone", phone_hash)
-    if limited:
-        raise TooManyRequests("Too many questions to this phone in the last hour.",
-                              headers={"Retry-After": str(limited[1])}, code="ask_phone_limit")
+    enforce(REQUEST_LIMITS_WAYBILL, "consent-waybill", str(waybill.id),
+            [("ask_too_soon", "The consignee was asked moments ago; wait for the answer."),
+             ("ask_waybill_limit", "This waybill's consignee was asked too often in the last hour.")])
+    enforce(REQUEST_LIMITS_PHONE, "consent-phone", phone_hash,
+            [("ask_phone_limit", "Too many questions to this phone in the last hour.")])
 
     now = utcnow()
     token = secrets.token_urlsafe(TOKEN_BYTES)  # 192 bits, the sign link's size

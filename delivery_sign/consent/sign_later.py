@@ -14,9 +14,9 @@ from ..accounts.models import Tenant
 from ..core import audit, jobs
 from ..core.auth import Principal
 from ..core.clock import isoformat, utcnow
-from ..core.errors import Gone, Problem, TooManyRequests
+from ..core.errors import Gone, Problem
 from ..core.masking import mask_phone
-from ..core.ratelimit import refused, spend
+from ..core.ratelimit import enforce, spend
 from ..core.sms import SmsError, send_sms
 from ..extensions import db
 from ..signing import links
@@ -42,17 +42,11 @@ def send_link(principal: Principal, token: str, phone: str | None) -> dict:
         raise links.Locked("Too many wrong codes; make a new sign link.")
     to = phone or link.consignee_phone
     phone_budget = f"{link.tenant_id}:{phone_key(to)}"
-    limited = refused(LINK_LIMITS, "sign-link-sms", str(link.id))
-    if limited:
-        which, wait = limited
-        raise TooManyRequests("The link was sent moments ago." if which == 0 else
-                              "The link was sent too often for this delivery in the last hour.",
-                              headers={"Retry-After": str(wait)},
-                              code="send_too_soon" if which == 0 else "send_link_limit")
-    limited = refused(PHONE_LIMITS, "sign-link-sms-phone", phone_budget)
-    if limited:
-        raise TooManyRequests("Too many links to this phone in the last hour.",
-                              headers={"Retry-After": str(limited[1])}, code="send_phone_limit")
+    enforce(LINK_LIMITS, "sign-link-sms", str(link.id),
+            [("send_too_soon", "The link was sent moments ago."),
+             ("send_link_limit", "The link was sent too often for this delivery in the last hour.")])
+    enforce(PHONE_LIMITS, "sign-link-sms-phone", phone_budget,
+            [("send_phone_limit", "Too many links to this phone in the last hour.")])
     tenant = db.session.get(Tenant, link.tenant_id)
     extended_from = link.expires_at
     ttl = link.policy.get("sign_later_ttl_s", SIGN_LATER_TTL_S)

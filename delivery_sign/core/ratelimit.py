@@ -87,6 +87,17 @@ def refused(limits: str, scope: str, key: str) -> tuple[int, int] | None:
     return None
 
 
+def enforce(limits: str, scope: str, key: str, refusals) -> None:
+    """429 when another hit under ``key`` would exceed one of ``limits``: ``refusals[i]`` is
+    the problem ``(code, detail)`` of the i-th limit, ``Retry-After`` the time until it frees."""
+    from .errors import TooManyRequests
+
+    limited = refused(limits, scope, key)
+    if limited:
+        code, detail = refusals[limited[0]]
+        raise TooManyRequests(detail, headers={"Retry-After": str(limited[1])}, code=code)
+
+
 def spend(limits: str, scope: str, key: str) -> None:
     """Count one hit under ``key`` (after the thing it limits has happened)."""
     from limits import parse_many

@@ -157,7 +157,7 @@ OTP_PER_PHONE = "5 per hour"
 
 
 def send_otp(token: str, phone: str | None = None) -> dict:
-    from ..core.ratelimit import refused, spend
+    from ..core.ratelimit import enforce, spend
 
     link = usable_link(token, for_update=True)
     if link.policy.get("otp") != "required":
@@ -181,10 +181,8 @@ def send_otp(token: str, phone: str | None = None) -> dict:
     if sent_last_hour >= OTP_PER_HOUR:
         raise TooManyRequests("Too many codes for this delivery in the last hour.", headers={"Retry-After": "3600"},
                               code="otp_link_limit")
-    limited = refused(OTP_PER_PHONE, "otp-phone", phone_budget)
-    if limited:
-        raise TooManyRequests("Too many codes to this phone in the last hour.", headers={"Retry-After": str(limited[1])},
-                              code="otp_phone_limit")
+    enforce(OTP_PER_PHONE, "otp-phone", phone_budget,
+            [("otp_phone_limit", "Too many codes to this phone in the last hour.")])
     code = f"{secrets.randbelow(10 ** 6):06d}"
     to_consignee = to == link.consignee_phone
     db.session.add(OtpCode(link_id=link.id, code_hash=_otp_hash(link.id, code), created_at=now,
