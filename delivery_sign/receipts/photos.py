@@ -8,13 +8,13 @@ upload, decodes the bytes (evidence.photos.inspect_photo) and holds the link's r
 sweep (signing.sweep) picks the photos no receipt claimed and hands them to ``delete_photos``.
 """
 import functools
+import json
 import uuid
 
-from sqlalchemy import BigInteger, bindparam, cast, delete, func, insert, literal_column, select, text
+from sqlalchemy import BigInteger, bindparam, cast, column, delete, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import BIT
 
 from ..core.clock import utcnow
-from ..core.keysets import in_many
 from ..core.storage import get_storage
 from ..extensions import db
 from .models import Photo, PhotoHashChunk
@@ -143,11 +143,8 @@ def near_photo(link, phash):
         found = db.session.execute(_probe_pg(), {"probe_hash": signed64(phash), "tenant_id": link.tenant_id,
                                                  "link_id": link.id}).first()
         return found.public_id if found is not None else None
-    hits = db.session.execute(
-        select(PhotoHashChunk.photo_id, PhotoHashChunk.phash)
-        .where(PhotoHashChunk.tenant_id == link.tenant_id,
-               in_many(db.session, PhotoHashChunk.chunk, probe_chunks(phash)))
-    ).all()
+    hits = db.session.connection().execute(_PROBE_SQLITE, {"tenant_id": link.tenant_id,
+                                                          "keys": json.dumps(probe_chunks(phash))}).all()
     near = {photo_id: distance for photo_id, stored in hits
             if (distance := hamming(phash, stored & ((1 << 64) - 1))) <= DUPLICATE_MAX_DISTANCE}
     if not near:
@@ -158,6 +155,14 @@ def near_photo(link, phash):
                Photo.receipt_id.isnot(None))
     ).all()
     return min(((near[photo_id], photo_id, public_id) for photo_id, public_id in photos), default=(None,) * 3)[2]
+
+
+# SQLite: the chunk rows of the 1,108 probe keys, sent as one JSON array (json_each), the
+# statement built once with its values bound per upload.
+_PROBE_SQLITE = (select(PhotoHashChunk.photo_id, PhotoHashChunk.phash)
+                 .where(PhotoHashChunk.tenant_id == bindparam("tenant_id"),
+                        PhotoHashChunk.chunk.in_(select(column("value")).select_from(
+                            func.json_each(bindparam("keys"))).scalar_subquery())))
 
 
 @functools.cache
