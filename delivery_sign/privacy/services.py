@@ -49,9 +49,30 @@ _CURRENT_NOTICE = (select(_NOTICES.c.version, _NOTICES.c.text, _NOTICES.c.create
 
 def current_notice(tenant_id: int) -> Notice:
     row = db.session.execute(_CURRENT_NOTICE, {"tenant_id": tenant_id}).first()
-    if row is None:
+    return _notice(*(row or (None, None, None)))
+
+
+def current_notice_columns(tenant_id_column) -> list:
+    """The tenant's current notice as columns of a caller's own read (the sign view reads it
+    with its link, in one statement): ``notice_version``, ``notice_text``,
+    ``notice_created_at``, each the latest version's; read them back with ``notice_of``."""
+    def latest(column):
+        return (select(column).where(_NOTICES.c.tenant_id == tenant_id_column)
+                .order_by(_NOTICES.c.version.desc()).limit(1).scalar_subquery())
+
+    return [latest(_NOTICES.c.version).label("notice_version"), latest(_NOTICES.c.text).label("notice_text"),
+            latest(_NOTICES.c.created_at).label("notice_created_at")]
+
+
+def notice_of(row) -> Notice:
+    """The notice of a row read with ``current_notice_columns``."""
+    return _notice(row.notice_version, row.notice_text, row.notice_created_at)
+
+
+def _notice(version, text, created_at) -> Notice:
+    if version is None:
         return Notice(0, DEFAULT_NOTICE, None)
-    return Notice(row.version, row.text, isoformat(row.created_at))
+    return Notice(version, text, isoformat(created_at))
 
 
 def notice_history(tenant_id: int) -> list[PrivacyNotice]:
@@ -75,11 +96,12 @@ def publish_notice(principal: Principal, text: str) -> PrivacyNotice:
     return notice
 
 
-def sign_view_privacy(tenant_id: int, policy: dict, *, tenant_name: str | None = None) -> dict:
+def sign_view_privacy(tenant_id: int, policy: dict, *, tenant_name: str | None = None,
+                      notice: Notice | None = None) -> dict:
     """The ``privacy`` block of ``GET /sign/<token>``: what the recipient is told
-    (``tenant_name`` when the caller has already read it)."""
+    (``tenant_name`` and ``notice`` when the caller has already read them)."""
     handler = tenant_name if tenant_name is not None else db.session.get(Tenant, tenant_id).name
-    notice = current_notice(tenant_id)
+    notice = notice or current_notice(tenant_id)
     retention = retention_of(policy)
     raw_days = max(retention[p] for p in RAW_PARTS)
     return {

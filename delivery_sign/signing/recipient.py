@@ -20,7 +20,7 @@ from ..core.masking import mask_name, mask_phone
 from ..core.sms import OTP_TEMPLATE, SmsError, send_sms
 from ..core.transactions import reading
 from ..extensions import db
-from ..privacy.services import sign_view_privacy
+from ..privacy.services import current_notice_columns, notice_of, sign_view_privacy
 from ..receipts.photos import create_photo, store_files
 from ..receipts.models import Photo
 from ..waybills.models import Waybill, WaybillItem
@@ -76,9 +76,9 @@ def signature_limits() -> dict:
             "min_total_ms": strokes.MIN_TOTAL_MS, "max_points": strokes.MAX_POINTS}
 
 
-# The recipient's view as three Core reads (issue 16): the link with its tenant's name and
-# the courier's photo count, the link's waybills with their doc type and items (one row per
-# item), and the tenant's current notice (privacy.services). Table columns, not entities:
+# The recipient's view as two Core reads (issue 16): the link with its tenant's name, the
+# courier's photo count and the tenant's current notice (privacy.services), and the link's
+# waybills with their doc type and items (one row per item). Table columns, not entities:
 # nothing is hydrated into the session, and the statements are built once with their
 # parameters bound per call. The refusals are ``links.recipient_state``'s, in its order
 # (``links.row_state``).
@@ -91,7 +91,8 @@ _VIEW_LINK = (
            select(func.count(_PHOTOS.c.id)).where(
                _PHOTOS.c.tenant_id == _LINKS.c.tenant_id, _PHOTOS.c.link_id == _LINKS.c.id,
                _PHOTOS.c.taken_by == "courier", _PHOTOS.c.removed_at.is_(None))
-           .scalar_subquery().label("courier_photos"))
+           .scalar_subquery().label("courier_photos"),
+           *current_notice_columns(_LINKS.c.tenant_id))
     .join(Tenant.__table__, Tenant.__table__.c.id == _LINKS.c.tenant_id)
     .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign"))
 _VIEW_WAYBILLS = (
@@ -142,7 +143,7 @@ def view(token: str) -> dict:
         "name_needed_for_self": name_needed_for_self(policy),
         "signature_limits": signature_limits(),
         "assisted": link.assisted,
-        "privacy": sign_view_privacy(link.tenant_id, policy, tenant_name=link.tenant_name),
+        "privacy": sign_view_privacy(link.tenant_id, policy, tenant_name=link.tenant_name, notice=notice_of(link)),
     }
 
 

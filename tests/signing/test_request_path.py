@@ -58,6 +58,34 @@ def counted_writes(app, monkeypatch):
         event.remove(engine, "before_cursor_execute", statement)
 
 
+def test_a_view_reads_the_link_with_its_notice_then_the_waybills(app, door, world):
+    """An opened link's view: two SELECTs (the link with its tenant, the courier's photo count
+    and the current notice; then the waybills with their items) after the rate limit's token
+    probe, nothing written."""
+    assert door.view().status_code == 200                                   # opens the link
+    published = world.post("/privacy/notice", {"text": "{handler} 保存签收数据 {days} 天。"})
+    assert published.status_code in (200, 201), published.get_json()
+    sent = []
+    with app.app_context():
+        engine = db.engine
+
+    def statement(conn, cursor, sql, parameters, context, executemany):
+        sent.append(" ".join(sql.split()[:2]).upper())
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        view = door.view()
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert view.status_code == 200
+    privacy = view.get_json()["privacy"]
+    assert privacy["version"] == published.get_json()["version"] and privacy["text"].endswith("保存签收数据 1095 天。")
+    # the rate limit's "is this a known token?" probe, then the view's two reads
+    assert [s for s in sent if s.startswith("SELECT")] == ["SELECT SIGN_LINKS.ID", "SELECT SIGN_LINKS.ID,",
+                                                           "SELECT WAYBILLS.ID,"], sent
+    assert not [s for s in sent if s.startswith(("INSERT", "UPDATE", "WITH"))], sent
+
+
 def test_a_submit_writes_one_statement_per_table(app, door, monkeypatch):
     photo_ids = [door.upload().get_json()["photo_id"], door.upload(kind="scene").get_json()["photo_id"]]
     body = door.body(photo_ids=photo_ids)
