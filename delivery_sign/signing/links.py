@@ -225,9 +225,14 @@ def undeliverable(link: SignLink) -> str | None:
         # The statuses alone: a photo upload needs no waybill with its items, anomalies,
         # doc type, unit and courier (the relationship loads all of them).
         statuses = set(db.session.execute(_STATUSES, {"link_id": link.id}).scalars())
+    return undeliverable_of(statuses)
+
+
+def undeliverable_of(statuses) -> str | None:
+    """``undeliverable``'s answer for a link whose waybills have these ``statuses``."""
     if "cancelled" in statuses:
         return "cancelled"
-    return "completed" if statuses - set(DELIVERABLE) else None
+    return "completed" if set(statuses) - set(DELIVERABLE) else None
 
 
 def closed_because(link: SignLink) -> str | None:
@@ -294,10 +299,9 @@ def row_state(link, statuses: set) -> str:
     state = state_of(link)
     if state == "signed":
         return "used"
-    if "cancelled" in statuses:
-        return "cancelled"
-    if statuses - set(DELIVERABLE):
-        return "completed"
+    reason = undeliverable_of(statuses)
+    if reason:
+        return reason
     if state == "expired":
         return "expired"
     return "locked" if link.locked_at is not None else "usable"

@@ -32,7 +32,7 @@ from ..waybills.schemas import number_out
 from ..webhooks import services as webhooks
 from ..core.transactions import reading
 from . import recognition
-from .links import DELIVERABLE, Locked, link_row, refuse, state_of
+from .links import Locked, link_row, refuse, state_of, undeliverable_of
 from .models import SignLink, SignLinkWaybill
 
 log = logging.getLogger(__name__)
@@ -273,11 +273,9 @@ def _lock_waybills(link) -> list[LockedWaybill]:
 def _check_deliverable(waybills) -> None:
     """``links.check_deliverable`` for the waybills just locked: 410 when one was
     cancelled, or has been completed (signed, dropped) since the link was made."""
-    statuses = {w.status for w in waybills}
-    if "cancelled" in statuses:
-        refuse("cancelled")
-    if statuses - set(DELIVERABLE):
-        refuse("completed")
+    reason = undeliverable_of({w.status for w in waybills})
+    if reason:
+        refuse(reason)
 
 
 # --- hard checks (422) ------------------------------------------------------------------
