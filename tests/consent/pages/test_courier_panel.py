@@ -5,6 +5,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.pages.axe import assert_accessible
 from tests.pages.test_courier_app import log_in, row
 
 from ..conftest import last_token, outbox
@@ -31,6 +32,9 @@ def test_assisted_sign_off_opens_the_sign_page_here(world, phone):
     page.get_by_test_id("send-link").click()
     expect(page.get_by_test_id("assist-status")).to_have_text(re.compile(r"^刚发送过，请 \d+ 秒后再发$"))
     assert len(outbox(world)) == 1
+    page.get_by_test_id("assist-status").scroll_into_view_if_needed()
+    phone.screenshot("courier-send-link-too-soon")
+    assert_accessible(page, "courier send link too soon")
     page.get_by_test_id("assisted-sign").click()
     page.wait_for_url("**/s/**")
     token = page.url.rsplit("/", 1)[1]
