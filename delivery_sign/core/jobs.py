@@ -199,7 +199,6 @@ def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after
     return job
 
 
-_INSERT_JOBS = None
 # The rows ``one_insert`` is collecting in this context, or None outside one.
 _COLLECTING: contextvars.ContextVar[list | None] = contextvars.ContextVar("jobs_collecting", default=None)
 
@@ -266,18 +265,13 @@ def enqueue_many(kind: str, payloads: list[dict], *, tenant_id: int | None = Non
     objects, no dedupe key): for callers that write a row per job anyway (webhook
     deliveries), where the unit of work's flush cost more than the statement. Inside
     ``one_insert`` they join its INSERT."""
-    global _INSERT_JOBS
-    if not payloads:
-        return
-    if _INSERT_JOBS is None:
-        _INSERT_JOBS = Job.__table__.insert()
     now = utcnow()
     rows = [_row(kind, payload, tenant_id, None, now) for payload in payloads]
     collecting = _COLLECTING.get()
     if collecting is not None:
         collecting.extend(rows)
-        return
-    db.session.connection().execute(_INSERT_JOBS, rows)
+    else:
+        _insert_rows(rows)
 
 
 # --- claiming and running ----------------------------------------------------------------
