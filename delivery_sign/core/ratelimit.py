@@ -20,6 +20,7 @@ from flask import g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..extensions import limiter
+from .errors import TooManyRequests
 
 # A phone makes ~15 calls for one sign-off (view, OTP, photos, submit, polling); 120 a
 # minute per token is 8 sign-offs' worth, and stops a flood aimed at one link.
@@ -90,8 +91,6 @@ def refused(limits: str, scope: str, key: str) -> tuple[int, int] | None:
 def enforce(limits: str, scope: str, key: str, refusals) -> None:
     """429 when another hit under ``key`` would exceed one of ``limits``: ``refusals[i]`` is
     the problem ``(code, detail)`` of the i-th limit, ``Retry-After`` the time until it frees."""
-    from .errors import TooManyRequests
-
     limited = refused(limits, scope, key)
     if limited:
         code, detail = refusals[limited[0]]

@@ -39,7 +39,7 @@ def counted_writes(app, monkeypatch):
     PostgreSQL, core/bulk.py) goes past SQLAlchemy's events, so it is counted at the cursor."""
     seen = []
 
-    def statement(conn, cursor, sql, parameters, context, executemany):
+    def statement(sql):
         seen.extend(written_tables(sql))
 
     real_copy = psycopg.Cursor.copy
@@ -49,13 +49,24 @@ def counted_writes(app, monkeypatch):
         return real_copy(self, sql, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "copy", copy)
+    with sent_statements(app, statement):
+        yield seen
+
+
+@contextlib.contextmanager
+def sent_statements(app, statement):
+    """``statement(sql)`` for each statement SQLAlchemy sends while the block runs."""
     with app.app_context():
         engine = db.engine
-    event.listen(engine, "before_cursor_execute", statement)
+
+    def before(conn, cursor, sql, parameters, context, executemany):
+        statement(sql)
+
+    event.listen(engine, "before_cursor_execute", before)
     try:
-        yield seen
+        yield
     finally:
-        event.remove(engine, "before_cursor_execute", statement)
+        event.remove(engine, "before_cursor_execute", before)
 
 
 def test_a_view_reads_the_link_with_its_notice_then_the_waybills(app, door, world):
@@ -66,17 +77,8 @@ def test_a_view_reads_the_link_with_its_notice_then_the_waybills(app, door, worl
     published = world.post("/privacy/notice", {"text": "{handler} 保存签收数据 {days} 天。"})
     assert published.status_code in (200, 201), published.get_json()
     sent = []
-    with app.app_context():
-        engine = db.engine
-
-    def statement(conn, cursor, sql, parameters, context, executemany):
-        sent.append(" ".join(sql.split()[:2]).upper())
-
-    event.listen(engine, "before_cursor_execute", statement)
-    try:
+    with sent_statements(app, lambda sql: sent.append(" ".join(sql.split()[:2]).upper())):
         view = door.view()
-    finally:
-        event.remove(engine, "before_cursor_execute", statement)
     assert view.status_code == 200
     privacy = view.get_json()["privacy"]
     assert privacy["version"] == published.get_json()["version"] and privacy["text"].endswith("保存签收数据 1095 天。")
