@@ -12,8 +12,10 @@ and for the tolerant path (part 4) the trimmed leave-one-out distance and the be
 rival's trimmed distance. `evaluate` replays the rule with any thresholds in a moment, so
 a threshold can be chosen on the even persons and then read once on the odd ones; it also
 replays a Zinnia veto on chosen paths (`--veto-paths rescue,tolerant --veto-score ...`,
-tried 2026-12-02, see handwriting.py) and gives each surname's count with a 95 % Wilson
-interval, so that one failure among five (80 %) is told from a surname really below 90 %.
+tried 2026-12-02, see handwriting.py) and the one-stroke-out filter at any rival distance
+(`--one-out-rival-min`, handwriting.ONE_OUT_RIVAL_MIN; -1 turns it off), and gives each
+surname's count with a 95 % Wilson interval, so that one failure among five (80 %) is
+told from a surname really below 90 %.
 
     # a bigger held-out corpus in reasonable time: boxes only, the classes a rule can change
     python bench/fit_recognition.py measure --corpus FILE --part held-out --layout boxes \
@@ -98,6 +100,9 @@ def features(strokes, char, recognizer, rival_tolerant=True) -> dict:
             "distance": hw.chamfer(written, reference), "best_other": float(others.min()),
             "best": names[int(np.argmin(others))],
             "tolerant": hw.tolerant_distance(written, char, hw.TOLERANT_TRIM),
+            # whole, then each stroke left out, unfiltered: --one-out-rival-min replays the filter
+            "tolerant_sets": [round(float(d), 5) for d in hw.chamfers(
+                written, hw.tolerant_references(char, -math.inf), hw.TOLERANT_TRIM)],
             "trimmed_rival": float(trimmed.min()), "rival_tolerant": float(rival_tolerant)}
 
 
@@ -137,14 +142,25 @@ def verified(c: dict, t: dict) -> bool:
         if veto and "tolerant" in paths:
             return False
         rival = min(c["trimmed_rival"], c["rival_tolerant"] + t["rival_tolerance_slack"])
-        return c["tolerant"] <= t["tolerant_max"] and rival - c["tolerant"] >= t["tolerant_margin"]
+        tolerant = tolerant_distance(c, t)
+        return tolerant <= t["tolerant_max"] and rival - tolerant >= t["tolerant_margin"]
     return False
+
+
+def tolerant_distance(c: dict, t: dict) -> float:
+    """The tolerant distance with the one-stroke-out filter at t["one_out_rival_min"]
+    (features measured before the filter have only the unfiltered distance)."""
+    if "tolerant_sets" not in c:
+        return c["tolerant"]
+    whole, *each = c["tolerant_sets"]
+    rivals = hw.one_out_rival_distances(c["expected"])
+    return min([whole] + [d for d, r in zip(each, rivals) if r > t["one_out_rival_min"]])
 
 
 def thresholds(**overrides) -> dict:
     t = {"max_distance": hw.MAX_DISTANCE, "margin": hw.MARGIN, "rescue_rank": hw.RESCUE_RANK,
          "rescue_margin": hw.RESCUE_MARGIN, "tolerant_max": hw.MAX_DISTANCE, "tolerant_margin": hw.TOLERANT_MARGIN,
-         "fewer_max": 99, "rival_tolerance_slack": math.inf,
+         "fewer_max": 99, "rival_tolerance_slack": math.inf, "one_out_rival_min": hw.ONE_OUT_RIVAL_MIN,
          "veto_paths": "", "veto_score": -math.inf, "veto_gap": 0.0, "veto_near": 0.0}
     t.update({k: v for k, v in overrides.items() if v is not None})
     return t
@@ -235,7 +251,7 @@ def main(argv=None):
     parser.add_argument("--features", type=pathlib.Path, default=pathlib.Path("/tmp/recognition_features.jsonl"))
     parser.add_argument("--part", choices=("fit", "held-out", "all"), default="fit")
     for name in ("max_distance", "margin", "rescue_margin", "tolerant_max", "tolerant_margin",
-                 "rival_tolerance_slack", "veto_score", "veto_gap", "veto_near"):
+                 "rival_tolerance_slack", "one_out_rival_min", "veto_score", "veto_gap", "veto_near"):
         parser.add_argument("--" + name.replace("_", "-"), type=float)
     parser.add_argument("--shard", default="0/1", help="measure: k/n, the part's persons with number // 2 = k mod n")
     parser.add_argument("--layout", choices=("all", "boxes", "free"), default="all", help="measure: one layout only")
@@ -253,7 +269,7 @@ def main(argv=None):
         return
     t = thresholds(**{k: getattr(args, k) for k in ("max_distance", "margin", "rescue_rank", "rescue_margin",
                                                     "tolerant_max", "tolerant_margin", "fewer_max",
-                                                    "rival_tolerance_slack", "veto_paths", "veto_score",
+                                                    "rival_tolerance_slack", "one_out_rival_min", "veto_paths", "veto_score",
                                                     "veto_gap", "veto_near")})
     rows = [row for path in str(args.features).split(",") for row in load(pathlib.Path(path))]
     report(rows, t, args.part)

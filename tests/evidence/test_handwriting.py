@@ -159,6 +159,22 @@ def test_a_missing_stroke_is_tolerated_but_not_against_a_nearer_character(engine
         assert not reading.verified and reading.best == written, (written, expected)
 
 
+def test_a_stroke_whose_absence_makes_another_character_is_never_left_out(engine):
+    # 方 without its dot is 万: that one-stroke-out set is dropped, the others stay
+    rivals = handwriting.one_out_rival_distances("方")
+    assert len(rivals) == len(handwriting.reference_strokes("方"))
+    assert min(rivals) <= handwriting.ONE_OUT_RIVAL_MIN < max(rivals)
+    kept = handwriting.tolerant_references("方")
+    assert len(kept) == 1 + sum(d > handwriting.ONE_OUT_RIVAL_MIN for d in rivals) < 1 + len(rivals)
+    assert kept[0] is handwriting._reference_samples("方")
+    # 万 written where 方 is expected is refused; 方 with another stroke missing is not
+    reading = handwriting.read_character(glyph("万"), "方", engine)
+    assert not reading.verified
+    strokes = list(handwriting.reference_strokes("方"))
+    left_out = int(np.argmax(rivals))
+    assert handwriting.read_character([s * 300.0 for k, s in enumerate(strokes) if k != left_out], "方", engine).verified
+
+
 def test_joined_strokes_are_trimmed_as_ligatures(engine):
     strokes = [s * 300.0 for s in handwriting.reference_strokes("国")]
     joined = [np.vstack(strokes[:2])] + strokes[2:]              # first two strokes in one
