@@ -18,7 +18,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import tracemalloc
 
 import numpy as np
 from PIL import Image

@@ -54,7 +54,7 @@ def timed(function, items, repeat=3):
 
 
 def confusion_table():
-    genuine, garbage, robots, replays = load("genuine"), load("garbage"), load("robots"), load("replays")
+    genuine, garbage, robots = load("genuine"), load("garbage"), load("robots")
     print("== confusion table (rows: labelled class; columns: what the checks said)")
     print(f"{'class':42s} {'n':>5s} {'own code':>8s} {'any hard':>8s} {'robotic':>8s} {'weak':>8s}")
 

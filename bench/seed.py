@@ -19,7 +19,7 @@ SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 def seed(app, tenant_slug, count, days=30, units=20, couriers=500, chunk=20_000, seed_value=7):
     """Insert ``count`` waybills for the tenant; returns the numbers' prefix and couriers' names."""
     from delivery_sign.accounts import org_units
-    from delivery_sign.accounts.models import DocType, OrgUnit, Tenant, User
+    from delivery_sign.accounts.models import DocType, Tenant, User
     from delivery_sign.core.auth import hash_password
     from delivery_sign.core.bulk import insert_rows
     from delivery_sign.extensions import db

@@ -3,7 +3,7 @@ from flask import Response, current_app, g
 
 from ..core import signed_urls
 from ..core.auth import current, require
-from ..core.errors import Gone, Problem
+from ..core.errors import Gone
 from ..extensions import writes_on_read
 from ..privacy.schemas import ViewRecordSchema
 from ..privacy.services import record_view, views_of

@@ -4,7 +4,6 @@ Generated cases per operation are bounded (``MAX_EXAMPLES``), sent as a tenant a
 the WSGI app. Path parameters are random, so most cases are hostile input: wrong types,
 huge strings, unknown ids, missing fields.
 """
-import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 # "Schema-valid data must be accepted" cannot hold here: a PDF that is not a PDF, or strokes

@@ -16,7 +16,6 @@ from .pki import TimestampAuthority, one_page_pdf, pkcs12_bytes, pyhanko_signer
 
 
 def _validate(data):
-    from asn1crypto import x509
     from pyhanko_certvalidator import ValidationContext
 
     sig = PdfFileReader(io.BytesIO(data)).embedded_signatures[-1]
@@ -82,7 +81,6 @@ def test_rendering_is_audited(world, signed):
 
 def test_rendering_twice_changes_nothing(world, signed):
     receipt_id, data, _ = signed
-    from delivery_sign.core.jobs import RetryLater  # noqa: F401  (handlers are idempotent by contract)
     from delivery_sign.receipts.tasks import render_receipt_pdf
 
     with world.app.app_context():
