@@ -102,7 +102,7 @@ def features(strokes, char, recognizer, rival_tolerant=True) -> dict:
             "tolerant": hw.tolerant_distance(written, char, hw.TOLERANT_TRIM),
             # whole, then each stroke left out, unfiltered: --one-out-rival-min replays the filter
             "tolerant_sets": [round(float(d), 5) for d in hw.chamfers(
-                written, hw.tolerant_references(char, -math.inf), hw.TOLERANT_TRIM)],
+                written, (hw._reference_samples(char),) + hw._reference_without_one(char), hw.TOLERANT_TRIM)],
             "trimmed_rival": float(trimmed.min()), "rival_tolerant": float(rival_tolerant)}
 
 
