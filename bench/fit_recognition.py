@@ -99,8 +99,7 @@ def features(strokes, char, recognizer, rival_tolerant=True) -> dict:
             "trimmed_rivals": {c: round(float(d), 5) for c, d in zip(names, trimmed)},
             "distance": hw.chamfer(written, reference), "best_other": float(others.min()),
             "best": names[int(np.argmin(others))],
-            "tolerant": hw.tolerant_distance(written, char, hw.TOLERANT_TRIM),
-            # whole, then each stroke left out, unfiltered: --one-out-rival-min replays the filter
+            # whole, then each stroke left out, unfiltered: tolerant_distance replays the filter
             "tolerant_sets": [round(float(d), 5) for d in hw.chamfers(
                 written, (hw._reference_samples(char),) + hw._reference_without_one(char), hw.TOLERANT_TRIM)],
             "trimmed_rival": float(trimmed.min()), "rival_tolerant": float(rival_tolerant)}
@@ -149,7 +148,7 @@ def verified(c: dict, t: dict) -> bool:
 
 def tolerant_distance(c: dict, t: dict) -> float:
     """The tolerant distance with the one-stroke-out filter at t["one_out_rival_min"]
-    (features measured before the filter have only the unfiltered distance)."""
+    (features measured before the filter have only their unfiltered "tolerant")."""
     if "tolerant_sets" not in c:
         return c["tolerant"]
     whole, *each = c["tolerant_sets"]

@@ -164,13 +164,13 @@ def test_a_stroke_whose_absence_makes_another_character_is_never_left_out(engine
     rivals = handwriting.one_out_rival_distances("方")
     assert len(rivals) == len(handwriting.reference_strokes("方"))
     assert min(rivals) <= handwriting.ONE_OUT_RIVAL_MIN < max(rivals)
-    # the tolerant distance skips that set: 万 is farther from 方 than from 方 minus its dot
+    # the tolerant distance skips that set: 万 is nearer to 方 minus its dot than it is allowed to count
     wan = handwriting.samples(handwriting.reference_strokes("万"))
-    dot = int(np.argmin(rivals))
-    without_dot = handwriting._reference_without_one("方")[dot]
-    whole = handwriting._reference_samples("方")
-    assert handwriting.chamfers(wan, [without_dot], 0.15)[0] < handwriting.tolerant_distance(wan, "方", 0.15)
-    assert handwriting.tolerant_distance(wan, "方", 0.15) <= handwriting.chamfers(wan, [whole], 0.15)[0]
+    trim = handwriting.TOLERANT_TRIM
+    without_dot = handwriting._reference_without_one("方")[int(np.argmin(rivals))]
+    tolerant = handwriting.tolerant_distance(wan, "方", trim)
+    assert handwriting.chamfers(wan, [without_dot], trim)[0] < tolerant
+    assert tolerant <= handwriting.chamfers(wan, [handwriting._reference_samples("方")], trim)[0]
     # 万 written where 方 is expected is refused; 方 with another stroke missing is not
     assert not handwriting.read_character(glyph("万"), "方", engine).verified
     strokes = list(handwriting.reference_strokes("方"))
