@@ -395,29 +395,51 @@ def chamfer(a: np.ndarray, b: np.ndarray, trim: float = 0.0) -> float:
     return float(chamfers(a, [b], trim)[0])
 
 
+CHAMFER_BLOCK = 1 << 20   # cells of one product (4 MB of float32)
+
+
 def chamfers(a: np.ndarray, sets, trim: float = 0.0) -> np.ndarray:
     """Symmetric capped chamfer distance of the written samples `a` to each reference
     sample set (inf for None or empty). `trim`: share of the written samples farthest
-    from the reference left out (the ligatures of joined strokes). In float32, one small
-    matrix per set: measured faster than one product over all sets (cache-bound)."""
+    from the reference left out (the ligatures of joined strokes).
+
+    All the sets in one float32 product: the written rows carry (p, |p|², 1) and the
+    reference columns (-2q, 1, |q|²), so the product is the squared distance
+    |p|² + |q|² - 2p·q with no broadcast passes; the minima are taken per set
+    (`minimum.reduceat`) before clipping, which the clip's monotony allows. Measured 0.6
+    against 1.6 ms for 23 sets, one small product per set (the Python and numpy call
+    overhead per set dominated). Blocks of sets keep the product near CHAMFER_BLOCK cells
+    for a long scribble."""
     result = np.full(len(sets), math.inf)
-    if not len(a):
+    present = [i for i, b in enumerate(sets) if b is not None and len(b)]
+    if not len(a) or not present:
         return result
     a = np.asarray(a, dtype=np.float32)
-    a_norms = np.einsum("ij,ij->i", a, a)[:, None]
-    cap2 = np.float32(CHAMFER_CAP * CHAMFER_CAP)
+    rows = np.column_stack((a, np.einsum("ij,ij->i", a, a), np.ones(len(a), dtype=np.float32)))
     keep = max(1, int(math.ceil(len(a) * (1.0 - trim))))
-    for i, b in enumerate(sets):
-        if b is None or not len(b):
-            continue
-        d2 = a_norms + np.einsum("ij,ij->i", b, b)[None, :] - 2.0 * (a @ b.T)
-        np.clip(d2, 0.0, cap2, out=d2)
-        nearest = np.sqrt(d2.min(axis=1))          # written -> reference
-        if keep < len(nearest):
-            nearest = np.partition(nearest, keep - 1)[:keep]
-        covered = np.sqrt(d2.min(axis=0))          # reference -> written
-        result[i] = (1.0 - REFERENCE_WEIGHT) * float(nearest.mean()) + REFERENCE_WEIGHT * float(covered.mean())
+    block, cells = [], 0
+    for i in present:
+        block.append(i)
+        cells += len(a) * len(sets[i])
+        if cells >= CHAMFER_BLOCK or i == present[-1]:
+            result[block] = _chamfer_block(rows, [sets[j] for j in block], keep)
+            block, cells = [], 0
     return result
+
+
+def _chamfer_block(rows: np.ndarray, sets: list, keep: int) -> np.ndarray:
+    b = np.concatenate(sets).astype(np.float32, copy=False)
+    columns = np.vstack((-2.0 * b.T, np.ones((1, len(b)), dtype=np.float32), np.einsum("ij,ij->i", b, b)[None, :]))
+    lengths = np.array([len(s) for s in sets])
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    d2 = rows @ columns
+    cap2 = np.float32(CHAMFER_CAP * CHAMFER_CAP)
+    nearest = np.sqrt(np.clip(np.minimum.reduceat(d2, starts, axis=1), 0.0, cap2))   # written -> reference
+    covered = np.sqrt(np.clip(d2.min(axis=0), 0.0, cap2))                             # reference -> written
+    if keep < len(nearest):
+        nearest = np.partition(nearest, keep - 1, axis=0)[:keep]
+    return ((1.0 - REFERENCE_WEIGHT) * nearest.mean(axis=0, dtype=np.float64)
+            + REFERENCE_WEIGHT * np.add.reduceat(covered, starts, dtype=np.float64) / lengths)
 
 
 @functools.lru_cache(maxsize=256)
@@ -435,7 +457,7 @@ def _reference_without_one(char: str) -> tuple:
 def _one_out_rival_distance(char: str, k: int) -> float:
     """The distance of `_reference_without_one(char)[k]` to the nearest other GB2312
     reference (among the ONE_OUT_CANDIDATES nearest by the direction grid): small when
-    leaving stroke k out makes another character (方 without its dot is 万). About 3 ms of
+    leaving stroke k out makes another character (方 without its dot is 万). About 1.6 ms of
     CPU, so it is asked only for the set that would decide, and kept."""
     rivals, reference = _rivals(), _reference_without_one(char)[k]
     similarity = rivals.table @ _grid(reference)
@@ -500,9 +522,9 @@ def read_character(strokes, expected: str, recognizer=None) -> CharReading:
         return CharReading(expected, ranked[0].char if ranked else None, rank, None, verified,
                            "verified" if verified else "failed")
     written = samples(strokes)
-    distance = chamfer(written, reference)
     names = rival_candidates(written, ranked, expected)
-    others = chamfers(written, [_reference_samples(c) for c in names])
+    distances = chamfers(written, [reference] + [_reference_samples(c) for c in names])
+    distance, others = float(distances[0]), distances[1:]
     best, best_other = expected, float(others.min()) if len(others) else math.inf
     if best_other < distance:
         best = names[int(np.argmin(others))]

@@ -149,6 +149,24 @@ def test_chamfers_scores_every_set_like_one_by_one_and_inf_for_none():
     assert together[1] < 0.001 and together[3] == np.inf
 
 
+def test_chamfers_in_one_product_match_the_definition_whatever_the_block(monkeypatch):
+    written = handwriting.samples(glyph("国"))
+    sets = [handwriting._reference_samples(c) for c in "田国明王"]
+    keep = int(np.ceil(len(written) * (1 - handwriting.TOLERANT_TRIM)))
+
+    def definition(b):   # float64, one pair of samples at a time
+        d = np.minimum(np.sqrt(((written[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)), handwriting.CHAMFER_CAP)
+        nearest = np.sort(d.min(axis=1))[:keep]
+        return (1 - handwriting.REFERENCE_WEIGHT) * nearest.mean() + handwriting.REFERENCE_WEIGHT * d.min(axis=0).mean()
+
+    expected = [definition(b.astype(np.float64)) for b in sets]
+    for block in (1, handwriting.CHAMFER_BLOCK):   # one set per product, all in one
+        monkeypatch.setattr(handwriting, "CHAMFER_BLOCK", block)
+        got = handwriting.chamfers(written, sets + [None], handwriting.TOLERANT_TRIM)
+        # float32 |p|² + |q|² - 2p·q: about 1e-4 of cancellation where samples coincide
+        assert np.allclose(got[:4], expected, atol=2e-4) and got[4] == np.inf
+
+
 def test_a_missing_stroke_is_tolerated_but_not_against_a_nearer_character(engine):
     strokes = list(handwriting.reference_strokes("明"))
     missing = [s * 300.0 for s in strokes[:3] + strokes[4:]]     # one stroke of 月 left out
