@@ -24,44 +24,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bench.common import Instance, free_port  # noqa: E402
-
-
-def serve(port: int):
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"    # keep-alive, as a subscriber's server would
-
-        def do_POST(self):
-            self.rfile.read(int(self.headers["Content-Length"]))
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    server.daemon_threads = True
-    server.serve_forever()
-
-
-def _receiver():
-    import requests
-
-    port = free_port()
-    process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--serve", str(port)])
-    url = f"http://127.0.0.1:{port}/hooks"
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        try:
-            requests.post(url, data=b"{}", timeout=1)
-            return process, url
-        except requests.RequestException:
-            time.sleep(0.05)
-    process.kill()
-    raise RuntimeError("receiver did not come up")
+from bench.common import Instance, receiver_process  # noqa: E402
 
 
 def _emit(app, slug: str, url: str, count: int):
@@ -105,7 +68,7 @@ def run(db_kind: str, count: int, batch: int, threads: int = 0, profile: bool = 
     receiver = None
     try:
         slug, _ = instance.prepare()
-        receiver, url = _receiver()
+        receiver, url = receiver_process()
         os.environ.update(instance.env)
         from delivery_sign import create_app
         from delivery_sign.core import jobs
@@ -261,11 +224,8 @@ if __name__ == "__main__":
     parser.add_argument("--threads", type=int, default=0, help="run the webhook lane's N threads instead of one loop")
     parser.add_argument("--hostile", action="store_true", help="one tenant's dripping and 400 MB receivers")
     parser.add_argument("--profile", action="store_true", help="cProfile the drain: calls per delivery, top functions")
-    parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.serve:
-        serve(args.serve)
-    elif args.hostile:
+    if args.hostile:
         hostile(args.db if args.db != "both" else "sqlite")
     else:
         for kind in (["sqlite", "postgres"] if args.db == "both" else [args.db]):

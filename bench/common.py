@@ -135,3 +135,42 @@ def db_arg():
     parser = argparse.ArgumentParser()
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     return parser
+
+
+def serve(port: int):
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"    # keep-alive, as a subscriber's server would
+
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
+def receiver_process():
+    """A webhook receiver in its own process (answers 204 to every POST), so that its CPU
+    is not the bench's: (process, url)."""
+    port = free_port()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    process = subprocess.Popen([sys.executable, "-c", f"import sys; sys.path.insert(0, {root!r}); "
+                                f"from bench.common import serve; serve({port})"])
+    url = f"http://127.0.0.1:{port}/hooks"
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        try:
+            requests.post(url, data=b"{}", timeout=1)
+            return process, url
+        except requests.RequestException:
+            time.sleep(0.05)
+    process.kill()
+    raise RuntimeError("receiver did not come up")
