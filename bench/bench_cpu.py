@@ -123,7 +123,7 @@ def main(args):
     client = app.test_client()
     world = World.create(app, client)
     # The receiver in its own process: its CPU is the subscriber's, not delivery_sign's
-    # (in this process it had added 0.4 ms to the webhook stage's process time).
+    # (in this process it had added 0.6 ms to the webhook stage's process time).
     receiver, receiver_url = receiver_process()
     world.post("/webhooks", {"url": receiver_url, "events": ["waybill.signed"]})
     big, small = photos()

@@ -523,7 +523,8 @@ def read_character(strokes, expected: str, recognizer=None) -> CharReading:
                            "verified" if verified else "failed")
     written = samples(strokes)
     names = rival_candidates(written, ranked, expected)
-    distances = chamfers(written, [reference] + [_reference_samples(c) for c in names])
+    rival_sets = [_reference_samples(c) for c in names]
+    distances = chamfers(written, [reference] + rival_sets)
     distance, others = float(distances[0]), distances[1:]
     best, best_other = expected, float(others.min()) if len(others) else math.inf
     if best_other < distance:
@@ -535,7 +536,7 @@ def read_character(strokes, expected: str, recognizer=None) -> CharReading:
         # fewer strokes than the reference: joined strokes or one left out (part 4)
         # the rivals get the same trim (not the left-out stroke): a look-alike that is the
         # expected character minus a stroke (王 for 玉, 场 for 杨) is then a near tie
-        trimmed = chamfers(written, [_reference_samples(c) for c in names], TOLERANT_TRIM)
+        trimmed = chamfers(written, rival_sets, TOLERANT_TRIM)
         rival = float(trimmed.min()) if len(trimmed) else math.inf
 
         def accepts(d: float) -> bool:
