@@ -90,7 +90,8 @@ def render(person, written, variant, layout, rng):
     """Strokes (n, 4 arrays in CSS px) and boxes of one submit writing `written`."""
     style = dict(person["style"], char_size=1.0)
     style["cursive"] = rng.uniform(0.4, 0.8) if variant == "joined" else 0.0
-    shapes = {c: glyph(c, variant, rng) for c in set(written)}
+    # in the order written: a set's order of str follows PYTHONHASHSEED, and the rng with it
+    shapes = {c: glyph(c, variant, rng) for c in dict.fromkeys(written)}
     shape = hands.chinese_name_shape(written, shapes, style, rng)
     width, height, _ = person["device"]["canvas"]
     n = len(written)
