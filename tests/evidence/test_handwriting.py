@@ -149,22 +149,40 @@ def test_chamfers_scores_every_set_like_one_by_one_and_inf_for_none():
     assert together[1] < 0.001 and together[3] == np.inf
 
 
+def test_each_stroke_carries_an_equal_share_whatever_its_length():
+    line = np.array([[0.0, 0.0], [1.0, 0.0]])
+    dot = np.array([[0.5, 0.5], [0.5, 0.5]])
+    sample_set = handwriting.samples([line, dot])
+    assert len(sample_set) > 20 and np.isclose(sample_set[:, 4].sum(), 1.0)
+    assert np.isclose(sample_set[-1, 4], 0.5) and np.allclose(sample_set[:-1, 4], 0.5 / (len(sample_set) - 1))
+
+
 def test_chamfers_in_one_product_match_the_definition_whatever_the_block(monkeypatch):
     written = handwriting.samples(glyph("国"))
     sets = [handwriting._reference_samples(c) for c in "田国明王"]
     keep = int(np.ceil(len(written) * (1 - handwriting.TOLERANT_TRIM)))
 
-    def definition(b):   # float64, one pair of samples at a time
-        d = np.minimum(np.sqrt(((written[:, None, :] - b[None, :, :]) ** 2).sum(axis=2)), handwriting.CHAMFER_CAP)
-        nearest = np.sort(d.min(axis=1))[:keep]
-        return (1 - handwriting.REFERENCE_WEIGHT) * nearest.mean() + handwriting.REFERENCE_WEIGHT * d.min(axis=0).mean()
+    def weighted(sample_set, stroke_share):   # the samples alike, the strokes alike (column 4)
+        return (1 - stroke_share) / len(sample_set) + stroke_share * sample_set[:, 4]
 
-    expected = [definition(b.astype(np.float64)) for b in sets]
-    for block in (1, handwriting.CHAMFER_BLOCK):   # one set per product, all in one
-        monkeypatch.setattr(handwriting, "CHAMFER_BLOCK", block)
-        got = handwriting.chamfers(written, sets + [None], handwriting.TOLERANT_TRIM)
-        # float32 |p|² + |q|² - 2p·q: about 1e-4 of cancellation where samples coincide
-        assert np.allclose(got[:4], expected, atol=2e-4) and got[4] == np.inf
+    def definition(b, trim):   # float64, one pair of samples at a time
+        d = np.minimum(np.sqrt(((written[:, None, :4] - b[None, :, :4]) ** 2).sum(axis=2)), handwriting.CHAMFER_CAP)
+        nearest, covered = d.min(axis=1), d.min(axis=0)
+        ink = (np.sort(nearest)[:keep].mean() if trim
+               else (weighted(written, handwriting.STROKE_SHARE_INK) * nearest).sum())
+        reference = (weighted(b, handwriting.STROKE_SHARE_REFERENCE) * covered).sum()
+        return (1 - handwriting.REFERENCE_WEIGHT) * ink + handwriting.REFERENCE_WEIGHT * reference
+
+    for share in (0.0, 0.7):
+        monkeypatch.setattr(handwriting, "STROKE_SHARE_INK", share)
+        monkeypatch.setattr(handwriting, "STROKE_SHARE_REFERENCE", share / 2)
+        for trim in (0.0, handwriting.TOLERANT_TRIM):
+            expected = [definition(b.astype(np.float64), trim) for b in sets]
+            for block in (1, 1 << 20):   # one set per product, all in one
+                monkeypatch.setattr(handwriting, "CHAMFER_BLOCK", block)
+                got = handwriting.chamfers(written, sets + [None], trim)
+                # float32 |p|² + |q|² - 2p·q: about 1e-4 of cancellation where samples coincide
+                assert np.allclose(got[:4], expected, atol=2e-4) and got[4] == np.inf, (share, trim, block)
 
 
 def test_a_missing_stroke_is_tolerated_but_not_against_a_nearer_character(engine):
