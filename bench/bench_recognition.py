@@ -65,6 +65,11 @@ def main(argv=None):
     after_load = rss_mb()
 
     attempts = collections.defaultdict(list)   # (kind, variant, layout, person) -> [accepted...]
+    # ... and whether the attempt wrote another character: its left-out stroke is one whose
+    # absence makes another character (王 without its middle stroke is 工), the stroke
+    # handwriting.ONE_OUT_RIVAL_MIN never lets the verifier leave out
+    other_character = collections.defaultdict(list)
+    dropped_known = False
     per_char = collections.defaultdict(lambda: [0, 0])   # genuine boxes: char -> [verified, total]
     char_ms, cpu_ms, name_ms = [], [], []
     dump = args.dump.open("w", encoding="utf-8") if args.dump else None
@@ -89,6 +94,10 @@ def main(argv=None):
                 name_ms.append(elapsed)
             key = (item["kind"], item["variant"] or "", item["layout"], item["person"], item["expected"][0])
             attempts[key].append(reading.recognized)
+            dropped_known |= "dropped" in item
+            other_character[key].append(any(
+                handwriting.one_out_rival_distances(c)[k] <= handwriting.ONE_OUT_RIVAL_MIN
+                for c, k in (item.get("dropped") or {}).items()))
             if item["kind"] == "genuine" and item["layout"] == "boxes":
                 for c in reading.chars:
                     per_char[c.expected][0] += c.status != "failed"
@@ -133,6 +142,17 @@ def main(argv=None):
                 rates[surname] += results
         summary = surname_summary({s: (int(sum(r)), len(r)) for s, r in rates.items()})
         print(summary.replace("(all variants)", f"({'/'.join(variants)})"))
+    if dropped_known:
+        rates = collections.defaultdict(list)
+        for (kind, variant, layout, person, surname), results in attempts.items():
+            kept = [r for r, other in zip(results, other_character[(kind, variant, layout, person, surname)])
+                    if not other]
+            if kind == "genuine" and layout == "boxes" and kept:
+                rates[surname].append(any(kept))
+        left = sum(all(o) for k, o in other_character.items() if k[0] == "genuine" and k[2] == "boxes")
+        print(surname_summary({s: (int(sum(r)), len(r)) for s, r in rates.items()}).replace(
+            "(all variants)", "(all variants, without the attempts whose missing stroke leaves another "
+            f"character; {left} writers had only such attempts)"))
     print()
     worst = sorted(per_char.items(), key=lambda kv: kv[1][0] / kv[1][1])[:15]
     print("worst characters (genuine, boxes, per attempt verified):",

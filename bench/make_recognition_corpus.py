@@ -8,7 +8,8 @@ one character per box (``layout: boxes``, with the boxes) or freely on the canva
 
 Classes (``kind``): genuine writing of the expected name, by ``variant`` — ``standard``
 order, two adjacent strokes ``swapped``, a stroke ``reversed``, strokes ``joined``
-(cursive), a stroke ``missing``; and impostors: ``other_name`` (another name of the same
+(cursive), a stroke ``missing`` (``dropped``: per character, the reference stroke left
+out); and impostors: ``other_name`` (another name of the same
 length), ``one_swap`` (one character replaced), ``lookalike`` (one character replaced by
 a look-alike: 王→文, 李→季 ...), ``scribble`` (random curves). Each (person, class) is
 written ``ATTEMPTS`` times, as a signer retrying would.
@@ -74,7 +75,10 @@ def extract_medians(node_modules: pathlib.Path) -> None:
 
 # ---------------------------------------------------------------- glyph variants
 def glyph(char, variant, rng):
+    """The character's strokes as `variant` writes them, and the index of the reference
+    stroke left out (``missing``) or None."""
     strokes = [np.array(s) for s in reference_strokes(char)]
+    dropped = None
     if variant == "swapped" and len(strokes) >= 2:
         i = int(rng.integers(len(strokes) - 1))
         strokes[i], strokes[i + 1] = strokes[i + 1], strokes[i]
@@ -82,16 +86,19 @@ def glyph(char, variant, rng):
         i = int(rng.integers(len(strokes)))
         strokes[i] = strokes[i][::-1]
     elif variant == "missing" and len(strokes) >= 4:
-        del strokes[int(rng.integers(len(strokes)))]
-    return strokes
+        dropped = int(rng.integers(len(strokes)))
+        del strokes[dropped]
+    return strokes, dropped
 
 
 def render(person, written, variant, layout, rng):
-    """Strokes (n, 4 arrays in CSS px) and boxes of one submit writing `written`."""
+    """Strokes (n, 4 arrays in CSS px) and boxes of one submit writing `written`, and per
+    character the reference stroke left out (variant ``missing``)."""
     style = dict(person["style"], char_size=1.0)
     style["cursive"] = rng.uniform(0.4, 0.8) if variant == "joined" else 0.0
     # in the order written: a set's order of str follows PYTHONHASHSEED, and the rng with it
-    shapes = {c: glyph(c, variant, rng) for c in dict.fromkeys(written)}
+    drawn = {c: glyph(c, variant, rng) for c in dict.fromkeys(written)}
+    shapes = {c: strokes for c, (strokes, _) in drawn.items()}
     shape = hands.chinese_name_shape(written, shapes, style, rng)
     width, height, _ = person["device"]["canvas"]
     n = len(written)
@@ -119,7 +126,8 @@ def render(person, written, variant, layout, rng):
                    0.92 * width / max(hi[0] - lo[0], 1e-6), 0.95 * height / max(hi[1] - lo[1], 1e-6))
         offset = np.array([0.04 * width, 0.04 * height])
         placed = [(i, (p - lo) * size + offset) for i, p in shape]
-    return _timed(placed, person, style, rng), boxes
+    dropped = {c: k for c, (_, k) in drawn.items() if k is not None}
+    return _timed(placed, person, style, rng), boxes, dropped
 
 
 def scribble(person, n, rng):
@@ -189,16 +197,17 @@ def items(people_per_surname=1, layouts=("boxes", "free"), seed=SEED):
                     written, swapped_at = (name, None) if kind == "genuine" else (
                         (None, None) if kind == "scribble" else impostor_text(kind, name, rng))
                     for attempt in range(1, ATTEMPTS + 1):
+                        dropped = {}
                         if kind == "scribble":
                             strokes, boxes = scribble(person, len(name), rng), None
                             if layout == "boxes":
-                                _, boxes = render(person, name, "standard", "boxes", rng)
+                                _, boxes, _ = render(person, name, "standard", "boxes", rng)
                         else:
-                            strokes, boxes = render(person, written, variant or "standard", layout, rng)
+                            strokes, boxes, dropped = render(person, written, variant or "standard", layout, rng)
                         yield {"person": person["id"], "kind": kind, "variant": variant, "layout": layout,
                                "expected": name, "written": written, "swapped_at": swapped_at,
                                "attempt": attempt, "canvas": hands.canvas_of(person), "boxes": boxes,
-                               "strokes": hands.to_compact(strokes)}
+                               "dropped": dropped, "strokes": hands.to_compact(strokes)}
 
 
 def main(argv=None):
@@ -247,9 +256,9 @@ def write_test_cases(seed=SEED):
     for case, expected, written, layout, variant in TEST_CASES:
         if written is None:
             strokes = scribble(person, len(expected), rng)
-            _, boxes = render(person, expected, "standard", "boxes", rng)
+            _, boxes, _ = render(person, expected, "standard", "boxes", rng)
         else:
-            strokes, boxes = render(person, written, variant, layout, rng)
+            strokes, boxes, _ = render(person, written, variant, layout, rng)
         cases[case] = {"expected": expected, "written": written, "layout": layout, "variant": variant,
                        "canvas": hands.canvas_of(person), "boxes": boxes, "strokes": hands.to_compact(strokes)}
     TEST_CASES_PATH.parent.mkdir(parents=True, exist_ok=True)
