@@ -161,6 +161,7 @@ def test_chamfers_in_one_product_match_the_definition_whatever_the_block(monkeyp
     written = handwriting.samples(glyph("国"))
     sets = [handwriting._reference_samples(c) for c in "田国明王"]
     keep = int(np.ceil(len(written) * (1 - handwriting.TOLERANT_TRIM)))
+    all_in_one = handwriting.CHAMFER_BLOCK
 
     def weighted(sample_set, stroke_share):   # the samples alike, the strokes alike (column 4)
         return (1 - stroke_share) / len(sample_set) + stroke_share * sample_set[:, 4]
@@ -178,7 +179,7 @@ def test_chamfers_in_one_product_match_the_definition_whatever_the_block(monkeyp
         monkeypatch.setattr(handwriting, "STROKE_SHARE_REFERENCE", share / 2)
         for trim in (0.0, handwriting.TOLERANT_TRIM):
             expected = [definition(b.astype(np.float64), trim) for b in sets]
-            for block in (1, 1 << 20):   # one set per product, all in one
+            for block in (1, all_in_one):   # one set per product, all in one
                 monkeypatch.setattr(handwriting, "CHAMFER_BLOCK", block)
                 got = handwriting.chamfers(written, sets + [None], trim)
                 # float32 |p|² + |q|² - 2p·q: about 1e-4 of cancellation where samples coincide
