@@ -438,7 +438,7 @@ def chamfers(a: np.ndarray, sets, trim: float = 0.0) -> np.ndarray:
     ink = np.asarray(a[:, :4], dtype=np.float32)
     rows = np.column_stack((ink, np.einsum("ij,ij->i", ink, ink), np.ones(len(a), dtype=np.float32)))
     keep = max(1, int(math.ceil(len(a) * (1.0 - trim))))
-    weights = None if keep < len(a) else _weights(a, STROKE_SHARE_INK)
+    weights = None if keep < len(a) else _weights(a[:, 4], len(a), STROKE_SHARE_INK)
     block, cells = [], 0
     for i in present:
         block.append(i)
@@ -449,10 +449,11 @@ def chamfers(a: np.ndarray, sets, trim: float = 0.0) -> np.ndarray:
     return result
 
 
-def _weights(sample_set: np.ndarray, stroke_share: float) -> np.ndarray:
-    """Per sample: (1 - stroke_share) of the weight spread over the samples alike,
-    stroke_share over the strokes alike (a dot counts as much as a long stroke)."""
-    return (1.0 - stroke_share) / len(sample_set) + stroke_share * sample_set[:, 4].astype(np.float64)
+def _weights(shares: np.ndarray, count, stroke_share: float) -> np.ndarray:
+    """Per sample of a set of `count` samples (a number, or each sample's set's count):
+    (1 - stroke_share) of the weight spread over the samples alike, stroke_share over the
+    strokes alike by the samples' `shares` (a dot counts as much as a long stroke)."""
+    return (1.0 - stroke_share) / count + stroke_share * shares.astype(np.float64)
 
 
 def _chamfer_block(rows: np.ndarray, weights, sets: list, keep: int) -> np.ndarray:
@@ -470,9 +471,8 @@ def _chamfer_block(rows: np.ndarray, weights, sets: list, keep: int) -> np.ndarr
         ink = np.partition(nearest, keep - 1, axis=0)[:keep].mean(axis=0, dtype=np.float64)
     else:
         ink = weights @ nearest.astype(np.float64)
-    share = STROKE_SHARE_REFERENCE
-    reference = ((1.0 - share) * np.add.reduceat(covered, starts, dtype=np.float64) / lengths
-                 + share * np.add.reduceat(covered * b[:, 4], starts, dtype=np.float64))
+    reference = np.add.reduceat(covered * _weights(b[:, 4], np.repeat(lengths, lengths), STROKE_SHARE_REFERENCE),
+                                starts)
     return (1.0 - REFERENCE_WEIGHT) * ink + REFERENCE_WEIGHT * reference
 
 
