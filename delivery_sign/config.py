@@ -123,6 +123,8 @@ def load_config(instance_path: str, env=None) -> dict:
         # After rotate-secret the old secret keeps signing beside the new one this long.
         "WEBHOOK_SECRET_OVERLAP_S": _int(env.get("WEBHOOK_SECRET_OVERLAP_S"), 24 * 3600),
         "WEBHOOK_DISABLE_AFTER_S": _int(env.get("WEBHOOK_DISABLE_AFTER_S"), 5 * 24 * 3600),
+        # The delivery log (GET /webhooks/<id>/deliveries, redeliver) is kept this many days.
+        "WEBHOOK_HISTORY_DAYS": _int(env.get("WEBHOOK_HISTORY_DAYS"), 30),
         # The webhook lane's threads per worker process, and how many of them one tenant may hold.
         "WEBHOOK_WORKERS": _int(env.get("WEBHOOK_WORKERS"), 4),
         "WEBHOOK_TENANT_CONCURRENCY": _int(env.get("WEBHOOK_TENANT_CONCURRENCY"), 2),
@@ -130,6 +132,10 @@ def load_config(instance_path: str, env=None) -> dict:
         "SIGNED_URL_TTL_S": _int(env.get("SIGNED_URL_TTL_S"), 1800),
         # A job claim lasts this long; a worker that dies mid-job frees it when it runs out.
         "JOB_LEASE_S": float(env.get("JOB_LEASE_S") or 120),
+        # Finished jobs are deleted after this many days (done) and for dead ones after this
+        # many, so an operator can still read why they failed (core/jobs.py, purge_finished).
+        "JOB_DONE_KEEP_DAYS": _int(env.get("JOB_DONE_KEEP_DAYS"), 7),
+        "JOB_DEAD_KEEP_DAYS": _int(env.get("JOB_DEAD_KEEP_DAYS"), 30),
         "DEMO_TENANT": _bool(env.get("DEMO_TENANT"), default=True),
         "AUTO_MIGRATE": _bool(env.get("AUTO_MIGRATE"), default=True),
         "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",

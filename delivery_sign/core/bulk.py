@@ -1,11 +1,14 @@
-"""Bulk INSERT of many plain rows inside the current transaction.
+"""Bulk INSERT of many plain rows inside the current transaction, and history deleted in batches.
 
 PostgreSQL gets ``COPY … FROM STDIN`` (one stream, no per-row statements, nothing for the
 driver to parse); other databases an executemany INSERT. Used where one request writes
 thousands of rows: waybill batches and imports, and their audit events.
+``delete_in_batches`` is the other end: the worker's purge of finished jobs and of the
+webhook delivery log, a short transaction per batch.
 """
 import functools
 import json
+import time
 
 import psycopg
 from sqlalchemy import JSON, insert, inspect, text
@@ -98,3 +101,21 @@ def _default(column):
 
 def _json(value):
     return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+def delete_in_batches(statement, params: dict, *, batch: int, batches: int | None = None,
+                      budget_s: float | None = None) -> int:
+    """Run a DELETE of at most ``:batch`` rows until one deletes fewer, committing each (no
+    lock is held for the whole purge; on SQLite the write lock is free between batches).
+    Stops too after ``batches`` DELETEs or once ``budget_s`` seconds are spent, so a backlog
+    never holds the caller for long; what is left waits for the next run. Returns the rows
+    deleted."""
+    deadline = None if budget_s is None else time.monotonic() + budget_s
+    deleted = done = 0
+    while batches is None or done < batches:
+        count = db.session.connection().execute(statement, {**params, "batch": batch}).rowcount
+        db.session.commit()
+        deleted, done = deleted + count, done + 1
+        if count < batch or (deadline is not None and time.monotonic() >= deadline):
+            break
+    return deleted

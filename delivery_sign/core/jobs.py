@@ -7,7 +7,13 @@ same statement runs inside ``BEGIN IMMEDIATE`` (extensions.py), which serialises
 claimers. A claim is a lease (``claimed_until``): a worker killed mid-job stops renewing
 nothing, its lease runs out and the next claim picks the job up again — so handlers are
 written to be safe to run twice. Failures retry with exponential backoff; after the last
-try a job is ``dead`` and stays in the table for an operator to read.
+try a job is ``dead`` and stays in the table for an operator to read. Finished jobs are
+history, not queue: every worker deletes done jobs after ``JOB_DONE_KEEP_DAYS`` and dead
+ones after ``JOB_DEAD_KEEP_DAYS`` (``purge_finished``), in short batches, so the table
+holds days of sign-offs, not all of them, and the claim's statements stay as fast as on
+day one. Not monthly partitions: a dedupe key must stay unique across the whole table
+while its job is live, which a partitioned table's unique keys (they carry the partition
+key) cannot promise.
 
 Lanes keep one kind of work from waiting behind another: a handler names its lane
 (``default`` unless it says otherwise; webhook deliveries have their own), and every
@@ -34,11 +40,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import BigId, db
+from .bulk import delete_in_batches
 from .clock import utcnow
 
 log = logging.getLogger(__name__)
@@ -182,6 +190,46 @@ def run_periodic(clock=time.monotonic) -> int:
             log.exception("periodic task %s failed", getattr(task.fn, "__qualname__", task.fn))
             db.session.rollback()
     return ran
+
+
+# The history purges (purge_finished here, webhooks' purge_history): rows per DELETE, and
+# the seconds one run may spend on a table before the rest waits for the next run, a
+# minute later. Rows of a week ago came at a week ago's rate, the evening peak included,
+# so a run must be able to delete a minute of the peak's history: at 2,000 rows a
+# DELETE, a few seconds is some 100,000 rows on PostgreSQL, with every worker taking part.
+PURGE_BATCH = 2000
+PURGE_BUDGET_S = 5.0
+PURGE_EVERY_S = 60
+
+
+@functools.cache
+def _purge_statement():
+    """Finished jobs of one status that ended before ``cutoff``, oldest first, a batch at a
+    time. ``run_after <= finished_at`` always (a job ends after it was due), so the range
+    on ``run_after`` is led by ``ix_jobs_due`` (status, run_after) and needs no index of
+    its own; ``finished_at`` then decides."""
+    jobs, old = Job.__table__, Job.__table__.alias("old")
+    cutoff = bindparam("cutoff")
+    batch = (select(old.c.id).where(old.c.status == bindparam("status"), old.c.run_after < cutoff,
+                                    old.c.finished_at < cutoff)
+             .order_by(old.c.run_after).limit(bindparam("batch", type_=Integer)))
+    return jobs.delete().where(jobs.c.id.in_(batch.scalar_subquery()))
+
+
+def purge_finished(now: datetime | None = None, *, batch: int = PURGE_BATCH, batches: int | None = None,
+                   budget_s: float = PURGE_BUDGET_S) -> int:
+    """Delete done jobs older than ``JOB_DONE_KEEP_DAYS`` and dead ones older than
+    ``JOB_DEAD_KEEP_DAYS``, a committed batch at a time; returns how many went."""
+    now = now or utcnow()
+    config = current_app.config
+    return sum(delete_in_batches(_purge_statement(), {"status": status, "cutoff": now - timedelta(days=days)},
+                                 batch=batch, batches=batches, budget_s=budget_s)
+               for status, days in ((DONE, config["JOB_DONE_KEEP_DAYS"]), (DEAD, config["JOB_DEAD_KEEP_DAYS"])))
+
+
+@every(PURGE_EVERY_S)
+def purge_finished_jobs() -> None:
+    purge_finished()
 
 
 def enqueue(kind: str, payload: dict, *, tenant_id: int | None = None, run_after: datetime | None = None,

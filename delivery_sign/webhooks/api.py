@@ -73,7 +73,8 @@ def delete_webhook(webhook_id):
 @blp.arguments(WebhookListQuerySchema, location="query")
 @blp.response(200, DeliveryListSchema)
 def list_deliveries(args, webhook_id):
-    """The delivery log, newest first: status, attempts, last response, next attempt."""
+    """The delivery log, newest first: status, attempts, last response, next attempt. Settled
+    deliveries are kept ``WEBHOOK_HISTORY_DAYS`` (30 by default); pending ones until they settle."""
     items, next_cursor = services.deliveries(current(), webhook_id, limit=args["limit"], cursor=args["cursor"])
     return {"items": items, "next_cursor": next_cursor}
 

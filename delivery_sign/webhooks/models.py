@@ -49,7 +49,8 @@ class WebhookEvent(db.Model):
     type: Mapped[str] = mapped_column(String(40))
     waybill_number: Mapped[str | None] = mapped_column(String(40))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Indexed for the history purge (tasks.purge_history), as are the deliveries'.
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class WebhookDelivery(db.Model):
@@ -73,4 +74,4 @@ class WebhookDelivery(db.Model):
     next_attempt_at: Mapped[datetime | None]
     retry_until: Mapped[datetime]
     delivered_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

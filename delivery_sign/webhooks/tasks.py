@@ -7,6 +7,10 @@ and in bytes read.
 No database transaction is open while the subscriber's server is being called (on
 SQLite an open transaction holds the write lock). A delivery waits while an earlier
 event of the same waybill is still on its way to the same subscriber.
+
+The delivery log is kept ``WEBHOOK_HISTORY_DAYS`` (``purge_history``): older settled
+deliveries go, then the events none of them still points at, a batch at a time in every
+worker. A delivery still pending is never deleted, whatever its age.
 """
 import base64
 import binascii
@@ -17,12 +21,13 @@ import time
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, bindparam, select, update
 
 from ..core import audit, jobs, signed_urls
+from ..core.bulk import delete_in_batches
 from ..core.clock import isoformat, utcnow
 from ..core.crypto import decrypt
-from ..core.jobs import RetryLater, handler
+from ..core.jobs import PURGE_BATCH, PURGE_BUDGET_S, PURGE_EVERY_S, RetryLater, every, handler
 from ..extensions import db
 from . import client
 from .models import DEAD, PENDING, SUCCEEDED, WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -213,3 +218,35 @@ def deliver(ctx):
     next_at = finished + timedelta(seconds=delay)
     if _settle(delivery_id, next_attempt_at=next_at, **outcome):
         raise RetryLater(delay, reason=error, save=True)
+
+
+@functools.cache
+def _purge_statements():
+    """Settled deliveries created before ``cutoff``, then events of before ``cutoff`` that no
+    delivery points at; each oldest first, a batch at a time, on the ``created_at`` indexes."""
+    deliveries, events = WebhookDelivery.__table__, WebhookEvent.__table__
+    old_delivery, old_event = deliveries.alias("old_delivery"), events.alias("old_event")
+    cutoff, batch = bindparam("cutoff"), bindparam("batch", type_=Integer)
+    settled = (select(old_delivery.c.id)
+               .where(old_delivery.c.created_at < cutoff, old_delivery.c.status != PENDING)
+               .order_by(old_delivery.c.created_at).limit(batch))
+    unreferenced = (select(old_event.c.id)
+                    .where(old_event.c.created_at < cutoff,
+                           ~select(deliveries.c.id).where(deliveries.c.event_id == old_event.c.id).exists())
+                    .order_by(old_event.c.created_at).limit(batch))
+    return (deliveries.delete().where(deliveries.c.id.in_(settled.scalar_subquery())),
+            events.delete().where(events.c.id.in_(unreferenced.scalar_subquery())))
+
+
+def purge_history(now=None, *, batch: int = PURGE_BATCH, batches: int | None = None,
+                  budget_s: float = PURGE_BUDGET_S) -> dict:
+    """Delete the delivery log older than ``WEBHOOK_HISTORY_DAYS``; returns the counts."""
+    params = {"cutoff": (now or utcnow()) - timedelta(days=current_app.config["WEBHOOK_HISTORY_DAYS"])}
+    deliveries, events = _purge_statements()
+    return {"deliveries": delete_in_batches(deliveries, params, batch=batch, batches=batches, budget_s=budget_s),
+            "events": delete_in_batches(events, params, batch=batch, batches=batches, budget_s=budget_s)}
+
+
+@every(PURGE_EVERY_S)
+def purge_webhook_history() -> None:
+    purge_history()

@@ -252,3 +252,33 @@ def test_jobs_of_no_tenant_are_claimed_and_run(app):
         job_id = job.id
     assert jobs.run_due(app, kinds=("test.untenanted",)) == 1
     assert 555 in CALLS and _job(app, job_id).status == "done"
+
+
+# --- finished jobs are history: deleted after their keep days, live ones never --------------
+
+def test_purge_deletes_finished_jobs_past_their_keep_days_and_nothing_live(app, world):
+    now = utcnow()
+    app.config.update(JOB_DONE_KEEP_DAYS=7, JOB_DEAD_KEEP_DAYS=30)
+    ages = {"old done": (jobs.DONE, 8), "young done": (jobs.DONE, 6), "old dead": (jobs.DEAD, 31),
+            "young dead": (jobs.DEAD, 29), "old pending": (jobs.PENDING, 90), "old running": (jobs.RUNNING, 90)}
+    with app.app_context():
+        ids = {}
+        for name, (status, days) in ages.items():
+            at = now - timedelta(days=days)
+            job = jobs.Job(kind="test.ok", payload={"n": 0}, tenant_id=world.tenant_id, status=status, attempts=1,
+                           run_after=at, created_at=at, claimed_until=at if status == jobs.RUNNING else None,
+                           finished_at=at if status in (jobs.DONE, jobs.DEAD) else None)
+            db.session.add(job)
+            db.session.flush()
+            ids[name] = job.id
+        # a backlog of old done jobs larger than one batch, to see the batches add up
+        db.session.execute(jobs.Job.__table__.insert(), [
+            {"kind": "test.ok", "payload": {"n": i}, "tenant_id": world.tenant_id, "status": jobs.DONE,
+             "attempts": 1, "max_attempts": 5, "run_after": now - timedelta(days=9), "created_at": now - timedelta(days=9),
+             "finished_at": now - timedelta(days=9)} for i in range(25)])
+        db.session.commit()
+        assert jobs.purge_finished(now, batch=10, batches=2) == 20 + 1   # done: two batches; dead: one
+        assert jobs.purge_finished(now, batch=10) == 6                    # the rest of the backlog
+        assert jobs.purge_finished(now, batch=10) == 0
+        left = set(db.session.execute(select(jobs.Job.id).where(jobs.Job.tenant_id == world.tenant_id)).scalars())
+    assert left == {ids[name] for name in ("young done", "young dead", "old pending", "old running")}
