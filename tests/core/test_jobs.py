@@ -226,6 +226,22 @@ def test_lanes_keep_their_kinds_apart(app, world):
     assert webhook_rows == []
 
 
+
+def test_jobs_carry_their_lane_and_a_backlog_in_another_lane_is_stepped_over(app, world, other_world):
+    """Issue 16: the claim walks tenant by tenant; one tenant's backlog in the webhook lane
+    neither hides another tenant's default-lane job nor is claimed by the default lane."""
+    backlog = [_enqueue(app, world, "test.own_lane", n=i) for i in range(30)]
+    lone = _enqueue(app, other_world, "test.ok", n=1)
+    tenants = (world.tenant_id, other_world.tenant_id)
+    with app.app_context():
+        lanes = dict(db.session.execute(select(jobs.Job.id, jobs.Job.lane).where(jobs.Job.id.in_([lone, backlog[0]]))).all())
+        _, default_rows = jobs.claim("w", limit=5, lease_s=60, tenants=tenants, lane="default")
+        _, own_rows = jobs.claim("w", limit=5, lease_s=60, tenants=tenants, lane="test-own-lane")
+        db.session.remove()
+    assert lanes == {lone: "default", backlog[0]: "test-own-lane"}
+    assert [r.id for r in default_rows] == [lone]
+    assert [r.id for r in own_rows] == backlog[:5]
+
 def test_every_lane_gets_its_threads(app):
     stop = threading.Event()
     app.config["WEBHOOK_WORKERS"] = 3
