@@ -260,8 +260,8 @@ def run(args):
     receiver.kill()
 
     total = 0.0
-    print(f"CPU-seconds per sign-off by stage ({engine.dialect.name}, median of {N}, one thread, in-process; load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
+    print(f"CPU-seconds per sign-off by stage ({engine.dialect.name}, median of {N}, one thread, in-process; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores):")
     for stage in STAGES:
         value = statistics.median(stages[stage]) * 1000
         total += value

@@ -17,11 +17,11 @@ key) cannot promise.
 
 Lanes keep one kind of work from waiting behind another: a handler names its lane
 (``default`` unless it says otherwise; webhook deliveries have their own), a job stores
-it when enqueued, and every worker process runs each lane in its own threads. Inside a lane claims are fair between
-tenants: a claim serves the tenants holding the fewest running jobs of the lane first
-(then the one waiting longest), spreads a batch over them, and skips a tenant already
-holding the lane's ``tenant_concurrency`` — so one tenant's backlog or slow receiver
-cannot take every thread. On PostgreSQL two claimers racing may let a tenant exceed that
+it when enqueued, and every worker process runs each lane in its own threads. Inside a
+lane claims are fair between tenants: a claim serves the tenants holding the fewest
+running jobs of the lane first (then the one waiting longest), spreads a batch over them,
+and skips a tenant already holding the lane's ``tenant_concurrency`` — so one tenant's
+backlog or slow receiver cannot take every thread. On PostgreSQL two claimers racing may let a tenant exceed that
 by one for a moment; the cap is there to leave room for others, not to count exactly.
 
 ``WORKER=inline`` runs the lanes' daemon threads in each web process, started on its
@@ -249,7 +249,8 @@ _COLLECTING: contextvars.ContextVar[list | None] = contextvars.ContextVar("jobs_
 
 def _row(kind: str, payload: dict, tenant_id: int | None, dedupe_key: str | None, now: datetime) -> dict:
     spec = _HANDLERS.get(kind)
-    return {"kind": kind, "lane": spec.lane if spec else DEFAULT_LANE, "tenant_id": tenant_id, "payload": payload, "status": PENDING, "attempts": 0,
+    return {"kind": kind, "lane": spec.lane if spec else DEFAULT_LANE, "tenant_id": tenant_id, "payload": payload,
+            "status": PENDING, "attempts": 0,
             "max_attempts": spec.max_attempts if spec else DEFAULT_MAX_ATTEMPTS, "run_after": now,
             "dedupe_key": dedupe_key, "created_at": now}
 
@@ -345,8 +346,8 @@ def claim(worker_id: str, *, limit: int, lease_s: float, now: datetime | None = 
     # ones, a few per thread, are read as they are.
     params = {"now": now}
     first = {tenant: due for tenant, due in connection.execute(statements.pending, params) if due is not None}
-    untenanted = connection.execute(statements.pending_untenanted, params).scalar()
-    if untenanted is not None and (tenants is None or None in tenants):
+    untenanted = connection.execute(statements.pending_untenanted, params).scalar() if tenants is None else None
+    if untenanted is not None:
         first[None] = untenanted
     first = {tenant: due for tenant, due in first.items() if due <= now}
     held, expired = {}, set()
@@ -411,14 +412,14 @@ def _statements(kinds, lane, tenants, postgresql: bool) -> _ClaimStatements:
     300,000 due (bench/bench_claim.py)."""
     jobs, walked, probed = Job.__table__, Job.__table__.alias("walked"), Job.__table__.alias("probed")
 
-    def scope(table, with_lane=True):
+    def scope(table, with_lane=True, with_tenants=True):
         clauses = []
         if kinds:
             clauses.append(table.c.kind.in_(kinds))
         if lane is not None and with_lane:
             clauses.append(table.c.lane == lane)
-        if tenants is not None:
-            clauses.append(table.c.tenant_id.in_([t for t in tenants if t is not None] or [-1]))
+        if tenants is not None and with_tenants:
+            clauses.append(table.c.tenant_id.in_(tenants))
         return clauses
 
     walk = select(func.min(jobs.c.tenant_id).label("tenant_id")).where(
@@ -432,9 +433,9 @@ def _statements(kinds, lane, tenants, postgresql: bool) -> _ClaimStatements:
                      .where(probed.c.status == PENDING, probed.c.tenant_id == walk.c.tenant_id, *scope(probed))
                      .scalar_subquery())
     pending = select(walk.c.tenant_id, first_pending).where(walk.c.tenant_id.is_not(None))
-    untenanted_scope = [c for c in scope(jobs) if tenants is None]   # a tenants list names no NULL tenant
+    # Asked for only when no tenants are named (a tenants list never takes the jobs of none).
     pending_untenanted = select(func.min(jobs.c.run_after)).where(
-        jobs.c.status == PENDING, jobs.c.tenant_id.is_(None), *untenanted_scope)
+        jobs.c.status == PENDING, jobs.c.tenant_id.is_(None), *scope(jobs, with_tenants=False))
     now = bindparam("now")
     running = (select(jobs.c.tenant_id, func.min(case((jobs.c.claimed_until < now, jobs.c.run_after))),
                       func.count(case((jobs.c.claimed_until >= now, 1))))
