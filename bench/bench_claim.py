@@ -16,7 +16,7 @@ import time
 
 from sqlalchemy import text
 
-from common import Instance, percentile
+from common import percentile, scratch_app
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -63,14 +63,9 @@ def time_claims(app, samples: int) -> list[float]:
 
 
 def main(args) -> None:
-    instance = Instance(args.db)
-    try:
-        instance.prepare()
-        os.environ.update(instance.env)
-        from delivery_sign import create_app
+    with scratch_app(args.db) as app:
         from delivery_sign.extensions import db
 
-        app = create_app()
         with app.app_context():
             engine = db.engine
         for label, count in (("100 due (floor)", 100), (f"{args.backlog:,} due", args.backlog - 100)):
@@ -82,8 +77,6 @@ def main(args) -> None:
             took = time_claims(app, args.samples)
             print(f"[{args.db}] claim of 10, {label:>18s} over {args.tenants} tenants: "
                   f"p50 {statistics.median(took):7.2f} ms  p95 {percentile(took, 95):7.2f} ms", flush=True)
-    finally:
-        instance.close()
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ import time
 
 from sqlalchemy import text
 
-from common import Instance
+from common import scratch_app
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -69,16 +69,11 @@ def seed(connection, rows: int, live: int) -> None:
 
 
 def main(args) -> None:
-    instance = Instance(args.db)
-    try:
-        instance.prepare()
-        os.environ.update(instance.env)
-        from delivery_sign import create_app
+    with scratch_app(args.db) as app:
         from delivery_sign.core import jobs
         from delivery_sign.extensions import db
         from delivery_sign.webhooks import tasks
 
-        app = create_app()
         with app.app_context():
             started = time.perf_counter()
             with db.engine.begin() as connection:
@@ -110,8 +105,6 @@ def main(args) -> None:
         print(f"  left (the live rows, {2 * args.live:,} a table expected): "
               + ", ".join(f"{table} {count:,}" for table, count in left.items()))
         print(f"  a run spends at most {jobs.PURGE_BUDGET_S:.0f} s a table every {jobs.PURGE_EVERY_S} s per worker")
-    finally:
-        instance.close()
 
 
 if __name__ == "__main__":

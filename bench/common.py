@@ -3,6 +3,7 @@
 Benches print numbers; they assert nothing. Run them from the repository root with the
 project's virtualenv, e.g. ``.venv/bin/python bench/bench_batch.py --db postgres``.
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -120,6 +121,22 @@ class Instance:
             subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "test", "-qc",
                             f'DROP DATABASE IF EXISTS "{self.pg_name}" WITH (FORCE)'], check=False)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def scratch_app(db="sqlite"):
+    """The app in-process on a scratch instance at the migration head with one tenant (a
+    SQLite file or a fresh PostgreSQL database, dropped afterwards)."""
+    instance = Instance(db)
+    try:
+        instance.prepare()
+        os.environ.update(instance.env)
+        sys.path.insert(0, ROOT)
+        from delivery_sign import create_app
+
+        yield create_app()
+    finally:
+        instance.close()
 
 
 def login(base, tenant, password, username="admin"):

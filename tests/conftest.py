@@ -5,6 +5,7 @@ a new database is created next to ``db`` for the run and dropped afterwards.
 Every test builds its own tenant (``world``), so tests never see each other's rows —
 the same isolation the product promises its tenants.
 """
+import contextlib
 import json
 import os
 import uuid
@@ -36,15 +37,46 @@ def _drop_postgres(base, name):
     admin.dispose()
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory):
+def _database_of_its_own(sqlite_path):
+    """A SQLite file, or a fresh PostgreSQL database (under TEST_DATABASE_URL) dropped afterwards."""
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
-        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+        yield f"sqlite:///{sqlite_path}"
         return
     fresh, base, name = _fresh_postgres(url)
     yield fresh
     _drop_postgres(base, name)
+
+
+@pytest.fixture
+def old_database(tmp_path):
+    """An empty database for a test that migrates through old revisions (app_at_revision)."""
+    yield from _database_of_its_own(tmp_path / "old.db")
+
+
+@contextlib.contextmanager
+def app_at_revision(database_url, tmp_path, revision):
+    """An app on ``database_url`` migrated to ``revision`` with one tenant, ``old``, made
+    there as that revision's schema allows; yields (app, tenant id) inside its app context."""
+    app = create_app(test_config(database_url, tmp_path))
+    try:
+        with app.app_context():
+            from flask_migrate import upgrade
+
+            upgrade(revision=revision)
+            db.session.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('old', '旧', :at)"),
+                               {"at": "2026-11-01 00:00:00"})
+            tenant_id = db.session.execute(text("SELECT id FROM tenants WHERE slug = 'old'")).scalar_one()
+            yield app, tenant_id
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory):
+    yield from _database_of_its_own(tmp_path_factory.mktemp("db") / "test.db")
 
 
 def test_config(database_url, tmp_path) -> dict:

@@ -1,26 +1,12 @@
 """Issue 15.6: chains written before keying still verify after the upgrade, and cannot be
 downgraded: the plain SHA-256 window ends where the migration found each head."""
 import hashlib
-import os
 
-import pytest
 from flask_migrate import upgrade
 from sqlalchemy import text
 
-from delivery_sign import create_app
 from delivery_sign.extensions import db
 from tests import conftest
-
-
-@pytest.fixture
-def old_database(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
-        yield f"sqlite:///{tmp_path / 'old.db'}"
-        return
-    fresh, base, name = conftest._fresh_postgres(url)
-    yield fresh
-    conftest._drop_postgres(base, name)
 
 
 def _plain(prev, body):
@@ -51,45 +37,35 @@ def test_an_old_chain_verifies_after_upgrade_and_cannot_be_downgraded(old_databa
     from delivery_sign.accounts.models import Tenant
     from delivery_sign.core import audit
 
-    app = create_app(conftest.test_config(old_database, tmp_path))
-    try:
-        with app.app_context():
-            upgrade(revision="a1d4c0e70008")
-            db.session.execute(text("INSERT INTO tenants (slug, name, created_at) VALUES ('old', '旧', :at)"),
-                               {"at": "2026-11-01 00:00:00"})
-            tenant_id = db.session.execute(text("SELECT id FROM tenants WHERE slug = 'old'")).scalar_one()
-            _write_legacy_chain(tenant_id, 4)
-            db.session.commit()
-            db.session.remove()
+    with conftest.app_at_revision(old_database, tmp_path, "a1d4c0e70008") as (app, tenant_id):
+        _write_legacy_chain(tenant_id, 4)
+        db.session.commit()
+        db.session.remove()
 
-            upgrade()
-            assert audit.verify_chain(tenant_id)["ok"] is True
-            audit.record(tenant_id, "waybill.created", "user:admin", "waybill:NEW1", {})
-            db.session.commit()
-            assert audit.verify_chain(tenant_id) == {"ok": True, "events": 5, "first_bad_seq": None}
-            assert db.session.get(Tenant, tenant_id) is not None
+        upgrade()
+        assert audit.verify_chain(tenant_id)["ok"] is True
+        audit.record(tenant_id, "waybill.created", "user:admin", "waybill:NEW1", {})
+        db.session.commit()
+        assert audit.verify_chain(tenant_id) == {"ok": True, "events": 5, "first_bad_seq": None}
+        assert db.session.get(Tenant, tenant_id) is not None
 
-            # Downgrade the keyed event to plain SHA-256: outside the legacy window, caught.
-            event = db.session.query(audit.AuditEvent).filter_by(tenant_id=tenant_id, seq=5).one()
-            forged = _plain(event.prev_hash, audit._event_body(event))
-            db.session.execute(text("UPDATE audit_events SET alg = NULL, hash = :h WHERE tenant_id = :t AND seq = 5"),
-                               {"h": forged, "t": tenant_id})
-            db.session.execute(text("UPDATE audit_heads SET hash = :h WHERE tenant_id = :t"), {"h": forged, "t": tenant_id})
-            db.session.commit()
-            assert audit.verify_chain(tenant_id)["first_bad_seq"] == 5
+        # Downgrade the keyed event to plain SHA-256: outside the legacy window, caught.
+        event = db.session.query(audit.AuditEvent).filter_by(tenant_id=tenant_id, seq=5).one()
+        forged = _plain(event.prev_hash, audit._event_body(event))
+        db.session.execute(text("UPDATE audit_events SET alg = NULL, hash = :h WHERE tenant_id = :t AND seq = 5"),
+                           {"h": forged, "t": tenant_id})
+        db.session.execute(text("UPDATE audit_heads SET hash = :h WHERE tenant_id = :t"), {"h": forged, "t": tenant_id})
+        db.session.commit()
+        assert audit.verify_chain(tenant_id)["first_bad_seq"] == 5
 
-            # Widening the window to cover it needs the key: a changed legacy_until is ignored.
-            db.session.execute(text("UPDATE audit_heads SET legacy_until = 5 WHERE tenant_id = :t"), {"t": tenant_id})
-            db.session.commit()
-            assert audit.verify_chain(tenant_id)["ok"] is False
+        # Widening the window to cover it needs the key: a changed legacy_until is ignored.
+        db.session.execute(text("UPDATE audit_heads SET legacy_until = 5 WHERE tenant_id = :t"), {"t": tenant_id})
+        db.session.commit()
+        assert audit.verify_chain(tenant_id)["ok"] is False
 
-            # An edit inside the old window is still caught as before.
-            db.session.execute(text("UPDATE audit_heads SET legacy_until = 4 WHERE tenant_id = :t"), {"t": tenant_id})
-            db.session.execute(text("UPDATE audit_events SET actor = 'user:mallory' WHERE tenant_id = :t AND seq = 2"),
-                               {"t": tenant_id})
-            db.session.commit()
-            assert audit.verify_chain(tenant_id)["first_bad_seq"] == 2
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        # An edit inside the old window is still caught as before.
+        db.session.execute(text("UPDATE audit_heads SET legacy_until = 4 WHERE tenant_id = :t"), {"t": tenant_id})
+        db.session.execute(text("UPDATE audit_events SET actor = 'user:mallory' WHERE tenant_id = :t AND seq = 2"),
+                           {"t": tenant_id})
+        db.session.commit()
+        assert audit.verify_chain(tenant_id)["first_bad_seq"] == 2
