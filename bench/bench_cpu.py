@@ -46,7 +46,7 @@ class WriteCounter:
     def __init__(self, engine):
         from sqlalchemy import event
 
-        self.statements = self.rows = 0
+        self.statements = self.rows = self.copies = 0
         self.by_table = {}
         self.engine = engine
         event.listen(engine, "before_cursor_execute", self._seen)
@@ -66,6 +66,7 @@ class WriteCounter:
         def copy(cursor, statement, *args, **kwargs):
             table = str(statement).split()[1]
             counter.statements += 1
+            counter.copies += 1
             counter.by_table[table] = counter.by_table.get(table, 0) + 1
             with original(cursor, statement, *args, **kwargs) as stream:
                 write_row = stream.write_row
@@ -100,7 +101,7 @@ class WriteCounter:
                 self.by_table[table] = self.by_table.get(table, 0) + 1
 
     def reset(self):
-        self.statements = self.rows = 0
+        self.statements = self.rows = self.copies = 0
         self.by_table = {}
 
     def close(self):
@@ -110,6 +111,55 @@ class WriteCounter:
         import psycopg
 
         psycopg.Cursor.copy = self._copy
+
+
+class RoundTrips:
+    """What one process sends its database, each send waiting for the answer: every
+    statement (reads, writes, COPY, SQLite's own BEGIN), each transaction's BEGIN that
+    psycopg sends before its first statement, each COMMIT or ROLLBACK of a transaction the
+    database holds, and the pool's pre-ping at each checkout (``pool_pre_ping``). On
+    PostgreSQL each is a round trip on the network; on SQLite a call into the library."""
+
+    def __init__(self, engine, writes):
+        from sqlalchemy import event
+
+        self.count = 0
+        self.engine, self.writes = engine, writes
+        self.postgres = engine.dialect.name == "postgresql"
+        self.pings = bool(getattr(engine.pool, "_pre_ping", False))
+        self._listeners = [(engine, "before_cursor_execute", self._statement), (engine, "begin", self._begin),
+                           (engine, "commit", self._end), (engine, "rollback", self._end),
+                           (engine.pool, "checkout", self._checkout)]
+        for target, name, listener in self._listeners:
+            event.listen(target, name, listener)
+
+    def total(self):
+        return self.count + self.writes.copies   # COPY passes by SQLAlchemy's events
+
+    def _statement(self, *args):
+        self.count += 1
+
+    def _begin(self, conn):
+        if self.postgres and not conn.connection.dbapi_connection.autocommit:
+            self.count += 1   # psycopg's BEGIN, sent ahead of the transaction's first statement
+
+    def _end(self, conn):
+        dbapi = conn.connection.dbapi_connection
+        if self.postgres:
+            from psycopg.pq import TransactionStatus
+
+            self.count += dbapi.info.transaction_status != TransactionStatus.IDLE
+        else:
+            self.count += dbapi.in_transaction
+
+    def _checkout(self, dbapi_connection, record, proxy):
+        self.count += self.pings
+
+    def close(self):
+        from sqlalchemy import event
+
+        for target, name, listener in self._listeners:
+            event.remove(target, name, listener)
 
 
 class Profiles:
@@ -192,12 +242,14 @@ def run(args):
     inspect = {"photo_12mp": [], "photo_1080p": []}
     profiles = Profiles(args.profile)
     writes = WriteCounter(engine)
+    trips = RoundTrips(engine, writes)
     per_signoff = []
 
     stage_writes = {k: [] for k in ("view", "photo_12mp", "photo_1080p", "submit")}
+    stage_trips = {k: [] for k in stage_writes}
 
     def timed(stage, call):
-        before = writes.statements
+        before, trips_before = writes.statements, trips.total()
         profiles.start(stage)
         started, started_thread = time.process_time(), time.thread_time()
         response = call()
@@ -207,6 +259,7 @@ def run(args):
             stages[stage].append(elapsed)
             thread_stages[stage].append(elapsed_thread)
             stage_writes[stage].append(writes.statements - before)
+            stage_trips[stage].append(trips.total() - trips_before)
         assert response.status_code < 300, response.get_data(as_text=True)[:300]
         return response
 
@@ -241,6 +294,7 @@ def run(args):
         if not warm:
             per_signoff.append((writes.statements, writes.rows, dict(writes.by_table)))
     writes.close()
+    trips.close()
 
     for kind, name in (("receipt.render_pdf", "pdf"), ("webhook.deliver", "webhook")):
         # One job untimed first, as the warm sign-offs: a worker's first receipt imports
@@ -284,6 +338,10 @@ def run(args):
     print("  by call:", ", ".join(f"{stage} {statistics.median(n):.0f}" for stage, n in stage_writes.items()),
           "(target ≤ 10 statements a sign-off; a webhook subscriber, as here, adds its event and delivery rows)")
     print("  by table:", ", ".join(f"{t} {n}" for t, n in sorted(per_signoff[-1][2].items())))
+    print(f"Sent to the database per call (statements, BEGIN/COMMIT/ROLLBACK, pool pre-pings; on PostgreSQL "
+          f"each a round trip), median: " + ", ".join(f"{stage} {statistics.median(n):.0f}"
+                                                       for stage, n in stage_trips.items())
+          + f"; a sign-off {sum(statistics.median(n) for n in stage_trips.values()):.0f}")
     cores = total / UTILISATION
     print(f"1,000 sign-offs/s ≈ {total:.0f} CPU-cores busy; at {UTILISATION:.0%} utilisation "
           f"{cores:.0f} cores ≈ {cores / CORES_PER_MACHINE:.0f} machines of {CORES_PER_MACHINE} cores "

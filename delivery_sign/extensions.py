@@ -1,5 +1,5 @@
 """Extensions created at import time and bound to an app in ``create_app``."""
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -61,14 +61,28 @@ def _sqlite_on_connect(dbapi_connection, connection_record):
 def _sqlite_on_begin(conn):
     if conn.dialect.name != "sqlite":
         return
+    # core/transactions.reading(): no BEGIN, each read its own statement (as PostgreSQL's
+    # autocommit there); _refuse_writes_while_reading keeps writes out.
+    if has_app_context() and g.get("reading_only"):
+        return
     # A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY
     # when another writer committed in between; taking the write lock at BEGIN makes
     # writers queue on busy_timeout instead. Reads (GET) stay deferred and never wait.
-    if has_request_context() and (g.get("reading_only") or (request.method in _SAFE_METHODS
-                                                            and not _writes_on_read())):
+    if has_request_context() and request.method in _SAFE_METHODS and not _writes_on_read():
         conn.exec_driver_sql("BEGIN")
     else:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "WITH", "COPY", "CREATE", "DROP", "ALTER")
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _refuse_writes_while_reading(conn, cursor, statement, parameters, context, executemany):
+    """Reads in ``reading()`` run outside a transaction: a write there would commit on its
+    own at once, so it is refused instead (a bug in the caller, never the user's)."""
+    if has_app_context() and g.get("reading_only") and statement.lstrip()[:6].upper().startswith(_WRITE_VERBS):
+        raise RuntimeError(f"a write inside core.transactions.reading(): {statement.split()[0]}")
 
 
 def writes_on_read(view):
