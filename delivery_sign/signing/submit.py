@@ -162,7 +162,6 @@ _PREVIOUS = (select(_RECEIPTS.c.submission_id, _RECEIPTS.c.response)
              .where(_RECEIPTS.c.link_id == bindparam("link_id")))
 _CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"),
                                            _RECEIPTS.c.receipt_code == bindparam("code"))
-_TENANT = select(_TENANTS.c.slug, _TENANTS.c.name).where(_TENANTS.c.id == bindparam("tenant_id"))
 _USE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(used_at=bindparam("now"))
 _COUNT_ATTEMPT = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"))
                   .values(name_attempts=bindparam("attempts")))
@@ -172,9 +171,10 @@ _USERS = User.__table__
 @dataclass(slots=True)
 class LockedLink:
     """The sign link as the sign-off reads it under its lock (``FOR UPDATE``): the columns
-    it uses and its courier's WeChat openid, one prebuilt Core read (issue 16: the entity's
-    load was the costliest read of the submit). ``recognition.settle`` counts a failed
-    reading in ``name_attempts``; the submit writes it back."""
+    it uses, its courier's WeChat openid and its tenant's slug and name (the evidence's),
+    one prebuilt Core read (issue 16: the entity's load was the costliest read of the
+    submit). ``recognition.settle`` counts a failed reading in ``name_attempts``; the
+    submit writes it back."""
 
     id: int
     tenant_id: int
@@ -192,6 +192,8 @@ class LockedLink:
     otp_verified_to: str | None
     name_attempts: int | None
     courier_openid: str | None
+    tenant_slug: str
+    tenant_name: str
 
 
 _LOCK_LINK = (
@@ -200,7 +202,9 @@ _LOCK_LINK = (
         "revoked_at", "otp_verified_at", "locked_at", "assisted", "otp_verified_whose", "otp_verified_to",
         "name_attempts")),
            select(_USERS.c.wechat_openid).where(_USERS.c.id == _LINKS.c.courier_id)
-           .scalar_subquery().label("courier_openid"))
+           .scalar_subquery().label("courier_openid"),
+           _TENANTS.c.slug.label("tenant_slug"), _TENANTS.c.name.label("tenant_name"))
+    .join(_TENANTS, _TENANTS.c.id == _LINKS.c.tenant_id)
     .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign")
     .with_for_update(of=_LINKS))
 
@@ -561,14 +565,13 @@ def _receipt_code(tenant_id) -> str:
 def _evidence(link, waybills, body, checked: Checked, found: Findings, now, public_id, client_ip) -> dict:
     """The canonical evidence document (SPEC §6, receipts/evidence_doc.py), as stored and
     hashed. No full phone number is ever in it."""
-    tenant = db.session.connection().execute(_TENANT, {"tenant_id": link.tenant_id}).one()
     strokes, signer, sent = checked.strokes, body["signer"], body["signature"]
     first_times = [float(s[0, 2]) for s in strokes.signature.strokes if len(s)]
     location, client = found.location, body["client"]
     return doc.as_json(doc.EvidenceDocument(
         receipt_id=public_id,
         receipt_code=_receipt_code(link.tenant_id),
-        tenant=doc.Tenant(slug=tenant.slug, name=tenant.name),
+        tenant=doc.Tenant(slug=link.tenant_slug, name=link.tenant_name),
         doc_type=doc.DocType(code=waybills[0].doc_type_code, name=waybills[0].doc_type_name),
         policy=link.policy,
         submission_id=body["submission_id"],
