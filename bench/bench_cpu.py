@@ -27,6 +27,8 @@ import tempfile
 import time
 import uuid
 
+from psycopg.pq import TransactionStatus
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -146,8 +148,6 @@ class RoundTrips:
     def _end(self, conn):
         dbapi = conn.connection.dbapi_connection
         if self.postgres:
-            from psycopg.pq import TransactionStatus
-
             self.count += dbapi.info.transaction_status != TransactionStatus.IDLE
         else:
             self.count += dbapi.in_transaction
@@ -338,8 +338,8 @@ def run(args):
     print("  by call:", ", ".join(f"{stage} {statistics.median(n):.0f}" for stage, n in stage_writes.items()),
           "(target ≤ 10 statements a sign-off; a webhook subscriber, as here, adds its event and delivery rows)")
     print("  by table:", ", ".join(f"{t} {n}" for t, n in sorted(per_signoff[-1][2].items())))
-    print(f"Sent to the database per call (statements, BEGIN/COMMIT/ROLLBACK, pool pre-pings; on PostgreSQL "
-          f"each a round trip), median: " + ", ".join(f"{stage} {statistics.median(n):.0f}"
+    print("Sent to the database per call (statements, BEGIN/COMMIT/ROLLBACK, pool pre-pings; on PostgreSQL "
+          "each a round trip), median: " + ", ".join(f"{stage} {statistics.median(n):.0f}"
                                                        for stage, n in stage_trips.items())
           + f"; a sign-off {sum(statistics.median(n) for n in stage_trips.values()):.0f}")
     cores = total / UTILISATION
