@@ -151,7 +151,8 @@ def load_config(instance_path: str, env=None) -> dict:
         "MAX_CONTENT_LENGTH": _int(env.get("MAX_CONTENT_LENGTH"), 21 * 1024 * 1024),
         # A CSV/XLSX import stops with a 422 past this many seconds (gthread cannot stop it).
         "IMPORT_TIME_BUDGET_S": float(env.get("IMPORT_TIME_BUDGET_S") or 120),
-        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "memory://",
+        # Without Redis, each process keeps its own counts (core/limitstore.py).
+        "RATELIMIT_STORAGE_URI": env.get("REDIS_URL") or "local-memory://",
         "RATELIMIT_HEADERS_ENABLED": True,
         "RATELIMIT_STRATEGY": "moving-window",
         # Proxy hops in front of the app whose X-Forwarded-For/-Proto are believed (0: none).

@@ -8,6 +8,7 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import BigInteger, Integer, MetaData, event
 from sqlalchemy.engine import Engine
 
+from .core import limitstore  # noqa: F401  (registers the limiter's local-memory:// storage)
 from .core.schema import ProblemSchema
 
 # Named constraints keep Alembic revisions stable on SQLite and PostgreSQL alike.

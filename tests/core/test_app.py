@@ -48,7 +48,7 @@ def test_defaults_are_the_embedded_ones(tmp_path):
     assert cfg["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'delivery_sign.db'}"
     assert cfg["STORAGE_URL"] == f"file://{tmp_path / 'media'}"
     assert cfg["WORKER"] == "inline" and cfg["SMS_BACKEND"] == "console"
-    assert cfg["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert cfg["RATELIMIT_STORAGE_URI"] == "local-memory://"
 
 
 def test_links_follow_the_bind_address_unless_public_base_url_is_set(tmp_path):
