@@ -38,13 +38,20 @@ def on_starting(server):
 
     app = create_app()
     prepare_database(app)
+    # The master builds handwriting's rivals too (in the background, ~3 s of CPU once), so a
+    # worker forked after that (each recycle after max_requests, a TTIN) inherits the table
+    # instead of spending its own 3 s; the first workers, forked during the build, build theirs.
+    from delivery_sign.signing.recognition import warm
+
+    warm(app)
     print(start_banner(app.config["PUBLIC_BASE_URL"]), flush=True)
 
 
 def post_worker_init(worker):
     # Each serving process builds handwriting recognition's reference table in the
-    # background, so its first recognised sign-off does not wait for it (issue 13). Not in
-    # create_app: the master, CLI commands and test apps never recognise a name.
+    # background, so its first recognised sign-off does not wait for it (issue 13); one forked
+    # after the master's build (on_starting) has it already. Not in create_app: CLI commands
+    # and test apps never recognise a name.
     from delivery_sign.signing.recognition import warm
 
     warm(worker.wsgi)

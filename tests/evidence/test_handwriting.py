@@ -220,3 +220,25 @@ def test_joined_strokes_are_trimmed_as_ligatures(engine):
     joined = [np.vstack(strokes[:2])] + strokes[2:]              # first two strokes in one
     assert len(joined) < len(strokes)
     assert handwriting.read_character(joined, "国", engine).verified
+
+
+def test_a_process_forked_after_the_build_reads_names_with_the_inherited_rivals(cases, engine):
+    """gunicorn's master builds the rivals (gunicorn.conf.py on_starting): a worker forked
+    afterwards must read names with the table and recogniser it inherited, building nothing."""
+    handwriting._rivals()
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: report, never return into pytest
+        try:
+            built = handwriting._rivals_built
+            reading = read(cases["genuine_boxes"], engine)
+            answer = f"{built is handwriting._rivals()} {reading.recognized}"
+        except BaseException as exc:   # noqa: BLE001  (anything goes back to the parent)
+            answer = repr(exc)
+        os.write(write_fd, answer.encode())
+        os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as fh:
+        answer = fh.read()
+    os.waitpid(pid, 0)
+    assert answer == "True True"

@@ -1,0 +1,79 @@
+"""What a new gunicorn worker costs once it is forked: CPU until it is idle, and its memory.
+
+gunicorn replaces each worker after ``max_requests`` (5,000 ± 500, gunicorn.conf.py), and
+every serving process needs handwriting recognition's table of rivals (~3 s of CPU to build,
+``delivery_sign/evidence/handwriting.py``). Starts ``gunicorn wsgi:app`` with one worker on
+an empty instance folder, waits until it is idle, asks the master for one more (``TTIN``,
+forked the way a recycled worker is) and prints the CPU each worker spent from its fork until
+idle, with the RSS of the workers and the master and
+their PSS together (what the three really hold).
+
+    /work/venv/bin/python bench/bench_recycle.py
+"""
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import requests
+
+from common import BIN, ROOT, free_port, rss_kib
+from load import _cpu_s, _settle
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size: pages shared with the master (forked) counted once over all."""
+    with open(f"/proc/{pid}/smaps_rollup") as fh:
+        for line in fh:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def main():
+    folder = tempfile.mkdtemp(prefix="ds_recycle_")
+    port = free_port()
+    env = dict(os.environ, INSTANCE_PATH=folder, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
+               LOG_LEVEL="WARNING")
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen([os.path.join(BIN, "gunicorn"), "wsgi:app"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        started = time.perf_counter()
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.05)
+            if time.perf_counter() - started > 60:
+                raise RuntimeError("no answer in 60 s")
+        first = _children(server.pid)
+        _settle(first + [server.pid])
+        print(f"first worker, from its fork until idle: {_cpu_s(first):.2f} s of CPU")
+        server.send_signal(signal.SIGTTIN)
+        while len(_children(server.pid)) < 2:
+            time.sleep(0.01)
+        new = [p for p in _children(server.pid) if p not in first]
+        time.sleep(0.5)
+        _settle(new)
+        print(f"a worker forked later (as on every recycle), until idle: {_cpu_s(new):.2f} s of CPU")
+        print(f"RSS: workers {', '.join(f'{rss_kib(p) / 1024:.0f} MB' for p in first + new)}; "
+              f"master {rss_kib(server.pid) / 1024:.0f} MB")
+        everyone = first + new + [server.pid]
+        print(f"PSS of the master and both workers together: {sum(_pss_mb(p) for p in everyone):.0f} MB")
+    finally:
+        server.terminate()
+        server.wait(20)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
