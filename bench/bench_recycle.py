@@ -10,16 +10,11 @@ their PSS together (what the three really hold).
 
     /work/venv/bin/python bench/bench_recycle.py
 """
-import os
-import shutil
 import signal
 import subprocess
-import tempfile
 import time
 
-import requests
-
-from common import BIN, ROOT, free_port, rss_kib
+from common import embedded_gunicorn, rss_kib, wait_until_answered
 from load import _cpu_s, _settle
 
 
@@ -38,23 +33,8 @@ def _children(pid: int) -> list[int]:
 
 
 def main():
-    folder = tempfile.mkdtemp(prefix="ds_recycle_")
-    port = free_port()
-    env = dict(os.environ, INSTANCE_PATH=folder, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1",
-               LOG_LEVEL="WARNING")
-    env.pop("DATABASE_URL", None)
-    server = subprocess.Popen([os.path.join(BIN, "gunicorn"), "wsgi:app"], cwd=ROOT, env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        started = time.perf_counter()
-        while True:
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.05)
-            if time.perf_counter() - started > 60:
-                raise RuntimeError("no answer in 60 s")
+    with embedded_gunicorn() as (server, base):
+        wait_until_answered(f"{base}/readyz", time.perf_counter())
         first = _children(server.pid)
         _settle(first + [server.pid])
         print(f"first worker, from its fork until idle: {_cpu_s(first):.2f} s of CPU")
@@ -69,10 +49,6 @@ def main():
               f"master {rss_kib(server.pid) / 1024:.0f} MB")
         everyone = first + new + [server.pid]
         print(f"PSS of the master and both workers together: {sum(_pss_mb(p) for p in everyone):.0f} MB")
-    finally:
-        server.terminate()
-        server.wait(20)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

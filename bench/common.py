@@ -54,6 +54,38 @@ def reset_peak_rss(pid) -> None:
         fh.write("5")
 
 
+@contextlib.contextmanager
+def embedded_gunicorn(workers: int = 1):
+    """``gunicorn wsgi:app`` (the repository's gunicorn.conf.py) on an empty instance folder
+    with the embedded defaults (SQLite, migrations to head, the demo tenant); yields the
+    master's Popen and the base URL as soon as the process starts. Stopped and removed after."""
+    folder = tempfile.mkdtemp(prefix="ds_gunicorn_")
+    port = free_port()
+    env = dict(os.environ, INSTANCE_PATH=folder, BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY=str(workers),
+               LOG_LEVEL="WARNING")
+    env.pop("DATABASE_URL", None)
+    server = subprocess.Popen([os.path.join(BIN, "gunicorn"), "wsgi:app"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        server.terminate()
+        server.wait(20)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def wait_until_answered(url: str, since: float, timeout: float = 60.0) -> float:
+    """Seconds from ``since`` (a perf_counter reading) until ``url`` answers 2xx."""
+    while True:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return time.perf_counter() - since
+        except requests.RequestException:
+            time.sleep(0.02)
+        if time.perf_counter() - since > timeout:
+            raise RuntimeError(f"no answer from {url} in {timeout:.0f} s")
+
+
 class Instance:
     """A scratch instance folder with its database (SQLite file or a fresh PostgreSQL database)."""
 
