@@ -4,8 +4,9 @@ Used when no ``REDIS_URL`` is set (the embedded default). Hand-written because t
 ``memory://`` storage (limits 5.8.0 ``MemoryStorage``) costs more on every hit the more keys
 it holds: each hit after its 10 ms timer has fired starts a new ``threading.Timer`` thread,
 and that timer walks every key it holds. Our limits are kept per sign token, and a courier
-round behind one carrier address is hundreds of tokens at once, so the hit grew from ~0.1 ms
-at 10 keys to ~2 ms at 5,000 (``bench/bench_ratelimit.py``). Here a hit touches only its own
+round behind one carrier address is hundreds of tokens at once, so a recipient request's
+limiter work grew from 45 µs at 10 keys to 687 µs at 5,000 (``bench/bench_ratelimit.py``;
+12-16 µs here at any of those). Here a hit touches only its own
 key; whole keys are dropped when their last entry has aged out, from a heap that holds each
 key once, a little at a time on the hits that follow. No thread is started.
 
