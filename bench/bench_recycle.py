@@ -11,11 +11,9 @@ their PSS together (what the three really hold).
     /work/venv/bin/python bench/bench_recycle.py
 """
 import signal
-import subprocess
 import time
 
-from common import embedded_gunicorn, rss_kib, wait_until_answered
-from load import _cpu_s, _settle
+from common import children, cpu_s, embedded_gunicorn, rss_kib, settle, wait_until_answered
 
 
 def _pss_mb(pid: int) -> float:
@@ -27,24 +25,22 @@ def _pss_mb(pid: int) -> float:
     return 0.0
 
 
-def _children(pid: int) -> list[int]:
-    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-    return sorted(int(p) for p in out.split())
-
-
 def main():
     with embedded_gunicorn() as (server, base):
         wait_until_answered(f"{base}/readyz", time.perf_counter())
-        first = _children(server.pid)
-        _settle(first + [server.pid])
-        print(f"first worker, from its fork until idle: {_cpu_s(first):.2f} s of CPU")
+        first = children(server.pid)
+        settle(first + [server.pid])
+        print(f"first worker, from its fork until idle: {cpu_s(first):.2f} s of CPU")
         server.send_signal(signal.SIGTTIN)
-        while len(_children(server.pid)) < 2:
+        asked = time.perf_counter()
+        while len(children(server.pid)) < 2:
+            if time.perf_counter() - asked > 30:
+                raise RuntimeError("gunicorn forked no second worker in 30 s")
             time.sleep(0.01)
-        new = [p for p in _children(server.pid) if p not in first]
+        new = [p for p in children(server.pid) if p not in first]
         time.sleep(0.5)
-        _settle(new)
-        print(f"a worker forked later (as on every recycle), until idle: {_cpu_s(new):.2f} s of CPU")
+        settle(new)
+        print(f"a worker forked later (as on every recycle), until idle: {cpu_s(new):.2f} s of CPU")
         print(f"RSS: workers {', '.join(f'{rss_kib(p) / 1024:.0f} MB' for p in first + new)}; "
               f"master {rss_kib(server.pid) / 1024:.0f} MB")
         everyone = first + new + [server.pid]

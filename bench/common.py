@@ -54,6 +54,38 @@ def reset_peak_rss(pid) -> None:
         fh.write("5")
 
 
+def children(pid: int) -> list[int]:
+    """The processes ``pid`` forked (a gunicorn master's workers), in pid order."""
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return sorted(int(p) for p in out.split())
+
+
+def cpu_s(pids) -> float:
+    """User + system CPU seconds of the processes (gunicorn workers: requests and job threads)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(pids, timeout=60.0) -> float:
+    """Wait until the processes are idle, so that what gunicorn workers do once at start (each
+    builds handwriting's table of rivals, ~3 s of CPU, in a background thread) is not
+    counted with what follows; returns the seconds waited."""
+    started = time.perf_counter()
+    while time.perf_counter() - started < timeout:
+        before = cpu_s(pids)
+        time.sleep(0.5)
+        if cpu_s(pids) - before < 0.05:   # under 5 % of one core
+            break
+    return time.perf_counter() - started
+
+
 @contextlib.contextmanager
 def embedded_gunicorn(workers: int = 1):
     """``gunicorn wsgi:app`` (the repository's gunicorn.conf.py) on an empty instance folder
@@ -135,8 +167,7 @@ class Instance:
         raise RuntimeError("gunicorn did not come up")
 
     def worker_pids(self):
-        out = subprocess.run(["pgrep", "-P", str(self.server.pid)], capture_output=True, text=True).stdout
-        return [int(p) for p in out.split()]
+        return children(self.server.pid)
 
     def stop(self):
         if self.server is not None:

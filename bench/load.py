@@ -28,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 import requests
 from sqlalchemy import create_engine, text
 
-from common import BIN, Instance, free_port, login, percentile
+from common import BIN, Instance, cpu_s, free_port, login, percentile, settle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -76,32 +76,6 @@ def _pdfs_missing(engine) -> int:
     """Receipts whose PDF the job has not stored yet (a direct read: WAL never blocks it)."""
     with engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM receipts WHERE pdf_key IS NULL")).scalar_one()
-
-
-def _cpu_s(pids) -> float:
-    """User + system CPU seconds of the processes (gunicorn workers: requests and job threads)."""
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-            total += int(fields[11]) + int(fields[12])
-        except OSError:
-            pass
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def _settle(pids, timeout=60.0) -> float:
-    """Wait until the gunicorn workers are idle, so that what they do once at start (each
-    builds handwriting's table of rivals, ~3 s of CPU, in a background thread) is not
-    counted as the load's; returns the seconds waited."""
-    started = time.perf_counter()
-    while time.perf_counter() - started < timeout:
-        before = _cpu_s(pids)
-        time.sleep(0.5)
-        if _cpu_s(pids) - before < 0.05:   # under 5 % of one core
-            break
-    return time.perf_counter() - started
 
 
 class _PhoneAdapter(requests.adapters.HTTPAdapter):
@@ -229,12 +203,12 @@ def _run_floor(mode, args, photos_sig):
     instance = Instance(args.db)
     try:
         base = _start_floor(instance, mode, args)
-        _settle(instance.worker_pids())
-        cpu_before = _cpu_s(instance.worker_pids())
+        settle(instance.worker_pids())
+        cpu_before = cpu_s(instance.worker_pids())
         tokens = [uuid.uuid4().hex for _ in range(args.max_signoffs)]
         timings, errors, elapsed, _ = _clients(base, tokens, args, *photos_sig)
         return _report("floor" if mode == "floor" else "judging floor", args.db, timings, errors, elapsed,
-                       _cpu_s(instance.worker_pids()) - cpu_before)
+                       cpu_s(instance.worker_pids()) - cpu_before)
     finally:
         instance.close()
 
@@ -249,11 +223,11 @@ def _run_service(args, photos_sig):
                        # the recipient's photos count (the default is the courier's, issue 12)
                        json={"policy": {"link_ttl_s": 86400, "photos_by": "recipient"}}).raise_for_status()
         tokens = setup(base, tenant, password, args.max_signoffs)
-        print(f"  (the workers settled {_settle(instance.worker_pids()):.1f} s after the setup)")
-        cpu_before = _cpu_s(instance.worker_pids())
+        print(f"  (the workers settled {settle(instance.worker_pids()):.1f} s after the setup)")
+        cpu_before = cpu_s(instance.worker_pids())
         timings, errors, elapsed, last_submit = _clients(base, tokens, args, *photos_sig)
         result = _report(f"delivery_sign WORKER={args.worker}", args.db, timings, errors, elapsed,
-                         _cpu_s(instance.worker_pids()) - cpu_before)
+                         cpu_s(instance.worker_pids()) - cpu_before)
         if args.worker == "inline":
             done = len(timings["signoff"])
             engine = create_engine(instance.database_url)
@@ -264,7 +238,7 @@ def _run_service(args, photos_sig):
             left = _pdfs_missing(engine)
             print(f"  every PDF rendered {time.perf_counter() - last_submit:.1f} s after the last submit"
                   + (f" — NOT DONE, {left} left after 600 s" if left else "")
-                  + f"; gunicorn workers' CPU since the start {_cpu_s(instance.worker_pids()) - cpu_before:.1f} s")
+                  + f"; gunicorn workers' CPU since the start {cpu_s(instance.worker_pids()) - cpu_before:.1f} s")
             engine.dispose()
         return result
     finally:
