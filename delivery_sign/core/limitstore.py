@@ -77,7 +77,10 @@ class LocalMemoryStorage(Storage, MovingWindowSupport):
         with self._lock:
             now = time.time()
             self._sweep(now)
-            _, hits = self._windows.setdefault(key, (expiry, deque()))
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = (expiry, deque())
+            hits = window[1]
             self._trim(hits, now - expiry)
             if len(hits) + amount > limit:
                 return False
