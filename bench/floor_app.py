@@ -111,6 +111,7 @@ def photo(token):
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
+        os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)   # as LocalStorage does
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO floor_photos (token, sha256, size, checks) VALUES (:t, :s, :n, :c)"),
                      {"t": token, "s": digest, "n": len(data), "c": checks})

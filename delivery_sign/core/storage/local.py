@@ -1,9 +1,22 @@
-"""Files on a local disk, written atomically (temp file, fsync, rename)."""
+"""Files on a local disk, written atomically (temp file, fsync, rename).
+
+A file is written once and read seldom (a photo's original is read again only for its lazy
+display variant; a receipt PDF when somebody downloads it), so once it is on disk its pages
+are dropped from the page cache (``POSIX_FADV_DONTNEED``): the cache stays for what is hot,
+and the next file's write reuses the freed pages instead of taking fresh ones. On this
+project's VM that is 4.3 → 0.5 ms of CPU for a 1.8 MB photo (issue 16; a VM pays the host
+for each guest page it touches first; on bare metal the difference is smaller)."""
 import os
 import tempfile
 from pathlib import Path
 
 from .base import Storage, StorageError
+
+
+def drop_cached(fd: int) -> None:
+    """Drop a synced file's pages from the page cache, where the system can."""
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
 
 
 class LocalStorage(Storage):
@@ -31,6 +44,7 @@ class LocalStorage(Storage):
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
+                    drop_cached(fh.fileno())
                 os.replace(tmp, path)
             except BaseException:
                 if os.path.exists(tmp):
