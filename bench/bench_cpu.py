@@ -9,9 +9,10 @@ target (issue 16), the photo stages beside ``inspect_photo``'s own time on the s
 bytes; then the row writes (INSERT/UPDATE statements and rows) one
 sign-off makes, and the capacity arithmetic for 1,000 sign-offs per second.
 
-    /work/venv/bin/python bench/bench_cpu.py              # ~30 s
+    /work/venv/bin/python bench/bench_cpu.py              # ~70 s (half of it drawing photos)
     /work/venv/bin/python bench/bench_cpu.py --profile    # plus a pyinstrument tree per stage
     /work/venv/bin/python bench/bench_cpu.py --db postgres   # a fresh PostgreSQL database, dropped after
+    /work/venv/bin/python bench/bench_cpu.py --trace      # plus what the last sign-off sent, call by call
 
 On PostgreSQL the process time leaves out the server's own work (another process), so its
 stage figures are the web process's share only; the row writes are what that database sees.
@@ -126,6 +127,7 @@ class RoundTrips:
         from sqlalchemy import event
 
         self.count = 0
+        self.sent = []   # what the current call sent: the first words of each, for --trace
         self.engine, self.writes = engine, writes
         self.postgres = engine.dialect.name == "postgresql"
         self.pings = bool(getattr(engine.pool, "_pre_ping", False))
@@ -138,22 +140,26 @@ class RoundTrips:
     def total(self):
         return self.count + self.writes.copies   # COPY passes by SQLAlchemy's events
 
-    def _statement(self, *args):
+    def _statement(self, conn, cursor, statement, *args):
         self.count += 1
+        self.sent.append(" ".join(statement.split())[:110])
 
     def _begin(self, conn):
         if self.postgres and not conn.connection.dbapi_connection.autocommit:
             self.count += 1   # psycopg's BEGIN, sent ahead of the transaction's first statement
+            self.sent.append("BEGIN")
 
     def _end(self, conn):
         dbapi = conn.connection.dbapi_connection
-        if self.postgres:
-            self.count += dbapi.info.transaction_status != TransactionStatus.IDLE
-        else:
-            self.count += dbapi.in_transaction
+        ended = (dbapi.info.transaction_status != TransactionStatus.IDLE) if self.postgres else dbapi.in_transaction
+        self.count += ended
+        if ended:
+            self.sent.append("COMMIT or ROLLBACK")
 
     def _checkout(self, dbapi_connection, record, proxy):
         self.count += self.pings
+        if self.pings:
+            self.sent.append("(pre-ping)")
 
     def close(self):
         from sqlalchemy import event
@@ -208,8 +214,8 @@ def run(args):
     from delivery_sign.evidence.photos import inspect_photo
     from delivery_sign.extensions import db
     from common import receiver_process
-    from load import photos, signature
-    from tests.factories import World
+    from load import photos, signatures
+    from tests.factories import World, waybill_payload
     from werkzeug.datastructures import FileStorage
     from werkzeug.test import encode_multipart
 
@@ -228,11 +234,16 @@ def run(args):
     # (in this process it had added 0.6 ms to the webhook stage's process time).
     receiver, receiver_url = receiver_process()
     world.post("/webhooks", {"url": receiver_url, "events": ["waybill.signed"]})
-    big, small = photos()
-    sig = signature()
+    # Other scenes for each sign-off, as other parcels are: the same scene again is a
+    # duplicate photo, which the upload flags and the submit records (~1 s a sign-off to draw).
+    scenes = [photos(seed) for seed in range(5, 5 + 2 * (N + 3), 2)]
+    # One signature per sign-off (the same strokes again would be a replay), by the consignee
+    # whose name the waybill carries: the common case, with no anomaly to record.
+    sigs = signatures(N + 3)
     tokens = []
-    for _ in range(N + 3):
-        number = world.waybill(courier="courier1", org_unit="EAST-1")["number"]
+    for sig in sigs:
+        consignee = {**waybill_payload()["consignee"], "name": sig["signer_name"]}
+        number = world.waybill(courier="courier1", org_unit="EAST-1", consignee=consignee)["number"]
         tokens.append(world.post("/sign-links", {"waybills": [number]}, who="courier1").get_json()["token"])
 
     # inspect_photo as the upload calls it: since issue 16 it makes the thumbnail too
@@ -248,8 +259,11 @@ def run(args):
     stage_writes = {k: [] for k in ("view", "photo_12mp", "photo_1080p", "submit")}
     stage_trips = {k: [] for k in stage_writes}
 
+    traced = {}
+
     def timed(stage, call):
         before, trips_before = writes.statements, trips.total()
+        trips.sent = []
         profiles.start(stage)
         started, started_thread = time.process_time(), time.thread_time()
         response = call()
@@ -260,11 +274,12 @@ def run(args):
             thread_stages[stage].append(elapsed_thread)
             stage_writes[stage].append(writes.statements - before)
             stage_trips[stage].append(trips.total() - trips_before)
+            traced[stage] = trips.sent
         assert response.status_code < 300, response.get_data(as_text=True)[:300]
         return response
 
     for i, token in enumerate(tokens):
-        warm = i < 3
+        warm, sig, (big, small) = i < 3, sigs[i], scenes[i]
         writes.reset()
         timed(None if warm else "view", lambda: client.get(f"/api/v1/sign/{token}"))
         ids = []
@@ -289,7 +304,7 @@ def run(args):
         # Encoded before the clock starts too, as the photos are (the test client's json= is
         # the phone's JSON.stringify, ~2 ms of the 8.7 KB body of strokes).
         encoded = json.dumps(body, ensure_ascii=False).encode()
-        timed(None if warm else "submit", lambda: client.post(f"/api/v1/sign/{token}/submit", data=encoded,
+        submitted = timed(None if warm else "submit", lambda: client.post(f"/api/v1/sign/{token}/submit", data=encoded,
                                                               content_type="application/json"))
         if not warm:
             per_signoff.append((writes.statements, writes.rows, dict(writes.by_table)))
@@ -346,11 +361,19 @@ def run(args):
     print(f"1,000 sign-offs/s ≈ {total:.0f} CPU-cores busy; at {UTILISATION:.0%} utilisation "
           f"{cores:.0f} cores ≈ {cores / CORES_PER_MACHINE:.0f} machines of {CORES_PER_MACHINE} cores "
           f"(plus PostgreSQL, see the deployment guide)")
+    if args.trace:
+        print(f"\nThe last sign-off's anomalies: {submitted.get_json().get('anomalies')}")
+        print("What it sent (COPY is not listed: it passes by SQLAlchemy's events):")
+        for stage, sent in traced.items():
+            print(f"  {stage}:")
+            for line in sent:
+                print(f"    {line}")
     profiles.print()
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument tree per stage")
+    parser.add_argument("--trace", action="store_true", help="print what the last sign-off sent, call by call")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     main(parser.parse_args())

@@ -20,7 +20,7 @@ os.environ.update(INSTANCE_PATH=tempfile.mkdtemp(), DEMO_TENANT="0", LOG_LEVEL="
 from flask_migrate import upgrade
 from delivery_sign import create_app
 from delivery_sign.extensions import db
-from load import signature
+from load import signatures
 from tests.factories import World
 from tests.fakes import FakeServer, json_answer
 from tests.evidence.photo_fixtures import jpeg, scene
@@ -37,14 +37,15 @@ if not a.nohook:
     receiver = FakeServer(lambda r: json_answer(200, {"ok": True}))
     world.post("/webhooks", {"url": receiver.url + "/hook", "events": ["waybill.signed"]})
 small = jpeg(scene(6, 1280, 960), quality=80)
-sig = signature()
 stmts = []
 def seen(conn, cursor, statement, parameters, context, executemany):
     stmts.append(statement)
 event.listen(engine, "before_cursor_execute", seen)
 W = 3
 prepared = []
+sigs = signatures(a.n + W)   # one per sign-off: the same strokes again would be a replay
 for i in range(a.n + W):
+    sig = sigs[i]
     number = world.waybill(courier="courier1", org_unit="EAST-1")["number"]
     token = world.post("/sign-links", {"waybills": [number]}, who="courier1").get_json()["token"]
     client.get(f"/api/v1/sign/{token}")

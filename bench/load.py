@@ -1,7 +1,7 @@
 """Closed-loop load: clients doing whole sign-offs against gunicorn.
 
 Each client repeats: view the link, upload a 12-MP phone photo and a 1080p photo, submit a
-three-character signature. The same clients run, one server after the other, against the
+three-character signature (each sign-off another person's). The same clients run, one server after the other, against the
 floor and the judging floor (bench/floor_app.py: the same stack doing only the upload's
 bare work, then that plus the checks' decode and measures) and against delivery_sign, so
 the ratio is of one machine in one state. Prints sign-offs per second, p50/p95/p99 of each
@@ -34,18 +34,42 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
-def photos():
+def photos(seed=5):
+    """A 12-MP camera JPEG and a 1080p one, of two scenes drawn from ``seed`` (~1 s)."""
     from tests.evidence.photo_fixtures import jpeg, scene
 
-    big = jpeg(scene(5, 4000, 3000), quality=90)
-    small = jpeg(scene(6, 1920, 1080), quality=80)
+    big = jpeg(scene(seed, 4000, 3000), quality=90)
+    small = jpeg(scene(seed + 1, 1920, 1080), quality=80)
     return big, small
 
 
 def signature():
+    """One genuine three-character signature of the corpus (tests/data/signatures)."""
     with open(os.path.join(ROOT, "tests", "data", "signatures", "genuine.json"), encoding="utf-8") as fh:
         genuine = json.load(fh)
     return next(s for s in genuine if len(s["signer_name"]) == 3 and 300 <= sum(map(len, s["strokes"])) <= 800)
+
+
+def signatures(count):
+    """``count`` genuine three-character signatures of 300-800 points, each by another
+    synthetic person (bench/make_signature_corpus.py's model, from a fixed seed; ~12 ms each).
+    One per sign-off: the same strokes submitted again are a replay, which the submit flags
+    and records as an anomaly, and real sign-offs are not replays."""
+    import numpy as np
+
+    import make_signature_corpus as corpus
+
+    hanzi, latin = corpus.load_glyphs()
+    rng = np.random.default_rng([corpus.SEED, 16])
+    found = []
+    while len(found) < count:
+        person = corpus.make_person(rng, len(found), False)
+        if len(person["name"]) != 3:
+            continue
+        strokes = corpus.to_compact(corpus.signature_points(person, hanzi, latin, rng))
+        if 300 <= sum(map(len, strokes)) <= 800:
+            found.append({"signer_name": person["name"], "strokes": strokes, "canvas": corpus.canvas_of(person)})
+    return found
 
 
 def setup(base, tenant, password, count):
@@ -99,7 +123,7 @@ def _phone(n: int) -> requests.Session:
     return session
 
 
-def _clients(base, tokens, args, big, small, sig):
+def _clients(base, tokens, args, big, small, sigs):
     """``args.clients`` closed-loop phones doing whole sign-offs until the tokens or the
     time run out; returns (timings per call, errors, elapsed s, when the last submit ended)."""
     timings = {name: [] for name in ("view", "photo_12mp", "photo_1080p", "submit", "signoff")}
@@ -116,6 +140,7 @@ def _clients(base, tokens, args, big, small, sig):
                     return
                 token = queue.pop()
                 session = _phone(len(queue))
+                sig = sigs[len(queue) % len(sigs)]
             t0 = time.perf_counter()
             steps = []
             try:
@@ -246,7 +271,7 @@ def _run_service(args, photos_sig):
 
 
 def run(args):
-    photos_sig = (*photos(), signature())
+    photos_sig = (*photos(), signatures(args.max_signoffs))
     print(f"{args.clients} clients, gunicorn {args.workers}×{args.threads} gthread, {args.duration:.0f} s each, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
     results = {}
