@@ -25,7 +25,7 @@ VIEWS = 3   # the first view and the page's re-reads
 
 def run(db):
     instance = Instance(db)
-    _, small = photos()
+    _, small = photos(1)[0]
     sig = signature()
     refused, failed, done, lock = Counter(), [], [0], threading.Lock()
     try:
@@ -33,7 +33,7 @@ def run(db):
         base = instance.start(workers=1, threads=4)
         requests.patch(base + "/api/v1/doc-types/default", headers=login(base, tenant, password),
                        json={"policy": {"link_ttl_s": 86400}}).raise_for_status()
-        queue = list(reversed(setup(base, tenant, password, SIGNOFFS)))
+        queue = list(reversed(setup(base, tenant, password, [sig["signer_name"]] * SIGNOFFS)))
 
         def call(session, name, method, url, **kwargs):
             response = session.request(method, url, **kwargs)

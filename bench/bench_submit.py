@@ -20,10 +20,9 @@ os.environ.update(INSTANCE_PATH=tempfile.mkdtemp(), DEMO_TENANT="0", LOG_LEVEL="
 from flask_migrate import upgrade
 from delivery_sign import create_app
 from delivery_sign.extensions import db
-from load import signatures
-from tests.factories import World
+from load import photos, signatures
+from tests.factories import World, waybill_payload
 from tests.fakes import FakeServer, json_answer
-from tests.evidence.photo_fixtures import jpeg, scene
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 from sqlalchemy import event
@@ -36,23 +35,25 @@ world = World.create(app, client)
 if not a.nohook:
     receiver = FakeServer(lambda r: json_answer(200, {"ok": True}))
     world.post("/webhooks", {"url": receiver.url + "/hook", "events": ["waybill.signed"]})
-small = jpeg(scene(6, 1280, 960), quality=80)
 stmts = []
 def seen(conn, cursor, statement, parameters, context, executemany):
     stmts.append(statement)
 event.listen(engine, "before_cursor_execute", seen)
 W = 3
 prepared = []
-sigs = signatures(a.n + W)   # one per sign-off: the same strokes again would be a replay
+# Each sign-off by the waybill's consignee, with a signature and pictures of its own: the same
+# strokes or picture again would be a replay or a duplicate photo, an anomaly to record.
+sigs, pictures = signatures(a.n + W), photos(2 * (a.n + W))
 for i in range(a.n + W):
     sig = sigs[i]
-    number = world.waybill(courier="courier1", org_unit="EAST-1")["number"]
+    consignee = {**waybill_payload()["consignee"], "name": sig["signer_name"]}
+    number = world.waybill(courier="courier1", org_unit="EAST-1", consignee=consignee)["number"]
     token = world.post("/sign-links", {"waybills": [number]}, who="courier1").get_json()["token"]
     client.get(f"/api/v1/sign/{token}")
     ids = []
     for k in range(2):
         boundary, body = encode_multipart({"kind": "goods", "file": FileStorage(
-            io.BytesIO(small + uuid.uuid4().bytes), filename="p.jpg", content_type="image/jpeg")})
+            io.BytesIO(pictures[2 * i + k][1]), filename="p.jpg", content_type="image/jpeg")})
         r = client.post(f"/api/v1/sign/{token}/photos", content_type=f'multipart/form-data; boundary="{boundary}"', data=body)
         ids.append(r.get_json()["photo_id"])
     body = {"submission_id": str(uuid.uuid4()), "outcome": "signed",
