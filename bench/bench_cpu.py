@@ -120,8 +120,9 @@ class RoundTrips:
     """What one process sends its database, each send waiting for the answer: every
     statement (reads, writes, COPY, SQLite's own BEGIN), each transaction's BEGIN that
     psycopg sends before its first statement, each COMMIT or ROLLBACK of a transaction the
-    database holds, and the pool's pre-ping at each checkout (``pool_pre_ping``). On
-    PostgreSQL each is a round trip on the network; on SQLite a call into the library."""
+    database holds, and each ping of a pooled connection (core/pool.py: one that sat idle,
+    or at every checkout with ``pool_pre_ping``). On PostgreSQL each is a round trip on the
+    network; on SQLite a call into the library."""
 
     def __init__(self, engine, writes):
         from sqlalchemy import event
@@ -130,10 +131,16 @@ class RoundTrips:
         self.sent = []   # what the current call sent: the first words of each, for --trace
         self.engine, self.writes = engine, writes
         self.postgres = engine.dialect.name == "postgresql"
-        self.pings = bool(getattr(engine.pool, "_pre_ping", False))
+        ping = engine.dialect.do_ping
+
+        def counted_ping(dbapi_connection):
+            self.count += 1
+            self.sent.append("(ping)")
+            return ping(dbapi_connection)
+
+        engine.dialect.do_ping = counted_ping
         self._listeners = [(engine, "before_cursor_execute", self._statement), (engine, "begin", self._begin),
-                           (engine, "commit", self._end), (engine, "rollback", self._end),
-                           (engine.pool, "checkout", self._checkout)]
+                           (engine, "commit", self._end), (engine, "rollback", self._end)]
         for target, name, listener in self._listeners:
             event.listen(target, name, listener)
 
@@ -156,16 +163,12 @@ class RoundTrips:
         if ended:
             self.sent.append("COMMIT or ROLLBACK")
 
-    def _checkout(self, dbapi_connection, record, proxy):
-        self.count += self.pings
-        if self.pings:
-            self.sent.append("(pre-ping)")
-
     def close(self):
         from sqlalchemy import event
 
         for target, name, listener in self._listeners:
             event.remove(target, name, listener)
+        del self.engine.dialect.do_ping
 
 
 class Profiles:
@@ -351,7 +354,7 @@ def run(args):
     print("  by call:", ", ".join(f"{stage} {statistics.median(n):.0f}" for stage, n in stage_writes.items()),
           "(target ≤ 10 statements a sign-off; a webhook subscriber, as here, adds its event and delivery rows)")
     print("  by table:", ", ".join(f"{t} {n}" for t, n in sorted(per_signoff[-1][2].items())))
-    print("Sent to the database per call (statements, BEGIN/COMMIT/ROLLBACK, pool pre-pings; on PostgreSQL "
+    print("Sent to the database per call (statements, BEGIN/COMMIT/ROLLBACK, pings of idle connections; on PostgreSQL "
           "each a round trip), median: " + ", ".join(f"{stage} {statistics.median(n):.0f}"
                                                        for stage, n in stage_trips.items())
           + f"; a sign-off {sum(statistics.median(n) for n in stage_trips.values()):.0f}")

@@ -40,6 +40,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     configure_logging(app.config["LOG_LEVEL"])
     db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            from .core.pool import ping_when_idle
+
+            ping_when_idle(db.engine, app.config["DB_PING_AFTER_IDLE_S"])
     migrate.init_app(app, db, directory=os.path.join(_REPO_ROOT, "migrations"))
     limiter.init_app(app)
     api.init_app(app)

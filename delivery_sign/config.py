@@ -88,6 +88,8 @@ def load_config(instance_path: str, env=None) -> dict:
         "SECRET_KEY": env.get("SECRET_KEY") or _secret_key(instance),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(database_url, env),
+        # PostgreSQL: a connection idle this long in the pool is pinged before use (core/pool.py).
+        "DB_PING_AFTER_IDLE_S": float(env.get("DB_PING_AFTER_IDLE_S") or 1.0),
         "STORAGE_URL": env.get("STORAGE_URL") or f"file://{instance / 'media'}",
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
         "PUBLIC_BASE_URL": (env.get("PUBLIC_BASE_URL") or _default_base_url(env.get("BIND"))).rstrip("/"),
@@ -172,8 +174,7 @@ def _engine_options(database_url: str, env) -> dict:
     if database_url.startswith("sqlite"):
         # The connection gets WAL, foreign keys and a busy timeout in extensions.py.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
-    return {
-        "pool_pre_ping": True,
+    return {   # no pool_pre_ping: core/pool.py pings the connections that sat idle
         "pool_size": _int(env.get("DB_POOL_SIZE"), 5),
         "max_overflow": _int(env.get("DB_MAX_OVERFLOW"), 10),
         "pool_timeout": 5,
