@@ -219,3 +219,45 @@ def test_no_transaction_is_open_while_the_subscriber_is_called(world, door, rece
     door.submit()
     drain(world)
     assert calls == [receiver.url] and len(receiver.accepted) == 1
+
+
+def test_emit_writes_for_the_live_subscribers_of_the_type_only(app, world, other_world):
+    """One statement on PostgreSQL, three on SQLite (webhooks.services.emit): the same rows.
+    Only this tenant's live subscriptions to the type get a delivery and a job; a type
+    nobody wants writes no event."""
+    from sqlalchemy import func, select
+
+    from delivery_sign.core.jobs import Job
+    from delivery_sign.extensions import db
+    from delivery_sign.webhooks.models import WebhookDelivery, WebhookEvent, WebhookSubscription
+    from delivery_sign.webhooks.services import emit
+
+    wants = [subscribe(world, f"https://tms.example.com/{n}", ["waybill.signed"])["id"] for n in range(2)]
+    subscribe(world, "https://tms.example.com/other-type", ["waybill.refused"])
+    disabled = subscribe(world, "https://tms.example.com/disabled", ["waybill.signed"])["id"]
+    deleted = subscribe(world, "https://tms.example.com/deleted", ["waybill.signed"])["id"]
+    assert world.delete(f"/webhooks/{deleted}").status_code == 204
+    subscribe(other_world, "https://tms.example.com/other-tenant", ["waybill.signed"])
+    with app.app_context():
+        db.session.execute(WebhookSubscription.__table__.update()
+                           .where(WebhookSubscription.public_id == disabled).values(disabled_at=utcnow()))
+        db.session.commit()
+        events_before = db.session.scalar(select(func.count(WebhookEvent.id)))
+        assert emit(world.tenant_id, "receipt.pdf_ready", {"number": "X1"}) is None
+        public_id = emit(world.tenant_id, "waybill.signed", {"number": "X1"}, waybill_number="X1")
+        db.session.commit()
+        assert db.session.scalar(select(func.count(WebhookEvent.id))) == events_before + 1
+        event = db.session.execute(select(WebhookEvent).where(WebhookEvent.public_id == public_id)).scalar_one()
+        assert (event.tenant_id, event.type, event.waybill_number) == (world.tenant_id, "waybill.signed", "X1")
+        assert json.loads(event.body)["data"] == {"number": "X1"}
+        rows = db.session.execute(select(WebhookSubscription.public_id, WebhookDelivery)
+                                  .join(WebhookDelivery, WebhookDelivery.subscription_id == WebhookSubscription.id)
+                                  .where(WebhookDelivery.event_id == event.id)).all()
+        assert sorted(sub for sub, _ in rows) == sorted(wants)
+        for _, delivery in rows:
+            assert (delivery.tenant_id, delivery.order_key, delivery.status, delivery.attempts) == \
+                (world.tenant_id, "X1", "pending", 0)
+            assert delivery.next_attempt_at == event.created_at < delivery.retry_until
+        payloads = [job.payload for job in db.session.scalars(select(Job).where(
+            Job.kind == "webhook.deliver", Job.tenant_id == world.tenant_id))]
+        assert sorted(p["delivery"] for p in payloads) == sorted(d.id for _, d in rows)
