@@ -305,8 +305,8 @@ def run(args):
         # Encoded before the clock starts too, as the photos are (the test client's json= is
         # the phone's JSON.stringify, ~2 ms of the 8.7 KB body of strokes).
         encoded = json.dumps(body, ensure_ascii=False).encode()
-        submitted = timed(None if warm else "submit", lambda: client.post(f"/api/v1/sign/{token}/submit", data=encoded,
-                                                              content_type="application/json"))
+        submitted = timed(None if warm else "submit", lambda: client.post(
+            f"/api/v1/sign/{token}/submit", data=encoded, content_type="application/json"))
         if not warm:
             per_signoff.append((writes.statements, writes.rows, dict(writes.by_table)))
     writes.close()

@@ -1,7 +1,8 @@
 """Closed-loop load: clients doing whole sign-offs against gunicorn.
 
 Each client repeats: view the link, upload a 12-MP phone photo and a 1080p photo, submit a
-three-character signature (each sign-off another person's). The same clients run, one server after the other, against the
+three-character signature; each sign-off has pictures and a signer of its own (``photos``,
+``signatures``). The same clients run, one server after the other, against the
 floor and the judging floor (bench/floor_app.py: the same stack doing only the upload's
 bare work, then that plus the checks' decode and measures) and against delivery_sign, so
 the ratio is of one machine in one state. Prints sign-offs per second, p50/p95/p99 of each
@@ -57,7 +58,8 @@ def photos(count):
             x, y = int(rng.integers(0, width - w)), int(rng.integers(0, height - h))
             piece = base.crop((x, y, x + w, y + h)).transpose(int(rng.integers(0, 2)))
             piece = Image.eval(piece, lambda v, f=float(rng.uniform(0.5, 1.5)): min(255, int(v * f)))
-            image.paste(piece, (int(rng.integers(-w // 2, width - w // 2)), int(rng.integers(-h // 2, height - h // 2))))
+            at = (int(rng.integers(-w // 2, width - w // 2)), int(rng.integers(-h // 2, height - h // 2)))
+            image.paste(piece, at)
         return jpeg(image, quality=quality)
 
     return [tuple(another(base, quality) for _, quality, base in sizes) for _ in range(count)]
@@ -245,21 +247,21 @@ def _report(name, db, timings, errors, elapsed, cpu_s):
     return {"rate": rate, "errors": len(errors), "worst_tail": worst}
 
 
-def _run_floor(mode, args, photos_sig):
+def _run_floor(mode, args, inputs):
     instance = Instance(args.db)
     try:
         base = _start_floor(instance, mode, args)
         settle(instance.worker_pids())
         cpu_before = cpu_s(instance.worker_pids())
         tokens = [uuid.uuid4().hex for _ in range(args.max_signoffs)]
-        timings, errors, elapsed, _ = _clients(base, tokens, args, *photos_sig)
+        timings, errors, elapsed, _ = _clients(base, tokens, args, *inputs)
         return _report("floor" if mode == "floor" else "judging floor", args.db, timings, errors, elapsed,
                        cpu_s(instance.worker_pids()) - cpu_before)
     finally:
         instance.close()
 
 
-def _run_service(args, photos_sig):
+def _run_service(args, inputs):
     extra = {"WORKER": args.worker}
     instance = Instance(args.db, extra_env=extra)
     try:
@@ -268,10 +270,10 @@ def _run_service(args, photos_sig):
         requests.patch(base + "/api/v1/doc-types/default", headers=login(base, tenant, password),
                        # the recipient's photos count (the default is the courier's, issue 12)
                        json={"policy": {"link_ttl_s": 86400, "photos_by": "recipient"}}).raise_for_status()
-        tokens = setup(base, tenant, password, [sig["signer_name"] for sig in photos_sig[1]])
+        tokens = setup(base, tenant, password, [sig["signer_name"] for sig in inputs[1]])
         print(f"  (the workers settled {settle(instance.worker_pids()):.1f} s after the setup)")
         cpu_before = cpu_s(instance.worker_pids())
-        timings, errors, elapsed, last_submit = _clients(base, tokens, args, *photos_sig)
+        timings, errors, elapsed, last_submit = _clients(base, tokens, args, *inputs)
         result = _report(f"delivery_sign WORKER={args.worker}", args.db, timings, errors, elapsed,
                          cpu_s(instance.worker_pids()) - cpu_before)
         if args.worker == "inline":
@@ -293,15 +295,15 @@ def _run_service(args, photos_sig):
 
 def run(args):
     started = time.perf_counter()
-    photos_sig = (photos(args.max_signoffs), signatures(args.max_signoffs))
+    inputs = (photos(args.max_signoffs), signatures(args.max_signoffs))
     print(f"  ({args.max_signoffs} pairs of photos and signatures made in {time.perf_counter() - started:.0f} s)")
     print(f"{args.clients} clients, gunicorn {args.workers}×{args.threads} gthread, {args.duration:.0f} s each, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} before the run")
     results = {}
     if not args.service_only:
-        results["floor"] = _run_floor("floor", args, photos_sig)
-        results["judging"] = _run_floor("judging", args, photos_sig)
-    results["service"] = _run_service(args, photos_sig)
+        results["floor"] = _run_floor("floor", args, inputs)
+        results["judging"] = _run_floor("judging", args, inputs)
+    results["service"] = _run_service(args, inputs)
     print(f"\nside by side ({args.db}; load average {os.getloadavg()[0]:.1f} after):")
     print(f"  {'server':26} {'sign-offs/s':>11} {'errors':>7} {'worst p95/p50':>14}")
     names = {"floor": "floor", "judging": "judging floor", "service": "delivery_sign"}
