@@ -175,6 +175,9 @@ def _engine_options(database_url: str, env) -> dict:
         # The connection gets WAL, foreign keys and a busy timeout in extensions.py.
         return {"connect_args": {"timeout": 30, "check_same_thread": False}}
     return {   # no pool_pre_ping: core/pool.py pings the connections that sat idle
+        # The connection checked in last goes out first, so a quiet process reuses one warm
+        # connection (no ping) and the spare ones age in the pool (FIFO would rotate them all).
+        "pool_use_lifo": True,
         "pool_size": _int(env.get("DB_POOL_SIZE"), 5),
         "max_overflow": _int(env.get("DB_MAX_OVERFLOW"), 10),
         "pool_timeout": 5,

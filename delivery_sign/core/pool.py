@@ -6,7 +6,10 @@ files are written and then the write). A connection checked in a moment ago answ
 moment ago; the connections a ping is for are the ones that sat idle, through a quiet spell
 in which PostgreSQL restarted, failed over, or a proxy or firewall dropped idle sessions.
 So a connection is pinged when it has been idle in the pool for ``DB_PING_AFTER_IDLE_S``
-seconds (1 by default; 0 pings at every checkout, as ``pool_pre_ping`` does).
+seconds (1 by default; 0 pings at every checkout, as ``pool_pre_ping`` does). The pool is
+LIFO (config ``pool_use_lifo``): the connection checked in last is handed out first, so under
+light load one connection stays warm and unpinged; a FIFO pool would hand out the one idle
+longest, pinging at every checkout whenever a process holds more connections than it uses.
 
 This is the pessimistic ping SQLAlchemy documents ("Disconnect Handling — Pessimistic",
 the custom ``checkout`` event): a failed ping raises ``InvalidatePoolError``, as a failed
