@@ -176,23 +176,17 @@ def redeliver(principal, public_id: str, event_public_id: str) -> dict:
     return delivery_view(delivery, event)
 
 
-_SUBSCRIBERS = None
-_INSERT_EVENT = None
-_INSERT_DELIVERIES = None
-
-
-def _emit_statements():
-    global _SUBSCRIBERS, _INSERT_EVENT, _INSERT_DELIVERIES
-    if _SUBSCRIBERS is None:
-        subscriptions, events, deliveries = (WebhookSubscription.__table__, WebhookEvent.__table__,
-                                             WebhookDelivery.__table__)
-        _SUBSCRIBERS = (select(subscriptions.c.id, subscriptions.c.events)
-                        .where(subscriptions.c.tenant_id == bindparam("tenant_id"),
-                               subscriptions.c.deleted_at.is_(None), subscriptions.c.disabled_at.is_(None))
-                        .order_by(subscriptions.c.id))
-        _INSERT_EVENT = events.insert().returning(events.c.id)
-        _INSERT_DELIVERIES = deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True)
-    return _SUBSCRIBERS, _INSERT_EVENT, _INSERT_DELIVERIES
+@functools.cache
+def _emit_statements_sqlite():
+    """The subscribers, the event's INSERT and the deliveries' INSERT (SQLite)."""
+    subscriptions, events, deliveries = (WebhookSubscription.__table__, WebhookEvent.__table__,
+                                         WebhookDelivery.__table__)
+    subscribers = (select(subscriptions.c.id, subscriptions.c.events)
+                   .where(subscriptions.c.tenant_id == bindparam("tenant_id"),
+                          subscriptions.c.deleted_at.is_(None), subscriptions.c.disabled_at.is_(None))
+                   .order_by(subscriptions.c.id))
+    return (subscribers, events.insert().returning(events.c.id),
+            deliveries.insert().returning(deliveries.c.id, sort_by_parameter_order=True))
 
 
 def emit(tenant_id: int, type: str, data: dict, waybill_number: str | None = None) -> str | None:
@@ -203,42 +197,46 @@ def emit(tenant_id: int, type: str, data: dict, waybill_number: str | None = Non
     the order they were emitted. Nothing is written when no subscription wants ``type``.
     Core statements on the session's connection: on every sign-off, ORM objects and their
     flushes cost more than the rows. On PostgreSQL the subscribers, the event and its
-    deliveries are one statement (``_emit_pg``); on SQLite one per table. Their jobs join
-    the caller's ``jobs.one_insert`` when there is one.
+    deliveries are one statement (``_emit_pg``), so the event's body is built before it is
+    known whether anybody wants it; on SQLite the subscribers are read first, then one
+    INSERT per table. The deliveries' jobs join the caller's ``jobs.one_insert`` when there
+    is one.
     """
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown webhook event type {type!r}")
     db.session.flush()   # what the caller changed is seen, as an ORM query's autoflush would have it
     connection = db.session.connection()
     now = utcnow()
-    public_id = "evt_" + uuid.uuid4().hex
-    body = json.dumps({"id": public_id, "type": type, "created_at": isoformat(now), "data": data},
-                      ensure_ascii=False, separators=(",", ":"), default=str)
-    event = {"public_id": public_id, "tenant_id": tenant_id, "type": type, "waybill_number": waybill_number,
-             "body": body, "created_at": now}
     if connection.dialect.name == "postgresql":
+        event = _event(tenant_id, type, data, waybill_number, now)
         delivery_ids = connection.execute(_emit_pg(), {**event, "retry_until": now + retry_window()}).scalars().all()
     else:
-        delivery_ids = _emit_sqlite(connection, event, now)
+        subscribers, insert_event, insert_deliveries = _emit_statements_sqlite()
+        subscriptions = [row.id for row in connection.execute(subscribers, {"tenant_id": tenant_id})
+                         if type in row.events]
+        if not subscriptions:
+            return None
+        event = _event(tenant_id, type, data, waybill_number, now)
+        event_id = connection.execute(insert_event, event).scalar_one()
+        delivery_ids = connection.execute(insert_deliveries, [
+            {"tenant_id": tenant_id, "subscription_id": subscription_id, "event_id": event_id,
+             "order_key": waybill_number, "status": PENDING, "attempts": 0, "last_status_code": None,
+             "last_error": None, "last_attempt_at": None, "next_attempt_at": now,
+             "retry_until": now + retry_window(), "delivered_at": None, "created_at": now}
+            for subscription_id in subscriptions]).scalars().all()
     if not delivery_ids:
         return None
     jobs.enqueue_many(DELIVER, [{"delivery": delivery_id} for delivery_id in delivery_ids], tenant_id=tenant_id)
-    return public_id
+    return event["public_id"]
 
 
-def _emit_sqlite(connection, event: dict, now) -> list[int]:
-    subscribers, insert_event, insert_deliveries = _emit_statements()
-    subscriptions = [row.id for row in connection.execute(subscribers, {"tenant_id": event["tenant_id"]})
-                     if event["type"] in row.events]
-    if not subscriptions:
-        return []
-    event_id = connection.execute(insert_event, event).scalar_one()
-    return connection.execute(insert_deliveries, [
-        {"tenant_id": event["tenant_id"], "subscription_id": subscription_id, "event_id": event_id,
-         "order_key": event["waybill_number"], "status": PENDING, "attempts": 0, "last_status_code": None,
-         "last_error": None, "last_attempt_at": None, "next_attempt_at": now, "retry_until": now + retry_window(),
-         "delivered_at": None, "created_at": now}
-        for subscription_id in subscriptions]).scalars().all()
+def _event(tenant_id: int, type: str, data: dict, waybill_number: str | None, now) -> dict:
+    """The event's row: its public id and the JSON body every subscriber receives."""
+    public_id = "evt_" + uuid.uuid4().hex
+    body = json.dumps({"id": public_id, "type": type, "created_at": isoformat(now), "data": data},
+                      ensure_ascii=False, separators=(",", ":"), default=str)
+    return {"public_id": public_id, "tenant_id": tenant_id, "type": type, "waybill_number": waybill_number,
+            "body": body, "created_at": now}
 
 
 _EVENT_COLUMNS = ("public_id", "tenant_id", "type", "waybill_number", "body", "created_at")
