@@ -79,12 +79,8 @@ def upload_photo(principal: Principal, number: str, upload, kind: str) -> Photo:
     link = _drop_link(principal, waybill, now, create=True)
     if uploads_of(link) >= MAX_UPLOADS_PER_DROP:
         raise ValidationFailed([field_error("file", "too_many_photos", f"At most {MAX_UPLOADS_PER_DROP} uploads.")])
-    photo = create_photo(link, report, key=key, size=len(data), kind=kind, taken_by="courier",
-                                principal=principal, now=now)
-    audit.record(waybill.tenant_id, "photo.uploaded", principal.actor, f"waybill:{number}",
-                 {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind, "size": len(data),
-                  "for": "drop"})
-    return photo
+    return create_photo(link, report, key=key, size=len(data), kind=kind, taken_by="courier",
+                        principal=principal, now=now, event=(principal.actor, f"waybill:{number}", {"for": "drop"}))
 
 
 def drop(principal: Principal, number: str, body: dict, client_ip: str | None) -> dict:

@@ -16,7 +16,9 @@ SQLite writers are already serialised by ``BEGIN IMMEDIATE``), so ``seq`` has no
 even with many writers, and the event commits or rolls back with the change it records.
 The hashes are computed in Python from the head as read under that lock; the head then
 advances only if it is still the head that was read, and on PostgreSQL the advance and
-the events' INSERT are one statement (``record_many``).
+the events' INSERT are one statement (``record_many``). A write the event records can go
+in that statement too (``record_with``): on PostgreSQL it rides as a data-modifying CTE, so
+a link's opening or a photo's row and its event are one round trip (issue 16 item 4).
 """
 import functools
 import hashlib
@@ -145,26 +147,38 @@ _ADVANCE = (update(_heads)
             .values(seq=bindparam("new_seq"), hash=bindparam("new_hash")))
 _INSERT_EVENTS = insert(_events)
 _EVENT_COLUMNS = ("seq", "event_type", "actor", "subject", "data", "created_at", "prev_hash", "hash", "alg")
+# What a caller's statement riding in the append (record_with) must not name its values:
+# the advance's parameters, and the head's columns, which SQLAlchemy would add to its SET.
+_RESERVED_PARAMS = frozenset({"head_tenant_id", "old_seq", "old_hash", "new_seq", "new_hash", *_heads.c.keys()})
 # PostgreSQL: up to this many events go in the one statement that also advances the head;
 # a larger batch (waybill imports) goes by COPY after an UPDATE of the head.
 CTE_MAX_EVENTS = 32
 
 
-@functools.lru_cache(maxsize=CTE_MAX_EVENTS)
-def _append_statement(count: int):
+@functools.lru_cache(maxsize=4 * CTE_MAX_EVENTS)
+def _append_statement(count: int, along=None):
     """PostgreSQL: advance the head and insert ``count`` events in one statement.
 
     ``WITH advanced AS (UPDATE audit_heads … WHERE <the head read under the lock>
     RETURNING tenant_id) INSERT INTO audit_events … SELECT … FROM advanced``: the events
     are inserted only if the head advanced, and both happen in one round trip. Event ``i``'s
-    values are the parameters ``<column>_<i>``."""
+    values are the parameters ``<column>_<i>``.
+
+    ``along``: a caller's INSERT or UPDATE (``record_with``), added as the CTE ``along``;
+    PostgreSQL runs a data-modifying CTE whether or not it is read. If it has a RETURNING,
+    each event row returns its first returned value."""
     advanced = _ADVANCE.returning(_heads.c.tenant_id).cte("advanced")
     rows = [select(advanced.c.tenant_id, *[cast(bindparam(f"{name}_{i}", type_=_events.c[name].type),
                                                _events.c[name].type).label(name) for name in _EVENT_COLUMNS])
             for i in range(count)]
     body = rows[0] if count == 1 else union_all(*rows)
-    return (insert(_events).from_select(["tenant_id", *_EVENT_COLUMNS], body).add_cte(advanced)
-            .execution_options(preserve_rowcount=True))
+    statement = insert(_events).from_select(["tenant_id", *_EVENT_COLUMNS], body).add_cte(advanced)
+    if along is not None:
+        along_cte = along.cte("along")
+        statement = statement.add_cte(along_cte)
+        if along.exported_columns:
+            statement = statement.returning(select(list(along_cte.c)[0]).limit(1).scalar_subquery())
+    return statement.execution_options(preserve_rowcount=True)
 
 
 def _lock_head(connection, tenant_id: int) -> tuple[int, str]:
@@ -192,11 +206,38 @@ def record_many(tenant_id: int, events) -> list[dict]:
     UPDATE of the head and one INSERT of the events. The chain's hashes are computed here,
     from the head as read under the lock, so seq stays gap-free with any number of writers.
     """
+    return _append(tenant_id, events, None, None)[1]
+
+
+def record_with(statement, params: dict, tenant_id: int, events) -> tuple[object, list[dict]]:
+    """Run a caller's INSERT or UPDATE (a statement built once, values in ``params``) and
+    append ``events`` that record it: on PostgreSQL the two are one statement, on SQLite
+    the caller's runs first. Returns the first value the caller's statement returns (None
+    without a RETURNING) and the events' rows, as ``record_many``.
+
+    ``params`` must not use the append's own names (``head_tenant_id``, ``old_seq``,
+    ``old_hash``, ``new_seq``, ``new_hash``, ``<column>_<i>``) nor the names of the head's
+    columns: SQLAlchemy would add those to the head's UPDATE. A ``ValueError`` says so, on
+    either database, before anything is sent."""
+    clash = sorted(name for name in params if name in _RESERVED_PARAMS
+                   or (name.rpartition("_")[0] in _EVENT_COLUMNS and name.rpartition("_")[2].isdigit()))
+    if clash:
+        raise ValueError(f"parameters named as the audit append's own: {clash}")
+    return _append(tenant_id, events, statement, params)
+
+
+def _append(tenant_id: int, events, along, along_params) -> tuple[object, list[dict]]:
     session = db.session()
     # What the request added so far is written before the head is locked, not while it is
     # held (the lock is held until the commit).
     session.flush()
     connection = session.connection()
+    events = list(events)
+    one_statement = connection.dialect.name == "postgresql" and 0 < len(events) <= CTE_MAX_EVENTS
+    returned = None
+    if along is not None and not one_statement:
+        result = connection.execute(along, along_params)
+        returned = result.scalar() if result.returns_rows else None
     seq, prev_hash = old_seq, old_hash = _lock_head(connection, tenant_id)
     now, key = utcnow(), audit_key()
     rows = []
@@ -207,15 +248,20 @@ def record_many(tenant_id: int, events) -> list[dict]:
         row["hash"] = prev_hash = chain_hash(row["prev_hash"], _event_body(row), key)
         rows.append(row)
     if not rows:
-        return rows
+        return returned, rows
     advance = {"head_tenant_id": tenant_id, "old_seq": old_seq, "old_hash": old_hash, "new_seq": seq,
                "new_hash": prev_hash}
-    if connection.dialect.name == "postgresql" and len(rows) <= CTE_MAX_EVENTS:
+    if one_statement:
         params = advance
         for i, row in enumerate(rows):
             for name in _EVENT_COLUMNS:
                 params[f"{name}_{i}"] = row[name]
-        moved = connection.execute(_append_statement(len(rows)), params).rowcount != len(rows)
+        if along is not None:
+            params.update(along_params)
+        result = connection.execute(_append_statement(len(rows), along), params)
+        moved = result.rowcount != len(rows)
+        if along is not None and along.exported_columns and not moved:
+            returned = result.first()[0]
     else:
         moved = connection.execute(_ADVANCE, advance).rowcount != 1
         if not moved and connection.dialect.name == "postgresql":
@@ -229,7 +275,7 @@ def record_many(tenant_id: int, events) -> list[dict]:
     if held is not None:
         set_committed_value(held, "seq", seq)
         set_committed_value(held, "hash", prev_hash)
-    return rows
+    return returned, rows
 
 
 def verify_chain(tenant_id: int) -> dict:

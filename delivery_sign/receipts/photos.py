@@ -14,6 +14,7 @@ import uuid
 from sqlalchemy import BigInteger, bindparam, cast, column, delete, func, insert, literal_column, select, text
 from sqlalchemy.dialects.postgresql import BIT
 
+from ..core import audit
 from ..core.clock import utcnow
 from ..core.storage import get_storage
 from ..extensions import db
@@ -42,17 +43,18 @@ def uploads_of(link) -> int:
     return db.session.execute(select(func.count(Photo.id)).where(Photo.link_id == link.id)).scalar_one()
 
 
-def create_photo(link, report, *, key: str, size: int, kind: str, taken_by: str, principal=None,
-                 client_exif: dict | None = None, now=None) -> Photo:
+def create_photo(link, report, *, key: str, size: int, kind: str, taken_by: str, event: tuple[str, str, dict],
+                 principal=None, client_exif: dict | None = None, now=None) -> Photo:
     """The photo's row and its hash chunks, with the near-duplicate check against the
-    tenant's other sign-offs (``duplicate_photo``). ``principal``: the courier or staff
-    member who took it, None for the recipient. ``link``: the entity or a row with its
-    ``id`` and ``tenant_id``.
+    tenant's other sign-offs (``duplicate_photo``), and its ``photo.uploaded`` audit event.
+    ``principal``: the courier or staff member who took it, None for the recipient.
+    ``link``: the entity or a row with its ``id`` and ``tenant_id``. ``event``: the event's
+    actor, subject and data beyond the photo's own id, SHA-256, kind and size.
 
     Written as Core statements, not through the unit of work (issue 16): on PostgreSQL the
-    photo and its four chunk rows are one statement, on SQLite two (the photo, then the
-    chunks as one multi-row INSERT). The returned ``Photo`` carries the row's values and
-    its id but is not in the session."""
+    photo, its four chunk rows and the event are one statement (``audit.record_with``), on
+    SQLite three (the photo, then the chunks as one multi-row INSERT, then the event). The
+    returned ``Photo`` carries the row's values and its id but is not in the session."""
     anomalies = list(report.anomalies)
     duplicate_of = near_photo(link, report.phash)
     if duplicate_of is not None:
@@ -65,9 +67,13 @@ def create_photo(link, report, *, key: str, size: int, kind: str, taken_by: str,
         "anomalies": anomalies, "phash": phash, "taken_by": taken_by, "taken_by_user": username_of(principal),
         "client_exif": client_exif, "created_at": now or utcnow(),
     }
+    actor, subject, data = event
+    uploaded = [("photo.uploaded", actor, subject,
+                 {"photo_id": values["public_id"], "sha256": report.sha256, "kind": kind, "size": size, **data})]
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        photo_id = connection.execute(_insert_photo_and_chunks_pg(), values).scalars().first()
+        photo_id, _ = audit.record_with(_insert_photo_and_chunks_pg(), {f"photo_{k}": v for k, v in values.items()},
+                                        link.tenant_id, uploaded)
     else:
         from ..evidence.photo_hash import stored_chunks
 
@@ -75,6 +81,7 @@ def create_photo(link, report, *, key: str, size: int, kind: str, taken_by: str,
         chunks = {"tenant_id": link.tenant_id, "photo_id": photo_id, "phash": phash, "created_at": values["created_at"]}
         chunks.update({f"chunk_{no}": chunk for no, chunk in enumerate(stored_chunks(report.phash))})
         connection.execute(_insert_chunks(), chunks)
+        audit.record_many(link.tenant_id, uploaded)
     return Photo(id=photo_id, receipt_id=None, removed_at=None, original_purged_at=None, **values)
 
 
@@ -102,10 +109,13 @@ def _insert_photo_and_chunks_pg():
     """PostgreSQL: ``WITH new AS (INSERT INTO photos … RETURNING …) INSERT INTO
     photo_hash_chunks SELECT …``, the chunk keys (``stored_chunks``: chunk number in the
     high bits, the hash's 16 bits of that chunk in the low ones) computed by the server
-    from the stored hash, so the statement is the same for every photo."""
+    from the stored hash, so the statement is the same for every photo. The values are
+    ``photo_<column>``: the statement goes inside the audit append (``audit.record_with``),
+    whose head UPDATE would take a parameter named ``tenant_id`` as a column to set."""
     from ..evidence.photo_hash import CHUNK_BITS, CHUNK_COUNT
 
-    new = _INSERT_PHOTO.returning(_PHOTOS.c.tenant_id, _PHOTOS.c.phash, _PHOTOS.c.created_at).cte("new_photo")
+    new = (insert(_PHOTOS).values({c: bindparam(f"photo_{c}", type_=_PHOTOS.c[c].type) for c in _PHOTO_COLUMNS})
+           .returning(_PHOTOS.c.id, _PHOTOS.c.tenant_id, _PHOTOS.c.phash, _PHOTOS.c.created_at).cte("new_photo"))
     no = func.generate_series(0, CHUNK_COUNT - 1).table_valued("value").render_derived(name="chunk_no")
     chunk = literal_column(f"(chunk_no.value::bigint << {CHUNK_BITS}) | ((new_photo.phash >> ({CHUNK_BITS} * "
                            f"chunk_no.value)) & {(1 << CHUNK_BITS) - 1})", BigInteger)

@@ -18,9 +18,26 @@ PHOTO_VARIANTS = ("original", "display", "thumb")
 
 
 _RECEIPTS = Receipt.__table__
+_PHOTOS = Photo.__table__
 _INSERT_RECEIPT = _RECEIPTS.insert().returning(_RECEIPTS.c.id)
-_CLAIM_PHOTOS = (update(Photo.__table__).where(Photo.__table__.c.id.in_(bindparam("photo_ids", expanding=True)))
+_CLAIM_PHOTOS = (update(_PHOTOS).where(_PHOTOS.c.id.in_(bindparam("photo_ids", expanding=True)))
                  .values(receipt_id=bindparam("claimed_by")))
+
+
+@functools.lru_cache(maxsize=8)
+def _insert_receipt_claiming_pg(columns: tuple[str, ...]):
+    """PostgreSQL: the receipt and its photos' claim in one statement, ``WITH new_receipt
+    AS (INSERT INTO receipts … RETURNING id), claimed AS (UPDATE photos SET receipt_id =
+    (SELECT id FROM new_receipt) WHERE id IN …) SELECT id FROM new_receipt``; ``columns``:
+    the receipt's columns that have values (a transient ``Receipt``'s set attributes), as
+    parameters ``receipt_<column>``. Not named as the columns: SQLAlchemy would add a
+    parameter named as a photos column (``tenant_id``, ``created_at``) to the claim's SET."""
+    new = (_RECEIPTS.insert().values({name: bindparam(f"receipt_{name}", type_=_RECEIPTS.c[name].type)
+                                      for name in columns})
+           .returning(_RECEIPTS.c.id).cte("new_receipt"))
+    claimed = (update(_PHOTOS).where(_PHOTOS.c.id.in_(bindparam("photo_ids", expanding=True)))
+               .values(receipt_id=select(new.c.id).scalar_subquery()).cte("claimed"))
+    return select(new.c.id).add_cte(claimed)
 
 
 def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprint: bytes | None = None,
@@ -28,7 +45,8 @@ def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprin
     """Write a new receipt with its lines (``waybill_item_id``, ``received_qty``,
     ``damaged_qty``, ``note``), claim its photos (entities or rows with ``id``), file its
     signature fingerprint and enqueue its PDF, in the caller's transaction: the PDF job
-    exists exactly when the receipt does. One statement per table.
+    exists exactly when the receipt does. One statement per table; on PostgreSQL the
+    receipt and the photos' claim are one statement.
 
     ``receipt`` is a new, transient ``Receipt`` holding the values: it is written as a row
     (Core statements built once; issue 16: its unit-of-work flush cost more than the
@@ -43,14 +61,20 @@ def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprin
     connection = db.session.connection()
     values = {column.key: receipt.__dict__[column.key] for column in _RECEIPTS.columns
               if column.key in receipt.__dict__}
-    receipt.id = connection.execute(_INSERT_RECEIPT, values).scalar_one()
+    photo_ids = [p.id for p in photos]
+    if photos and connection.dialect.name == "postgresql":
+        receipt.id = connection.execute(_insert_receipt_claiming_pg(tuple(values)),
+                                        {f"receipt_{k}": v for k, v in values.items()} | {"photo_ids": photo_ids}
+                                        ).scalar_one()
+    else:
+        receipt.id = connection.execute(_INSERT_RECEIPT, values).scalar_one()
+        if photos:
+            connection.execute(_CLAIM_PHOTOS, {"photo_ids": photo_ids, "claimed_by": receipt.id})
     insert_rows(ReceiptLine, [dict(line, receipt_id=receipt.id) for line in lines])
-    if photos:
-        connection.execute(_CLAIM_PHOTOS, {"photo_ids": [p.id for p in photos], "claimed_by": receipt.id})
-        for photo in photos:   # entities in hand say so, as the ORM's bulk UPDATE kept them
-            state = inspect(photo, raiseerr=False)
-            if state is not None and state.persistent:
-                set_committed_value(photo, "receipt_id", receipt.id)
+    for photo in photos:   # entities in hand say so, as the ORM's bulk UPDATE kept them
+        state = inspect(photo, raiseerr=False)
+        if state is not None and state.persistent:
+            set_committed_value(photo, "receipt_id", receipt.id)
     if fingerprint:
         file_fingerprint(receipt.tenant_id, receipt.id, fingerprint, band_keys)
     jobs.enqueue_now(RENDER_PDF, {"receipt": receipt.id}, tenant_id=receipt.tenant_id,

@@ -122,8 +122,9 @@ def view(token: str) -> dict:
                                      "qty": number_out(row.qty), "unit": row.unit})
     refuse(row_state(link, {w["row"].status for w in waybills.values()}))
     if link.opened_at is None:
-        db.session.execute(_MARK_OPENED, {"link_id": link.id, "now": utcnow()})
-        audit.record(link.tenant_id, "link.opened", "recipient", f"link:{link.id}", {})
+        # the link's opening and its event: one statement on PostgreSQL
+        audit.record_with(_MARK_OPENED, {"link_id": link.id, "now": utcnow()}, link.tenant_id,
+                          [("link.opened", "recipient", f"link:{link.id}", {})])
     policy = policy_of(link)
     first = next(iter(waybills.values()))["row"]
     return {
@@ -285,10 +286,9 @@ def upload_photo(token: str, upload, kind: str, *, principal=None,
                                             f"At most {MAX_UPLOADS_PER_LINK} uploads per sign link.")])
     taken_by = "recipient" if principal is None else "courier"
     photo = create_photo(link, report, key=key, size=len(data), kind=kind, taken_by=taken_by,
-                         principal=principal, client_exif=client_exif)
-    audit.record(link.tenant_id, "photo.uploaded", "recipient" if principal is None else principal.actor,
-                 f"link:{link.id}", {"photo_id": photo.public_id, "sha256": report.sha256, "kind": kind,
-                                     "size": len(data), "taken_by": taken_by})
+                         principal=principal, client_exif=client_exif,
+                         event=("recipient" if principal is None else principal.actor, f"link:{link.id}",
+                                {"taken_by": taken_by}))
     return photo, policy_of(link)
 
 

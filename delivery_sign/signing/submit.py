@@ -518,15 +518,15 @@ def _write(link, waybills, body, checked: Checked, found: Findings, now, client_
                 "waybills": [w.number for w in waybills], "anomalies": found.codes})]
     events += [(f"waybill.{statuses[w.id]}", "recipient", f"waybill:{w.number}", {"receipt": public_id})
                for w in waybills]
-    recorded = audit.record_many(link.tenant_id, events)   # one INSERT for all of them
+    # one INSERT for all of them; on PostgreSQL with the link's use in the same statement
+    _, recorded = audit.record_with(_USE_LINK, {"link_id": link.id, "now": now}, link.tenant_id, events)
+    link.used_at = now
     response = {
         "receipt_id": public_id, "status": status,
         "checks": evidence["checks"], "anomalies": found.codes,
         "receipt_pdf": receipt_url(public_id, "pdf"),
         "receipt_code": evidence["receipt_code"], "verify_url": verify_url(public_id),
     }
-    db.session.connection().execute(_USE_LINK, {"link_id": link.id, "now": now})
-    link.used_at = now
     with jobs.one_insert():   # the PDF job and the webhook deliveries' jobs: one INSERT
         receipt = _receipt(link, body, checked, found, now, public_id, evidence, evidence_hash, recorded, response)
         # signed afresh at each delivery attempt (webhooks/tasks.py); the photos just claimed

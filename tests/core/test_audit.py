@@ -265,3 +265,108 @@ def test_an_append_from_a_stale_head_writes_nothing(app, world, monkeypatch):
     monkeypatch.setattr(audit, "_lock_head", real)
     assert _events(world) == before
     assert _verdict(world)["ok"] is True
+
+
+# --- issue 16 item 4: a write and the event that records it, one statement on PostgreSQL ----
+
+def _address_update(returning: bool):
+    from sqlalchemy import bindparam, update
+
+    from delivery_sign.waybills.models import Waybill
+
+    table = Waybill.__table__
+    statement = (update(table).where(table.c.tenant_id == bindparam("waybill_tenant"),
+                                     table.c.number == bindparam("waybill_number"))
+                 .values(consignee_address=bindparam("address")))
+    return statement.returning(table.c.id) if returning else statement
+
+
+def test_a_write_rides_with_the_event_that_records_it(app, world):
+    """``record_with``: the caller's UPDATE and the events land together, the UPDATE's
+    RETURNING value comes back, and on PostgreSQL the two are one statement. (The values
+    are not named as waybill columns: SQLAlchemy would add those to the UPDATE's SET.)"""
+    from sqlalchemy import event, select
+
+    from delivery_sign.core import audit
+    from delivery_sign.waybills.models import Waybill
+
+    numbers = [world.waybill()["number"], world.waybill()["number"]]
+    sent = []
+    with app.app_context():
+        engine = db.engine
+        postgres = engine.dialect.name == "postgresql"
+        listener = lambda conn, cursor, sql, *args: sent.append(sql.split()[0].upper())  # noqa: E731
+        event.listen(engine, "before_cursor_execute", listener)
+        try:
+            returned, rows = audit.record_with(
+                _address_update(True), {"waybill_tenant": world.tenant_id, "waybill_number": numbers[0], "address": "一号门"},
+                world.tenant_id, [("test.moved", "system", f"waybill:{numbers[0]}", {"to": "一号门"}),
+                                  ("test.noted", "system", f"waybill:{numbers[0]}", {})])
+            nothing, more = audit.record_with(
+                _address_update(False), {"waybill_tenant": world.tenant_id, "waybill_number": numbers[1], "address": "二号门"},
+                world.tenant_id, [("test.moved", "system", f"waybill:{numbers[1]}", {"to": "二号门"})])
+        finally:
+            event.remove(engine, "before_cursor_execute", listener)
+        db.session.commit()
+        addresses = dict(db.session.execute(select(Waybill.number, Waybill.consignee_address)
+                                            .where(Waybill.number.in_(numbers))).all())
+        ids = dict(db.session.execute(select(Waybill.number, Waybill.id).where(Waybill.number.in_(numbers))).all())
+    assert returned == ids[numbers[0]] and nothing is None
+    assert addresses == {numbers[0]: "一号门", numbers[1]: "二号门"}
+    assert [row["seq"] for row in rows + more] == list(range(rows[0]["seq"], rows[0]["seq"] + 3))
+    # each append: the head read under its lock, then the write and the events in one
+    # statement on PostgreSQL; on SQLite the write, the head's advance, the events' INSERT
+    writes = [word for word in sent if word in ("UPDATE", "INSERT", "WITH")]
+    assert writes == (["WITH", "WITH"] if postgres else ["UPDATE", "UPDATE", "INSERT"] * 2), sent
+    assert [t for _, t, s in _events(world) if s in {f"waybill:{n}" for n in numbers}][-3:] == \
+        ["test.moved", "test.noted", "test.moved"]
+    assert _verdict(world)["ok"] is True
+
+
+def test_a_write_named_as_the_appends_own_parameters_is_refused_before_anything_is_sent(app, world):
+    """A caller's value named ``tenant_id`` (a head column: SQLAlchemy would add it to the
+    head's SET) or ``seq_0`` (an event's) is a programming error, refused on either database."""
+    import pytest
+    from sqlalchemy import bindparam, update
+
+    from delivery_sign.core import audit
+    from delivery_sign.waybills.models import Waybill
+
+    number = world.waybill()["number"]
+    before = _events(world)
+    table = Waybill.__table__
+    statement = update(table).where(table.c.number == bindparam("waybill_number")).values(consignee_address="x")
+    with app.app_context():
+        for name in ("tenant_id", "seq_0", "new_hash"):
+            with pytest.raises(ValueError, match=name):
+                audit.record_with(statement, {"waybill_number": number, name: 1}, world.tenant_id,
+                                  [("test.refused", "system", f"waybill:{number}", {})])
+        db.session.rollback()
+        assert db.session.execute(text("SELECT consignee_address FROM waybills WHERE number = :n"),
+                                  {"n": number}).scalar_one() != "x"
+    assert _events(world) == before
+
+
+def test_a_write_riding_on_a_stale_head_is_not_kept(app, world, monkeypatch):
+    """When the guarded advance fails (see the stale-head test above), the caller's write
+    that rode with it fails with it: the append raises, and the rollback leaves neither."""
+    import pytest
+
+    from delivery_sign.core import audit
+
+    number = world.waybill()["number"]
+    before = _events(world)
+    real = audit._lock_head
+    monkeypatch.setattr(audit, "_lock_head", lambda connection, tenant_id: (real(connection, tenant_id)[0] - 1,
+                                                                               "f" * 64))
+    with app.app_context():
+        with pytest.raises(RuntimeError, match="moved"):
+            audit.record_with(_address_update(True), {"waybill_tenant": world.tenant_id, "waybill_number": number,
+                                                      "address": "三号门"},
+                              world.tenant_id, [("test.stale", "system", f"waybill:{number}", {})])
+        db.session.rollback()
+        assert db.session.execute(text("SELECT consignee_address FROM waybills WHERE number = :n"),
+                                  {"n": number}).scalar_one() != "三号门"
+    monkeypatch.setattr(audit, "_lock_head", real)
+    assert _events(world) == before
+    assert _verdict(world)["ok"] is True

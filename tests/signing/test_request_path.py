@@ -35,22 +35,32 @@ def written_tables(sql: str) -> list[str]:
 
 @contextlib.contextmanager
 def counted_writes(app, monkeypatch):
-    """INSERT/UPDATE statements sent while the block runs, by table; COPY (bulk rows on
-    PostgreSQL, core/bulk.py) goes past SQLAlchemy's events, so it is counted at the cursor."""
+    """INSERT/UPDATE statements sent while the block runs, by table (a statement writing
+    two tables names both)."""
     seen = []
+    with write_statements(app, monkeypatch, seen.extend):
+        yield seen
 
+
+@contextlib.contextmanager
+def write_statements(app, monkeypatch, written):
+    """``written(tables)`` for each INSERT/UPDATE statement sent while the block runs; COPY
+    (bulk rows on PostgreSQL, core/bulk.py) goes past SQLAlchemy's events, so it is seen
+    at the cursor."""
     def statement(sql):
-        seen.extend(written_tables(sql))
+        tables = written_tables(sql)
+        if tables:
+            written(tables)
 
     real_copy = psycopg.Cursor.copy
 
     def copy(self, sql, *args, **kwargs):
-        seen.append(str(sql).split()[1])
+        written([str(sql).split()[1]])
         return real_copy(self, sql, *args, **kwargs)
 
     monkeypatch.setattr(psycopg.Cursor, "copy", copy)
     with sent_statements(app, statement):
-        yield seen
+        yield
 
 
 @contextlib.contextmanager
@@ -117,6 +127,52 @@ def test_a_submit_writes_one_statement_per_table(app, door, monkeypatch):
         claimed = db.session.execute(select(Photo.public_id).where(Photo.receipt_id == receipt.id)).scalars()
         assert sorted(claimed) == sorted(photo_ids)
         assert len(receipt.lines) == 2
+    assert door.world.get("/audit/verify").get_json()["ok"] is True
+
+
+def test_a_sign_off_is_ten_write_statements_on_postgresql(app, door, monkeypatch):
+    """Issue 16 item 4, the whole sign-off: view, two photos, submit. On PostgreSQL a
+    link's opening, a photo's row and hash chunks, and the link's use each go in the
+    statement that appends their audit event (``audit.record_with``), and the receipt
+    claims its photos in its own INSERT; SQLite, with no data-modifying CTEs, writes each
+    table on its own. Either way the rows are all there and the chain verifies."""
+    statements = []
+    with write_statements(app, monkeypatch, lambda tables: statements.append(sorted(tables))):
+        assert door.view().status_code == 200
+        photo_ids = [door.upload().get_json()["photo_id"], door.upload(kind="scene").get_json()["photo_id"]]
+        response = door.submit(door.body(photo_ids=photo_ids))
+    assert response.status_code == 201, response.get_json()
+    with app.app_context():
+        postgres = db.engine.dialect.name == "postgresql"
+    event, photo = ["audit_events", "audit_heads"], ["photo_hash_chunks", "photos"]
+    if postgres:
+        assert statements == [
+            sorted(event + ["sign_links"]),                     # view: the opening and link.opened
+            sorted(event + photo), sorted(event + photo),       # each photo and photo.uploaded
+            ["waybills"],
+            sorted(event + ["sign_links"]),                     # the events and the link's use
+            ["photos", "receipts"],                             # the receipt claims its photos
+            ["receipt_lines"], ["signature_fingerprints"],      # COPY each
+            ["webhook_deliveries", "webhook_events"],           # the emit (no subscriber: no row)
+            ["jobs"],
+        ], statements
+    else:
+        assert len(statements) == 20 and all(len(tables) == 1 for tables in statements), statements
+    receipt_id = response.get_json()["receipt_id"]
+    with app.app_context():
+        from delivery_sign.core.audit import AuditEvent
+        from delivery_sign.signing.models import SignLink
+
+        receipt = db.session.execute(select(Receipt).where(Receipt.public_id == receipt_id)).scalar_one()
+        link = db.session.get(SignLink, receipt.link_id)
+        assert link.opened_at is not None and link.used_at is not None and link.opened_at <= link.used_at
+        claimed = db.session.execute(select(Photo.public_id).where(Photo.receipt_id == receipt.id)).scalars()
+        assert sorted(claimed) == sorted(photo_ids)
+        events = db.session.execute(select(AuditEvent.event_type, AuditEvent.data).where(
+            AuditEvent.tenant_id == door.world.tenant_id, AuditEvent.subject == f"link:{link.id}")
+            .order_by(AuditEvent.seq)).all()
+    assert [e.event_type for e in events] == ["link.created", "link.opened", "photo.uploaded", "photo.uploaded"]
+    assert [e.data["photo_id"] for e in events[2:]] == photo_ids
     assert door.world.get("/audit/verify").get_json()["ok"] is True
 
 
