@@ -20,7 +20,8 @@ PHOTO_VARIANTS = ("original", "display", "thumb")
 _RECEIPTS = Receipt.__table__
 _PHOTOS = Photo.__table__
 _INSERT_RECEIPT = _RECEIPTS.insert().returning(_RECEIPTS.c.id)
-_CLAIM_PHOTOS = (update(_PHOTOS).where(_PHOTOS.c.id.in_(bindparam("photo_ids", expanding=True)))
+_CLAIM_PHOTOS = (update(_PHOTOS).where(_PHOTOS.c.tenant_id == bindparam("photo_tenant"),
+                                        _PHOTOS.c.id.in_(bindparam("photo_ids", expanding=True)))
                  .values(receipt_id=bindparam("claimed_by")))
 
 
@@ -35,7 +36,8 @@ def _insert_receipt_claiming_pg(columns: tuple[str, ...]):
     new = (_RECEIPTS.insert().values({name: bindparam(f"receipt_{name}", type_=_RECEIPTS.c[name].type)
                                       for name in columns})
            .returning(_RECEIPTS.c.id).cte("new_receipt"))
-    claimed = (update(_PHOTOS).where(_PHOTOS.c.id.in_(bindparam("photo_ids", expanding=True)))
+    claimed = (update(_PHOTOS).where(_PHOTOS.c.tenant_id == bindparam("receipt_tenant_id"),
+                                     _PHOTOS.c.id.in_(bindparam("photo_ids", expanding=True)))
                .values(receipt_id=select(new.c.id).scalar_subquery()).cte("claimed"))
     return select(new.c.id).add_cte(claimed)
 
@@ -43,8 +45,9 @@ def _insert_receipt_claiming_pg(columns: tuple[str, ...]):
 def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprint: bytes | None = None,
                    band_keys: list[int] | None = None) -> Receipt:
     """Write a new receipt with its lines (``waybill_item_id``, ``received_qty``,
-    ``damaged_qty``, ``note``), claim its photos (entities or rows with ``id``), file its
-    signature fingerprint and enqueue its PDF, in the caller's transaction: the PDF job
+    ``damaged_qty``, ``note``), claim its photos (entities or rows with ``id``; only the
+    receipt's tenant's are claimed), file its signature fingerprint and enqueue its PDF,
+    in the caller's transaction: the PDF job
     exists exactly when the receipt does. One statement per table; on PostgreSQL the
     receipt and the photos' claim are one statement.
 
@@ -69,11 +72,12 @@ def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprin
     else:
         receipt.id = connection.execute(_INSERT_RECEIPT, values).scalar_one()
         if photos:
-            connection.execute(_CLAIM_PHOTOS, {"photo_ids": photo_ids, "claimed_by": receipt.id})
+            connection.execute(_CLAIM_PHOTOS, {"photo_tenant": receipt.tenant_id, "photo_ids": photo_ids,
+                                               "claimed_by": receipt.id})
     insert_rows(ReceiptLine, [dict(line, receipt_id=receipt.id) for line in lines])
     for photo in photos:   # entities in hand say so, as the ORM's bulk UPDATE kept them
         state = inspect(photo, raiseerr=False)
-        if state is not None and state.persistent:
+        if state is not None and state.persistent and photo.tenant_id == receipt.tenant_id:
             set_committed_value(photo, "receipt_id", receipt.id)
     if fingerprint:
         file_fingerprint(receipt.tenant_id, receipt.id, fingerprint, band_keys)

@@ -267,3 +267,30 @@ def test_the_upload_thumbnail_is_the_derivative_a_reader_expects(size):
     difference = np.abs(np.asarray(made.convert("L"), dtype=np.int16) - np.asarray(lazy.convert("L"), dtype=np.int16))
     assert difference.mean() < 4
     assert inspect_photo(data).thumbnail is None and inspect_photo(data).checks == report.checks
+
+
+def test_a_receipt_claims_only_its_own_tenants_photos(app, door, other_world, signature, photo_jpeg):
+    """``create_receipt`` claims photos by id within the receipt's tenant: an id of another
+    tenant's photo, were a caller ever to pass one, stays unclaimed (both databases' paths)."""
+    import uuid
+
+    from delivery_sign.core.clock import utcnow
+    from delivery_sign.receipts.services import create_receipt
+    from tests.factories import Door
+
+    mine = door.upload().get_json()["photo_id"]
+    theirs = Door(other_world, signature, photo_jpeg).upload().get_json()["photo_id"]
+    with app.app_context():
+        photos = {p.public_id: p for p in db.session.execute(
+            select(Photo).where(Photo.public_id.in_([mine, theirs]))).scalars()}
+        receipt = create_receipt(Receipt(
+            public_id=uuid.uuid4().hex, tenant_id=door.world.tenant_id, link_id=photos[mine].link_id,
+            submission_id=str(uuid.uuid4()), outcome="signed", signer_name="王小明", signer_relation="self",
+            evidence={}, evidence_hash="0" * 64, audit_seq=1, anomalies=[], response={}, created_at=utcnow(),
+        ), lines=[], photos=list(photos.values()))
+        assert photos[theirs].receipt_id is None      # the entity in hand says what was written
+        db.session.expire_all()
+        claimed = dict(db.session.execute(select(Photo.public_id, Photo.receipt_id)
+                                          .where(Photo.public_id.in_([mine, theirs]))).all())
+        db.session.rollback()
+    assert claimed == {mine: receipt.id, theirs: None}
