@@ -219,11 +219,16 @@ def record_with(statement, params: dict, tenant_id: int, events) -> tuple[object
     ``old_hash``, ``new_seq``, ``new_hash``, ``<column>_<i>``) nor the names of the head's
     columns: SQLAlchemy would add those to the head's UPDATE. A ``ValueError`` says so, on
     either database, before anything is sent."""
-    clash = sorted(name for name in params if name in _RESERVED_PARAMS
-                   or (name.rpartition("_")[0] in _EVENT_COLUMNS and name.rpartition("_")[2].isdigit()))
+    clash = sorted(name for name in params if _reserved(name))
     if clash:
         raise ValueError(f"parameters named as the audit append's own: {clash}")
     return _append(tenant_id, events, statement, params)
+
+
+def _reserved(name: str) -> bool:
+    """Whether the append binds a parameter of this name (``_RESERVED_PARAMS``, ``<column>_<i>``)."""
+    column, _, number = name.rpartition("_")
+    return name in _RESERVED_PARAMS or (column in _EVENT_COLUMNS and number.isdigit())
 
 
 def _append(tenant_id: int, events, along, along_params) -> tuple[object, list[dict]]:
@@ -233,7 +238,8 @@ def _append(tenant_id: int, events, along, along_params) -> tuple[object, list[d
     session.flush()
     connection = session.connection()
     events = list(events)
-    one_statement = connection.dialect.name == "postgresql" and 0 < len(events) <= CTE_MAX_EVENTS
+    postgres = connection.dialect.name == "postgresql"
+    one_statement = postgres and 0 < len(events) <= CTE_MAX_EVENTS
     returned = None
     if along is not None and not one_statement:
         result = connection.execute(along, along_params)
@@ -264,7 +270,7 @@ def _append(tenant_id: int, events, along, along_params) -> tuple[object, list[d
             returned = result.first()[0]
     else:
         moved = connection.execute(_ADVANCE, advance).rowcount != 1
-        if not moved and connection.dialect.name == "postgresql":
+        if not moved and postgres:
             insert_rows(AuditEvent, rows)
         elif not moved:
             connection.execute(_INSERT_EVENTS, rows if len(rows) > 1 else rows[0])

@@ -89,9 +89,15 @@ _PHOTOS, _CHUNKS = Photo.__table__, PhotoHashChunk.__table__
 _PHOTO_COLUMNS = ("public_id", "tenant_id", "link_id", "kind", "sha256", "storage_key", "mime", "size", "width",
                   "height", "exif", "checks", "anomalies", "phash", "taken_by", "taken_by_user", "client_exif",
                   "created_at")
+
+
+def _insert_photo(prefix: str = ""):
+    """The photo's INSERT, its values bound as ``<prefix><column>``."""
+    return insert(_PHOTOS).values({c: bindparam(f"{prefix}{c}", type_=_PHOTOS.c[c].type) for c in _PHOTO_COLUMNS})
+
+
 # Built once, values bound per call: building and keying a statement cost more than running it.
-_INSERT_PHOTO = insert(_PHOTOS).values({c: bindparam(c, type_=_PHOTOS.c[c].type) for c in _PHOTO_COLUMNS}) \
-    .returning(_PHOTOS.c.id)
+_INSERT_PHOTO = _insert_photo().returning(_PHOTOS.c.id)
 
 
 @functools.cache
@@ -114,8 +120,8 @@ def _insert_photo_and_chunks_pg():
     whose head UPDATE would take a parameter named ``tenant_id`` as a column to set."""
     from ..evidence.photo_hash import CHUNK_BITS, CHUNK_COUNT
 
-    new = (insert(_PHOTOS).values({c: bindparam(f"photo_{c}", type_=_PHOTOS.c[c].type) for c in _PHOTO_COLUMNS})
-           .returning(_PHOTOS.c.id, _PHOTOS.c.tenant_id, _PHOTOS.c.phash, _PHOTOS.c.created_at).cte("new_photo"))
+    new = (_insert_photo("photo_").returning(_PHOTOS.c.id, _PHOTOS.c.tenant_id, _PHOTOS.c.phash, _PHOTOS.c.created_at)
+           .cte("new_photo"))
     no = func.generate_series(0, CHUNK_COUNT - 1).table_valued("value").render_derived(name="chunk_no")
     chunk = literal_column(f"(chunk_no.value::bigint << {CHUNK_BITS}) | ((new_photo.phash >> ({CHUNK_BITS} * "
                            f"chunk_no.value)) & {(1 << CHUNK_BITS) - 1})", BigInteger)

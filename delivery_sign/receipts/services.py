@@ -47,9 +47,8 @@ def create_receipt(receipt: Receipt, lines: list[dict], photos: list, fingerprin
     """Write a new receipt with its lines (``waybill_item_id``, ``received_qty``,
     ``damaged_qty``, ``note``), claim its photos (entities or rows with ``id``; only the
     receipt's tenant's are claimed), file its signature fingerprint and enqueue its PDF,
-    in the caller's transaction: the PDF job
-    exists exactly when the receipt does. One statement per table; on PostgreSQL the
-    receipt and the photos' claim are one statement.
+    in the caller's transaction: the PDF job exists exactly when the receipt does. One
+    statement per table; on PostgreSQL the receipt and the photos' claim are one statement.
 
     ``receipt`` is a new, transient ``Receipt`` holding the values: it is written as a row
     (Core statements built once; issue 16: its unit-of-work flush cost more than the
