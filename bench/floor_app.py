@@ -112,6 +112,11 @@ def photo(token):
         fh.flush()
         os.fsync(fh.fileno())
         os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)   # as LocalStorage does
+    folder = os.open(FILES, os.O_RDONLY | os.O_DIRECTORY)   # the new name on disk too, as LocalStorage
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
     with engine.begin() as conn:
         conn.execute(text("INSERT INTO floor_photos (token, sha256, size, checks) VALUES (:t, :s, :n, :c)"),
                      {"t": token, "s": digest, "n": len(data), "c": checks})

@@ -100,3 +100,33 @@ def test_receipt_pdf_through_s3(app, world, door, s3_endpoint):
             app.extensions.pop("delivery_sign.storage", None)
         else:
             app.extensions["delivery_sign.storage"] = saved
+
+
+def test_a_local_write_syncs_the_file_then_its_name(tmp_path, monkeypatch):
+    """The file's bytes, then the folder holding its new name, then each folder the write
+    made, in its parent: after ``put`` returns, a power cut cannot lose the rename."""
+    synced, real_fsync, real_replace = [], os.fsync, os.replace
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        synced.append(("renamed", str(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    root = tmp_path / "media"
+    root.mkdir()
+    storage = LocalStorage(str(root))
+    storage.put("t1/2026/photo.jpg", b"jpeg")
+    folder, resolved = root.resolve() / "t1" / "2026", root.resolve()
+    file_sync = synced[0]
+    assert file_sync.startswith(str(folder / ".tmp-"))   # the bytes, under the temporary name
+    assert synced[1:] == [("renamed", str(folder / "photo.jpg")), str(folder), str(folder.parent), str(resolved)]
+
+    synced.clear()
+    storage.put("t1/2026/second.jpg", b"jpeg")   # the folders are there: only the rename's folder
+    assert synced[1:] == [("renamed", str(folder / "second.jpg")), str(folder)]
+    assert (folder / "photo.jpg").read_bytes() == b"jpeg" and not list(folder.glob(".tmp-*"))

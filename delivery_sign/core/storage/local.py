@@ -5,12 +5,27 @@ display variant; a receipt PDF when somebody downloads it), so once it is on dis
 are dropped from the page cache (``POSIX_FADV_DONTNEED``): the cache stays for what is hot,
 and the next file's write reuses the freed pages instead of taking fresh ones. On this
 project's VM that is 4.3 → 0.5 ms of CPU for a 1.8 MB photo (issue 16; a VM pays the host
-for each guest page it touches first; on bare metal the difference is smaller)."""
+for each guest page it touches first; on bare metal the difference is smaller).
+
+The rename is made durable too: the file's folder is synced after it, and each folder the
+write had to create is synced into its parent, so a power cut right after an upload's
+answer cannot leave a receipt row whose file's name never reached the disk. (Measured on
+ext4 here: the folder's sync costs no CPU to speak of, as the file's own sync has already
+committed the journal.)"""
 import os
 import tempfile
 from pathlib import Path
 
 from .base import Storage, StorageError
+
+
+def sync_folder(path) -> None:
+    """fsync a folder, so the names made in it (a rename, a new sub-folder) are on disk."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def drop_cached(fd: int) -> None:
@@ -37,7 +52,7 @@ class LocalStorage(Storage):
     def put(self, key, data, content_type="application/octet-stream"):
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            made = self._make_folders(path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
             try:
                 with os.fdopen(fd, "wb") as fh:
@@ -50,8 +65,24 @@ class LocalStorage(Storage):
                 if os.path.exists(tmp):
                     os.unlink(tmp)
                 raise
+            sync_folder(path.parent)
+            for folder in made:   # deepest first: each new folder's name, in its parent
+                sync_folder(folder.parent)
         except OSError as exc:
             raise StorageError(f"could not write {key}: {exc.strerror}") from exc
+
+    @staticmethod
+    def _make_folders(folder: Path) -> list[Path]:
+        """Make ``folder`` and its missing parents; the ones made, deepest first."""
+        if folder.is_dir():
+            return []
+        made = []
+        while not folder.exists():
+            made.append(folder)
+            folder = folder.parent
+        for new in reversed(made):
+            new.mkdir(exist_ok=True)   # a concurrent write may have made it: fine
+        return made
 
     def get(self, key):
         try:
