@@ -171,10 +171,13 @@ def load_config(instance_path: str, env=None) -> dict:
 
 
 def _engine_options(database_url: str, env) -> dict:
+    from .core.json_columns import dumps
+
     if database_url.startswith("sqlite"):
         # The connection gets WAL, foreign keys and a busy timeout in extensions.py.
-        return {"connect_args": {"timeout": 30, "check_same_thread": False}}
+        return {"connect_args": {"timeout": 30, "check_same_thread": False}, "json_serializer": dumps}
     return {   # no pool_pre_ping: core/pool.py pings the connections that sat idle
+        "json_serializer": dumps,
         # The connection checked in last goes out first, so a quiet process reuses one warm
         # connection (no ping) and the spare ones age in the pool (FIFO would rotate them all).
         "pool_use_lifo": True,

@@ -7,7 +7,6 @@ thousands of rows: waybill batches and imports, and their audit events.
 webhook delivery log, a short transaction per batch.
 """
 import functools
-import json
 import time
 
 import psycopg
@@ -15,6 +14,7 @@ from sqlalchemy import JSON, insert, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from ..extensions import db
+from .json_columns import dumps
 
 
 def insert_rows_returning_ids(model, rows: list[dict]) -> list[int]:
@@ -100,7 +100,7 @@ def _default(column):
 
 
 def _json(value):
-    return None if value is None else json.dumps(value, ensure_ascii=False)
+    return None if value is None else dumps(value)
 
 
 def delete_in_batches(statement, params: dict, *, batch: int, batches: int | None = None,
