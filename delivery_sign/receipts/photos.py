@@ -108,12 +108,10 @@ def _insert_chunks():
     that and compiled it again on every upload (0.24 ms; this one runs in 0.03)."""
     from ..evidence.photo_hash import CHUNK_COUNT
 
-    def value(name, of):
-        return bindparam(name, type_=_CHUNKS.c[of].type)
-
-    rows = [select(value("tenant_id", "tenant_id"), value(f"chunk_{no}", "chunk"), value("photo_id", "photo_id"),
-                   value("phash", "phash"), value("created_at", "created_at")) for no in range(CHUNK_COUNT)]
-    return insert(_CHUNKS).from_select(["tenant_id", "chunk", "photo_id", "phash", "created_at"], union_all(*rows))
+    names = ("tenant_id", "chunk", "photo_id", "phash", "created_at")
+    rows = [select(*(bindparam(f"chunk_{no}" if name == "chunk" else name, type_=_CHUNKS.c[name].type)
+                     for name in names)) for no in range(CHUNK_COUNT)]
+    return insert(_CHUNKS).from_select(names, union_all(*rows))
 
 
 @functools.cache

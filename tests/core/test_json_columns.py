@@ -1,5 +1,7 @@
 """JSON columns are written by orjson (core/json_columns.py), on both databases, and read back
 as the values that were stored; what orjson refuses is written by json.dumps as before."""
+import json
+
 import pytest
 from sqlalchemy import JSON, Text, bindparam, cast, select
 
@@ -21,8 +23,6 @@ def _stored_text(value):
 
 @pytest.mark.parametrize("value", VALUES)
 def test_a_json_column_reads_back_what_was_written(app, value):
-    import json
-
     with app.app_context():
         text_form = _stored_text(value)
         read = db.session.execute(select(bindparam("v", value, type_=JSON))).scalar_one()
@@ -37,8 +37,6 @@ def test_chinese_text_is_stored_as_itself_not_escaped(app):
 
 
 def test_what_orjson_refuses_is_written_as_json_dumps_writes_it():
-    import json
-
     for value in VALUES[1:3]:
         assert dumps(value) == json.dumps(value, ensure_ascii=False)
     with pytest.raises(TypeError):   # and what neither writes is still refused
