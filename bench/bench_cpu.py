@@ -11,6 +11,7 @@ sign-off makes, and the capacity arithmetic for 1,000 sign-offs per second.
 
     /work/venv/bin/python bench/bench_cpu.py              # ~40 s
     /work/venv/bin/python bench/bench_cpu.py --profile    # plus a pyinstrument tree per stage
+    /work/venv/bin/python bench/bench_cpu.py --cprofile   # plus the functions that spent most CPU
     /work/venv/bin/python bench/bench_cpu.py --db postgres   # a fresh PostgreSQL database, dropped after
     /work/venv/bin/python bench/bench_cpu.py --trace      # plus what the last sign-off sent, call by call
 
@@ -172,27 +173,44 @@ class RoundTrips:
 
 
 class Profiles:
-    """One pyinstrument profiler per stage, resumed around every call of that stage."""
+    """One profiler per stage, resumed around every call of that stage: pyinstrument
+    (``--profile``, a tree; it samples wall time, so a wait such as an fsync shows as if it
+    were CPU) or cProfile on ``time.process_time`` (``--cprofile``, CPU only, the functions
+    that spent most of it)."""
 
-    def __init__(self, enabled):
-        self.enabled = enabled
+    def __init__(self, kind):
+        self.kind = kind
         self.profilers = {}
 
     def start(self, stage):
-        if not self.enabled or stage is None:
+        if not self.kind or stage is None:
             return
-        from pyinstrument import Profiler
+        if stage not in self.profilers:
+            if self.kind == "cprofile":
+                import cProfile
 
-        self.profilers.setdefault(stage, Profiler(interval=0.0005)).start()
+                self.profilers[stage] = cProfile.Profile(time.process_time)
+            else:
+                from pyinstrument import Profiler
+
+                self.profilers[stage] = Profiler(interval=0.0005)
+        self.profilers[stage].enable() if self.kind == "cprofile" else self.profilers[stage].start()
 
     def stop(self, stage):
-        if self.enabled and stage in self.profilers:
-            self.profilers[stage].stop()
+        if stage in self.profilers:
+            self.profilers[stage].disable() if self.kind == "cprofile" else self.profilers[stage].stop()
 
     def print(self):
         for stage, profiler in self.profilers.items():
             print(f"\n===== profile: {stage} =====")
-            print(profiler.output_text(unicode=True, color=False, show_all=False))
+            if self.kind == "cprofile":
+                import pstats
+
+                stats = pstats.Stats(profiler)
+                stats.sort_stats("tottime").print_stats(25)
+                stats.sort_stats("cumtime").print_stats(40)
+            else:
+                print(profiler.output_text(unicode=True, color=False, show_all=False))
 
 
 def main(args):
@@ -226,7 +244,9 @@ def run(args):
 
     url = os.environ.get("DATABASE_URL")
     database = {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(url, {})} if url else {}
-    app = create_app({**database, "TESTING": True, "WORKER": "off", "RATELIMIT_ENABLED": False,
+    # The rate limits run, as in production (in-process storage; Redis adds its round trips):
+    # every recipient call passes them. Until 2026-12-06 (late) this bench ran without them.
+    app = create_app({**database, "TESTING": True, "WORKER": "off",
                       "PASSWORD_HASH_TIME_COST": 1, "PASSWORD_HASH_MEMORY_KIB": 1024})
     with app.app_context():
         upgrade()
@@ -252,7 +272,7 @@ def run(args):
     stages = {k: [] for k in STAGES}
     thread_stages = {k: [] for k in STAGES}   # this thread only
     inspect = {"photo_12mp": [], "photo_1080p": []}
-    profiles = Profiles(args.profile)
+    profiles = Profiles("cprofile" if args.cprofile else "pyinstrument" if args.profile else None)
     writes = WriteCounter(engine)
     trips = RoundTrips(engine, writes)
     per_signoff = []
@@ -375,6 +395,8 @@ def run(args):
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--profile", action="store_true", help="print a pyinstrument tree per stage")
+    parser.add_argument("--cprofile", action="store_true",
+                        help="print, per stage, the functions that spent the most CPU (cProfile, process time)")
     parser.add_argument("--trace", action="store_true", help="print what the last sign-off sent, call by call")
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     main(parser.parse_args())

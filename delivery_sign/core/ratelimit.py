@@ -13,10 +13,12 @@ recipient endpoint and the HTML page ``/s/<token>``:
 "The address" is ``request.remote_addr``, which is the real client only when
 ``TRUSTED_PROXIES`` tells ProxyFix how many proxy hops to believe (see ``trust_proxies``).
 """
+import functools
 import hashlib
 import math
 
-from flask import g, request
+from flask import after_this_request, g, request
+from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..extensions import limiter
@@ -27,6 +29,8 @@ from .errors import TooManyRequests
 TOKEN_LIMIT = "120 per minute"
 # Wrong tokens an address may try per minute before its wrong tokens are refused.
 TOKEN_MISS_LIMIT = "20 per minute"
+MISSES_REFUSED = ("Too many sign links that do not exist were tried from this network. "
+                  "Check the link and try again in a minute.")
 
 
 def trust_proxies(app) -> None:
@@ -47,26 +51,47 @@ def _token_key() -> str:
     return hashlib.sha256(_token().encode("utf-8")).hexdigest()[:32]
 
 
-def _missed(response):
-    return response.status_code == 404
+def _counted(response) -> bool:
+    """A call counts against its token unless the token was unknown (404) or the call refused."""
+    return response.status_code not in (404, 429)
 
 
 def token_limits(token_exists):
     """The decorator for views with a ``<token>`` in their URL. ``token_exists(token)`` is
-    the signing domain's lookup (core does not import domains); it runs once per request."""
+    the signing domain's lookup (core does not import domains).
+
+    Neither budget has to know before the view whether the token exists, so a real
+    recipient's call makes no lookup of its own (issue 16: it was a query on every recipient
+    call, 0.5–1 ms of CPU): a call is counted against its token after the answer, unless
+    the answer was a 404; an address's misses are tested before the view, and only an
+    address out of misses has its token looked up first (a known token is served anyway);
+    a 404 counts as a miss when its token is indeed unknown (a known link's missing photo
+    is no prober's miss)."""
 
     def known() -> bool:
         if "sign_token_known" not in g:
             g.sign_token_known = bool(token_exists(_token()))
         return g.sign_token_known
 
-    per_token = limiter.shared_limit(TOKEN_LIMIT, scope="sign-token", key_func=_token_key,
-                                     exempt_when=lambda: not known())
-    per_address_misses = limiter.shared_limit(TOKEN_MISS_LIMIT, scope="sign-token-miss", deduct_when=_missed,
-                                              exempt_when=known)
+    def count_miss(response):
+        if response.status_code == 404 and not known():
+            spend(TOKEN_MISS_LIMIT, "sign-token-miss", get_remote_address())
+        return response
+
+    per_token = limiter.shared_limit(TOKEN_LIMIT, scope="sign-token", key_func=_token_key, deduct_when=_counted)
 
     def decorator(view):
-        return per_address_misses(per_token(view))
+        @functools.wraps(view)
+        def limited(*args, **kwargs):
+            if limiter.enabled:
+                out_of_misses = refused(TOKEN_MISS_LIMIT, "sign-token-miss", get_remote_address())
+                if out_of_misses and not known():
+                    raise TooManyRequests(MISSES_REFUSED, headers={"Retry-After": str(out_of_misses[1])},
+                                          code="unknown_link_limit")
+                after_this_request(count_miss)
+            return view(*args, **kwargs)
+
+        return per_token(limited)
 
     return decorator
 
