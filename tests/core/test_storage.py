@@ -130,3 +130,11 @@ def test_a_local_write_syncs_the_file_then_its_name(tmp_path, monkeypatch):
     storage.put("t1/2026/second.jpg", b"jpeg")   # the folders are there: only the rename's folder
     assert synced[1:] == [("renamed", str(folder / "second.jpg")), str(folder)]
     assert (folder / "photo.jpg").read_bytes() == b"jpeg" and not list(folder.glob(".tmp-*"))
+
+
+@pytest.mark.parametrize("key", ["/etc/passwd", "photos/../../outside", "", ".", "photos/.."])
+def test_a_key_must_name_a_file_under_the_root(tmp_path, key):
+    from delivery_sign.core.storage.local import LocalStorage
+
+    with pytest.raises(ValueError):
+        LocalStorage(str(tmp_path)).put(key, b"x")

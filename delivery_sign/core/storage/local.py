@@ -16,6 +16,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from werkzeug.security import safe_join
+
 from .base import Storage, StorageError
 
 
@@ -40,12 +42,15 @@ class LocalStorage(Storage):
         self._resolved_root = None
 
     def _path(self, key: str) -> Path:
-        # The root is resolved once (issue 16: an upload asks four paths, and resolving the
-        # root again each time was half the lstat calls); the key's path every time.
+        # Checked by its letters (werkzeug's safe_join: no "..", no absolute path, no
+        # separator of another system), not by asking the disk: keys are the app's own
+        # (content-addressed), and nothing but the app writes under the root. Resolving
+        # every path took an lstat per folder, 0.045 ms, four times an upload (issue 16).
         if self._resolved_root is None:
             self._resolved_root = self.root.resolve()
-        path = (self._resolved_root / key).resolve()
-        if self._resolved_root not in path.parents:
+        joined = safe_join(str(self._resolved_root), key)
+        path = Path(joined) if joined else None
+        if path is None or path == self._resolved_root:
             raise ValueError(f"Storage key escapes the root: {key!r}")
         return path
 
