@@ -307,12 +307,13 @@ def row_state(link, statuses: set) -> str:
     return "locked" if link.locked_at is not None else "usable"
 
 
-def link_row(statement, token: str):
+def link_row(statement, token: str, params: dict | None = None):
     """``find_link``'s 404 for a link read as columns: ``statement`` selects them by the
-    bound ``token_hash``; the row, never an entity in the session."""
+    bound ``token_hash`` (and ``params``, its other values); the row, never an entity in
+    the session."""
     if not token or len(token) > 100:
         raise NotFound("No such sign link.")
-    link = db.session.execute(statement, {"token_hash": hash_secret(token)}).first()
+    link = db.session.execute(statement, {**(params or {}), "token_hash": hash_secret(token)}).first()
     if link is None:
         raise NotFound("No such sign link.")
     return link

@@ -107,7 +107,11 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
 
-    link = LockedLink(**link_row(_LOCK_LINK, token)._mapping)   # 404 as find_link's
+    code = new_receipt_code()   # the receipt's, if the sign-off is written: is it free? asked in the lock's read
+    link = LockedLink(**link_row(_LOCK_LINK, token, {"code": code})._mapping, receipt_code=code)   # 404 as find_link's
+    # A statement of its own, after the lock: on PostgreSQL a read in the locking statement
+    # would use that statement's snapshot, taken before it waited for the lock, and miss
+    # the receipt of the sign-off it waited for.
     previous = db.session.connection().execute(_PREVIOUS, {"link_id": link.id}).first()
     if previous is not None:
         if previous.submission_id == body["submission_id"]:
@@ -160,8 +164,8 @@ _FOUND_LINK = (
 _RECEIPTS, _TENANTS = Receipt.__table__, Tenant.__table__
 _PREVIOUS = (select(_RECEIPTS.c.submission_id, _RECEIPTS.c.response)
              .where(_RECEIPTS.c.link_id == bindparam("link_id")))
-_CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"),
-                                           _RECEIPTS.c.receipt_code == bindparam("code"))
+_CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.receipt_code == bindparam("code"))   # and a tenant's
+_CODE_TAKEN_IN = _CODE_TAKEN.where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"))
 _USE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(used_at=bindparam("now"))
 _COUNT_ATTEMPT = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"))
                   .values(name_attempts=bindparam("attempts")))
@@ -171,10 +175,10 @@ _USERS = User.__table__
 @dataclass(slots=True)
 class LockedLink:
     """The sign link as the sign-off reads it under its lock (``FOR UPDATE``): the columns
-    it uses, its courier's WeChat openid and its tenant's slug and name (the evidence's),
-    one prebuilt Core read (issue 16: the entity's load was the costliest read of the
-    submit). ``recognition.settle`` counts a failed reading in ``name_attempts``; the
-    submit writes it back."""
+    it uses, its courier's WeChat openid, its tenant's slug and name (the evidence's) and
+    whether the receipt code drawn for it is taken, one prebuilt Core read (issue 16: the
+    entity's load was the costliest read of the submit). ``recognition.settle`` counts
+    a failed reading in ``name_attempts``; the submit writes it back."""
 
     id: int
     tenant_id: int
@@ -194,6 +198,8 @@ class LockedLink:
     courier_openid: str | None
     tenant_slug: str
     tenant_name: str
+    receipt_code_taken: bool   # whether another receipt of the tenant has ``receipt_code``
+    receipt_code: str
 
 
 _LOCK_LINK = (
@@ -203,7 +209,8 @@ _LOCK_LINK = (
         "name_attempts")),
            select(_USERS.c.wechat_openid).where(_USERS.c.id == _LINKS.c.courier_id)
            .scalar_subquery().label("courier_openid"),
-           _TENANTS.c.slug.label("tenant_slug"), _TENANTS.c.name.label("tenant_name"))
+           _TENANTS.c.slug.label("tenant_slug"), _TENANTS.c.name.label("tenant_name"),
+           _CODE_TAKEN.where(_RECEIPTS.c.tenant_id == _LINKS.c.tenant_id).exists().label("receipt_code_taken"))
     .join(_TENANTS, _TENANTS.c.id == _LINKS.c.tenant_id)
     .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign")
     .with_for_update(of=_LINKS))
@@ -553,12 +560,15 @@ def _receipt(link, body, checked: Checked, found: Findings, now, public_id, evid
         photos=checked.photos, fingerprint=checked.strokes.fingerprint, band_keys=checked.strokes.band_keys)
 
 
-def _receipt_code(tenant_id) -> str:
-    """A fresh code for the tenant; the unique (tenant, code) index backs this look-up."""
+def _receipt_code(link: LockedLink) -> str:
+    """A fresh code for the tenant: the one drawn before the link's read if that read found
+    it free (the unique (tenant, code) index backs these look-ups), else another."""
+    if not link.receipt_code_taken:
+        return link.receipt_code
     connection = db.session.connection()
     while True:
         code = new_receipt_code()
-        if connection.execute(_CODE_TAKEN, {"tenant_id": tenant_id, "code": code}).first() is None:
+        if connection.execute(_CODE_TAKEN_IN, {"tenant_id": link.tenant_id, "code": code}).first() is None:
             return code
 
 
@@ -570,7 +580,7 @@ def _evidence(link, waybills, body, checked: Checked, found: Findings, now, publ
     location, client = found.location, body["client"]
     return doc.as_json(doc.EvidenceDocument(
         receipt_id=public_id,
-        receipt_code=_receipt_code(link.tenant_id),
+        receipt_code=_receipt_code(link),
         tenant=doc.Tenant(slug=link.tenant_slug, name=link.tenant_name),
         doc_type=doc.DocType(code=waybills[0].doc_type_code, name=waybills[0].doc_type_name),
         policy=link.policy,

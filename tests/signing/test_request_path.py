@@ -292,3 +292,20 @@ def test_a_receipt_claims_only_its_own_tenants_photos(app, door, other_world, si
                                           .where(Photo.public_id.in_([mine, theirs]))).all())
         db.session.rollback()
     assert claimed == {mine: receipt.id, theirs: None}
+
+
+def test_a_receipt_code_already_taken_is_drawn_again(make_door, monkeypatch):
+    # The code drawn before the link's locked read is asked about in that read; taken, the
+    # submit draws again (and asks again) rather than meeting the unique index.
+    from delivery_sign.signing import submit
+
+    first = make_door()
+    photo = first.upload().get_json()["photo_id"]
+    taken = first.submit(first.body(photo_ids=[photo])).get_json()["receipt_code"]
+    draws = iter([taken, taken, "7" * len(taken)])
+    monkeypatch.setattr(submit, "new_receipt_code", lambda: next(draws))
+    second = make_door()
+    photo = second.upload().get_json()["photo_id"]
+    signed = second.submit(second.body(photo_ids=[photo]))
+    assert signed.status_code == 201, signed.get_json()
+    assert signed.get_json()["receipt_code"] == "7" * len(taken)
