@@ -186,19 +186,28 @@ class Profiles:
         if not self.kind or stage is None:
             return
         if stage not in self.profilers:
-            if self.kind == "cprofile":
-                import cProfile
-
-                self.profilers[stage] = cProfile.Profile(time.process_time)
-            else:
-                from pyinstrument import Profiler
-
-                self.profilers[stage] = Profiler(interval=0.0005)
-        self.profilers[stage].enable() if self.kind == "cprofile" else self.profilers[stage].start()
+            self.profilers[stage] = self._new()
+        if self.kind == "cprofile":
+            self.profilers[stage].enable()
+        else:
+            self.profilers[stage].start()
 
     def stop(self, stage):
-        if stage in self.profilers:
-            self.profilers[stage].disable() if self.kind == "cprofile" else self.profilers[stage].stop()
+        if stage not in self.profilers:
+            return
+        if self.kind == "cprofile":
+            self.profilers[stage].disable()
+        else:
+            self.profilers[stage].stop()
+
+    def _new(self):
+        if self.kind == "cprofile":
+            import cProfile
+
+            return cProfile.Profile(time.process_time)
+        from pyinstrument import Profiler
+
+        return Profiler(interval=0.0005)
 
     def print(self):
         for stage, profiler in self.profilers.items():
