@@ -61,12 +61,12 @@ def token_limits(token_exists):
     the signing domain's lookup (core does not import domains).
 
     Neither budget has to know before the view whether the token exists, so a real
-    recipient's call makes no lookup of its own (issue 16: it was a query on every recipient
-    call, 0.4 ms of CPU on SQLite and a round trip on PostgreSQL): a call is counted against its token after the answer, unless
-    the answer was a 404; an address's misses are tested before the view, and only an
-    address out of misses has its token looked up first (a known token is served anyway);
-    a 404 counts as a miss when its token is indeed unknown (a known link's missing photo
-    is no prober's miss)."""
+    recipient's call makes no lookup of its own (issue 16: it was a query on every
+    recipient call, 0.4 ms of CPU on SQLite and a round trip on PostgreSQL): a call is
+    counted against its token after the answer, unless the answer was a 404; an address's
+    misses are tested before the view, and only an address out of misses has its token
+    looked up first (a known token is served anyway); a 404 counts as a miss when its
+    token is indeed unknown (a known link's missing photo is no prober's miss)."""
 
     def known() -> bool:
         if "sign_token_known" not in g:

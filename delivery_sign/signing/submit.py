@@ -107,7 +107,7 @@ def submit(token: str, body: dict, client_ip: str | None) -> tuple[dict, int]:
     strokes = _measure_strokes(body, policy)
     openid = _recipient_openid(body.get("wechat_code"))
 
-    code = new_receipt_code()   # the receipt's, if the sign-off is written: is it free? asked in the lock's read
+    code = new_receipt_code()   # the receipt's, if one is written; the locked read asks whether it is free
     link = LockedLink(**link_row(_LOCK_LINK, token, {"code": code})._mapping, receipt_code=code)   # 404 as find_link's
     # A statement of its own, after the lock: on PostgreSQL a read in the locking statement
     # would use that statement's snapshot, taken before it waited for the lock, and miss
@@ -164,8 +164,8 @@ _FOUND_LINK = (
 _RECEIPTS, _TENANTS = Receipt.__table__, Tenant.__table__
 _PREVIOUS = (select(_RECEIPTS.c.submission_id, _RECEIPTS.c.response)
              .where(_RECEIPTS.c.link_id == bindparam("link_id")))
-_CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.receipt_code == bindparam("code"))   # and a tenant's
-_CODE_TAKEN_IN = _CODE_TAKEN.where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"))
+_CODE_TAKEN = select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == bindparam("tenant_id"),
+                                           _RECEIPTS.c.receipt_code == bindparam("code"))
 _USE_LINK = update(_LINKS).where(_LINKS.c.id == bindparam("link_id")).values(used_at=bindparam("now"))
 _COUNT_ATTEMPT = (update(_LINKS).where(_LINKS.c.id == bindparam("link_id"))
                   .values(name_attempts=bindparam("attempts")))
@@ -210,7 +210,9 @@ _LOCK_LINK = (
            select(_USERS.c.wechat_openid).where(_USERS.c.id == _LINKS.c.courier_id)
            .scalar_subquery().label("courier_openid"),
            _TENANTS.c.slug.label("tenant_slug"), _TENANTS.c.name.label("tenant_name"),
-           _CODE_TAKEN.where(_RECEIPTS.c.tenant_id == _LINKS.c.tenant_id).exists().label("receipt_code_taken"))
+           select(_RECEIPTS.c.id).where(_RECEIPTS.c.tenant_id == _LINKS.c.tenant_id,
+                                        _RECEIPTS.c.receipt_code == bindparam("code"))
+           .exists().label("receipt_code_taken"))
     .join(_TENANTS, _TENANTS.c.id == _LINKS.c.tenant_id)
     .where(_LINKS.c.token_hash == bindparam("token_hash"), _LINKS.c.purpose == "sign")
     .with_for_update(of=_LINKS))
@@ -568,7 +570,7 @@ def _receipt_code(link: LockedLink) -> str:
     connection = db.session.connection()
     while True:
         code = new_receipt_code()
-        if connection.execute(_CODE_TAKEN_IN, {"tenant_id": link.tenant_id, "code": code}).first() is None:
+        if connection.execute(_CODE_TAKEN, {"tenant_id": link.tenant_id, "code": code}).first() is None:
             return code
 
 

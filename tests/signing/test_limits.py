@@ -92,25 +92,6 @@ def test_without_trusted_proxies_the_header_is_not_believed(client):
     assert client.get("/api/v1/sign/probe-more", environ_base={"HTTP_X_FORWARDED_FOR": "192.0.2.99"}).status_code == 429
 
 
-def test_a_recipients_call_looks_its_token_up_once(app, door):
-    # Issue 16: the budgets need no lookup of their own before the view; only the view's.
-    from sqlalchemy import event
-
-    sent = []
-
-    def seen(conn, cursor, statement, *args):
-        sent.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
-        assert door.view().status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    assert sum("token_hash" in statement for statement in sent) == 1, sent
-
-
 def test_an_address_out_of_misses_is_told_why_and_when(client):
     for i in range(MISSES):
         assert client.get(f"/api/v1/sign/probe{i:04d}").status_code == 404

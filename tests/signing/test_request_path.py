@@ -96,6 +96,13 @@ def test_a_view_reads_the_link_with_its_notice_then_the_waybills(app, door, worl
     assert not [s for s in sent if s.startswith(("INSERT", "UPDATE", "WITH"))], sent
 
 
+def test_a_recipients_call_looks_its_token_up_once(app, door):
+    # The rate limits need no lookup of their own before the view; only the view's (issue 16).
+    sent = []
+    with sent_statements(app, sent.append):
+        assert door.view().status_code == 200
+    assert sum("token_hash" in sql for sql in sent) == 1, sent
+
 def test_a_submit_writes_one_statement_per_table(app, door, monkeypatch):
     photo_ids = [door.upload().get_json()["photo_id"], door.upload(kind="scene").get_json()["photo_id"]]
     body = door.body(photo_ids=photo_ids)

@@ -49,10 +49,9 @@ class LocalStorage(Storage):
         if self._resolved_root is None:
             self._resolved_root = self.root.resolve()
         joined = safe_join(str(self._resolved_root), key)
-        path = Path(joined) if joined else None
-        if path is None or path == self._resolved_root:
+        if joined is None or Path(joined) == self._resolved_root:
             raise ValueError(f"Storage key escapes the root: {key!r}")
-        return path
+        return Path(joined)
 
     def put(self, key, data, content_type="application/octet-stream"):
         path = self._path(key)
