@@ -2,6 +2,7 @@
 from marshmallow import fields, post_load, validate
 
 from ..accounts.schemas import PolicySchema, RetentionDaysSchema
+from ..core.dump import CompiledDump
 from ..core.schema import COORD_SYSTEMS, FiniteFloat, LocationSchema, Phone, StrictSchema, UtcDateTime
 from ..receipts.evidence_doc import Checks, openapi_schema
 from ..receipts.models import OUTCOMES, RELATIONS
@@ -121,7 +122,7 @@ class NameSchema(StrictSchema):
     name = fields.String()
 
 
-class RecipientViewSchema(StrictSchema):
+class RecipientViewSchema(CompiledDump, StrictSchema):
     waybills = fields.List(fields.Nested(RecipientWaybillSchema))
     policy = fields.Nested(PolicySchema, metadata={"description": "The doc type's policy as the link took it."})
     expires_at = UtcDateTime()
@@ -191,7 +192,7 @@ class PhotoChecksSchema(StrictSchema):
     anomalies = fields.List(fields.String())
 
 
-class PhotoOutSchema(StrictSchema):
+class PhotoOutSchema(CompiledDump, StrictSchema):
     photo_id = fields.String()
     width = fields.Integer()
     height = fields.Integer()
@@ -293,7 +294,7 @@ class SubmitSchema(StrictSchema):
         "description": "Absent (clients before issue 19): accepted unless the policy says consents: required."})
 
 
-class SubmitResultSchema(StrictSchema):
+class SubmitResultSchema(CompiledDump, StrictSchema):
     receipt_id = fields.String()
     receipt_code = fields.String(metadata={"description": "8 Crockford base32 characters, unique per tenant; "
                                                           "GET /waybills?q=<code> finds it."})

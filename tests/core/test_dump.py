@@ -179,3 +179,21 @@ def test_waybill_parts_in_the_api(world, app):
         None, None, None, None)
     assert body["consignee"]["phone"] != "010-12345678" and body["items"] == [
         {"sku": None, "name": "箱", "qty": 2.5, "unit": None}]
+
+
+def test_the_recipient_answers_dump_as_marshmallow_dumps_them(door, monkeypatch):
+    # The view, the photo upload and the submit answer through compiled dumps (issue 16):
+    # each answer of a real sign-off is dumped both ways and compared.
+    compiled, seen = CompiledDump.dump, {}
+
+    def both_ways(schema, obj, *, many=None):
+        out = compiled(schema, obj, many=many)
+        seen[type(schema).__name__] = (out, marshmallow_dump(schema, obj, many=bool(many)))
+        return out
+
+    monkeypatch.setattr(CompiledDump, "dump", both_ways)
+    assert door.view().status_code == 200
+    assert door.submit().status_code == 201          # its body uploads a photo first
+    assert {"RecipientViewSchema", "PhotoOutSchema", "SubmitResultSchema"} <= set(seen)
+    for name, (fast, plain) in seen.items():
+        assert fast == plain, name
