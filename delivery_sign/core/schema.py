@@ -247,5 +247,5 @@ class ProblemSchema(Schema):
     code = fields.String(metadata={"description": "what tells this problem from others of its type, where a "
                                                   "client must: which budget refused a 429 (otp_too_soon, otp_link_limit, otp_phone_limit; "
                                                   "send_too_soon, send_link_limit, send_phone_limit; ask_too_soon, "
-                                                  "ask_waybill_limit, ask_phone_limit; unknown_link_limit)"})
+                                                  "ask_waybill_limit, ask_phone_limit; link_limit, unknown_link_limit)"})
     errors = fields.List(fields.Nested(FieldErrorSchema))

@@ -40,6 +40,20 @@ def test_one_link_is_limited_on_its_own(door, make_door):
     assert make_door().view().status_code == 200
 
 
+def test_a_link_out_of_calls_is_told_why_and_when(door):
+    first = door.view()
+    assert first.headers["X-RateLimit-Limit"] == str(PER_TOKEN)
+    assert first.headers["X-RateLimit-Remaining"] == str(PER_TOKEN - 1)
+    for _ in range(PER_TOKEN - 1):
+        last = door.view()
+    assert last.headers["X-RateLimit-Remaining"] == "0"
+    refused = door.view()
+    assert refused.status_code == 429 and refused.get_json()["code"] == "link_limit"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.headers["X-RateLimit-Remaining"] == "0"
+    assert int(refused.headers["X-RateLimit-Reset"]) >= int(first.headers["X-RateLimit-Reset"])
+
+
 def test_wrong_tokens_refuse_only_wrong_tokens(door, client):
     for i in range(MISSES):
         assert client.get(f"/api/v1/sign/probe{i:04d}").status_code == 404
