@@ -26,6 +26,7 @@ import hmac
 import json
 from datetime import datetime
 
+import orjson
 from flask import current_app
 from sqlalchemy import (JSON, BigInteger, ForeignKey, LargeBinary, String, UniqueConstraint, bindparam, cast, insert,
                         select, union_all, update)
@@ -88,8 +89,53 @@ class AuditAnchor(db.Model):
 
 
 def canonical_json(value) -> bytes:
-    """The byte form every hash in this product is taken over."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    """The byte form every hash in this product is taken over: ``json.dumps`` with sorted
+    keys, no spaces and UTF-8 text, as since the first release (receipts and audit events
+    handed out quote hashes over it, so not one byte of it may change).
+
+    Written by orjson where orjson writes exactly those bytes (a 16 KB evidence document:
+    0.08 ms against 0.43, issue 16), by ``json.dumps`` itself otherwise. The two differ
+    only for floats between 1e-9 and 1e-4 in size: ``json.dumps`` writes ``1e-05`` …
+    ``9e-09``, orjson ``0.00001`` and ``1e-7`` (tests/core/test_canonical_json.py compares
+    them over generated values). So when orjson's text holds a number with a negative
+    exponent or below 1e-4 (``_FLOAT_MARKS``), or orjson refuses the value (integers beyond
+    64 bits, keys that are not strings, dates, dataclasses, strings with lone surrogates),
+    ``json.dumps`` writes it as before, and raises as before for what it cannot write
+    (orjson alone would write a UUID or an Enum; no caller passes one). NaN and infinities
+    cannot reach a hash: the request parser and the evidence builders refuse them, and a
+    JSON column would store them as null."""
+    try:
+        text = orjson.dumps(value, option=_CANONICAL)
+    except TypeError:   # orjson.JSONEncodeError
+        text = None
+    if text is None or _floats_differ(text):
+        return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return text
+
+
+_CANONICAL = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# What a number that json.dumps may write otherwise holds in orjson's text: a negative
+# exponent or four zeros after "0.". Found with bytes.find, not a regular expression: a
+# pattern that starts at a digit is tried at every digit of the strokes (0.22 ms an evidence
+# document). A mark may also be inside a string ("one-off", "ratio 0.00001"): _floats_differ
+# looks back to where the token starts; number tokens start orjson's compact text or follow
+# ":", "," or "[".
+_FLOAT_MARKS = (b"e-", b"0.0000")
+_NUMBER_BYTES = frozenset(b"0123456789.-+e")
+_VALUE_START = frozenset(b":,[")
+
+
+def _floats_differ(text: bytes) -> bool:
+    for mark in _FLOAT_MARKS:
+        at = text.find(mark)
+        while at != -1:
+            start = at
+            while start and text[start - 1] in _NUMBER_BYTES:
+                start -= 1
+            if start == 0 or text[start - 1] in _VALUE_START:
+                return True
+            at = text.find(mark, at + 1)
+    return False
 
 
 def _event_body(row) -> dict:
