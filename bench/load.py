@@ -17,14 +17,18 @@ receipt has its PDF and prints how long that took after the last submit.
     .venv/bin/python bench/load.py --db postgres --worker inline     # PDFs rendered as they come
 """
 import argparse
+import hashlib
+import inspect
 import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import requests
 from sqlalchemy import create_engine, text
@@ -35,14 +39,41 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 
+# Photos made once are kept here (not in the repository: generated media), in a folder named
+# by the maker's and the fixtures' source, so a change to either makes them again.
+PHOTO_CACHE = os.path.join(tempfile.gettempdir(), "delivery_sign-bench-photos")
+
+
 def photos(count):
     """``count`` pairs of a 12-MP camera JPEG (~2.9 MB) and a 1080p one (~0.3 MB), each pair
-    another picture: the same picture twice is a duplicate photo, which the upload flags
-    and the submit records, and other parcels make other pictures. One drawn scene per
-    size (~1 s), then each pair is the scene with 16 crops of itself pasted elsewhere,
-    mirrored and lit differently: as textured as the scene (so the JPEG is as large), with
-    perceptual hashes at least 18 bits apart (60 pairs tried; 12 bits is a duplicate).
-    About 80 ms a pair."""
+    another picture (``make_photos``). Made on the first run (about 80 ms a pair, 110 s for
+    load.py's 600), read from ``PHOTO_CACHE`` after: the pairs come from a fixed seed, so
+    the first ``count`` of a larger set are the same as a set of ``count``."""
+    from tests.evidence import photo_fixtures
+
+    source = inspect.getsource(make_photos).encode() + inspect.getsource(photo_fixtures).encode()
+    folder = os.path.join(PHOTO_CACHE, hashlib.sha256(source).hexdigest()[:16])
+    paths = [(os.path.join(folder, f"{i:04d}-12mp.jpg"), os.path.join(folder, f"{i:04d}-1080p.jpg"))
+             for i in range(count)]
+    if all(os.path.exists(path) for pair in paths for path in pair):
+        return [tuple(Path(path).read_bytes() for path in pair) for pair in paths]
+    made = make_photos(count)
+    os.makedirs(folder, exist_ok=True)
+    for pair, data in zip(paths, made):
+        for path, jpeg in zip(pair, data):
+            with open(f"{path}.part", "wb") as fh:
+                fh.write(jpeg)
+            os.replace(f"{path}.part", path)   # a run stopped half-way leaves no half photo
+    return made
+
+
+def make_photos(count):
+    """``count`` pairs, each another picture: the same picture twice is a duplicate photo,
+    which the upload flags and the submit records, and other parcels make other pictures.
+    One drawn scene per size (~1 s), then each pair is the scene with 16 crops of itself
+    pasted elsewhere, mirrored and lit differently: as textured as the scene (so the JPEG
+    is as large), with perceptual hashes at least 18 bits apart (60 pairs tried; 12 bits
+    is a duplicate)."""
     import numpy as np
     from PIL import Image
 
