@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import BIT
 
 from ..core import audit
 from ..core.clock import utcnow
+from ..core.partitions import newest_written
 from ..core.storage import get_storage
 from ..extensions import db
 from .models import Photo, PhotoHashChunk
@@ -161,7 +162,7 @@ def near_photo(link, phash):
     # measured there and only a real match reads its photo by primary key.
     if db.session.connection().dialect.name == "postgresql":
         found = db.session.execute(_probe_pg(), {"probe_hash": signed64(phash), "tenant_id": link.tenant_id,
-                                                 "link_id": link.id}).first()
+                                                 "link_id": link.id, "newest": newest_written()}).first()
         return found.public_id if found is not None else None
     hits = db.session.connection().execute(_PROBE_SQLITE, {"tenant_id": link.tenant_id,
                                                           "keys": json.dumps(probe_chunks(phash))}).all()
@@ -187,8 +188,9 @@ _PROBE_SQLITE = (select(PhotoHashChunk.photo_id, PhotoHashChunk.phash)
 
 @functools.cache
 def _probe_pg():
-    """The probe as one prepared statement of three bound values (the hash, the tenant, the
-    link). The keys: ``photo_hash_chunks.chunk = ANY(keys)`` made by the server from the one
+    """The probe as one prepared statement of four bound values (the hash, the tenant, the
+    link, and ``partitions.newest_written``, which keeps the months made ahead out of the
+    plan). The keys: ``photo_hash_chunks.chunk = ANY(keys)`` made by the server from the one
     bound hash and the flip masks written into the statement, not 1,108 numbers to encode
     and send per upload; ``ARRAY(SELECT …)`` keeps it an index condition, probed key by key,
     whatever the size of the tenant's range. The distance: ``bit_count`` of the XOR as
@@ -208,6 +210,7 @@ def _probe_pg():
         select(Photo.public_id)
         .select_from(PhotoHashChunk).join(Photo, Photo.id == PhotoHashChunk.photo_id)
         .where(PhotoHashChunk.tenant_id == bindparam("tenant_id"), keys, distance <= DUPLICATE_MAX_DISTANCE,
+               PhotoHashChunk.created_at < bindparam("newest", type_=PhotoHashChunk.created_at.type),
                Photo.link_id != bindparam("link_id"), Photo.receipt_id.isnot(None))
         .order_by(distance, Photo.id)
         .limit(1)

@@ -10,7 +10,7 @@ from datetime import datetime
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 
 from delivery_sign.core import audit, jobs, partitions
 from delivery_sign.core.clock import utcnow
@@ -149,3 +149,44 @@ def _worker_makes_months(tenant):
     assert partitions.ensure_partitions(db.session.connection(), now=datetime.combine(later, datetime.min.time()), ahead=1) == []
     db.session.execute(text("DELETE FROM audit_events WHERE subject = 'test:later'"))
     db.session.commit()
+
+
+def test_the_request_path_lookups_leave_the_months_ahead_out(app):
+    """The duplicate-photo probe and the replay lookup are bound by ``newest_written``, so
+    PostgreSQL plans them without the (empty) months made ahead, each of which it would
+    otherwise probe key by key: 1,108 index descents a photo."""
+    from delivery_sign.receipts import fingerprints, photos
+
+    with app.app_context():
+        if not _partitioned("photo_hash_chunks"):
+            assert not _postgresql()   # SQLite: plain tables, the bound is only a filter there
+            return
+        partitions.ensure_partitions(db.session.connection())
+        now = utcnow()
+        ahead = [partitions.month_start(now, months) for months in range(2, partitions.MONTHS_AHEAD + 1)]
+        statements = {
+            "photo_hash_chunks": (photos._probe_pg(), {"probe_hash": 12345, "tenant_id": 1, "link_id": 1,
+                                                       "newest": partitions.newest_written()}),
+            "signature_fingerprints": (fingerprints._CANDIDATES, {"tenant_id": 1, "keys": [1, 2, 3],
+                                                                  "newest": partitions.newest_written()}),
+        }
+        for table, (statement, params) in statements.items():
+            plan = "\n".join(row[0] for row in _explained(statement, params))
+            assert partitions.partition_name(table, partitions.month_start(now)) in plan
+            for month in ahead:
+                assert partitions.partition_name(table, month) not in plan, plan
+        db.session.rollback()
+
+
+def _explained(statement, params):
+    """PostgreSQL's plan of ``statement`` as the app sends it (its bound and expanded values)."""
+    connection = db.session.connection()
+
+    def explain(conn, cursor, sql, parameters, context, executemany):
+        return f"EXPLAIN {sql}", parameters
+
+    event.listen(connection, "before_cursor_execute", explain, retval=True)
+    try:
+        return connection.execute(statement, params).all()
+    finally:
+        event.remove(connection, "before_cursor_execute", explain)
