@@ -17,7 +17,7 @@ statements a month.
 import re
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from .clock import utcnow
 from .jobs import every
@@ -45,6 +45,12 @@ def newest_written() -> datetime:
     CPU a photo, issue 16). Partition pruning leaves the default partition in; it is empty
     while the worker keeps the months made."""
     return utcnow() + CLOCK_LEEWAY
+
+
+def written_by_newest(column):
+    """``column < :newest``, the bound a request-path lookup of a partitioned table carries;
+    bind ``newest_written()`` as ``newest``."""
+    return column < bindparam("newest", type_=column.type)
 
 
 def month_start(value: date | datetime, months: int = 0) -> date:

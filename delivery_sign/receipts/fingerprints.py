@@ -28,8 +28,8 @@ from sqlalchemy import bindparam, delete, select, tuple_
 
 from ..core import jobs
 from ..core.bulk import insert_rows
-from ..core.partitions import newest_written
 from ..core.errors import Gone, NotFound
+from ..core.partitions import newest_written, written_by_newest
 from ..evidence.replay import (FINGERPRINT_VERSION, LEGACY_VERSIONS, band_keys, fingerprint, is_replay,
                                legacy_fingerprint)
 from ..evidence.strokes import SignatureInputError
@@ -99,7 +99,7 @@ _FINGERPRINTS, _RECEIPTS = SignatureFingerprint.__table__, Receipt.__table__
 _CANDIDATES = (select(_FINGERPRINTS.c.receipt_id, _FINGERPRINTS.c.fingerprint)
                .where(_FINGERPRINTS.c.tenant_id == bindparam("tenant_id"),
                       _FINGERPRINTS.c.band_key.in_(bindparam("keys", expanding=True)),
-                      _FINGERPRINTS.c.created_at < bindparam("newest", type_=_FINGERPRINTS.c.created_at.type))
+                      written_by_newest(_FINGERPRINTS.c.created_at))
                .distinct())
 _PUBLIC_ID = select(_RECEIPTS.c.public_id).where(_RECEIPTS.c.id == bindparam("receipt_id"))
 

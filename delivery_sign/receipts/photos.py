@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import BIT
 
 from ..core import audit
 from ..core.clock import utcnow
-from ..core.partitions import newest_written
+from ..core.partitions import newest_written, written_by_newest
 from ..core.storage import get_storage
 from ..extensions import db
 from .models import Photo, PhotoHashChunk
@@ -210,7 +210,7 @@ def _probe_pg():
         select(Photo.public_id)
         .select_from(PhotoHashChunk).join(Photo, Photo.id == PhotoHashChunk.photo_id)
         .where(PhotoHashChunk.tenant_id == bindparam("tenant_id"), keys, distance <= DUPLICATE_MAX_DISTANCE,
-               PhotoHashChunk.created_at < bindparam("newest", type_=PhotoHashChunk.created_at.type),
+               written_by_newest(PhotoHashChunk.created_at),
                Photo.link_id != bindparam("link_id"), Photo.receipt_id.isnot(None))
         .order_by(distance, Photo.id)
         .limit(1)
