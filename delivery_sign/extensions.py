@@ -5,10 +5,12 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import BigInteger, Integer, MetaData, event
+from sqlalchemy import BigInteger, Integer, MetaData, event, exc
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 
 from .core import limitstore  # noqa: F401  (registers the limiter's local-memory:// storage)
+from .core import write_queue
 from .core.schema import ProblemSchema
 
 # Named constraints keep Alembic revisions stable on SQLite and PostgreSQL alike.
@@ -68,11 +70,50 @@ def _sqlite_on_begin(conn):
         return
     # A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY
     # when another writer committed in between; taking the write lock at BEGIN makes
-    # writers queue on busy_timeout instead. Reads (GET) stay deferred and never wait.
+    # writers queue instead: a process's threads in core/write_queue, then at busy_timeout.
+    # Reads (GET) stay deferred and never wait.
     if has_request_context() and request.method in _SAFE_METHODS and not _writes_on_read():
         conn.exec_driver_sql("BEGIN")
-    else:
+        return
+    write_queue.take(conn.info, conn.engine.url.database or ":memory:")
+    try:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        write_queue.give_back(conn.info)
+        raise
+
+
+@event.listens_for(Engine, "commit")
+def _sqlite_on_commit(conn):
+    """The next writer's turn comes once this COMMIT is done, not while it runs (SQLite's
+    lock would still be held, and the next writer would sleep in SQLite's busy handler).
+    So a writer holding the queue commits here; SQLAlchemy's own commit after this event
+    then finds no transaction and does nothing."""
+    if not write_queue.holds(conn.info):
+        return
+    try:
+        conn.connection.dbapi_connection.commit()
+    except conn.dialect.loaded_dbapi.Error as error:
+        # Still the writer: the rollback that follows a failed commit hands over.
+        raise exc.OperationalError("COMMIT", None, error) from error
+    write_queue.give_back(conn.info)
+
+
+@event.listens_for(Engine, "rollback")
+def _sqlite_on_rollback(conn):
+    if write_queue.holds(conn.info):
+        try:
+            conn.connection.dbapi_connection.rollback()
+        finally:
+            write_queue.give_back(conn.info)
+
+
+@event.listens_for(Pool, "checkin")
+def _hand_over_on_checkin(dbapi_connection, connection_record):
+    """A connection back in the pool holds no turn (it was closed or invalidated without
+    its transaction's end reaching the events above)."""
+    if connection_record is not None:
+        write_queue.give_back(connection_record.info)
 
 
 _WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "WITH", "COPY", "CREATE", "DROP", "ALTER")
