@@ -45,7 +45,7 @@ class _Queue:
         self.path = None if database in ("", ":memory:") else f"{database}-writers"
         self.threads = threading.Lock()
         self.holder = None           # the thread whose turn it is
-        self.fd = self.pid = None    # the file lock's descriptor, opened in this process
+        self.fd = None               # the file lock's descriptor, opened in this process
         self.locked = False
 
     def take(self, deadline: float) -> bool:
@@ -64,8 +64,11 @@ class _Queue:
         self.threads.release()
 
     def _lock_file(self, deadline: float) -> bool:
-        if self.pid != os.getpid():   # a descriptor inherited over fork() is the parent's lock
-            self.fd, self.pid = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600), os.getpid()
+        if self.fd is None:
+            try:
+                self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            except OSError:
+                return False          # e.g. a read-only folder: SQLite's own lock decides
         while True:
             try:
                 fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -78,6 +81,17 @@ class _Queue:
 
 _queues: dict[str, _Queue] = {}
 _made = threading.Lock()
+
+
+def _forget_after_fork() -> None:
+    """A forked child starts with queues of its own: a thread lock the parent held at the
+    fork would never be released there, and an inherited descriptor is the parent's lock."""
+    global _made
+    _queues.clear()
+    _made = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_after_fork)
 
 
 def _queue(database: str) -> _Queue:

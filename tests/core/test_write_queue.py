@@ -167,3 +167,24 @@ def test_a_writer_that_waits_too_long_goes_on_to_sqlite_s_own_wait(tmp_path, mon
     assert not thread.is_alive() and not write_queue.holds(waiter)
     write_queue.give_back(holder)
     assert _queue_is_free(database)
+
+
+def test_a_forked_child_does_not_inherit_its_parent_s_turn(tmp_path, monkeypatch):
+    """gunicorn forks its workers from a master that has written the database (migrations):
+    a turn the master held at the fork would never be given back in the worker."""
+    import os
+
+    monkeypatch.setattr(write_queue, "WAIT_S", 0.2)
+    database = str(tmp_path / "queue.db")
+    parent = {}
+    write_queue.take(parent, database)
+    pid = os.fork()
+    if pid == 0:   # the child: a turn of its own (the file lock, still the parent's, is waited for WAIT_S)
+        child = {}
+        write_queue.take(child, database)
+        os._exit(0 if write_queue.holds(child) else 1)
+    try:
+        _, status = os.waitpid(pid, 0)
+    finally:
+        write_queue.give_back(parent)
+    assert os.waitstatus_to_exitcode(status) == 0
