@@ -89,7 +89,7 @@ def _sqlite_on_commit(conn):
     lock would still be held, and the next writer would sleep in SQLite's busy handler).
     So a writer holding the queue commits here; SQLAlchemy's own commit after this event
     then finds no transaction and does nothing."""
-    if not write_queue.holds(conn.info):
+    if not _holds_turn(conn):
         return
     try:
         conn.connection.dbapi_connection.commit()
@@ -101,17 +101,25 @@ def _sqlite_on_commit(conn):
 
 @event.listens_for(Engine, "rollback")
 def _sqlite_on_rollback(conn):
-    if write_queue.holds(conn.info):
+    if _holds_turn(conn):
         try:
             conn.connection.dbapi_connection.rollback()
         finally:
             write_queue.give_back(conn.info)
 
 
+def _holds_turn(conn) -> bool:
+    """Whether this connection holds its process's turn to write (an invalidated one has
+    no ``info`` to read: the pool gives its turn back, _hand_over_when_released)."""
+    return conn.dialect.name == "sqlite" and not conn.invalidated and write_queue.holds(conn.info)
+
+
 @event.listens_for(Pool, "checkin")
-def _hand_over_on_checkin(dbapi_connection, connection_record):
-    """A connection back in the pool holds no turn (it was closed or invalidated without
-    its transaction's end reaching the events above)."""
+@event.listens_for(Pool, "invalidate")
+@event.listens_for(Pool, "detach")
+def _hand_over_when_released(dbapi_connection, connection_record, *_):
+    """A connection back in the pool, invalidated or detached from it holds no turn (its
+    transaction's end may not have reached the events above)."""
     if connection_record is not None:
         write_queue.give_back(connection_record.info)
 

@@ -188,3 +188,17 @@ def test_a_forked_child_does_not_inherit_its_parent_s_turn(tmp_path, monkeypatch
     finally:
         write_queue.give_back(parent)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_invalidated_connection_gives_its_turn_back(tmp_path):
+    path = tmp_path / "queue.db"
+    engine = _engine(path)
+    connection = engine.connect()
+    connection.begin()
+    connection.execute(text("UPDATE counter SET n = n + 1"))
+    connection.invalidate()                 # as after a lost connection: no rollback reaches the events
+    assert _queue_is_free(path)
+    connection.close()
+    with engine.begin() as again:           # and the next writer gets its turn at once
+        again.execute(text("UPDATE counter SET n = n + 1"))
+    engine.dispose()
