@@ -35,7 +35,7 @@ WAIT_S = 30.0
 # How often the head of a process's queue tries the file lock that the processes share.
 POLL_S = 0.0005
 
-_HELD = "write_queue_held"           # in the DBAPI connection's info: the database it holds
+_HELD = "write_queue_held"           # in the DBAPI connection's info: the queue whose turn it holds
 
 
 class _Queue:
