@@ -16,8 +16,8 @@ takes its write lock (``extensions._sqlite_on_begin``) and given back once the C
 ROLLBACK is done; reads never queue. A process that does not queue (the ``sqlite3`` shell,
 an older release) still meets SQLite's own lock and busy handler, as before.
 
-It never waits longer than SQLite itself would: a thread that does not get its turn in
-``WAIT_S`` goes on to ``BEGIN IMMEDIATE`` and SQLite's own timeout and error, as before; a
+No writer waits without end: a thread that does not get its turn in ``WAIT_S`` goes on to
+``BEGIN IMMEDIATE`` and SQLite's own timeout and error, as before the queue; a
 thread already holding the turn through another connection does too (SQLite then refuses
 that second writer, as it always did, instead of the thread waiting on itself).
 
