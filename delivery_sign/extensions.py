@@ -70,8 +70,7 @@ def _sqlite_on_begin(conn):
         return
     # A deferred SQLite transaction that reads and then writes fails with SQLITE_BUSY
     # when another writer committed in between; taking the write lock at BEGIN makes
-    # writers queue instead: a process's threads in core/write_queue, then at busy_timeout.
-    # Reads (GET) stay deferred and never wait.
+    # writers queue for it instead (core/write_queue). Reads (GET) stay deferred and never wait.
     if has_request_context() and request.method in _SAFE_METHODS and not _writes_on_read():
         conn.exec_driver_sql("BEGIN")
         return

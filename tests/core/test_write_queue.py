@@ -13,7 +13,7 @@ import textwrap
 import threading
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event, exc, text
 
 from delivery_sign.core import write_queue
 import delivery_sign.extensions  # noqa: F401  (the SQLite hooks that queue)
@@ -139,7 +139,7 @@ def test_a_write_left_unfinished_gives_its_turn_back(tmp_path, end):
 def test_no_failed_write_leaves_the_turn_held(tmp_path):
     path = tmp_path / "queue.db"
     engine = _engine(path)
-    with pytest.raises(Exception):
+    with pytest.raises(exc.OperationalError, match="no such table"):
         with engine.begin() as connection:
             connection.execute(text("INSERT INTO no_such_table VALUES (1)"))
     assert _queue_is_free(path)
@@ -157,10 +157,19 @@ def test_no_failed_write_leaves_the_turn_held(tmp_path):
     engine.dispose()
 
 
-def test_a_thread_already_writing_does_not_wait_on_itself(tmp_path):
+def test_a_thread_already_writing_does_not_wait_on_itself(tmp_path, monkeypatch):
+    waits = []
+    queue_take = write_queue._Queue.take
+
+    def queued(queue, deadline):
+        waits.append(1)
+        return queue_take(queue, deadline)
+
+    monkeypatch.setattr(write_queue._Queue, "take", queued)
     first, second = {}, {}
     write_queue.take(first, str(tmp_path / "queue.db"))
-    write_queue.take(second, str(tmp_path / "queue.db"))   # returns at once: SQLite decides
+    write_queue.take(second, str(tmp_path / "queue.db"))   # not queued behind itself: SQLite decides
+    assert waits == [1]
     assert write_queue.holds(first) and not write_queue.holds(second)
     write_queue.give_back(second)
     write_queue.give_back(first)
