@@ -18,6 +18,9 @@ clock), and the capacity arithmetic for 1,000 sign-offs per second.
 
 On PostgreSQL the process time leaves out the server's own work (another process), so its
 stage figures are the web process's share only; the row writes are what that database sees.
+The server's own CPU per stage is printed beside them (``common.PostgresCpu``: its backends,
+WAL writer, checkpointer and autovacuum, read from ``/proc`` when it runs on this machine),
+and with ``--trace`` each statement's, read off its backend.
 """
 import argparse
 import inspect as inspect_module
@@ -146,6 +149,9 @@ class RoundTrips:
         engine.dialect.do_ping = counted_ping
         self._listeners = [(engine, "before_cursor_execute", self._statement), (engine, "begin", self._begin),
                            (engine, "commit", self._end), (engine, "rollback", self._end)]
+        if self.postgres:   # for --trace: the server's CPU for each statement, read off its backend
+            self._listeners.append((engine, "after_cursor_execute", self._answered))
+        self._server_ns = None
         for target, name, listener in self._listeners:
             event.listen(target, name, listener)
 
@@ -155,6 +161,18 @@ class RoundTrips:
     def _statement(self, conn, cursor, statement, *args):
         self.count += 1
         self.sent.append(" ".join(statement.split())[:110])
+        if self.postgres:
+            self._server_ns = self._backend_ns(conn)
+
+    def _answered(self, conn, *args):
+        spent = (self._backend_ns(conn) - self._server_ns) / 1000
+        self.sent[-1] = f"[server {spent:6.0f} µs] {self.sent[-1]}"
+
+    @staticmethod
+    def _backend_ns(conn) -> int:
+        """CPU nanoseconds of the connection's PostgreSQL backend (on this machine)."""
+        with open(f"/proc/{conn.connection.dbapi_connection.info.backend_pid}/schedstat") as fh:
+            return int(fh.read().split()[0])
 
     def _begin(self, conn):
         if self.postgres and not conn.connection.dbapi_connection.autocommit:
@@ -247,7 +265,7 @@ def run(args):
     from delivery_sign.core import jobs
     from delivery_sign.evidence.photos import inspect_photo
     from delivery_sign.extensions import db
-    from common import receiver_process
+    from common import PostgresCpu, receiver_process
     from load import photos, signatures
     from tests.factories import World, waybill_payload
     from werkzeug.datastructures import FileStorage
@@ -289,6 +307,11 @@ def run(args):
     writes = trips = None   # made for the counted sign-offs
     per_signoff = []
 
+    # PostgreSQL's own CPU per stage (another process, so not in the stage's process time),
+    # read at the stage's edges, off its clock; None on SQLite.
+    server = PostgresCpu(url) if engine.dialect.name == "postgresql" else None
+    server_stages = {k: [] for k in STAGES}
+
     stage_writes = {k: [] for k in ("view", "photo_12mp", "photo_1080p", "submit")}
     stage_trips = {k: [] for k in stage_writes}
 
@@ -305,6 +328,7 @@ def run(args):
             stage_trips[stage].append(trips.total() - trips_before)
             traced[stage] = trips.sent
         else:
+            server_before = server.seconds() if server and stage else None
             profiles.start(stage)
             started, started_thread = time.process_time(), time.thread_time()
             response = call()
@@ -313,6 +337,8 @@ def run(args):
             if stage:
                 stages[stage].append(elapsed)
                 thread_stages[stage].append(elapsed_thread)
+            if server_before is not None:
+                server_stages[stage].append(server.seconds() - server_before)
         assert response.status_code < 300, response.get_data(as_text=True)[:300]
         return response
 
@@ -360,6 +386,7 @@ def run(args):
             jobs.run_batch(jobs.worker_name(), limit=1, kinds=(kind,))
             db.session.commit()
             db.session.remove()
+        server_before = server.seconds() if server else None
         profiles.start(name)
         started, started_thread = time.process_time(), time.thread_time()
         ran = jobs.run_due(app, kinds=(kind,))
@@ -367,6 +394,8 @@ def run(args):
         profiles.stop(name)
         stages[name] = [elapsed / max(ran, 1)] * max(ran, 1)
         thread_stages[name] = [elapsed_thread / max(ran, 1)] * max(ran, 1)
+        if server_before is not None:
+            server_stages[name] = [(server.seconds() - server_before) / max(ran, 1)]
         print(f"  ({ran} {kind} jobs run, after one warm-up job)")
     receiver.kill()
 
@@ -388,6 +417,15 @@ def run(args):
         thread = statistics.median(thread_stages[stage]) * 1000
         print(f"  {stage:12} {value:7.1f} ms (thread {thread:5.1f})   {note}   {'ok' if value <= target else 'OVER'}")
     print(f"  {'total':12} {total:7.1f} ms")
+    database_ms = None
+    if server is not None:
+        spent = {stage: statistics.median(values) * 1000 for stage, values in server_stages.items() if values}
+        signoff = sum(spent.get(stage, 0.0) for stage in ("view", "photo_12mp", "photo_1080p", "submit"))
+        print("PostgreSQL's own CPU by stage (its backends, WAL writer, checkpointer; median): "
+              + ", ".join(f"{stage} {value:.1f}" for stage, value in spent.items())
+              + f" ms; a sign-off's calls {signoff:.1f} ms, with its PDF and webhook "
+              f"{signoff + spent.get('pdf', 0.0) + spent.get('webhook', 0.0):.1f} ms")
+        database_ms = signoff + spent.get('pdf', 0.0) + spent.get('webhook', 0.0)
     statements = statistics.median(s for s, _, _ in per_signoff)
     rows = statistics.median(r for _, r, _ in per_signoff)
     print(f"Row writes per sign-off (view + 2 photos + submit, median of {COUNTED} more, untimed): {statements:.0f} "
@@ -402,7 +440,8 @@ def run(args):
     cores = total / UTILISATION
     print(f"1,000 sign-offs/s ≈ {total:.0f} CPU-cores busy; at {UTILISATION:.0%} utilisation "
           f"{cores:.0f} cores ≈ {cores / CORES_PER_MACHINE:.0f} machines of {CORES_PER_MACHINE} cores "
-          f"(plus PostgreSQL, see the deployment guide)")
+          + (f"and PostgreSQL ≈ {database_ms:.0f} cores busy, {database_ms / UTILISATION:.0f} at {UTILISATION:.0%}"
+             if database_ms is not None else " (plus PostgreSQL, see the deployment guide)"))
     if args.trace:
         print(f"\nThe last sign-off's anomalies: {submitted.get_json().get('anomalies')}")
         print("What it sent (COPY is not listed: it passes by SQLAlchemy's events):")

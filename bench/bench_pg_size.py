@@ -492,12 +492,15 @@ def main():
         from delivery_sign.extensions import db
 
         app = create_app()
-        if args.reuse:
-            print(f"measuring {args.reuse} as seeded ({args.receipts:,} receipts, {args.tenants} tenants)", flush=True)
         with app.app_context():
             if args.reuse:
                 from flask_migrate import upgrade
                 upgrade()    # the kept database at this tree's head
+                # As seeded, whatever --receipts and --tenants say: the samples are drawn from these.
+                args.receipts = db.session.execute(text("SELECT max(id) FROM receipts")).scalar_one()
+                args.tenants = db.session.execute(text("SELECT count(*) FROM tenants WHERE slug LIKE 'size%'")).scalar_one()
+                db.session.commit()
+                print(f"measuring {args.reuse} as seeded ({args.receipts:,} receipts, {args.tenants} tenants)", flush=True)
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.execute(text("VACUUM (ANALYZE)"))
                 measure(app, args.receipts, args.tenants, args.samples, args.day_events)

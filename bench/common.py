@@ -73,6 +73,48 @@ def cpu_s(pids) -> float:
     return total / os.sysconf("SC_CLK_TCK")
 
 
+class PostgresCpu:
+    """CPU seconds the PostgreSQL server has spent, when it runs on this machine: its
+    postmaster's own and that of every process it forked, live or gone — the backends
+    serving the bench, and the WAL writer, checkpointer and autovacuum its writes cause.
+    A live child is read from ``/proc/<pid>/schedstat`` (nanoseconds), the postmaster and
+    the children it has reaped from ``/proc/<postmaster>/stat`` (clock ticks). A
+    difference of two readings is what the database cost in between, other databases'
+    work on the same server included (the benches run alone). ``None`` where the server is
+    on another machine."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine, text
+
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        finally:
+            engine.dispose()
+        self.postmaster = self._stat(backend)[1] if os.path.exists(f"/proc/{backend}") else None
+
+    @staticmethod
+    def _stat(pid) -> list[int]:
+        """state, ppid, …: the fields of /proc/<pid>/stat after the command, from the 3rd."""
+        with open(f"/proc/{pid}/stat") as fh:
+            return [int(f) if f.lstrip("-").isdigit() else 0 for f in fh.read().rsplit(")", 1)[1].split()]
+
+    def seconds(self) -> float | None:
+        if self.postmaster is None:
+            return None
+        fields = self._stat(self.postmaster)
+        total = sum(fields[11:15]) / os.sysconf("SC_CLK_TCK")   # utime, stime, cutime, cstime
+        with open(f"/proc/{self.postmaster}/task/{self.postmaster}/children") as fh:
+            for pid in fh.read().split():
+                try:
+                    with open(f"/proc/{pid}/schedstat") as stat:
+                        total += int(stat.read().split()[0]) / 1e9
+                except OSError:   # gone since the list was read: its time is in cutime next read
+                    pass
+        return total
+
+
 def settle(pids, timeout=60.0) -> float:
     """Wait until the processes are idle, so that what gunicorn workers do once at start (each
     builds handwriting's table of rivals, ~3 s of CPU, in a background thread) is not

@@ -33,7 +33,7 @@ from pathlib import Path
 import requests
 from sqlalchemy import create_engine, text
 
-from common import BIN, Instance, cpu_s, free_port, login, percentile, settle
+from common import BIN, Instance, PostgresCpu, cpu_s, free_port, login, percentile, settle
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
@@ -260,11 +260,13 @@ def _start_floor(instance, mode, args):
     raise RuntimeError("the floor app did not come up")
 
 
-def _report(name, db, timings, errors, elapsed, cpu_s):
+def _report(name, db, timings, errors, elapsed, cpu_s, server_s=None):
     done = len(timings["signoff"])
     rate = done / elapsed if elapsed else 0.0
+    server = "" if server_s is None else \
+        f", PostgreSQL's CPU {server_s:.1f} s ({server_s / max(done, 1) * 1000:.0f} ms a sign-off)"
     print(f"[{name}, {db}] {done} sign-offs in {elapsed:.1f} s = {rate:.1f}/s, errors {len(errors)}, "
-          f"workers' CPU {cpu_s:.1f} s ({cpu_s / max(done, 1) * 1000:.0f} ms a sign-off)")
+          f"workers' CPU {cpu_s:.1f} s ({cpu_s / max(done, 1) * 1000:.0f} ms a sign-off){server}")
     worst = 0.0
     for call, values in timings.items():
         ms = [v * 1000 for v in values]
@@ -278,16 +280,29 @@ def _report(name, db, timings, errors, elapsed, cpu_s):
     return {"rate": rate, "errors": len(errors), "worst_tail": worst}
 
 
+class _ServerCpu:
+    """PostgreSQL's CPU from now (``common.PostgresCpu``); nothing on SQLite, whose work is
+    in the workers' own CPU."""
+
+    def __init__(self, instance):
+        self.meter = PostgresCpu(instance.database_url) if instance.db == "postgres" else None
+        self.before = self.meter.seconds() if self.meter else None
+
+    def spent(self):
+        return None if self.before is None else self.meter.seconds() - self.before
+
+
 def _run_floor(mode, args, inputs):
     instance = Instance(args.db)
     try:
         base = _start_floor(instance, mode, args)
         settle(instance.worker_pids())
+        server = _ServerCpu(instance)
         cpu_before = cpu_s(instance.worker_pids())
         tokens = [uuid.uuid4().hex for _ in range(args.max_signoffs)]
         timings, errors, elapsed, _ = _clients(base, tokens, args, *inputs)
         return _report("floor" if mode == "floor" else "judging floor", args.db, timings, errors, elapsed,
-                       cpu_s(instance.worker_pids()) - cpu_before)
+                       cpu_s(instance.worker_pids()) - cpu_before, server.spent())
     finally:
         instance.close()
 
@@ -303,10 +318,11 @@ def _run_service(args, inputs):
                        json={"policy": {"link_ttl_s": 86400, "photos_by": "recipient"}}).raise_for_status()
         tokens = setup(base, tenant, password, [sig["signer_name"] for sig in inputs[1]])
         print(f"  (the workers settled {settle(instance.worker_pids()):.1f} s after the setup)")
+        server = _ServerCpu(instance)
         cpu_before = cpu_s(instance.worker_pids())
         timings, errors, elapsed, last_submit = _clients(base, tokens, args, *inputs)
         result = _report(f"delivery_sign WORKER={args.worker}", args.db, timings, errors, elapsed,
-                         cpu_s(instance.worker_pids()) - cpu_before)
+                         cpu_s(instance.worker_pids()) - cpu_before, server.spent())
         if args.worker == "inline":
             done = len(timings["signoff"])
             engine = create_engine(instance.database_url)
