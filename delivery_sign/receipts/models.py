@@ -140,6 +140,12 @@ class PhotoHashChunk(db.Model):
     on the chunk rows it finds and only a real match reads ``photos``. On PostgreSQL the
     lookup index carries ``phash`` and ``photo_id`` as included columns (an index-only scan
     answers the probe); SQLite has no INCLUDE and gets the plain ``(tenant_id, chunk)`` one.
+    On PostgreSQL the table is hash-partitioned by tenant (core/partitions.py).
+
+    ``photo_id`` has no foreign key: the rows are the photo's index entries, written and
+    deleted with it by ``receipts.photos`` alone (by their keys, ``delete_photos``), and
+    nothing indexes ``photo_id``, so a cascade or a key check would read the whole table
+    (migration c16u00000001).
     """
 
     __tablename__ = "photo_hash_chunks"
@@ -149,9 +155,9 @@ class PhotoHashChunk(db.Model):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     tenant_id: Mapped[int] = mapped_column(ForeignKey("tenants.id"))
     chunk: Mapped[int] = mapped_column(BigInteger)    # chunk number and value in one key
-    photo_id: Mapped[int] = mapped_column(BigId, ForeignKey("photos.id", ondelete="CASCADE"))
+    photo_id: Mapped[int] = mapped_column(BigId)
     phash: Mapped[int] = mapped_column(BigInteger)   # the photo's 64-bit hash, as Photo.phash
-    # the month partition key on PostgreSQL (core/partitions.py); the photo's own time
+    # the photo's own time
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -17,7 +17,6 @@ from sqlalchemy.dialects.postgresql import BIT
 
 from ..core import audit
 from ..core.clock import utcnow
-from ..core.partitions import newest_written, written_by_newest
 from ..core.storage import get_storage
 from ..extensions import db
 from .models import Photo, PhotoHashChunk
@@ -162,7 +161,7 @@ def near_photo(link, phash):
     # measured there and only a real match reads its photo by primary key.
     if db.session.connection().dialect.name == "postgresql":
         found = db.session.execute(_probe_pg(), {"probe_hash": signed64(phash), "tenant_id": link.tenant_id,
-                                                 "link_id": link.id, "newest": newest_written()}).first()
+                                                 "link_id": link.id}).first()
         return found.public_id if found is not None else None
     hits = db.session.connection().execute(_PROBE_SQLITE, {"tenant_id": link.tenant_id,
                                                           "keys": json.dumps(probe_chunks(phash))}).all()
@@ -188,9 +187,10 @@ _PROBE_SQLITE = (select(PhotoHashChunk.photo_id, PhotoHashChunk.phash)
 
 @functools.cache
 def _probe_pg():
-    """The probe as one prepared statement of four bound values (the hash, the tenant, the
-    link, and ``partitions.newest_written``, which keeps the months made ahead out of the
-    plan). The keys: ``photo_hash_chunks.chunk = ANY(keys)`` made by the server from the one
+    """The probe as one prepared statement of three bound values (the hash, the tenant, the
+    link), read from the one partition of ``photo_hash_chunks`` the tenant's rows are in
+    (core/partitions.py: by tenant, so every photo of the tenant, however old, is one
+    index away). The keys: ``photo_hash_chunks.chunk = ANY(keys)`` made by the server from the one
     bound hash and the flip masks written into the statement, not 1,108 numbers to encode
     and send per upload; ``ARRAY(SELECT …)`` keeps it an index condition, probed key by key,
     whatever the size of the tenant's range. The distance: ``bit_count`` of the XOR as
@@ -210,7 +210,6 @@ def _probe_pg():
         select(Photo.public_id)
         .select_from(PhotoHashChunk).join(Photo, Photo.id == PhotoHashChunk.photo_id)
         .where(PhotoHashChunk.tenant_id == bindparam("tenant_id"), keys, distance <= DUPLICATE_MAX_DISTANCE,
-               written_by_newest(PhotoHashChunk.created_at),
                Photo.link_id != bindparam("link_id"), Photo.receipt_id.isnot(None))
         .order_by(distance, Photo.id)
         .limit(1)
@@ -224,12 +223,32 @@ def delete_photos(photos: list[Photo]) -> list[str]:
         return []
     ids = [p.id for p in photos]
     keys = {p.storage_key: derivative_key(p.tenant_id, p.sha256, "thumb") for p in photos}
-    db.session.execute(delete(PhotoHashChunk).where(PhotoHashChunk.photo_id.in_(ids)))
+    delete_chunks(photos)
     db.session.execute(delete(Photo).where(Photo.id.in_(ids)))
     db.session.flush()
-    still_used = set(db.session.execute(select(Photo.storage_key).where(Photo.storage_key.in_(keys))).scalars())
+    # A file is content-addressed: a photo with the same key has the same SHA-256, so the
+    # sha256 index finds the others (nothing indexes storage_key: a read of every photo).
+    still_used = set(db.session.execute(select(Photo.storage_key).where(
+        Photo.sha256.in_(sorted({p.sha256 for p in photos})), Photo.storage_key.in_(keys))).scalars())
     # The thumbnail made at upload goes with its original.
     return sorted(k for key, thumb in keys.items() if key not in still_used for k in (key, thumb))
+
+
+def delete_chunks(photos) -> None:
+    """The photos' hash chunk rows, found by their keys on the lookup index (tenant, chunk
+    key) as the probe finds them: nothing indexes ``photo_id``, which on a large table
+    would be a read of all of it (models.PhotoHashChunk). One statement per tenant."""
+    from ..evidence.photo_hash import stored_chunks
+
+    by_tenant = {}
+    for photo in photos:
+        ids, chunks = by_tenant.setdefault(photo.tenant_id, (set(), set()))
+        ids.add(photo.id)
+        chunks.update(stored_chunks(photo.phash & ((1 << 64) - 1)))
+    for tenant_id, (ids, chunks) in by_tenant.items():
+        db.session.execute(delete(PhotoHashChunk).where(
+            PhotoHashChunk.tenant_id == tenant_id, PhotoHashChunk.chunk.in_(sorted(chunks)),
+            PhotoHashChunk.photo_id.in_(sorted(ids))))
 
 
 def delete_files(keys: list[str]) -> None:

@@ -1,16 +1,10 @@
 """``upgrade head`` builds exactly the schema the models describe."""
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
-
-from delivery_sign.core.partitions import include_object
-from delivery_sign.extensions import db
+from ..revisions import schema_diff
 
 
 def test_migrated_schema_matches_models(app):
     with app.app_context():
-        with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
-            diff = compare_metadata(context, db.metadata)
+        diff = schema_diff()
     assert diff == [], diff
 
 

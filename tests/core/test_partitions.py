@@ -5,11 +5,10 @@ month (PostgreSQL), new rows land in this month's partition, the worker's period
 makes the months ahead and moves a month that fell into the default partition, and the
 downgrade gives plain tables with the rows still there. SQLite keeps plain tables.
 """
+import re
 from datetime import datetime
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import event, inspect, text
 
@@ -18,15 +17,17 @@ from delivery_sign.core.clock import utcnow
 from delivery_sign.extensions import db
 
 from ..factories import Door, World
-from ..revisions import before
+from ..revisions import before, schema_diff
 
 REVISION = "c16k00000001"
 SEPTEMBER = datetime(2026, 9, 15, 10, 0, 0)
+# What that revision partitioned by month; photo_hash_chunks is by tenant since c16u00000001.
+MONTHLY_AT_REVISION = ("audit_events", "signature_fingerprints", "photo_hash_chunks")
 
 
 def _counts(tenant_id):
     return {table: db.session.execute(text(f"SELECT count(*) FROM {table} WHERE tenant_id = :t"),
-                                      {"t": tenant_id}).scalar_one() for table in partitions.PARTITIONED}
+                                      {"t": tenant_id}).scalar_one() for table in MONTHLY_AT_REVISION}
 
 
 def _homes(table, tenant_id):
@@ -42,12 +43,6 @@ def _postgresql():
 
 def _partitioned(table):
     return _postgresql() and partitions.is_partitioned(db.session.connection(), table)
-
-
-def _schema_diff():
-    with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": partitions.include_object})
-        return compare_metadata(context, db.metadata)
 
 
 def test_month_helpers():
@@ -91,7 +86,7 @@ def test_upgrade_and_downgrade_with_sign_offs_in_place(fresh_app, signature, pho
             == counts["photo_hash_chunks"]
         this_month = partitions.month_start(utcnow())
         if _postgresql():
-            assert all(_partitioned(table) for table in partitions.PARTITIONED)
+            assert all(_partitioned(table) for table in MONTHLY_AT_REVISION)
             assert _homes("audit_events", tenant) == {
                 "audit_events_p202609": 1, partitions.partition_name("audit_events", this_month): counts["audit_events"] - 1}
             assert _homes("signature_fingerprints", tenant) == {"signature_fingerprints_p202609": counts["signature_fingerprints"]}
@@ -111,13 +106,13 @@ def test_upgrade_and_downgrade_with_sign_offs_in_place(fresh_app, signature, pho
                                       {"id": new_id}).scalar_one()
             assert home == partitions.partition_name("audit_events", this_month)
         db.session.remove()
-        assert _schema_diff() == []
+        assert schema_diff() == []
 
         if _postgresql():
             _worker_makes_months(tenant)
 
         downgrade(revision=before(REVISION))
-        assert not any(_partitioned(table) for table in partitions.PARTITIONED)
+        assert not any(_partitioned(table) for table in MONTHLY_AT_REVISION)
         counts["audit_events"] += 1
         assert _counts(tenant) == counts
         assert "created_at" not in {c["name"] for c in inspect(db.session.connection()).get_columns("photo_hash_chunks")}
@@ -152,11 +147,10 @@ def _worker_makes_months(tenant):
     db.session.commit()
 
 
-def test_the_request_path_lookups_leave_the_months_ahead_out(app):
-    """The duplicate-photo probe and the replay lookup are bound by ``newest_written``, so
-    PostgreSQL plans them without the (empty) months made ahead, each of which it would
-    otherwise probe key by key: 1,108 index descents a photo."""
-    from delivery_sign.receipts import fingerprints, photos
+def test_the_replay_lookup_leaves_the_months_ahead_out(app):
+    """The replay lookup is bound by ``newest_written``, so PostgreSQL plans it without the
+    (empty) months made ahead, each of which it would otherwise probe key by key."""
+    from delivery_sign.receipts import fingerprints
 
     with app.app_context():
         if not _postgresql():
@@ -164,17 +158,29 @@ def test_the_request_path_lookups_leave_the_months_ahead_out(app):
         partitions.ensure_partitions(db.session.connection())
         now = utcnow()
         ahead = [partitions.month_start(now, months) for months in range(2, partitions.MONTHS_AHEAD + 1)]
-        statements = {
-            "photo_hash_chunks": (photos._probe_pg(), {"probe_hash": 12345, "tenant_id": 1, "link_id": 1,
-                                                       "newest": partitions.newest_written()}),
-            "signature_fingerprints": (fingerprints._CANDIDATES, {"tenant_id": 1, "keys": [1, 2, 3],
-                                                                  "newest": partitions.newest_written()}),
-        }
-        for table, (statement, params) in statements.items():
-            plan = "\n".join(row[0] for row in _explained(statement, params))
-            assert partitions.partition_name(table, partitions.month_start(now)) in plan
-            for month in ahead:
-                assert partitions.partition_name(table, month) not in plan, plan
+        plan = "\n".join(row[0] for row in _explained(fingerprints._CANDIDATES, {
+            "tenant_id": 1, "keys": [1, 2, 3], "newest": partitions.newest_written()}))
+        assert partitions.partition_name("signature_fingerprints", partitions.month_start(now)) in plan
+        for month in ahead:
+            assert partitions.partition_name("signature_fingerprints", month) not in plan, plan
+        db.session.rollback()
+
+
+def test_the_duplicate_photo_probe_reads_its_tenants_partition_only(app):
+    """photo_hash_chunks is partitioned by tenant (c16u00000001): the probe of every upload
+    reads one partition, whatever the months its photos were taken in."""
+    from delivery_sign.receipts import photos
+
+    with app.app_context():
+        if not _postgresql():
+            pytest.skip("SQLite keeps plain tables")
+        count = partitions.TENANT_PARTITIONS["photo_hash_chunks"]
+        assert db.session.execute(text(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = 'photo_hash_chunks'::regclass")).scalar_one() == count
+        for tenant_id in (1, 2, 3):
+            plan = "\n".join(row[0] for row in _explained(photos._probe_pg(), {
+                "probe_hash": 12345, "tenant_id": tenant_id, "link_id": 1}))
+            assert len(set(re.findall(r"photo_hash_chunks_h\d\d", plan))) == 1, plan
         db.session.rollback()
 
 

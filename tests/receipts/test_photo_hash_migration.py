@@ -8,18 +8,15 @@ downgrade drops the column and brings the old index back, rows kept. Both databa
 """
 from types import SimpleNamespace
 
-from alembic.autogenerate import compare_metadata
-from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
-from delivery_sign.core import partitions
 from delivery_sign.extensions import db
 from delivery_sign.evidence.photo_hash import stored_chunks
 from delivery_sign.receipts.photos import near_photo, signed64
 
 from ..factories import Door, World
-from ..revisions import before
+from ..revisions import before, schema_diff
 
 REVISION = "c16p00000002"
 
@@ -35,13 +32,6 @@ def _lookup_index():
     index = next(i for i in inspect(connection).get_indexes("photo_hash_chunks")
                  if i["name"] == "ix_photo_hash_chunks_lookup")
     return index["column_names"], []
-
-
-def _schema_diff():
-    with db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True,
-                                                         "include_object": partitions.include_object})
-        return compare_metadata(context, db.metadata)
 
 
 def test_upgrade_fills_the_hash_from_each_photo_and_the_probe_finds_them(fresh_app, signature, photo_jpeg):
@@ -89,7 +79,7 @@ def test_upgrade_fills_the_hash_from_each_photo_and_the_probe_finds_them(fresh_a
             assert near_photo(another_sign_off, stored & ((1 << 64) - 1)) == public_id
         db.session.rollback()
         db.session.remove()
-        assert _schema_diff() == []
+        assert schema_diff() == []
 
         downgrade(revision=before(REVISION))
         assert "phash" not in {c["name"] for c in inspect(db.session.connection()).get_columns("photo_hash_chunks")}

@@ -8,7 +8,8 @@ import pytest
 from delivery_sign.core.clock import utcnow
 from delivery_sign.core.storage import get_storage
 from delivery_sign.extensions import db
-from delivery_sign.receipts.models import Photo
+from delivery_sign.evidence.photo_hash import CHUNK_COUNT
+from delivery_sign.receipts.models import Photo, PhotoHashChunk
 from delivery_sign.receipts.services import derivative_key
 from delivery_sign.signing.models import SignLink
 from tests.evidence.photo_fixtures import jpeg, scene
@@ -68,6 +69,8 @@ def test_sweep_removes_unclaimed_photos_of_dead_links(app, world, make_door, run
         stored = db.session.query(Photo).filter_by(public_id=photo["photo_id"]).one()
         key, thumb = stored.storage_key, derivative_key(stored.tenant_id, stored.sha256, "thumb")
         assert get_storage().exists(thumb)   # made by the upload (issue 16)
+        orphan_id = stored.id
+        assert db.session.query(PhotoHashChunk).filter_by(photo_id=orphan_id).count() == CHUNK_COUNT
     result = runner.invoke(args=["sweep-orphans"])
     assert result.exit_code == 0 and "removed" in result.output
     with app.app_context():
@@ -75,6 +78,29 @@ def test_sweep_removes_unclaimed_photos_of_dead_links(app, world, make_door, run
         assert not get_storage().exists(key) and not get_storage().exists(thumb)
         claimed = db.session.query(Photo).filter(Photo.receipt_id.isnot(None), Photo.tenant_id == world.tenant_id)
         assert claimed.count() == 1 and get_storage().exists(claimed.first().storage_key)
+        # The chunk rows go with their photo (no foreign key cascades them since c16u00000001).
+        assert db.session.query(PhotoHashChunk).filter_by(photo_id=orphan_id).count() == 0
+        assert db.session.query(PhotoHashChunk).filter_by(photo_id=claimed.first().id).count() == CHUNK_COUNT
+
+
+def test_sweep_keeps_a_file_a_signed_photo_shares(app, world, make_door, runner):
+    """The same bytes uploaded on two links are one file (content-addressed): sweeping the
+    unsigned link's photo leaves the file of the signed one."""
+    data = jpeg(scene(37, 800, 600))
+    kept = make_door()
+    assert kept.submit(kept.body(photo_ids=[kept.upload(data=data).get_json()["photo_id"]])).status_code == 201
+    orphaned = make_door()
+    photo = orphaned.upload(data=data).get_json()
+    with app.app_context():
+        link = db.session.query(SignLink).order_by(SignLink.id.desc()).first()
+        link.expires_at = utcnow() - timedelta(hours=1)
+        db.session.commit()
+        key = db.session.query(Photo).filter_by(public_id=photo["photo_id"]).one().storage_key
+    assert runner.invoke(args=["sweep-orphans"]).exit_code == 0
+    with app.app_context():
+        assert db.session.query(Photo).filter_by(public_id=photo["photo_id"]).count() == 0
+        assert db.session.query(Photo).filter_by(storage_key=key).count() == 1
+        assert get_storage().exists(key)
 
 
 def test_each_link_schedules_its_own_sweep(app, world, make_door):
