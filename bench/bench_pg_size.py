@@ -13,6 +13,8 @@ query code, times:
   half a stored photo's hash, half a new one;
 - receipt by id: ``receipts.services.get_receipt`` (with its reach check);
 - waybill list: ``waybills.services.list_waybills``, the first page of 50, admin;
+- orphan photo delete: ``receipts.photos.delete_photos`` of one stored photo (the orphan
+  sweep's), rolled back;
 - audit verify of one day: one tenant's events of today, each hash recomputed
   (``core.audit.chain_hash``) and linked to the one before; today's events are written by
   ``core.audit.record_many`` so the chain is real.
@@ -291,7 +293,8 @@ def measure(app, receipts, tenants, samples, day_events):
     from delivery_sign.extensions import db
     from delivery_sign.receipts.fingerprints import find_replay
     from delivery_sign.receipts.services import get_receipt
-    from delivery_sign.receipts.photos import near_photo
+    from delivery_sign.receipts.models import Photo
+    from delivery_sign.receipts.photos import delete_photos, near_photo
     from delivery_sign.waybills.services import list_waybills
 
     with app.app_context():
@@ -346,6 +349,14 @@ def measure(app, receipts, tenants, samples, day_events):
             assert len(page["items"]) == 50
             return time.perf_counter() - started
 
+        def orphan_delete(rng):
+            """The orphan sweep's delete of one photo (rolled back by ``run``)."""
+            _, g = stored(rng)
+            photo = db.session.get(Photo, g)
+            started = time.perf_counter()
+            delete_photos([photo])
+            return time.perf_counter() - started
+
         def floor(rng):
             started = time.perf_counter()
             db.session.execute(text("SELECT 1")).scalar_one()
@@ -366,6 +377,7 @@ def measure(app, receipts, tenants, samples, day_events):
         run("duplicate-photo probe (near_photo)", duplicate_probe, TARGET_MS)
         run("receipt by id (get_receipt)", receipt_by_id, TARGET_MS)
         run("waybill list, first page of 50", waybill_list, TARGET_MS)
+        run("orphan photo delete (delete_photos)", orphan_delete)
 
         # Audit verify of one day: today's events, written through the service.
         tenant = tenant_ids[0]
