@@ -88,11 +88,11 @@ class PostgresCpu:
 
         engine = create_engine(url)
         try:
-            with engine.connect() as connection:
+            with engine.connect() as connection:   # read while the backend lives: it exits with the connection
                 backend = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                self.postmaster = self._stat(backend)[1] if os.path.exists(f"/proc/{backend}") else None
         finally:
             engine.dispose()
-        self.postmaster = self._stat(backend)[1] if os.path.exists(f"/proc/{backend}") else None
 
     @staticmethod
     def _stat(pid) -> list[int]:
