@@ -14,7 +14,8 @@ By tenant: ``photo_hash_chunks`` is hash-partitioned by ``tenant_id`` into
 makes them all, the worker none), primary key ``(tenant_id, id)``. The duplicate-photo probe
 must look at every photo of the tenant, however old: in month partitions its 1,108 index
 keys were probed in every month kept (at 5M receipts over four months 17,140 buffers, p95
-27 ms), in tenant partitions once, in the one partition its ``tenant_id`` names (p95 3 ms).
+27 ms), in tenant partitions once, in the one partition its ``tenant_id`` names (p95
+4.4–5.6 ms, bench/bench_pg_size.py).
 The chunk rows go with their photo (``receipts.photos.delete_photos``), not by month.
 
 SQLite keeps plain tables: every function here does nothing there.
