@@ -421,11 +421,10 @@ def run(args):
     if server is not None:
         spent = {stage: statistics.median(values) * 1000 for stage, values in server_stages.items() if values}
         signoff = sum(spent.get(stage, 0.0) for stage in ("view", "photo_12mp", "photo_1080p", "submit"))
+        database_ms = signoff + spent.get("pdf", 0.0) + spent.get("webhook", 0.0)
         print("PostgreSQL's own CPU by stage (its backends, WAL writer, checkpointer; median): "
               + ", ".join(f"{stage} {value:.1f}" for stage, value in spent.items())
-              + f" ms; a sign-off's calls {signoff:.1f} ms, with its PDF and webhook "
-              f"{signoff + spent.get('pdf', 0.0) + spent.get('webhook', 0.0):.1f} ms")
-        database_ms = signoff + spent.get('pdf', 0.0) + spent.get('webhook', 0.0)
+              + f" ms; a sign-off's calls {signoff:.1f} ms, with its PDF and webhook {database_ms:.1f} ms")
     statements = statistics.median(s for s, _, _ in per_signoff)
     rows = statistics.median(r for _, r, _ in per_signoff)
     print(f"Row writes per sign-off (view + 2 photos + submit, median of {COUNTED} more, untimed): {statements:.0f} "

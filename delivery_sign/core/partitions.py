@@ -51,9 +51,9 @@ CLOCK_LEEWAY = timedelta(days=1)
 def newest_written() -> datetime:
     """A time no row of a partitioned table is newer than. A lookup bound by it
     (``created_at < newest_written()``) is planned without the months made ahead: they are
-    empty, yet an index probe into each still walks its index, as the duplicate-photo probe's
-    1,108 keys did in the three months ahead (≈ 6,600 buffer hits, 1-4 ms of PostgreSQL's
-    CPU a photo, issue 16). Partition pruning leaves the default partition in; it is empty
+    empty, yet an index probe into each still walks its index: the replay lookup's band keys
+    (as the duplicate-photo probe's 1,108 keys did in the three months ahead, ≈ 6,600 buffer
+    hits a photo, until its table was partitioned by tenant; issue 16). Partition pruning leaves the default partition in; it is empty
     while the worker keeps the months made."""
     return utcnow() + CLOCK_LEEWAY
 
